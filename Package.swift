@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Ringwatt",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ringwatt", targets: ["ringwatt"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries, each imported by exactly one Swift module.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "Support"),
+        .target(name: "Collectives", dependencies: ["CMPI", "Support"]),
+        .target(name: "Model", dependencies: ["CBLAS", "Support"]),
+        .target(name: "Datasets", dependencies: ["CZlib", "Support"]),
+        .target(name: "Energy", dependencies: ["Support"]),
+        .target(name: "Trainer",
+                dependencies: ["Collectives", "Model", "Datasets", "Energy", "Support",
+                               .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "ringwatt",
+                          dependencies: ["Trainer",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "EnergyTests", dependencies: ["Energy"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Trainer"]),
+    ]
+)

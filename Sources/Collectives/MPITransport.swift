@@ -1,0 +1,156 @@
+import CMPI
+
+/// The MPI implementation of `Transport`. This file is the only place that calls MPI.
+///
+/// The world communicator is switched to MPI_ERRORS_RETURN so every failure comes back as a
+/// `CollectiveError.mpi` instead of aborting inside the library.
+public final class MPITransport: Transport {
+    public enum ThreadLevel: Int32, Sendable, CustomStringConvertible {
+        case single = 0, funneled = 1, serialized = 2, multiple = 3
+        public var description: String {
+            switch self {
+            case .single: "MPI_THREAD_SINGLE"
+            case .funneled: "MPI_THREAD_FUNNELED"
+            case .serialized: "MPI_THREAD_SERIALIZED"
+            case .multiple: "MPI_THREAD_MULTIPLE"
+            }
+        }
+    }
+
+    public let rank: Int
+    public let size: Int
+    public let localRank: Int
+    public let localSize: Int
+    public let node: Int
+    public let nodeCount: Int
+    public let threadLevel: ThreadLevel
+    public let processorName: String
+    private let world: MPI_Comm
+    private var finalized = false
+
+    /// Initialises MPI (once per process) at `required` thread level or throws.
+    public init(threadLevel required: ThreadLevel = .serialized) throws {
+        var initialized: Int32 = 0
+        MPI_Initialized(&initialized)
+        var provided: Int32 = 0
+        if initialized == 0 {
+            try Self.check(MPI_Init_thread(nil, nil, required.rawValue, &provided), "MPI_Init_thread")
+        } else {
+            MPI_Query_thread(&provided)
+        }
+        let providedLevel = ThreadLevel(rawValue: provided) ?? .single
+        guard provided >= required.rawValue else {
+            throw CollectiveError.threadLevel(required: required.description, provided: providedLevel.description)
+        }
+        threadLevel = providedLevel
+        world = rw_comm_world()
+        try Self.check(MPI_Comm_set_errhandler(world, rw_errors_return()), "MPI_Comm_set_errhandler")
+
+        var r: Int32 = 0, s: Int32 = 0
+        try Self.check(MPI_Comm_rank(world, &r), "MPI_Comm_rank")
+        try Self.check(MPI_Comm_size(world, &s), "MPI_Comm_size")
+        rank = Int(r); size = Int(s)
+
+        var nameBytes = [CChar](repeating: 0, count: Int(rw_max_processor_name()) + 1)
+        var nameLength: Int32 = 0
+        MPI_Get_processor_name(&nameBytes, &nameLength)
+        processorName = String(decoding: nameBytes.prefix(Int(nameLength)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+
+        // Node topology: ranks sharing memory form a node; its leader is its lowest world rank.
+        var shared: MPI_Comm? = nil
+        try Self.check(MPI_Comm_split_type(world, rw_comm_type_shared(), r, rw_info_null(), &shared),
+                       "MPI_Comm_split_type")
+        var lr: Int32 = 0, ls: Int32 = 0
+        MPI_Comm_rank(shared, &lr); MPI_Comm_size(shared, &ls)
+        localRank = Int(lr); localSize = Int(ls)
+        var leader = Int64(r)
+        try Self.check(MPI_Bcast(&leader, 1, rw_int64(), 0, shared), "MPI_Bcast")
+        MPI_Comm_free(&shared)
+        var leaders = [Int64](repeating: 0, count: Int(s))
+        try Self.check(MPI_Allgather(&leader, 1, rw_int64(), &leaders, 1, rw_int64(), world), "MPI_Allgather")
+        let distinct = Array(Set(leaders)).sorted()
+        node = distinct.firstIndex(of: leader)!
+        nodeCount = distinct.count
+    }
+
+    public func finalize() {
+        guard !finalized else { return }
+        finalized = true
+        MPI_Finalize()
+    }
+
+    /// Ends every rank of the job (MPI_Abort): for a rank that cannot continue while others wait.
+    public func abort(code: Int32) -> Never {
+        MPI_Abort(world, code)
+        fatalError("MPI_Abort returned")
+    }
+
+    public func post(send: UnsafeRawBufferPointer?, to: Int,
+                     receive: UnsafeMutableRawBufferPointer?, from: Int, tag: Int32) throws -> Exchange {
+        var exchange = Exchange(peer: from, tag: tag)
+        if let receive {
+            let count = try Self.count(receive.count)
+            var request: MPI_Request? = nil
+            try Self.check(MPI_Irecv(receive.baseAddress, count, rw_byte(), Int32(from), tag, world, &request), "MPI_Irecv")
+            exchange.receiveHandle = request
+        }
+        if let send {
+            let count = try Self.count(send.count)
+            var request: MPI_Request? = nil
+            try Self.check(MPI_Isend(send.baseAddress, count, rw_byte(), Int32(to), tag, world, &request), "MPI_Isend")
+            exchange.sendHandle = request
+        }
+        return exchange
+    }
+
+    public func wait(_ exchange: inout Exchange) throws {
+        if exchange.receiveHandle != nil {
+            try Self.check(MPI_Wait(&exchange.receiveHandle, rw_status_ignore()), "MPI_Wait")
+        }
+        if exchange.sendHandle != nil {
+            try Self.check(MPI_Wait(&exchange.sendHandle, rw_status_ignore()), "MPI_Wait")
+        }
+    }
+
+    public func allGather(_ mine: UnsafeRawBufferPointer, into all: UnsafeMutableRawBufferPointer) throws {
+        precondition(all.count == mine.count * size, "allGather: output must hold size × input bytes")
+        try Self.check(MPI_Allgather(mine.baseAddress, try Self.count(mine.count), rw_byte(),
+                                     all.baseAddress, try Self.count(mine.count), rw_byte(), world), "MPI_Allgather")
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
+        try Self.check(MPI_Bcast(buffer.baseAddress, try Self.count(buffer.count), rw_byte(), Int32(root), world), "MPI_Bcast")
+    }
+
+    public func barrier() throws {
+        try Self.check(MPI_Barrier(world), "MPI_Barrier")
+    }
+
+    /// The baseline: Open MPI's own `MPI_Allreduce` (in place, sum), with whatever algorithm
+    /// the launch selected (`--mca coll_tuned_*`).
+    public func libraryAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        try Self.check(MPI_Allreduce(rw_in_place(), buffer.baseAddress, try Self.count(buffer.count),
+                                     rw_float(), rw_op_sum(), world), "MPI_Allreduce")
+    }
+
+    /// Max over ranks of one Int64, through MPI_Allreduce (used for collective flags).
+    public func libraryAllReduceMax(_ value: Int64) throws -> Int64 {
+        var input = value, output: Int64 = 0
+        try Self.check(MPI_Allreduce(&input, &output, 1, rw_int64(), rw_op_max(), world), "MPI_Allreduce")
+        return output
+    }
+
+    static func count(_ bytes: Int) throws -> Int32 {
+        guard bytes <= Int(Int32.max) else { throw CollectiveError.messageTooLarge(bytes: bytes) }
+        return Int32(bytes)
+    }
+
+    static func check(_ code: Int32, _ call: String) throws {
+        guard code != MPI_SUCCESS else { return }
+        var text = [CChar](repeating: 0, count: Int(rw_max_error_string()) + 1)
+        var length: Int32 = 0
+        MPI_Error_string(code, &text, &length)
+        let message = String(decoding: text.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        throw CollectiveError.mpi(call: call, code: code, message: message)
+    }
+}

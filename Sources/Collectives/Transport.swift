@@ -1,0 +1,47 @@
+/// A posted send/receive pair, completed by `Transport.wait`. A value, so posting does not allocate.
+/// The MPI transport keeps its two request handles here; the in-process transport keeps the
+/// receive target. Either side may be absent (a segment one neighbour has and the other has not).
+public struct Exchange {
+    public var sendHandle: OpaquePointer?
+    public var receiveHandle: OpaquePointer?
+    public var receive: UnsafeMutableRawBufferPointer?
+    public var peer: Int
+    public var tag: Int32
+
+    public init(sendHandle: OpaquePointer? = nil, receiveHandle: OpaquePointer? = nil,
+                receive: UnsafeMutableRawBufferPointer? = nil, peer: Int, tag: Int32) {
+        self.sendHandle = sendHandle
+        self.receiveHandle = receiveHandle
+        self.receive = receive
+        self.peer = peer
+        self.tag = tag
+    }
+}
+
+/// What the collectives need from a message layer: point-to-point exchanges with neighbours,
+/// plus the few small collectives used for agreement and bookkeeping.
+///
+/// Two implementations: `MPITransport` (real ranks under mpirun) and `LocalTransport`
+/// (threads as ranks, for unit tests of the algorithms at any rank count).
+public protocol Transport: AnyObject {
+    var rank: Int { get }
+    var size: Int { get }
+    /// This rank's index among the ranks sharing its node, and how many share it.
+    var localRank: Int { get }
+    var localSize: Int { get }
+    /// This rank's node, numbered 0..<nodeCount in order of each node's lowest world rank.
+    var node: Int { get }
+    var nodeCount: Int { get }
+
+    /// Posts a non-blocking send of `send` to `to` and receive into `receive` from `from`.
+    /// Buffers must stay valid until `wait` returns. Messages between a pair with one tag arrive in order.
+    func post(send: UnsafeRawBufferPointer?, to: Int,
+              receive: UnsafeMutableRawBufferPointer?, from: Int, tag: Int32) throws -> Exchange
+    /// Completes a posted exchange.
+    func wait(_ exchange: inout Exchange) throws
+    /// Every rank contributes `mine` (same byte count everywhere); `all` receives size × that, in rank order.
+    func allGather(_ mine: UnsafeRawBufferPointer, into all: UnsafeMutableRawBufferPointer) throws
+    /// Copies root's `buffer` into every rank's `buffer` (same byte count everywhere).
+    func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws
+    func barrier() throws
+}

@@ -1,0 +1,100 @@
+import Support
+
+/// A labelled data set kept as bytes in memory (1 byte per pixel, as on disk); batches are
+/// converted to normalised floats as they are drawn.
+public struct Dataset: Sendable {
+    public var images: [UInt8]
+    public var labels: [UInt8]
+    public var features: Int
+    public var classes: Int
+    public var count: Int { labels.count }
+    /// FNV-1a of shape and every byte: ranks compare it to be sure they loaded the same data.
+    public var fingerprint: UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ v: UInt64) { h = (h ^ v) &* 0x100_0000_01b3 }
+        mix(UInt64(features)); mix(UInt64(classes)); mix(UInt64(count))
+        for b in labels { mix(UInt64(b)) }
+        var i = 0
+        while i < images.count { mix(UInt64(images[i])); i += 97 }  // sampled: 47 MB in ~1 ms
+        return h
+    }
+
+    public init(images: [UInt8], labels: [UInt8], features: Int, classes: Int) throws {
+        guard features > 0 else { throw DatasetError.invalid("data set has no features") }
+        guard classes >= 2 else { throw DatasetError.invalid("data set needs at least 2 classes, got \(classes)") }
+        guard images.count == labels.count * features else {
+            throw DatasetError.countMismatch(images: images.count / features, labels: labels.count)
+        }
+        self.images = images; self.labels = labels; self.features = features; self.classes = classes
+    }
+
+    /// Loads an IDX pair: images (N, rows, cols) or (N, features), labels (N), labels < classes.
+    public static func loadIDX(images imagesPath: String, labels labelsPath: String, classes: Int = 10) throws -> Dataset {
+        let images = try IDXArray.load(imagesPath)
+        let labels = try IDXArray.load(labelsPath)
+        guard images.dimensions.count >= 2 else {
+            throw DatasetError.wrongRank(path: imagesPath, expected: "images (N, rows, cols)", found: images.dimensions.count)
+        }
+        guard labels.dimensions.count == 1 else {
+            throw DatasetError.wrongRank(path: labelsPath, expected: "labels (N)", found: labels.dimensions.count)
+        }
+        guard images.dimensions[0] == labels.dimensions[0] else {
+            throw DatasetError.countMismatch(images: images.dimensions[0], labels: labels.dimensions[0])
+        }
+        if let bad = labels.data.firstIndex(where: { Int($0) >= classes }) {
+            throw DatasetError.labelOutOfRange(path: labelsPath, index: bad, label: Int(labels.data[bad]), classes: classes)
+        }
+        let features = images.dimensions.dropFirst().reduce(1, *)
+        guard images.dimensions[0] > 0 else { throw DatasetError.invalid("\(imagesPath) holds no images") }
+        return try Dataset(images: images.data, labels: labels.data, features: features, classes: classes)
+    }
+
+    /// A learnable synthetic set for benchmarks: each class a random prototype of byte values,
+    /// each sample its class's prototype plus uniform noise of ±`noise`, clamped to 0…255.
+    public static func synthetic(count: Int, features: Int, classes: Int, seed: UInt64, noise: Int = 60) throws -> Dataset {
+        guard count > 0, features > 0, classes >= 2 else {
+            throw DatasetError.invalid("synthetic data needs samples > 0, features > 0, classes ≥ 2")
+        }
+        var rng = SplitMix64(seed: seed ^ 0xDA7A)
+        let prototypes = (0..<(classes * features)).map { _ in rng.nextInt(below: 256) }
+        var images = [UInt8](repeating: 0, count: count * features)
+        var labels = [UInt8](repeating: 0, count: count)
+        for i in 0..<count {
+            let c = rng.nextInt(below: classes)
+            labels[i] = UInt8(c)
+            for f in 0..<features {
+                let v = prototypes[c * features + f] + rng.nextInt(below: 2 * noise + 1) - noise
+                images[i * features + f] = UInt8(clamping: v)
+            }
+        }
+        return try Dataset(images: images, labels: labels, features: features, classes: classes)
+    }
+}
+
+/// Converts byte pixels to floats: (x/255 − mean)/std through a 256-entry table, so a batch
+/// costs one table lookup per pixel. Mean and std are Fashion-MNIST's (0.2860, 0.3530).
+public struct BatchConverter: Sendable {
+    public let table: [Float]
+
+    public init(mean: Float = 0.2860, std: Float = 0.3530) {
+        table = (0..<256).map { (Float($0) / 255 - mean) / std }
+    }
+
+    /// Fills `x` (B, features) and `y` (B) with the samples at `indices`.
+    public func fill(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<UInt8>,
+                     from data: Dataset, indices: ArraySlice<Int32>) {
+        let f = data.features
+        table.withUnsafeBufferPointer { t in
+            data.images.withUnsafeBufferPointer { img in
+                var row = 0
+                for index in indices {
+                    let src = img.baseAddress! + Int(index) * f
+                    let dst = x + row * f
+                    for j in 0..<f { dst[j] = t[Int(src[j])] }
+                    y[row] = data.labels[Int(index)]
+                    row += 1
+                }
+            }
+        }
+    }
+}

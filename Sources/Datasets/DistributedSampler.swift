@@ -1,0 +1,29 @@
+import Support
+
+/// Which samples each rank trains on, epoch by epoch (as PyTorch's DistributedSampler with
+/// drop_last): a permutation of the whole set seeded by seed + epoch, truncated to a multiple of
+/// the rank count, rank r taking positions r, r+p, r+2p, … Shares are disjoint and equal.
+public struct DistributedSampler: Sendable, Equatable {
+    public let count: Int
+    public let ranks: Int
+    public let rank: Int
+    public let seed: UInt64
+
+    public init(count: Int, ranks: Int, rank: Int, seed: UInt64) {
+        precondition(ranks > 0 && rank >= 0 && rank < ranks)
+        self.count = count; self.ranks = ranks; self.rank = rank; self.seed = seed
+    }
+
+    /// Samples per rank per epoch.
+    public var samplesPerRank: Int { count / ranks }
+
+    /// Batches per epoch at a per-rank batch size (the last one may be short; equal on every rank).
+    public func batchesPerEpoch(batchSize: Int) -> Int { (samplesPerRank + batchSize - 1) / batchSize }
+
+    /// This rank's sample indices for `epoch`, in the order they are used.
+    public func indices(epoch: Int) -> [Int32] {
+        var rng = SplitMix64(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
+        let permutation = rng.permutation(count)
+        return (0..<samplesPerRank).map { permutation[$0 * ranks + rank] }
+    }
+}

@@ -1,0 +1,86 @@
+// Layers as forward/backward pairs over raw row-major buffers, in the manner of llm.c.
+// Shapes are given in comments; B = batch, I = inputs, O = outputs, C = classes.
+// Gradients are named d + the forward name and, for parameters, accumulate with +=.
+
+import CBLAS
+
+// MARK: Dense
+
+/// out (B,O) = inp (B,I) · weightᵀ + bias, with weight (O,I) and bias (O).
+public func denseForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                         _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+                         batch B: Int, inputs I: Int, outputs O: Int) {
+    for b in 0..<B { (out + b * O).update(from: bias, count: O) }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(B), Int32(O), Int32(I),
+                1, inp, Int32(I), weight, Int32(I), 1, out, Int32(O))
+}
+
+/// dweight (O,I) += doutᵀ (O,B) · inp (B,I); dbias (O) += Σ_b dout; dinp (B,I) = dout (B,O) · weight (O,I).
+/// `dinp` may be nil for the first layer, whose input gradient nobody needs.
+public func denseBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,
+                          _ dbias: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
+                          _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+                          batch B: Int, inputs I: Int, outputs O: Int) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(O), Int32(I), Int32(B),
+                1, dout, Int32(O), inp, Int32(I), 1, dweight, Int32(I))
+    for b in 0..<B {
+        let row = dout + b * O
+        for o in 0..<O { dbias[o] += row[o] }
+    }
+    if let dinp {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(B), Int32(I), Int32(O),
+                    1, dout, Int32(O), weight, Int32(I), 0, dinp, Int32(I))
+    }
+}
+
+// MARK: ReLU
+
+/// In place: x = max(x, 0) over n elements.
+public func reluForward(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+    for i in 0..<n { x[i] = x[i] > 0 ? x[i] : 0 }
+}
+
+/// In place: dx = dout · [out > 0], where `out` is the ReLU's output.
+public func reluBackward(_ dx: UnsafeMutablePointer<Float>, _ out: UnsafePointer<Float>, count n: Int) {
+    for i in 0..<n { dx[i] = out[i] > 0 ? dx[i] : 0 }
+}
+
+// MARK: Softmax cross-entropy
+
+/// Mean over the batch of −log softmax(logits)[label]. logits (B,C) are replaced by the
+/// probabilities (B,C), which the backward pass reads.
+public func softmaxCrossEntropyForward(_ logits: UnsafeMutablePointer<Float>, _ labels: UnsafePointer<UInt8>,
+                                       batch B: Int, classes C: Int) -> Float {
+    var loss = 0.0
+    for b in 0..<B {
+        let row = logits + b * C
+        var maxLogit = row[0]
+        for c in 1..<C where row[c] > maxLogit { maxLogit = row[c] }
+        var sum: Float = 0
+        for c in 0..<C {
+            let e = expf(row[c] - maxLogit)
+            row[c] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for c in 0..<C { row[c] *= inv }
+        loss -= Double(logf(max(row[Int(labels[b])], Float.leastNormalMagnitude)))
+    }
+    return Float(loss / Double(B))
+}
+
+/// dlogits (B,C) = (probs − onehot(label)) / B: the gradient of the batch-mean loss.
+public func softmaxCrossEntropyBackward(_ dlogits: UnsafeMutablePointer<Float>, _ probs: UnsafePointer<Float>,
+                                        _ labels: UnsafePointer<UInt8>, batch B: Int, classes C: Int) {
+    let scale = 1 / Float(B)
+    for b in 0..<B {
+        for c in 0..<C { dlogits[b * C + c] = probs[b * C + c] * scale }
+        dlogits[b * C + Int(labels[b])] -= scale
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif

@@ -1,0 +1,147 @@
+import Support
+
+/// Where one dense layer's weight (outputs × inputs) and bias (outputs) sit in the flat buffers.
+public struct DenseLayout: Sendable, Equatable {
+    public let inputs: Int
+    public let outputs: Int
+    public let weightOffset: Int
+    public var biasOffset: Int { weightOffset + inputs * outputs }
+    public var end: Int { biasOffset + outputs }
+    public var range: Range<Int> { weightOffset..<end }
+    /// Multiply-adds of forward for one sample.
+    public var macs: Int { inputs * outputs }
+}
+
+/// A multi-layer perceptron: dense → ReLU → … → dense → softmax cross-entropy.
+///
+/// All parameters live in one flat buffer and all gradients in another with the same layout
+/// (layer 0's weight, layer 0's bias, layer 1's weight, …), so the gradient all-reduce is one
+/// call over one buffer, or a few calls over contiguous buckets.
+public final class MLP {
+    public let widths: [Int]
+    public let layers: [DenseLayout]
+    public let parameters: FloatBuffer
+    public let gradients: FloatBuffer
+    public var parameterCount: Int { parameters.count }
+    public var classes: Int { widths.last! }
+
+    /// Activations for a batch: acts[0] is a copy of nothing (the input is borrowed);
+    /// acts[l+1] is layer l's output (B, widths[l+1]) after ReLU, or the probabilities for the last.
+    private var acts: [FloatBuffer] = []
+    private var dscratch: [FloatBuffer] = []
+    private var batchCapacity = 0
+
+    /// widths: [inputs, hidden…, classes], at least two entries, all positive.
+    public init(widths: [Int], seed: UInt64) {
+        precondition(widths.count >= 2 && widths.allSatisfy { $0 > 0 }, "MLP widths must be ≥ 2 positive numbers")
+        self.widths = widths
+        var offset = 0
+        var layers: [DenseLayout] = []
+        for l in 0..<(widths.count - 1) {
+            let layer = DenseLayout(inputs: widths[l], outputs: widths[l + 1], weightOffset: offset)
+            layers.append(layer)
+            offset = layer.end
+        }
+        self.layers = layers
+        parameters = FloatBuffer(count: offset)
+        gradients = FloatBuffer(count: offset)
+        initialize(seed: seed)
+    }
+
+    /// He initialisation (N(0, 2/fan_in)) for layers followed by ReLU, LeCun (N(0, 1/fan_in)) for
+    /// the output layer; biases zero. Depends only on the seed.
+    public func initialize(seed: UInt64) {
+        var rng = SplitMix64(seed: seed ^ 0x5EED_0F_1A7E)
+        parameters.zero()
+        for (l, layer) in layers.enumerated() {
+            let gain = l == layers.count - 1 ? 1.0 : 2.0
+            let std = (gain / Double(layer.inputs)).squareRoot()
+            for i in 0..<(layer.inputs * layer.outputs) {
+                parameters.pointer[layer.weightOffset + i] = Float(rng.nextGaussian() * std)
+            }
+        }
+    }
+
+    private func reserve(batch: Int) {
+        guard batch > batchCapacity else { return }
+        batchCapacity = batch
+        acts = widths.map { FloatBuffer(count: batch * $0) }
+        let widest = widths.max()!
+        dscratch = [FloatBuffer(count: batch * widest), FloatBuffer(count: batch * widest)]
+    }
+
+    /// Forward pass; returns a pointer to the probabilities (B, classes), valid until the next call.
+    @discardableResult
+    public func forward(_ input: UnsafePointer<Float>, batch B: Int) -> UnsafeMutablePointer<Float> {
+        reserve(batch: B)
+        var x = input
+        for (l, layer) in layers.enumerated() {
+            let out = acts[l + 1].pointer
+            let w = parameters.pointer + layer.weightOffset
+            let b = parameters.pointer + layer.biasOffset
+            denseForward(out, x, w, b, batch: B, inputs: layer.inputs, outputs: layer.outputs)
+            if l < layers.count - 1 { reluForward(out, count: B * layer.outputs) }
+            x = UnsafePointer(out)
+        }
+        return acts[layers.count].pointer
+    }
+
+    /// One training step's forward and backward: zeroes the gradients, computes the batch-mean
+    /// loss and its gradient into `gradients`. `layerDone(l)` is called as soon as layer l's
+    /// gradients are final (layers finish in reverse order), so their communication can start.
+    public func forwardBackward(_ input: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, batch B: Int,
+                                layerDone: ((Int) -> Void)? = nil) -> Float {
+        let logits = forward(input, batch: B)
+        let loss = softmaxCrossEntropyForward(logits, labels, batch: B, classes: classes)
+        gradients.zero()
+        var dout = dscratch[0].pointer
+        softmaxCrossEntropyBackward(dout, logits, labels, batch: B, classes: classes)
+        for l in stride(from: layers.count - 1, through: 0, by: -1) {
+            let layer = layers[l]
+            let inp: UnsafePointer<Float> = l == 0 ? input : UnsafePointer(acts[l].pointer)
+            let dinp: UnsafeMutablePointer<Float>? = l == 0 ? nil : dscratch[(layers.count - l) & 1].pointer
+            denseBackward(dinp, gradients.pointer + layer.weightOffset, gradients.pointer + layer.biasOffset,
+                          dout, inp, parameters.pointer + layer.weightOffset,
+                          batch: B, inputs: layer.inputs, outputs: layer.outputs)
+            layerDone?(l)
+            if let dinp {
+                reluBackward(dinp, acts[l].pointer, count: B * layer.inputs)
+                dout = dinp
+            }
+        }
+        return loss
+    }
+
+    /// Number of samples whose arg-max prediction equals the label.
+    public func countCorrect(_ input: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, batch B: Int) -> Int {
+        let probs = forward(input, batch: B)
+        var correct = 0
+        for b in 0..<B {
+            let row = probs + b * classes
+            var best = 0
+            for c in 1..<classes where row[c] > row[best] { best = c }
+            if best == Int(labels[b]) { correct += 1 }
+        }
+        return correct
+    }
+
+    /// Floating-point operations of one training step at batch B: 2·B·MACs forward, the same for
+    /// the weight gradient, and the same again for the input gradient of every layer but the first.
+    public func trainingFLOPs(batch B: Int) -> Double {
+        var flops = 0.0
+        for (l, layer) in layers.enumerated() {
+            let f = 2.0 * Double(B) * Double(layer.macs)
+            flops += l == 0 ? 2 * f : 3 * f
+        }
+        return flops
+    }
+
+    /// FNV-1a over the parameters' bits: equal checksums mean bit-identical weights.
+    public func parameterChecksum() -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for i in 0..<parameters.count {
+            hash = (hash ^ UInt64(parameters.pointer[i].bitPattern)) &* 0x100_0000_01b3
+        }
+        return hash
+    }
+}
