@@ -72,3 +72,25 @@ public final class Communicator {
         if !differing.isEmpty { throw CollectiveError.disagreement(what: what, ranks: differing) }
     }
 }
+
+extension Communicator {
+    /// Every rank contributes a byte string of any length; returns all of them, rank by rank.
+    public func allGatherBytes(_ bytes: [UInt8]) throws -> [[UInt8]] {
+        let counts = try allGather([Int64(bytes.count)]).map(Int.init)
+        let width = counts.max() ?? 0
+        var padded = bytes
+        padded.append(contentsOf: repeatElement(0, count: width - bytes.count))
+        let flat = try allGather(padded)
+        return (0..<size).map { Array(flat[($0 * width)..<($0 * width + counts[$0])]) }
+    }
+
+    /// Every rank contributes a Double array of any length; returns all of them, rank by rank.
+    public func allGatherVariable(_ values: [Double]) throws -> [[Double]] {
+        let counts = try allGather([Int64(values.count)]).map(Int.init)
+        let width = counts.max() ?? 0
+        var padded = values
+        padded.append(contentsOf: repeatElement(0, count: width - values.count))
+        let flat = try allGather(padded)
+        return (0..<size).map { Array(flat[($0 * width)..<($0 * width + counts[$0])]) }
+    }
+}

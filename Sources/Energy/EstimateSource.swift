@@ -1,0 +1,56 @@
+import Support
+
+/// Parameters of the model-based estimate used where no counter exists (VMs, containers).
+public struct EstimateModel: Sendable, Equatable, Codable {
+    /// Watts one fully busy core draws above idle.
+    public var wattsPerBusyCore: Double
+    /// The node's idle power in watts, shared equally among the node's ranks.
+    public var nodeIdleWatts: Double
+
+    public init(wattsPerBusyCore: Double = 10, nodeIdleWatts: Double = 20) {
+        self.wattsPerBusyCore = wattsPerBusyCore
+        self.nodeIdleWatts = nodeIdleWatts
+    }
+
+    public var formula: String {
+        "E_rank = watts_per_busy_core × cpu_seconds + node_idle_watts / ranks_on_node × wall_seconds"
+    }
+
+    /// Joules of one rank over a window with `cpuSeconds` of CPU time (all its threads) in
+    /// `wallSeconds`, on a node shared by `ranksOnNode` ranks.
+    public func joules(cpuSeconds: Double, wallSeconds: Double, ranksOnNode: Int) -> Double {
+        wattsPerBusyCore * cpuSeconds + nodeIdleWatts / Double(max(1, ranksOnNode)) * wallSeconds
+    }
+}
+
+/// The estimate as a per-process energy "counter": cumulative model joules since creation, from
+/// this process's CPU time (getrusage, all threads) and the monotonic clock. Clocks are injectable
+/// so tests can check the formula exactly.
+public final class EstimateSource: PowerSource, @unchecked Sendable {
+    public let kind = SourceKind.estimate
+    public let scope = SourceScope.process
+    public let domain = "process"
+    public var origin: String { model.formula }
+    public let model: EstimateModel
+    public let ranksOnNode: Int
+    private let cpuClock: () -> Double
+    private let wallClock: () -> Double
+    private let cpu0: Double
+    private let wall0: Double
+
+    public init(model: EstimateModel, ranksOnNode: Int,
+                cpuClock: @escaping () -> Double = processCPUSeconds,
+                wallClock: @escaping () -> Double = monotonicSeconds) {
+        self.model = model
+        self.ranksOnNode = ranksOnNode
+        self.cpuClock = cpuClock
+        self.wallClock = wallClock
+        cpu0 = cpuClock()
+        wall0 = wallClock()
+    }
+
+    public func read() throws -> PowerReading {
+        .energy(joules: model.joules(cpuSeconds: cpuClock() - cpu0, wallSeconds: wallClock() - wall0,
+                                     ranksOnNode: ranksOnNode))
+    }
+}

@@ -1,0 +1,81 @@
+/// The phases of an iteration. Energy windows open and close at their edges; an iteration's
+/// phases tile its window exactly, so phase energies add up to the iteration's energy.
+public enum Phase: Int, CaseIterable, Sendable {
+    /// From the end of the previous iteration to this one's first phase: gathering records,
+    /// writing files, waiting for other ranks.
+    case idle
+    /// Drawing the batch: indices to normalised floats.
+    case data
+    /// Forward and backward (cblas_sgemm).
+    case compute
+    /// Gradient all-reduce.
+    case comm
+    /// The optimizer step.
+    case optimizer
+    /// Test-set evaluation at the end of an epoch.
+    case eval
+    /// Writing a checkpoint.
+    case checkpoint
+
+    public var name: String {
+        switch self {
+        case .idle: "idle"
+        case .data: "data"
+        case .compute: "compute"
+        case .comm: "comm"
+        case .optimizer: "optimizer"
+        case .eval: "eval"
+        case .checkpoint: "checkpoint"
+        }
+    }
+
+    /// The three-way split reported everywhere: compute, comm, and other (all the rest).
+    public var category: String {
+        switch self {
+        case .compute: "compute"
+        case .comm: "comm"
+        default: "other"
+        }
+    }
+}
+
+/// One rank's account of one iteration, flattened to Doubles so ranks can all-gather them.
+struct IterationRecord {
+    static let phaseCount = Phase.allCases.count
+    static let width = 9 + 4 * phaseCount
+
+    var iter = 0
+    var epoch = 0
+    var loss = 0.0
+    var samples = 0
+    var commBytes = 0
+    var commSeconds = 0.0
+    /// Non-zero stops every rank after this flush (1: failure on this rank, 2: interrupted, 3: budget).
+    var status = 0.0
+    var start = 0.0
+    var end = 0.0
+    var phaseStart = [Double](repeating: 0, count: phaseCount)
+    var phaseSeconds = [Double](repeating: 0, count: phaseCount)
+    var processJoules = [Double](repeating: 0, count: phaseCount)
+    var nodeJoules = [Double](repeating: 0, count: phaseCount)
+
+    var flat: [Double] {
+        [Double(iter), Double(epoch), loss, Double(samples), Double(commBytes), commSeconds, status, start, end]
+            + phaseStart + phaseSeconds + processJoules + nodeJoules
+    }
+
+    init() {}
+
+    init(flat f: ArraySlice<Double>) {
+        let b = f.startIndex
+        iter = Int(f[b]); epoch = Int(f[b + 1]); loss = f[b + 2]; samples = Int(f[b + 3])
+        commBytes = Int(f[b + 4]); commSeconds = f[b + 5]; status = f[b + 6]; start = f[b + 7]; end = f[b + 8]
+        let n = Self.phaseCount
+        phaseStart = Array(f[(b + 9)..<(b + 9 + n)])
+        phaseSeconds = Array(f[(b + 9 + n)..<(b + 9 + 2 * n)])
+        processJoules = Array(f[(b + 9 + 2 * n)..<(b + 9 + 3 * n)])
+        nodeJoules = Array(f[(b + 9 + 3 * n)..<(b + 9 + 4 * n)])
+    }
+
+    var joules: Double { processJoules.reduce(0, +) + nodeJoules.reduce(0, +) }
+}

@@ -1,0 +1,124 @@
+import Foundation
+
+public struct RunDirectoryError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+}
+
+/// The run directory rank 0 writes: iterations.jsonl and power.csv appended as the run goes,
+/// summary.json written atomically (temporary file, fsync, rename) once, at the end.
+/// An interrupted or failed run leaves a summary whose `status` says so.
+public final class RunDirectory {
+    public let path: String
+    private var iterations: AppendFile
+    private var power: AppendFile
+
+    public static let iterationsFile = "iterations.jsonl"
+    public static let powerFile = "power.csv"
+    public static let summaryFile = "summary.json"
+    public static let powerHeader = "rank,node,t_s,watts,source,domain\n"
+
+    /// Creates (or, with `overwrite`, empties of a previous run's files) the directory. A directory
+    /// that already holds a run is refused: results are never silently replaced.
+    public init(path: String, overwrite: Bool) throws {
+        self.path = path
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw RunDirectoryError(description: "--out \(path) exists and is not a directory")
+            }
+            let ours = [Self.iterationsFile, Self.powerFile, Self.summaryFile, "timeline.json"]
+            let present = ours.filter { fm.fileExists(atPath: path + "/" + $0) }
+            if !present.isEmpty {
+                guard overwrite else {
+                    throw RunDirectoryError(description: "--out \(path) already holds a run (\(present.joined(separator: ", "))); choose another directory or pass --overwrite")
+                }
+                for name in present { try? fm.removeItem(atPath: path + "/" + name) }
+            }
+        } else {
+            do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+                throw RunDirectoryError(description: "cannot create --out \(path): \(Self.reason(error))")
+            }
+        }
+        iterations = try AppendFile(path: path + "/" + Self.iterationsFile)
+        power = try AppendFile(path: path + "/" + Self.powerFile)
+        try power.write(Self.powerHeader)
+    }
+
+    public func appendIterations(_ lines: [String]) throws {
+        guard !lines.isEmpty else { return }
+        try iterations.write(lines.joined(separator: "\n") + "\n")
+    }
+
+    public func appendPower(_ rows: String) throws {
+        guard !rows.isEmpty else { return }
+        try power.write(rows)
+    }
+
+    /// Writes `name` atomically: a reader sees the old file or the complete new one, never a part.
+    public func writeAtomically(_ name: String, _ text: String) throws {
+        try Self.writeAtomically(path: path + "/" + name, text)
+    }
+
+    public static func writeAtomically(path: String, _ text: String) throws {
+        let temporary = path + ".tmp"
+        let file = try AppendFile(path: temporary, truncate: true)
+        try file.write(text)
+        try file.sync()
+        file.close()
+        guard rename(temporary, path) == 0 else {
+            throw RunDirectoryError(description: "cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    public func close() {
+        iterations.close()
+        power.close()
+    }
+
+    static func reason(_ error: Error) -> String {
+        (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+    }
+}
+
+/// A file opened for appending with POSIX calls, so a full disk (ENOSPC) or any write error is
+/// reported at once, naming the file.
+final class AppendFile {
+    let path: String
+    private var fd: Int32
+
+    init(path: String, truncate: Bool = true) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | (truncate ? O_TRUNC : O_APPEND) | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw RunDirectoryError(description: "cannot open \(path) for writing: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    func write(_ text: String) throws {
+        var text = text
+        try text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw RunDirectoryError(description: "cannot write \(path): \(String(cString: strerror(errno)))")
+                }
+                offset += n
+            }
+        }
+    }
+
+    func sync() throws {
+        guard fsync(fd) == 0 else {
+            throw RunDirectoryError(description: "cannot fsync \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd); fd = -1 }
+    }
+
+    deinit { close() }
+}

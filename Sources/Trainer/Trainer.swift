@@ -1,0 +1,342 @@
+// The training loop: every rank runs this, on its shard of each epoch.
+//
+//   next batch → forward/backward (cblas_sgemm) → ring all-reduce of the flat gradient
+//   → optimizer step → record phase edges; every --flush-every iterations, energy windows are
+//   closed from the power sampler's curve and all records are gathered to rank 0, which writes them.
+
+import Collectives
+import Datasets
+import Energy
+import Foundation
+import Model
+import Support
+
+/// What a finished (or stopped) run reports back to the command line.
+public struct RunResult: Sendable {
+    public var summary: JSON
+    public var status: String
+    public var outDirectory: String
+}
+
+public final class Trainer {
+    public let config: TrainConfig
+    public let comm: Communicator
+    /// Rank 0's progress lines; other ranks stay silent.
+    public var report: (String) -> Void = { print($0) }
+
+    public init(config: TrainConfig, comm: Communicator) {
+        self.config = config
+        self.comm = comm
+    }
+
+    // MARK: Set-up helpers
+
+    /// Runs `body` on rank 0 only and tells every rank whether it failed, so a failure there
+    /// (a directory that cannot be written…) stops all ranks instead of leaving them waiting.
+    func onRootCollectively<T>(_ body: () throws -> T) throws -> T? {
+        var value: T? = nil
+        var message = ""
+        if comm.isRoot {
+            do { value = try body() } catch { message = "\(error)" }
+        }
+        let shared = String(decoding: try comm.broadcast(Array(message.utf8)), as: UTF8.self)
+        if !shared.isEmpty { throw ConfigError.invalid(shared) }
+        return value
+    }
+
+    /// Ranks must run with the same options and data: otherwise names the ranks and the options.
+    func checkAgreement(_ data: TrainingData) throws {
+        let text = config.json.serialized()
+        let all = try comm.allGatherBytes(Array(text.utf8)).map { String(decoding: $0, as: UTF8.self) }
+        var problems: [String] = []
+        if let mine = try? JSON.parse(all[0]), case let .object(rootPairs) = mine {
+            for r in 1..<comm.size where all[r] != all[0] {
+                let theirs = (try? JSON.parse(all[r]))
+                let differing = rootPairs.compactMap { key, value in theirs?[key] == value ? nil : key }
+                problems.append("rank \(r) differs from rank 0 in \(differing.isEmpty ? ["configuration"] : differing)")
+            }
+        }
+        if !problems.isEmpty { throw ConfigError.invalid("ranks disagree on options: " + problems.joined(separator: "; ")) }
+        let prints = try comm.allGather([data.train.fingerprint, data.test.fingerprint])
+        let bad = (1..<comm.size).filter { prints[2 * $0] != prints[0] || prints[2 * $0 + 1] != prints[1] }
+        if !bad.isEmpty {
+            throw ConfigError.invalid("ranks \(bad.map(String.init).joined(separator: ", ")) loaded different data from rank 0 (check --data on every node)")
+        }
+    }
+
+    // MARK: The run
+
+    public func run() throws -> RunResult {
+        try config.validate()
+        let data = try TrainingData.load(config.data, seed: config.seed)
+        guard config.layers.first == data.train.features else {
+            throw ConfigError.invalid("--layers starts with \(config.layers[0]) inputs but the data has \(data.train.features) features per sample")
+        }
+        guard config.layers.last == data.train.classes else {
+            throw ConfigError.invalid("--layers ends with \(config.layers.last!) outputs but the data has \(data.train.classes) classes")
+        }
+        try checkAgreement(data)
+        let directory = try onRootCollectively { try RunDirectory(path: config.out, overwrite: config.overwrite) }
+        defer { directory?.close() }
+
+        // Model, optimizer, schedule: identical on every rank (same seed).
+        let model = MLP(widths: config.layers, seed: config.seed)
+        let optimizer = Optimizer(settings: OptimizerSettings(kind: config.optimizer, momentum: config.momentum,
+                                                              weightDecay: config.weightDecay),
+                                  parameterCount: model.parameterCount)
+        let sampler = DistributedSampler(count: data.train.count, ranks: comm.size, rank: comm.rank, seed: config.seed)
+        guard sampler.samplesPerRank > 0 else {
+            throw ConfigError.invalid("\(data.train.count) training samples cannot be shared by \(comm.size) ranks")
+        }
+        let batchesPerEpoch = sampler.batchesPerEpoch(batchSize: config.batchSize)
+        let totalSteps = config.steps ?? config.epochs * batchesPerEpoch
+        let epochs = config.steps.map { ($0 + batchesPerEpoch - 1) / batchesPerEpoch } ?? config.epochs
+        let schedule = LearningRateSchedule(kind: config.schedule, baseRate: config.learningRate,
+                                            warmupSteps: config.warmupSteps, totalSteps: totalSteps)
+        comm.allReduce.algorithm = config.algorithm
+        comm.allReduce.segmentBytes = config.segmentBytes
+        comm.allReduce.smallMessageBytes = config.smallMessageBytes
+
+        // Power: each rank its sources; node-wide counters on the node's first rank only.
+        let selection = SourceSelection.choose(
+            config.powerSource,
+            roots: SourceRoots(powercap: config.powercapRoot, hwmon: config.hwmonRoot),
+            includeDRAM: config.includeDRAM, estimate: config.estimate,
+            ranksOnNode: comm.localSize, isNodeLeader: comm.localRank == 0)
+        let topology = try comm.allGather([Int64(comm.node), Int64(comm.localRank), Int64(comm.localSize)])
+        let nodeOf = (0..<comm.size).map { Int(topology[3 * $0]) }
+        let localSizeOf = (0..<comm.size).map { Int(topology[3 * $0 + 2]) }
+        let labels = try comm.allGatherBytes(Array(selection.label.utf8)).map { String(decoding: $0, as: UTF8.self) }
+        var nodeSources = [String](repeating: "none", count: comm.nodeCount)
+        for r in 0..<comm.size { nodeSources[nodeOf[r]] = labels[r] }
+        let sourceNames = selection.sources.map { "\($0.kind.rawValue),\($0.domain)" }
+        let selectionKinds = selection.kinds, selectionNotes = selection.notes
+        let allSourceNames = try comm.allGatherBytes(Array(sourceNames.joined(separator: "\n").utf8))
+            .map { String(decoding: $0, as: UTF8.self).split(separator: "\n").map(String.init) }
+        if comm.isRoot {
+            for note in Set(selectionNotes) { report("power: \(note)") }
+            report("ringwatt: \(comm.size) ranks on \(comm.nodeCount) node(s); model \(config.layers.map(String.init).joined(separator: "-")) "
+                   + "(\(model.parameterCount) parameters); \(batchesPerEpoch) steps/epoch of \(config.batchSize)×\(comm.size); "
+                   + "energy: \(nodeSources.enumerated().map { "node \($0.offset) \($0.element)" }.joined(separator: ", "))")
+        }
+
+        try comm.barrier()
+        let clockEpoch = monotonicSeconds()  // t = 0 on every rank, to within the barrier's skew
+        let power = PowerSampler(sources: selection.sources, hz: config.sampleHz, epoch: clockEpoch)
+        power.start()
+        defer { power.stop() }
+        func now() -> Double { monotonicSeconds() - clockEpoch }
+
+        // Buffers reused every step.
+        let converter = BatchConverter()
+        let x = FloatBuffer(count: config.batchSize * data.train.features)
+        var y = [UInt8](repeating: 0, count: config.batchSize)
+        let evalX = FloatBuffer(count: config.evalBatch * data.test.features)
+        var evalY = [UInt8](repeating: 0, count: config.evalBatch)
+
+        var pending: [IterationRecord] = []
+        var totals = RunTotals(ranks: comm.size)
+        var lastPowerSample: PowerSample? = nil
+        var rootWriteError: String? = nil
+        var stopReason: String? = nil
+        var accuracies: [Double] = []
+        var step = 0
+        var previousEnd = now()
+        let loopStart = previousEnd
+
+        /// Closes energy windows, gathers every rank's records, and (rank 0) writes them.
+        /// Returns the stop code every rank agrees on (0: carry on).
+        func flush() throws -> Int {
+            power.sampleNow()
+            for i in pending.indices {
+                for phase in Phase.allCases where pending[i].phaseSeconds[phase.rawValue] > 0 {
+                    let t0 = pending[i].phaseStart[phase.rawValue]
+                    let split = power.joulesByScope(from: t0, to: t0 + pending[i].phaseSeconds[phase.rawValue])
+                    pending[i].processJoules[phase.rawValue] = split.process
+                    pending[i].nodeJoules[phase.rawValue] = split.node
+                }
+            }
+            if rootWriteError != nil, let last = pending.indices.last { pending[last].status = 1 }
+            let gathered = try comm.allGather(pending.flatMap(\.flat))
+            let count = pending.count
+            let width = IterationRecord.width
+            let byRank: [[IterationRecord]] = (0..<comm.size).map { r in
+                (0..<count).map { IterationRecord(flat: gathered[((r * count + $0) * width)..<((r * count + $0 + 1) * width)]) }
+            }
+            // Power samples since the last flush: [t, watts per source…] rows.
+            let drained = power.drain(before: pending.last?.end ?? now())
+            var rows: [Double] = []
+            for sample in drained {
+                if let previous = lastPowerSample, sample.t > previous.t {
+                    rows.append(sample.t)
+                    for j in sample.joules.indices { rows.append((sample.joules[j] - previous.joules[j]) / (sample.t - previous.t)) }
+                }
+                lastPowerSample = sample
+            }
+            let powerRows = try comm.allGatherVariable(rows)
+            var lines: [String] = []
+            for k in 0..<count {
+                let records = (0..<comm.size).map { byRank[$0][k] }
+                let line = totals.add(records, nodeOf: nodeOf, localSizeOf: localSizeOf,
+                                      source: nodeSources.count == 1 ? nodeSources[0] : Set(nodeSources).sorted().joined(separator: "|"),
+                                      learningRate: Double(schedule.rate(at: records[0].iter)))
+                lines.append(line)
+            }
+            if comm.isRoot, let directory, rootWriteError == nil {
+                do {
+                    try directory.appendIterations(lines)
+                    var csv = ""
+                    for r in 0..<comm.size {
+                        let names = allSourceNames[r]
+                        guard !names.isEmpty else { continue }
+                        let stride = 1 + names.count
+                        var i = 0
+                        while i + stride <= powerRows[r].count {
+                            let t = powerRows[r][i]
+                            for (j, name) in names.enumerated() {
+                                csv += "\(r),\(nodeOf[r]),\(String(format: "%.4f", t)),\(String(format: "%.3f", powerRows[r][i + 1 + j])),\(name)\n"
+                            }
+                            i += stride
+                        }
+                    }
+                    try directory.appendPower(csv)
+                } catch {
+                    rootWriteError = "\(error)"
+                }
+            }
+            pending.removeAll(keepingCapacity: true)
+            var code = Int(byRank.flatMap { $0.map(\.status) }.max() ?? 0)
+            if code == 0, let budget = config.energyBudgetJoules, totals.energyJoules >= budget { code = 3 }
+            return code
+        }
+
+        func evaluate() throws -> Double {
+            var correct = 0, seen = 0
+            var start = comm.rank
+            var indices: [Int32] = []
+            indices.reserveCapacity(config.evalBatch)
+            while start < data.test.count {
+                indices.removeAll(keepingCapacity: true)
+                var i = start
+                while i < data.test.count && indices.count < config.evalBatch { indices.append(Int32(i)); i += comm.size }
+                evalY.withUnsafeMutableBufferPointer { yb in
+                    converter.fill(evalX.pointer, yb.baseAddress!, from: data.test, indices: indices[...])
+                }
+                correct += evalY.withUnsafeBufferPointer { model.countCorrect(evalX.pointer, labels: $0.baseAddress!, batch: indices.count) }
+                seen += indices.count
+                start = i
+            }
+            let sums = try comm.sum([Double(correct), Double(seen)])
+            return sums[0] / sums[1]
+        }
+
+        training: for epoch in 0..<epochs {
+            let order = sampler.indices(epoch: epoch)
+            for batch in 0..<batchesPerEpoch {
+                guard step < totalSteps else { break training }
+                var record = IterationRecord()
+                record.iter = step
+                record.epoch = epoch
+                record.start = previousEnd
+                var phaseStart = now()
+                record.phaseStart[Phase.idle.rawValue] = previousEnd
+                record.phaseSeconds[Phase.idle.rawValue] = phaseStart - previousEnd
+                func close(_ phase: Phase) {
+                    let t = now()
+                    record.phaseStart[phase.rawValue] = phaseStart
+                    record.phaseSeconds[phase.rawValue] = t - phaseStart
+                    phaseStart = t
+                }
+
+                let lo = batch * config.batchSize
+                let hi = min(lo + config.batchSize, order.count)
+                let B = hi - lo
+                y.withUnsafeMutableBufferPointer { converter.fill(x.pointer, $0.baseAddress!, from: data.train, indices: order[lo..<hi]) }
+                close(.data)
+
+                let loss = y.withUnsafeBufferPointer { model.forwardBackward(x.pointer, labels: $0.baseAddress!, batch: B) }
+                close(.compute)
+
+                let before = comm.allReduce.stats
+                try comm.allReduce.average(model.gradients.buffer)
+                close(.comm)
+
+                optimizer.step(parameters: model.parameters, gradients: model.gradients,
+                               learningRate: schedule.rate(at: step))
+                close(.optimizer)
+
+                record.loss = Double(loss)
+                record.samples = B
+                record.commBytes = comm.allReduce.stats.bytesSent - before.bytesSent
+                record.commSeconds = comm.allReduce.stats.seconds - before.seconds
+                step += 1
+                let epochEnds = batch == batchesPerEpoch - 1 || step == totalSteps
+                if epochEnds {
+                    accuracies.append(try evaluate())
+                    close(.eval)
+                }
+                record.end = phaseStart
+                previousEnd = phaseStart
+                pending.append(record)
+
+                if pending.count >= config.flushEvery || epochEnds {
+                    let code = try flush()
+                    if comm.isRoot && epochEnds {
+                        report(String(format: "epoch %d/%d  step %d/%d  loss %.4f  test accuracy %.2f %%  %.1f s  %.0f samples/s  %.1f J (%@)",
+                                      epoch + 1, epochs, step, totalSteps, totals.lastLoss, 100 * accuracies.last!,
+                                      totals.seconds, totals.samplesPerSecond, totals.energyJoules,
+                                      nodeSources.joined(separator: "|")))
+                    }
+                    if code != 0 {
+                        stopReason = code == 3 ? "energy_budget" : code == 2 ? "interrupted" : "failed"
+                        break training
+                    }
+                }
+            }
+        }
+        if !pending.isEmpty { _ = try flush() }
+        let loopSeconds = now() - loopStart
+        power.stop()
+
+        // Replicas must be bit-identical: every rank applied the same update to the same gradient.
+        let checksum = model.parameterChecksum()
+        try comm.agree(on: checksum, what: "final parameters (replicas diverged)")
+        let rss = try comm.max([Double(peakRSSBytes())])[0]
+        let failures = power.failures.enumerated().filter { $0.element.count > 0 }
+            .map { "\(sourceNames[$0.offset]): \($0.element.count) failed reads (\($0.element.message ?? ""))" }
+        let allFailures = try comm.allGatherBytes(Array(failures.joined(separator: "\n").utf8))
+            .map { String(decoding: $0, as: UTF8.self) }.filter { !$0.isEmpty }
+
+        let status = rootWriteError != nil ? "failed" : (stopReason ?? "complete")
+        let summary = totals.summary(
+            status: status, config: config, nodes: comm.nodeCount, epochs: accuracies.count,
+            wallSeconds: loopSeconds, accuracies: accuracies, peakRSS: rss,
+            nodeSources: nodeSources, estimate: selectionKinds.contains(.estimate) || nodeSources.contains { $0.contains("estimate") } ? config.estimate : nil,
+            parameterChecksum: checksum, notes: Array(Set(selectionNotes)).sorted() + allFailures,
+            algorithm: comm.allReduce.resolvedAlgorithm(count: model.parameterCount),
+            parameterCount: model.parameterCount)
+        if comm.isRoot, let directory {
+            do {
+                if let rootWriteError { throw RunDirectoryError(description: rootWriteError) }
+                try directory.writeAtomically(RunDirectory.summaryFile, summary.serialized(pretty: true) + "\n")
+                try writeWeights(model, to: directory.path + "/weights.bin")
+            } catch {
+                rootWriteError = "\(error)"
+                try? directory.writeAtomically(RunDirectory.summaryFile,
+                                               JSON.object([("status", .string("failed")), ("error", .string("\(error)"))]).serialized(pretty: true) + "\n")
+            }
+        }
+        // Every rank learns whether rank 0 could write the results, and fails with it if not.
+        let finalError = String(decoding: try comm.broadcast(Array((rootWriteError ?? "").utf8)), as: UTF8.self)
+        if !finalError.isEmpty { throw RunDirectoryError(description: "rank 0 could not write the run directory: \(finalError)") }
+        return RunResult(summary: summary, status: status, outDirectory: config.out)
+    }
+
+    /// The final parameters as raw little-endian Float32, in the flat layout.
+    func writeWeights(_ model: MLP, to path: String) throws {
+        let data = Data(bytes: model.parameters.pointer, count: model.parameterCount * 4)
+        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw RunDirectoryError(description: "cannot write \(path): \(RunDirectory.reason(error))")
+        }
+    }
+}

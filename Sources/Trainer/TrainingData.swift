@@ -1,0 +1,41 @@
+import Datasets
+import Foundation
+
+/// The training and test sets of a run.
+public struct TrainingData: Sendable {
+    public var train: Dataset
+    public var test: Dataset
+
+    /// Loads what `spec` names. Errors say which file and what is wrong.
+    public static func load(_ spec: DataSpec, seed: UInt64) throws -> TrainingData {
+        switch spec {
+        case let .directory(dir):
+            func find(_ stem: String) throws -> String {
+                for candidate in [stem + ".gz", stem] where FileManager.default.fileExists(atPath: dir + "/" + candidate) {
+                    return dir + "/" + candidate
+                }
+                throw DatasetError.cannotOpen(path: dir + "/" + stem + "[.gz]", reason: "no such file")
+            }
+            return try load(.files(trainImages: find("train-images-idx3-ubyte"), trainLabels: find("train-labels-idx1-ubyte"),
+                                   testImages: find("t10k-images-idx3-ubyte"), testLabels: find("t10k-labels-idx1-ubyte")),
+                            seed: seed)
+        case let .files(trainImages, trainLabels, testImages, testLabels):
+            let train = try Dataset.loadIDX(images: trainImages, labels: trainLabels)
+            let test = try Dataset.loadIDX(images: testImages, labels: testLabels)
+            guard train.features == test.features else {
+                throw DatasetError.featureMismatch(train: train.features, test: test.features)
+            }
+            return TrainingData(train: train, test: test)
+        case let .synthetic(samples, features, classes):
+            // One generator for both sets, so test samples come from the same class prototypes.
+            let all = try Dataset.synthetic(count: samples + max(1, samples / 6), features: features,
+                                            classes: classes, seed: seed)
+            let split = samples * features
+            return TrainingData(
+                train: try Dataset(images: Array(all.images[..<split]), labels: Array(all.labels[..<samples]),
+                                   features: features, classes: classes),
+                test: try Dataset(images: Array(all.images[split...]), labels: Array(all.labels[samples...]),
+                                  features: features, classes: classes))
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Collectives
+import Energy
+import Model
+import Trainer
+
+extension OptimizerKind: ExpressibleByArgument {}
+extension ScheduleKind: ExpressibleByArgument {}
+extension AllReduceAlgorithm: ExpressibleByArgument {}
+extension SourcePreference: ExpressibleByArgument {}
+
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Layer widths, input to output, joined by '-'.")
+    var layers = "784-256-128-10"
+    @Option(help: "Samples per rank per step (the global batch is this × ranks).")
+    var batchSize = 64
+    @Option(help: "Epochs to train (also the learning-rate schedule's length).")
+    var epochs = 1
+    @Option(help: "Stop after this many steps in all (overrides --epochs for the schedule's length).")
+    var steps: Int?
+    @Option(help: "Optimizer.")
+    var optimizer = OptimizerKind.sgd
+    @Option(help: "Base learning rate.")
+    var lr: Float = 0.1
+    @Option(help: "SGD momentum.")
+    var momentum: Float = 0.9
+    @Option(help: "L2 weight decay (added to the gradient).")
+    var weightDecay: Float = 5e-4
+    @Option(help: "Learning-rate schedule: cosine (linear warm-up, then cosine decay to 0) or constant.")
+    var schedule = ScheduleKind.cosine
+    @Option(help: "Warm-up steps of the schedule.")
+    var warmupSteps = 100
+    @Option(help: "Seed for initialisation and shuffling.")
+    var seed: UInt64 = 1
+    @Option(help: "Samples per evaluation batch.")
+    var evalBatch = 1000
+}
+
+struct DataOptions: ParsableArguments {
+    @Option(help: "A directory with train-/t10k- IDX files (.gz or plain), or synthetic[:SAMPLES:FEATURES:CLASSES].")
+    var data = "/usr/share/datasets/fashion-mnist"
+    @Option(help: "Run directory rank 0 writes.")
+    var out = "runs/latest"
+    @Flag(help: "Replace a previous run's files in --out.")
+    var overwrite = false
+    @Option(help: "Gather records to rank 0 and write them every N iterations (and at each epoch end).")
+    var flushEvery = 100
+}
+
+struct CommOptions: ParsableArguments {
+    @Option(help: "Gradient all-reduce: ring, recursive-doubling, or auto (recursive doubling below --small-message-bytes).")
+    var algorithm = AllReduceAlgorithm.auto
+    @Option(help: "Ring pipeline segment size in bytes.")
+    var segmentBytes = 1 << 20
+    @Option(help: "auto uses recursive doubling below this many bytes.")
+    var smallMessageBytes = 1 << 16
+}
+
+struct EnergyOptions: ParsableArguments {
+    @Option(help: "Power source per node: auto, rapl, hwmon, nvml, estimate or none.")
+    var powerSource = SourcePreference.auto
+    @Option(help: "Power samples per second per rank.")
+    var sampleHz = 50.0
+    @Flag(help: "Add RAPL dram zones to the package zones.")
+    var dram = false
+    @Option(help: "Estimate: watts one busy core draws above idle.")
+    var estimateCoreWatts = 10.0
+    @Option(help: "Estimate: a node's idle watts, shared by its ranks.")
+    var estimateIdleWatts = 20.0
+    @Option(help: "Power usage effectiveness of the facility (E_aux = (PUE − 1)·E_IT).")
+    var pue = 1.0
+    @Option(help: "Network energy per byte moved, in joules (0: not counted).")
+    var networkJoulesPerByte = 0.0
+    @Option(help: "Grid carbon intensity, g CO2 per kWh.")
+    var carbonGPerKwh = 475.0
+    @Option(help: "Electricity price per kWh (for the summary's cost).")
+    var pricePerKwh: Double?
+    @Option(help: "Stop cleanly once the cluster has used this many joules (checked at every flush).")
+    var energyBudgetJ: Double?
+    @Option(help: "powercap root (for fixtures).")
+    var powercapRoot = "/sys/class/powercap"
+    @Option(help: "hwmon root (for fixtures).")
+    var hwmonRoot = "/sys/class/hwmon"
+
+    var estimate: EstimateModel { EstimateModel(wattsPerBusyCore: estimateCoreWatts, nodeIdleWatts: estimateIdleWatts) }
+}

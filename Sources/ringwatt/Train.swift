@@ -1,0 +1,96 @@
+import ArgumentParser
+import Collectives
+import Datasets
+import Foundation
+import Trainer
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the MLP data-parallel on every rank of the MPI job.")
+
+    @OptionGroup(title: "Model and optimisation") var model: ModelOptions
+    @OptionGroup(title: "Data and output") var dataOptions: DataOptions
+    @OptionGroup(title: "Communication") var commOptions: CommOptions
+    @OptionGroup(title: "Energy") var energy: EnergyOptions
+
+    func makeConfig() throws -> TrainConfig {
+        var c = TrainConfig()
+        c.layers = try TrainConfig.parseLayers(model.layers)
+        c.batchSize = model.batchSize
+        c.epochs = model.epochs
+        c.steps = model.steps
+        c.optimizer = model.optimizer
+        c.learningRate = model.lr
+        c.momentum = model.momentum
+        c.weightDecay = model.weightDecay
+        c.schedule = model.schedule
+        c.warmupSteps = model.warmupSteps
+        c.seed = model.seed
+        c.evalBatch = model.evalBatch
+        c.data = try DataSpec.parse(dataOptions.data)
+        c.out = dataOptions.out
+        c.overwrite = dataOptions.overwrite
+        c.flushEvery = dataOptions.flushEvery
+        c.algorithm = commOptions.algorithm
+        c.segmentBytes = commOptions.segmentBytes
+        c.smallMessageBytes = commOptions.smallMessageBytes
+        c.powerSource = energy.powerSource
+        c.sampleHz = energy.sampleHz
+        c.includeDRAM = energy.dram
+        c.estimate = energy.estimate
+        c.accounting.pue = energy.pue
+        c.accounting.networkJoulesPerByte = energy.networkJoulesPerByte
+        c.accounting.carbonGramsPerKWh = energy.carbonGPerKwh
+        c.accounting.pricePerKWh = energy.pricePerKwh
+        c.energyBudgetJoules = energy.energyBudgetJ
+        c.powercapRoot = energy.powercapRoot
+        c.hwmonRoot = energy.hwmonRoot
+        return c
+    }
+
+    func validate() throws {
+        do { try makeConfig().validate() } catch { throw ValidationError("\(error)") }
+    }
+
+    func run() throws {
+        let config = try makeConfig()
+        try withMPI { comm in
+            let trainer = Trainer(config: config, comm: comm)
+            let result = try trainer.run()
+            if comm.isRoot { print(SummaryTable.render(result.summary, directory: result.outDirectory)) }
+            if result.status != "complete" { throw ExitCode(result.status == "energy_budget" ? 0 : 3) }
+        }
+    }
+}
+
+/// Runs `body` with MPI initialised and finalised, turning errors into one clear line and a
+/// non-zero exit. Errors every rank raises together (bad options, bad data, disagreement) are
+/// printed by rank 0 only and end the job normally; an error on one rank alone aborts the job
+/// (MPI_Abort), since the others would otherwise wait for it forever.
+func withMPI(threadLevel: MPITransport.ThreadLevel = .serialized, _ body: (Communicator) throws -> Void) throws {
+    let transport: MPITransport
+    do { transport = try MPITransport(threadLevel: threadLevel) } catch {
+        FileHandle.standardError.write(Data("ringwatt: error: \(error)\n".utf8))
+        throw ExitCode(2)
+    }
+    let comm = Communicator(transport: transport)
+    do {
+        try body(comm)
+    } catch let exit as ExitCode {
+        transport.finalize()
+        throw exit
+    } catch {
+        let collective = error is ConfigError || error is DatasetError || error is RunDirectoryError
+            || (error as? CollectiveError).map { if case .mpi = $0 { false } else { true } } ?? false
+        if comm.isRoot || !collective {
+            let who = comm.size > 1 && !collective ? "rank \(comm.rank): " : ""
+            FileHandle.standardError.write(Data("ringwatt: error: \(who)\(error)\n".utf8))
+        }
+        if collective {
+            transport.finalize()
+            throw ExitCode(1)
+        }
+        transport.abort(code: 1)
+    }
+    transport.finalize()
+}
