@@ -27,7 +27,7 @@ public final class MLP {
 
     /// Activations for a batch: acts[0] is a copy of nothing (the input is borrowed);
     /// acts[l+1] is layer l's output (B, widths[l+1]) after ReLU, or the probabilities for the last.
-    private var acts: [FloatBuffer] = []
+    private(set) var acts: [FloatBuffer] = []
     private var dscratch: [FloatBuffer] = []
     private var batchCapacity = 0
 

@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+import Support
+@testable import Energy
+
+@Suite struct RAPLTests {
+    @Test func discoversPackagesNeverSubzonesOrPsys() {
+        let t = FixtureTree()
+        t.raplZone("intel-rapl:0", name: "package-0", energy: 1000)
+        t.raplZone("intel-rapl:0/intel-rapl:0:0", name: "core", energy: 10)
+        t.raplZone("intel-rapl:0/intel-rapl:0:1", name: "uncore", energy: 10)
+        t.raplZone("intel-rapl:0/intel-rapl:0:2", name: "dram", energy: 10)
+        t.raplZone("intel-rapl:1", name: "package-1", energy: 2000)
+        t.raplZone("intel-rapl:1/intel-rapl:1:0", name: "dram", energy: 10)
+        t.raplZone("intel-rapl:2", name: "psys", energy: 5000)
+        let packages = RAPLSource.discover(root: t.root)
+        #expect(packages.sources.map(\.domain) == ["package-0", "package-1"])
+        #expect(packages.problems.isEmpty)
+        let withDRAM = RAPLSource.discover(root: t.root, includeDRAM: true)
+        #expect(withDRAM.sources.map(\.domain) == ["package-0", "dram", "package-1", "dram"])
+    }
+
+    @Test func wrapAroundAddsTheRange() throws {
+        let t = FixtureTree()
+        t.raplZone("intel-rapl:0", name: "package-0", energy: 900, range: 1000)
+        let zone = try RAPLSource(zonePath: t.root + "/intel-rapl:0")
+        func microjoules() throws -> Double {
+            guard case let .energy(j) = try zone.read() else { return .nan }
+            return (j * 1e6).rounded()
+        }
+        #expect(try microjoules() == 900)
+        t.file("intel-rapl:0/energy_uj", "100")   // wrapped: 900 → 1000 ≡ 0 → 100
+        #expect(try microjoules() == 1100)
+        t.file("intel-rapl:0/energy_uj", "50")    // wrapped again
+        #expect(try microjoules() == 2050)
+        t.file("intel-rapl:0/energy_uj", "60")    // no wrap
+        #expect(try microjoules() == 2060)
+        #expect(zone.wraps == 2)
+    }
+
+    @Test func malformedCounterIsAClearError() {
+        let t = FixtureTree()
+        t.raplZone("intel-rapl:0", name: "package-0", energy: 5)
+        t.file("intel-rapl:0/energy_uj", "garbage")
+        let found = RAPLSource.discover(root: t.root)
+        #expect(found.sources.isEmpty)
+        #expect(found.problems.map { "\($0)" }.first?.contains("expected a number, read 'garbage'") == true)
+    }
+
+    /// A writer advances two packages' counters at 40 W and 25 W, each wrapping every 0.1 s;
+    /// the sampler at 100 Hz must measure each window within 1 % of the truth.
+    @Test func sampledEnergyMatchesAKnownRateAcrossWraps() throws {
+        let t = FixtureTree()
+        let range: UInt64 = 4_000_000  // 4 J
+        t.raplZone("intel-rapl:0", name: "package-0", energy: 3_900_000, range: range)
+        t.raplZone("intel-rapl:1", name: "package-1", energy: 0, range: range)
+        let w0 = CounterWriter(path: t.root + "/intel-rapl:0/energy_uj", watts: 40, range: range, initial: 3_900_000)
+        let w1 = CounterWriter(path: t.root + "/intel-rapl:1/energy_uj", watts: 25, range: range, initial: 0)
+        usleep(5000)
+        let found = RAPLSource.discover(root: t.root)
+        #expect(found.sources.count == 2)
+        let epoch = monotonicSeconds()
+        let sampler = PowerSampler(sources: found.sources, hz: 100, epoch: epoch)
+        sampler.start()
+        usleep(600_000)
+        sampler.stop()
+        w0.stop(); w1.stop()
+        let a = 0.05, b = 0.55
+        let joules = sampler.joules(from: a, to: b)
+        let truth = 65.0 * (b - a)
+        #expect(abs(joules - truth) / truth < 0.01, "measured \(joules) J, truth \(truth) J")
+        let wraps = found.sources.map(\.wraps)
+        #expect(wraps.allSatisfy { $0 >= 3 }, "the counters wrapped during the window: \(wraps)")
+    }
+}
+
+@Suite struct HwmonAndEstimateTests {
+    @Test func hwmonPrefersEnergyAndIntegratesPower() throws {
+        let t = FixtureTree()
+        t.file("hwmon0/name", "acpitz")
+        t.file("hwmon0/temp1_input", "40000")
+        t.file("hwmon1/name", "amd_energy")
+        t.file("hwmon1/energy1_input", "5000000")
+        t.file("hwmon1/energy1_label", "Esocket0")
+        t.file("hwmon1/power1_input", "1")
+        t.file("hwmon2/name", "power_meter")
+        t.file("hwmon2/power1_average", "20000000")  // 20 W
+        let found = HwmonSource.discover(root: t.root)
+        #expect(found.sources.map(\.domain) == ["amd_energy/Esocket0", "power_meter/power1"])
+        #expect(try found.sources[0].read() == .energy(joules: 5))
+        #expect(try found.sources[1].read() == .power(watts: 20))
+        let sampler = PowerSampler(sources: [found.sources[1]], hz: 200, epoch: monotonicSeconds())
+        sampler.start()
+        usleep(300_000)
+        sampler.stop()
+        let j = sampler.joules(from: 0.02, to: 0.22)
+        #expect(abs(j - 4) < 0.04, "20 W for 0.2 s is 4 J, got \(j)")
+    }
+
+    @Test func estimateFollowsItsFormula() throws {
+        final class FakeClock { var value: Double; init(_ v: Double) { value = v } }
+        let cpu = FakeClock(0), wall = FakeClock(100)
+        let model = EstimateModel(wattsPerBusyCore: 12, nodeIdleWatts: 40)
+        let source = EstimateSource(model: model, ranksOnNode: 4,
+                                    cpuClock: { cpu.value }, wallClock: { wall.value })
+        cpu.value = 1.5
+        wall.value = 102
+        // 12 W × 1.5 s of CPU + 40 W / 4 ranks × 2 s
+        let expected: Double = 12 * 1.5 + 10 * 2
+        let reading = try source.read()
+        #expect(reading == PowerReading.energy(joules: expected))
+        #expect(source.kind == .estimate && source.scope == .process)
+        #expect(model.formula.contains("watts_per_busy_core × cpu_seconds"))
+    }
+
+    @Test func selectionFallsBackAndReadsNodeCountersOncePerNode() {
+        let t = FixtureTree()
+        t.raplZone("powercap/intel-rapl:0", name: "package-0", energy: 10)
+        let roots = SourceRoots(powercap: t.root + "/powercap", hwmon: t.root + "/none", nvmlLibrary: "libnvidia-ml-absent.so")
+        let leader = SourceSelection.choose(.auto, roots: roots, estimate: EstimateModel(), ranksOnNode: 2, isNodeLeader: true)
+        let other = SourceSelection.choose(.auto, roots: roots, estimate: EstimateModel(), ranksOnNode: 2, isNodeLeader: false)
+        #expect(leader.label == "rapl" && other.label == "rapl")
+        #expect(leader.sources.count == 1 && other.sources.isEmpty)
+
+        let empty = SourceRoots(powercap: t.root + "/nothing", hwmon: t.root + "/nothing", nvmlLibrary: "libnvidia-ml-absent.so")
+        let fallback = SourceSelection.choose(.rapl, roots: empty, estimate: EstimateModel(), ranksOnNode: 1, isNodeLeader: true)
+        #expect(fallback.label == "estimate")
+        #expect(fallback.notes.contains { $0.contains("falling back to the estimate") })
+        #expect(SourceSelection.choose(.none, roots: empty, estimate: EstimateModel(), ranksOnNode: 1, isNodeLeader: true).sources.isEmpty)
+    }
+
+    @Test func accountingAddsTransferAndAuxiliaryEnergy() {
+        let a = EnergyAccounting(pue: 1.5, networkJoulesPerByte: 1e-9, carbonGramsPerKWh: 400, pricePerKWh: 0.2)
+        let t = a.totals(measuredJoules: 3.6e6, bytesMoved: 1e9)
+        #expect(t.transferJ == 1)
+        #expect(t.auxJ == 0.5 * (3.6e6 + 1))
+        #expect(abs(t.kWh - 1.5 * (3.6e6 + 1) / 3.6e6) < 1e-12)
+        #expect(abs(t.co2Grams - 400 * t.kWh) < 1e-9)
+        #expect(t.cost == 0.2 * t.kWh)
+    }
+}

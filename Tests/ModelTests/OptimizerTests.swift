@@ -1,0 +1,39 @@
+import Testing
+@testable import Model
+
+@Suite struct OptimizerTests {
+    @Test func sgdWithMomentumAndWeightDecayFollowsTheClosedForm() {
+        let w = FloatBuffer(count: 2), g = FloatBuffer(count: 2)
+        w.copy(from: [1, -2]); g.copy(from: [0.5, 0.25])
+        let opt = Optimizer(settings: OptimizerSettings(kind: .sgd, momentum: 0.9, weightDecay: 0.1), parameterCount: 2)
+        opt.step(parameters: w, gradients: g, learningRate: 0.1)
+        // v1 = g + λw; w1 = w − η v1
+        let v1: [Float] = [0.5 + 0.1 * 1, 0.25 + 0.1 * -2]
+        #expect(w.array == [1 - 0.1 * v1[0], -2 - 0.1 * v1[1]])
+        let w1 = w.array
+        opt.step(parameters: w, gradients: g, learningRate: 0.1)
+        let v2: [Float] = (0..<2).map { 0.9 * v1[$0] + (g.array[$0] + 0.1 * w1[$0]) }
+        #expect(w.array == (0..<2).map { w1[$0] - 0.1 * v2[$0] })
+    }
+
+    @Test func adamFirstStepMovesByTheLearningRate() {
+        // With bias correction, m̂ = g and v̂ = g² on step 1, so each weight moves by ≈ lr·sign(g).
+        let w = FloatBuffer(count: 3), g = FloatBuffer(count: 3)
+        w.copy(from: [0, 0, 0]); g.copy(from: [3, -0.01, 100])
+        let opt = Optimizer(settings: OptimizerSettings(kind: .adam), parameterCount: 3)
+        opt.step(parameters: w, gradients: g, learningRate: 0.01)
+        for (got, want) in zip(w.array, [Float(-0.01), 0.01, -0.01]) { #expect(abs(got - want) < 1e-5) }
+        #expect(opt.steps == 1)
+    }
+
+    @Test func cosineScheduleWarmsUpThenDecaysToZero() {
+        let s = LearningRateSchedule(kind: .cosine, baseRate: 1, warmupSteps: 10, totalSteps: 110)
+        #expect(s.rate(at: 0) == 0.1)
+        #expect(s.rate(at: 9) == 1)
+        #expect(s.rate(at: 10) == 1)
+        #expect(abs(s.rate(at: 60) - 0.5) < 1e-6)
+        #expect(s.rate(at: 110) == 0)
+        let c = LearningRateSchedule(kind: .constant, baseRate: 0.5, warmupSteps: 0, totalSteps: 5)
+        #expect((0..<20).allSatisfy { c.rate(at: $0) == 0.5 })
+    }
+}
