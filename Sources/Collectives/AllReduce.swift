@@ -39,6 +39,11 @@ public final class AllReduce {
     public var segmentBytes: Int
     /// `auto` uses recursive doubling for buffers of fewer bytes than this.
     public var smallMessageBytes: Int
+    /// Check before each call that every rank passes the same length (one small all-gather:
+    /// a clear error instead of a hang). Callers that have established the length once (the
+    /// trainer checks its gradient layout at start) or benchmarks comparing with MPI_Allreduce,
+    /// which does not check, may turn it off.
+    public var verifyLengths = true
     public private(set) var stats = CommStats()
     private var scratch: UnsafeMutablePointer<Float>
     private var scratchCount: Int
@@ -79,7 +84,7 @@ public final class AllReduce {
 
     private func reduce(_ buffer: UnsafeMutableBufferPointer<Float>, scale: Float) throws {
         let start = monotonicSeconds()
-        try checkLengthsAgree(buffer.count)
+        if verifyLengths { try checkLengthsAgree(buffer.count) }
         let sent: Int
         switch resolvedAlgorithm(count: buffer.count) {
         case .recursiveDoubling: sent = try recursiveDoubling(buffer, scale: scale)

@@ -1,0 +1,162 @@
+import ArgumentParser
+import Collectives
+import Foundation
+import Support
+import Trainer
+
+/// nccl-tests-style all-reduce benchmark: ours (ring, recursive doubling, auto) against Open MPI's
+/// MPI_Allreduce as launched, in the same run, with each result checked against the exact sum.
+struct BenchAllReduce: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-allreduce",
+        abstract: "Time and verify all-reduce algorithms over a range of sizes (run under mpirun).",
+        discussion: """
+            Rank r contributes (r+1)·v(i) with v(i) = ((i mod 13) + 1)/4, so the exact sum is v(i)·p(p+1)/2.
+            time_us is, per call, the slowest rank's time; mean, min and max over --iters calls.
+            algbw = bytes / time; busbw = algbw · 2(p−1)/p (nccl-tests' definition for all-reduce).
+            The 'mpi' rows use whatever Open MPI selects at launch, e.g. force its ring with
+            --mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4.
+            """)
+
+    @Option(help: "Smallest size in bytes.") var minBytes = 4
+    @Option(help: "Largest size in bytes.") var maxBytes = 64 << 20
+    @Option(help: "Multiply the size by this each row.") var factor = 4
+    @Option(help: "Explicit element counts instead of the size range, comma-separated.") var counts: String?
+    @Option(help: "Timed calls per size.") var iters = 20
+    @Option(help: "Untimed calls per size first.") var warmup = 5
+    @Option(help: "Algorithms, comma-separated: ring, recursive-doubling, auto, mpi.") var algorithms = "ring,recursive-doubling,auto,mpi"
+    @Option(help: "Ring pipeline segment in bytes.") var segmentBytes = 1 << 20
+    @Option(help: "auto's threshold in bytes.") var smallMessageBytes = 1 << 16
+    @Option(help: "Write the rows as JSON to this file.") var json: String?
+    @Option(help: "Write the rows as CSV to this file.") var csv: String?
+    @Flag(help: "Exit non-zero if any result differs from the exact sum.") var check = false
+    @Flag(help: "Check lengths agree before each call of ours (MPI_Allreduce does not; off by default for a like-for-like comparison).")
+    var verifyLengths = false
+
+    func validate() throws {
+        guard minBytes >= 0, maxBytes >= minBytes else { throw ValidationError("need 0 ≤ --min-bytes ≤ --max-bytes") }
+        guard factor >= 2 else { throw ValidationError("--factor must be at least 2") }
+        guard iters > 0, warmup >= 0 else { throw ValidationError("--iters must be positive and --warmup ≥ 0") }
+        guard segmentBytes >= 4 else { throw ValidationError("--segment-bytes must be at least 4") }
+        _ = try parsedCounts()
+        _ = try parsedAlgorithms()
+    }
+
+    func parsedCounts() throws -> [Int] {
+        if let counts {
+            let values = counts.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard values.allSatisfy({ $0 != nil && $0! >= 0 }) else { throw ValidationError("--counts must be non-negative integers") }
+            return values.map { $0! }
+        }
+        var sizes: [Int] = []
+        var b = max(4, minBytes)
+        while b <= maxBytes { sizes.append(b / 4); b *= factor }
+        return sizes
+    }
+
+    func parsedAlgorithms() throws -> [String] {
+        let names = algorithms.split(separator: ",").map(String.init)
+        for n in names where n != "mpi" && AllReduceAlgorithm(rawValue: n) == nil {
+            throw ValidationError("unknown algorithm '\(n)'; choose from ring, recursive-doubling, auto, mpi")
+        }
+        return names
+    }
+
+    struct Row {
+        var algorithm: String
+        var count: Int
+        var mean: Double, min: Double, max: Double
+        var error: Double
+        var bytes: Int { count * 4 }
+    }
+
+    func run() throws {
+        let sizes = try parsedCounts(), names = try parsedAlgorithms()
+        let mpiLabel = mpiAlgorithmLabel()
+        try withMPI { comm in
+            guard let mpi = comm.transport as? MPITransport else { return }
+            let p = comm.size
+            comm.allReduce.segmentBytes = segmentBytes
+            comm.allReduce.smallMessageBytes = smallMessageBytes
+            comm.allReduce.verifyLengths = verifyLengths
+            var rows: [Row] = []
+            var failed = false
+            for count in sizes {
+                let pristine = (0..<count).map { Float(comm.rank + 1) * Float($0 % 13 + 1) / 4 }
+                var buffer = pristine
+                for name in names {
+                    let call: (UnsafeMutableBufferPointer<Float>) throws -> Void
+                    if name == "mpi" { call = { try mpi.libraryAllReduceSum($0) } } else {
+                        comm.allReduce.algorithm = AllReduceAlgorithm(rawValue: name)!
+                        call = { try comm.allReduce.sum($0) }
+                    }
+                    // Correctness on a fresh buffer.
+                    buffer = pristine
+                    try buffer.withUnsafeMutableBufferPointer { try call($0) }
+                    var error = 0.0
+                    let scale = Double(p * (p + 1) / 2)
+                    for i in 0..<count { error = Swift.max(error, abs(Double(buffer[i]) - Double(i % 13 + 1) / 4 * scale)) }
+                    error = try comm.max([error])[0]
+                    if error > 0 { failed = true }
+                    for _ in 0..<warmup { buffer = pristine; try buffer.withUnsafeMutableBufferPointer { try call($0) } }
+                    var times: [Double] = []
+                    for _ in 0..<iters {
+                        buffer.withUnsafeMutableBufferPointer { b in pristine.withUnsafeBufferPointer { b.baseAddress?.update(from: $0.baseAddress!, count: count) } }
+                        try comm.barrier()
+                        let t0 = monotonicSeconds()
+                        try buffer.withUnsafeMutableBufferPointer { try call($0) }
+                        times.append(monotonicSeconds() - t0)
+                    }
+                    let slowest = try comm.max(times)
+                    rows.append(Row(algorithm: name == "mpi" ? mpiLabel : name, count: count,
+                                    mean: slowest.reduce(0, +) / Double(iters), min: slowest.min()!, max: slowest.max()!, error: error))
+                }
+            }
+            guard comm.isRoot else { if check && failed { throw ExitCode(1) }; return }
+            let busFactor = p > 1 ? 2 * Double(p - 1) / Double(p) : 0
+            func algbw(_ r: Row) -> Double { r.mean > 0 ? Double(r.bytes) / r.mean / 1e9 : 0 }
+            print("# ranks \(p), nodes \(comm.nodeCount), iters \(iters), warmup \(warmup), segment \(segmentBytes) B, "
+                  + "auto threshold \(smallMessageBytes) B, length check \(verifyLengths ? "on" : "off")")
+            func cell(_ s: String, _ w: Int, left: Bool = false) -> String {
+                let pad = String(repeating: " ", count: Swift.max(0, w - s.count))
+                return left ? s + pad : pad + s
+            }
+            print(cell("bytes", 12) + cell("count", 11) + "  " + cell("algorithm", 19, left: true) + cell("time_us", 11)
+                  + cell("min_us", 11) + cell("max_us", 11) + cell("algbw_GBps", 12) + cell("busbw_GBps", 12) + cell("max_error", 11))
+            for r in rows {
+                print(cell(String(r.bytes), 12) + cell(String(r.count), 11) + "  " + cell(r.algorithm, 19, left: true)
+                      + cell(String(format: "%.2f", r.mean * 1e6), 11) + cell(String(format: "%.2f", r.min * 1e6), 11)
+                      + cell(String(format: "%.2f", r.max * 1e6), 11) + cell(String(format: "%.3f", algbw(r)), 12)
+                      + cell(String(format: "%.3f", algbw(r) * busFactor), 12) + cell(String(format: "%.2g", r.error), 11))
+            }
+            let objects: [JSON] = rows.map { r in
+                .object([("ranks", .int(p)), ("nodes", .int(comm.nodeCount)), ("algorithm", .string(r.algorithm)),
+                         ("bytes", .int(r.bytes)), ("count", .int(r.count)), ("time_us", .number(r.mean * 1e6)),
+                         ("min_us", .number(r.min * 1e6)), ("max_us", .number(r.max * 1e6)),
+                         ("algbw_GBps", .number(algbw(r))), ("busbw_GBps", .number(algbw(r) * busFactor)),
+                         ("max_abs_error", .number(r.error))])
+            }
+            if let json { try RunDirectory.writeAtomically(path: json, JSON.array(objects).serialized(pretty: true) + "\n") }
+            if let csv {
+                var text = "ranks,nodes,algorithm,bytes,count,time_us,min_us,max_us,algbw_GBps,busbw_GBps,max_abs_error\n"
+                for r in rows {
+                    text += "\(p),\(comm.nodeCount),\(r.algorithm),\(r.bytes),\(r.count),\(r.mean * 1e6),\(r.min * 1e6),\(r.max * 1e6),\(algbw(r)),\(algbw(r) * busFactor),\(r.error)\n"
+                }
+                try RunDirectory.writeAtomically(path: csv, text)
+            }
+            if check && failed {
+                FileHandle.standardError.write(Data("bench-allreduce: results differ from the exact sum\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    /// "mpi" plus the tuned algorithm forced through MCA, if any (e.g. "mpi-alg4").
+    func mpiAlgorithmLabel() -> String {
+        let env = ProcessInfo.processInfo.environment
+        if env["OMPI_MCA_coll_tuned_use_dynamic_rules"] == "1", let a = env["OMPI_MCA_coll_tuned_allreduce_algorithm"] {
+            return a == "4" ? "mpi-ring" : "mpi-alg\(a)"
+        }
+        return "mpi"
+    }
+}
