@@ -35,7 +35,8 @@ let package = Package(
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .testTarget(name: "EnergyTests", dependencies: ["Energy"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Trainer"]),
+        .target(name: "Fixtures", dependencies: ["Support"], path: "Tests/Fixtures"),
+        .testTarget(name: "EnergyTests", dependencies: ["Energy", "Fixtures"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Trainer", "Fixtures"]),
     ]
 )

@@ -10,7 +10,8 @@ struct RunTotals {
     let ranks: Int
     var iterations = 0
     var samples = 0
-    /// Σ over iterations of the slowest rank's iteration seconds.
+    /// Σ over iterations of the ranks' mean iteration seconds. Each rank's iterations tile its
+    /// training loop, so this is the loop's wall time (a max per iteration would add up jitter).
     var seconds = 0.0
     /// `seconds` without data loading, evaluation and checkpoints (mean over ranks per iteration).
     var trainSeconds = 0.0
@@ -32,7 +33,7 @@ struct RunTotals {
     mutating func add(_ records: [IterationRecord], nodeOf: [Int], localSizeOf: [Int],
                       source: String, learningRate: Double) -> String {
         let p = Double(records.count)
-        let seconds = records.map { $0.end - $0.start }.max() ?? 0
+        let seconds = records.map { $0.end - $0.start }.reduce(0, +) / p
         func meanPhase(_ phase: Phase) -> Double { records.map { $0.phaseSeconds[phase.rawValue] }.reduce(0, +) / p }
         var joules = [Double](repeating: 0, count: Phase.allCases.count)
         for record in records {

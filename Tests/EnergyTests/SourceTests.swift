@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Support
 @testable import Energy
+import Fixtures
 
 @Suite struct RAPLTests {
     @Test func discoversPackagesNeverSubzonesOrPsys() {

@@ -1,17 +1,18 @@
+/// Test fixtures shared by the test targets: sysfs-like trees and counters advanced at a known rate.
 import Foundation
 import Synchronization
 import Support
 
 /// A sysfs-like tree in a temporary directory.
-final class FixtureTree {
-    let root: String
-    init() {
+public final class FixtureTree {
+    public let root: String
+    public init() {
         root = NSTemporaryDirectory() + "ringwatt-sysfs-" + UUID().uuidString
         try! FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(atPath: root) }
 
-    func file(_ relative: String, _ content: String) {
+    public func file(_ relative: String, _ content: String) {
         let path = root + "/" + relative
         try! FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                  withIntermediateDirectories: true)
@@ -21,7 +22,7 @@ final class FixtureTree {
     }
 
     /// A RAPL zone directory with name, range and counter.
-    func raplZone(_ relative: String, name: String, energy: UInt64, range: UInt64 = 262_143_328_850) {
+    public func raplZone(_ relative: String, name: String, energy: UInt64, range: UInt64 = 262_143_328_850) {
         file(relative + "/name", name)
         file(relative + "/max_energy_range_uj", String(range))
         file(relative + "/energy_uj", String(energy))
@@ -30,7 +31,7 @@ final class FixtureTree {
 
 /// Advances a µJ counter file at a known power, wrapping at `range`, from a background thread,
 /// and records the true energy between any two instants.
-final class CounterWriter: @unchecked Sendable {
+public final class CounterWriter: @unchecked Sendable {
     let path: String
     let watts: Double
     let range: UInt64
@@ -38,7 +39,7 @@ final class CounterWriter: @unchecked Sendable {
     private let running = Atomic<Bool>(true)
     private let done = Atomic<Bool>(false)
 
-    init(path: String, watts: Double, range: UInt64, initial: UInt64) {
+    public init(path: String, watts: Double, range: UInt64, initial: UInt64) {
         self.path = path; self.watts = watts; self.range = range
         start = monotonicSeconds()
         let initialValue = initial
@@ -54,7 +55,7 @@ final class CounterWriter: @unchecked Sendable {
         thread.start()
     }
 
-    func stop() {
+    public func stop() {
         running.store(false, ordering: .releasing)
         while !done.load(ordering: .acquiring) { usleep(100) }
     }

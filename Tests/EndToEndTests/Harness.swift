@@ -1,0 +1,84 @@
+import Foundation
+import Trainer
+
+/// Runs the built `ringwatt` binary, under mpirun or alone.
+enum Harness {
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var all: String { stdout + stderr }
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// RINGWATT_BIN if set (scripts/test.sh sets the release build), else the debug build.
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["RINGWATT_BIN"], !path.isEmpty { return path }
+        for candidate in [".build/release/ringwatt", ".build/debug/ringwatt"] {
+            let path = repository + "/" + candidate
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return repository + "/.build/debug/ringwatt"
+    }
+
+    static var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        return env
+    }
+
+    static func run(_ executable: String, _ arguments: [String]) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes concurrently so neither fills up and blocks the child.
+        let errData = ReadBox()
+        let reader = Thread { errData.data = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errData.done { usleep(1000) }
+        return Output(status: process.terminationStatus,
+                      stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData.data, as: UTF8.self))
+    }
+
+    static func ringwatt(_ arguments: [String]) throws -> Output { try run(binary, arguments) }
+
+    static func mpirun(_ ranks: Int, _ arguments: [String]) throws -> Output {
+        try run("/usr/bin/mpirun", ["--oversubscribe", "-np", String(ranks), "-x", "OPENBLAS_NUM_THREADS", binary] + arguments)
+    }
+
+    static func temporaryDirectory() -> String {
+        let path = NSTemporaryDirectory() + "ringwatt-e2e-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func json(_ path: String) throws -> JSON { try JSON.parse(String(contentsOfFile: path, encoding: .utf8)) }
+
+    static func lines(_ path: String) throws -> [JSON] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { try JSON.parse(String($0)) }
+    }
+}
+
+final class ReadBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _data = Data()
+    private var _done = false
+    var data: Data {
+        get { lock.lock(); defer { lock.unlock() }; return _data }
+        set { lock.lock(); _data = newValue; _done = true; lock.unlock() }
+    }
+    var done: Bool { lock.lock(); defer { lock.unlock() }; return _done }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import Fixtures
+import Trainer
+
+/// The built binary under `mpirun -np 1…4`, one job at a time (2 cores).
+@Suite(.serialized) struct MPITests {
+    static let fashion = "/usr/share/datasets/fashion-mnist"
+
+    /// Rank r contributes (r+1)·v(i); --check fails the job on any difference from the exact sum.
+    @Test(arguments: [1, 2, 3, 4])
+    func allReduceIsExactUnderMpirun(ranks: Int) throws {
+        let counts = [0, 1, max(0, ranks - 1), ranks + 1, 1_000_003].map(String.init).joined(separator: ",")
+        let out = try Harness.mpirun(ranks, ["bench-allreduce", "--counts", counts, "--iters", "1", "--warmup", "0",
+                                             "--check", "--verify-lengths", "--segment-bytes", "65536"])
+        #expect(out.status == 0, "\(out.all)")
+        #expect(out.stdout.contains("# ranks \(ranks),"))
+        let rows = out.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.contains("algorithm") }
+        #expect(rows.count == 5 * 4, "\(out.stdout)")
+        #expect(rows.allSatisfy { $0.hasSuffix(" 0") }, "max_error must be 0:\n\(out.stdout)")
+    }
+
+    /// Same seed and rank count twice: bit-identical weights; files follow the contract.
+    @Test func trainingIsDeterministicAndFilesAddUp() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var checksums: [String] = []
+        var weights: [Data] = []
+        for run in 0..<2 {
+            let out = try Harness.mpirun(3, ["train", "--data", "synthetic:3000:64:10", "--layers", "64-32-10",
+                                             "--batch-size", "16", "--epochs", "2", "--flush-every", "7",
+                                             "--out", "\(dir)/run\(run)", "--sample-hz", "200"])
+            #expect(out.status == 0, "\(out.all)")
+            let summary = try Harness.json("\(dir)/run\(run)/summary.json")
+            checksums.append(summary["parameter_checksum"]?.string ?? "")
+            weights.append(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/run\(run)/weights.bin")))
+        }
+        #expect(checksums[0] == checksums[1] && !checksums[0].isEmpty)
+        #expect(weights[0] == weights[1] && weights[0].count == (64 * 32 + 32 + 32 * 10 + 10) * 4)
+
+        let summary = try Harness.json("\(dir)/run0/summary.json")
+        let iterations = try Harness.lines("\(dir)/run0/\(RunDirectory.iterationsFile)")
+        let perEpoch = 3000 / 3 / 16 + 1  // 1000 samples per rank: 62 full batches and one of 8
+        #expect(summary["status"]?.string == "complete")
+        #expect(summary["ranks"]?.double == 3 && summary["nodes"]?.double == 1 && summary["epochs"]?.double == 2)
+        #expect(summary["iterations"]?.double == Double(2 * perEpoch))
+        #expect(summary["samples"]?.double == Double(2 * 3 * 1000))
+        #expect(iterations.count == 2 * perEpoch)
+        #expect(iterations.map { $0["iter"]!.double! } == (0..<(2 * perEpoch)).map(Double.init), "no gaps, no duplicates")
+        for key in ["ranks", "nodes", "epochs", "iterations", "samples", "seconds", "samples_per_s", "final_loss",
+                    "test_accuracy", "config", "energy_j", "energy_kwh", "joules_per_sample", "samples_per_joule",
+                    "comm_energy_share", "energy_source", "co2_g", "peak_rss_mib"] {
+            #expect(summary[key] != nil, "summary.json lacks \(key)")
+        }
+        #expect((summary["test_accuracy"]?.double ?? 0) > 0.5, "synthetic classes are separable")
+        var total = 0.0
+        for line in iterations {
+            for key in ["iter", "epoch", "loss", "seconds", "compute_s", "comm_s", "comm_bytes", "samples", "energy_j",
+                        "energy_compute_j", "energy_comm_j", "energy_other_j", "power_w", "energy_source", "rank_energy_j"] {
+                #expect(line[key] != nil, "iterations.jsonl lacks \(key)")
+            }
+            let e = line["energy_j"]!.double!
+            let parts = line["energy_compute_j"]!.double! + line["energy_comm_j"]!.double! + line["energy_other_j"]!.double!
+            #expect(abs(parts - e) <= 1e-5 + 1e-6 * e, "phases add up to the iteration's energy")
+            guard case let .array(ranks)? = line["rank_energy_j"] else { Issue.record("rank_energy_j"); continue }
+            #expect(ranks.count == 3)
+            #expect(abs(ranks.compactMap(\.double).reduce(0, +) - e) <= 1e-5 + 1e-6 * e, "ranks add up to the cluster")
+            #expect(line["energy_source"]?.string == summary["energy_source"]?.string)
+            #expect(e > 0)
+            total += e
+        }
+        #expect(abs(total - summary["energy_j"]!.double!) <= 1e-3 * total)
+        let power = try String(contentsOfFile: "\(dir)/run0/power.csv", encoding: .utf8).split(separator: "\n")
+        #expect(power.first == "rank,node,t_s,watts,source,domain")
+        #expect(Set(power.dropFirst().map { $0.split(separator: ",")[0] }) == ["0", "1", "2"], "every rank's samples")
+    }
+
+    /// A node-wide counter (fixture RAPL at 60 W) read by 4 ranks on one node is counted once.
+    @Test func nodeCounterIsCountedOncePerNode() throws {
+        let tree = FixtureTree()
+        tree.raplZone("intel-rapl:0", name: "package-0", energy: 0, range: 1 << 40)
+        let writer = CounterWriter(path: tree.root + "/intel-rapl:0/energy_uj", watts: 60, range: 1 << 40, initial: 0)
+        defer { writer.stop() }
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = try Harness.mpirun(4, ["train", "--data", "synthetic:8000:256:10", "--layers", "256-256-10",
+                                         "--batch-size", "32", "--epochs", "3", "--power-source", "rapl",
+                                         "--powercap-root", tree.root, "--out", dir])
+        #expect(out.status == 0, "\(out.all)")
+        let s = try Harness.json(dir + "/summary.json")
+        #expect(s["energy_source"]?.string == "rapl")
+        let watts = s["energy_j"]!.double! / s["seconds"]!.double!
+        #expect(abs(watts - 60) / 60 < 0.1, "cluster power \(watts) W should be the node's 60 W, not 4 × 60")
+        guard case let .array(perRank)? = s["rank_energy_j"] else { Issue.record("rank_energy_j"); return }
+        let shares = perRank.compactMap(\.double)
+        #expect(shares.count == 4 && abs(shares.max()! - shares.min()!) <= 1e-6 * shares.max()!, "equal shares on one node")
+    }
+
+    @Test func defaultDataTrainsAboveEightyPercentInOneEpochOnFourRanks() throws {
+        try #require(FileManager.default.fileExists(atPath: Self.fashion), "dataset-fashion-mnist is installed by scripts/install-deps.sh")
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = try Harness.mpirun(4, ["train", "--epochs", "1", "--out", dir])
+        #expect(out.status == 0, "\(out.all)")
+        let s = try Harness.json(dir + "/summary.json")
+        #expect((s["test_accuracy"]?.double ?? 0) >= 0.82, "\(out.stdout)")
+        #expect((s["peak_rss_mib"]?.double ?? 1e9) <= 200)
+        let hasCounter = FileManager.default.isReadableFile(atPath: "/sys/class/powercap/intel-rapl:0/energy_uj")
+        if !hasCounter { #expect(s["energy_source"]?.string == "estimate" && s["estimate"] != nil) }
+        #expect(out.stdout.contains("test accuracy"))
+    }
+}
