@@ -1,0 +1,22 @@
+"""Shared by the baseline trainers: Fashion-MNIST from Debian's package, same normalisation as
+Ringwatt, same sampler scheme (permutation per epoch, rank r takes r, r+p, ...)."""
+import gzip
+import os
+
+import numpy as np
+
+DATA = os.environ.get("FASHION_DIR", "/usr/share/datasets/fashion-mnist")
+
+
+def load(kind):
+    with gzip.open(f"{DATA}/{kind}-images-idx3-ubyte.gz") as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
+    with gzip.open(f"{DATA}/{kind}-labels-idx1-ubyte.gz") as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    return ((images.astype(np.float32) / 255 - 0.2860) / 0.3530).astype(np.float32), labels.astype(np.int64)
+
+
+def shard(n, ranks, rank, epoch, seed=1):
+    perm = np.random.default_rng(seed + epoch).permutation(n)
+    per = n // ranks
+    return perm[: per * ranks][rank::ranks]
