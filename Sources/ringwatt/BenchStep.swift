@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Energy
 import Foundation
 import Model
 import Support
@@ -16,6 +17,8 @@ struct BenchStep: ParsableCommand {
     @Option(help: "Batch size.") var batchSize = 256
     @Option(help: "Rounds; each times --steps training steps and --steps GEMM-only steps.") var rounds = 7
     @Option(help: "Steps per round.") var steps = 50
+    @Option(help: "Also time rounds with the power sampler running at this rate (0: skip).") var sampleHz = 100.0
+    @Option(help: "Power source for the sampled rounds: auto, rapl, hwmon, nvml or estimate.") var powerSource = SourcePreference.auto
 
     func validate() throws {
         guard batchSize > 0, rounds > 0, steps > 0 else { throw ValidationError("--batch-size, --rounds and --steps must be positive") }
@@ -50,10 +53,18 @@ struct BenchStep: ParsableCommand {
             return total / Double(steps)
         }
         _ = trainingSteps(); _ = gemmSteps()  // warm-up
-        var stepTimes: [Double] = [], gemmTimes: [Double] = []
+        let selection = SourceSelection.choose(powerSource == .none ? .estimate : powerSource, estimate: EstimateModel(),
+                                               ranksOnNode: 1, isNodeLeader: true)
+        let sampler = PowerSampler(sources: selection.sources, hz: sampleHz, epoch: monotonicSeconds())
+        var stepTimes: [Double] = [], gemmTimes: [Double] = [], sampledTimes: [Double] = []
         for _ in 0..<rounds {
             stepTimes.append(trainingSteps())
             gemmTimes.append(gemmSteps())
+            if sampleHz > 0 {
+                sampler.start()
+                sampledTimes.append(trainingSteps())
+                sampler.stop()
+            }
         }
         func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
         let step = median(stepTimes), ceiling = median(gemmTimes)
@@ -63,5 +74,10 @@ struct BenchStep: ParsableCommand {
         print(String(format: "training step      %8.3f ms  %7.2f GFLOP/s  %9.0f samples/s", step * 1e3, flops / step / 1e9, Double(batchSize) / step))
         print(String(format: "sgemm, same shapes %8.3f ms  %7.2f GFLOP/s", ceiling * 1e3, flops / ceiling / 1e9))
         print(String(format: "fraction of the BLAS ceiling: %.3f (target ≥ 0.75)", ceiling / step))
+        if sampleHz > 0 {
+            let sampled = median(sampledTimes)
+            print(String(format: "with power sampling at %.0f Hz (%@): %.3f ms, overhead %+.2f %% (target ≤ 1 %%)",
+                         sampleHz, selection.label, sampled * 1e3, 100 * (sampled / step - 1)))
+        }
     }
 }

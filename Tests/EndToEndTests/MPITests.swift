@@ -109,4 +109,19 @@ import Trainer
         if !hasCounter { #expect(s["energy_source"]?.string == "estimate" && s["estimate"] != nil) }
         #expect(out.stdout.contains("test accuracy"))
     }
+
+    /// --energy-budget-j stops every rank cleanly at the flush that crosses it.
+    @Test func energyBudgetStopsTheRunCleanly() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = try Harness.mpirun(2, ["train", "--data", "synthetic:20000:64:10", "--layers", "64-64-10", "--batch-size", "8",
+                                         "--epochs", "5", "--flush-every", "10", "--power-source", "estimate",
+                                         "--energy-budget-j", "2", "--out", dir])
+        #expect(out.status == 0, "\(out.all)")
+        let s = try Harness.json(dir + "/summary.json")
+        #expect(s["status"]?.string == "energy_budget")
+        let energy = s["energy_j"]!.double!, iterations = s["iterations"]!.double!
+        #expect(energy >= 2 && iterations < 5 * 1250, "stopped after crossing 2 J: \(energy) J, \(iterations) iterations")
+        #expect(Double(try Harness.lines(dir + "/iterations.jsonl").count) == iterations)
+    }
 }
