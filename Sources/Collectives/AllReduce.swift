@@ -47,6 +47,7 @@ public final class AllReduce {
     public private(set) var stats = CommStats()
     private var scratch: UnsafeMutablePointer<Float>
     private var scratchCount: Int
+    private var lengths: [Int64]
     private let tag: Int32 = 7001
 
     public init(transport: any Transport, algorithm: AllReduceAlgorithm = .auto,
@@ -58,6 +59,7 @@ public final class AllReduce {
         self.smallMessageBytes = smallMessageBytes
         scratchCount = 0
         scratch = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        lengths = [Int64](repeating: 0, count: transport.size)
     }
 
     deinit { scratch.deallocate() }
@@ -96,16 +98,16 @@ public final class AllReduce {
         stats.seconds += monotonicSeconds() - start
     }
 
-    /// Ranks must enter with equal lengths; a mismatch is a clear error on every rank, never a hang.
-    private func checkLengthsAgree(_ count: Int) throws {
+    /// Ranks must enter with equal lengths; a mismatch is a clear error on every rank, never a
+    /// hang. One small all-gather into a buffer allocated once.
+    public func checkLengthsAgree(_ count: Int, operation: String = "all-reduce") throws {
         guard transport.size > 1 else { return }
         var mine = Int64(count)
-        var all = [Int64](repeating: 0, count: transport.size)
         try withUnsafeBytes(of: &mine) { m in
-            try all.withUnsafeMutableBytes { try transport.allGather(m, into: $0) }
+            try lengths.withUnsafeMutableBytes { try transport.allGather(m, into: $0) }
         }
-        if all.contains(where: { $0 != mine }) {
-            throw CollectiveError.lengthMismatch(operation: "all-reduce", lengths: all.map(Int.init))
+        if lengths.contains(where: { $0 != mine }) {
+            throw CollectiveError.lengthMismatch(operation: operation, lengths: lengths.map(Int.init))
         }
     }
 

@@ -20,6 +20,9 @@ struct RunTotals {
     var rankJoules: [Double]
     var commBytes = 0.0
     var commSeconds = 0.0
+    var commExposedSeconds = 0.0
+    /// Bytes of the gradient buffer each step reduces (n × 4).
+    var reducedBytes = 0
     var lastLoss = Double.nan
     var energyJoules: Double { phaseJoules.reduce(0, +) }
     var samplesPerSecond: Double { trainSeconds > 0 ? Double(samples) / trainSeconds : 0 }
@@ -51,7 +54,10 @@ struct RunTotals {
         let samples = records.map(\.samples).reduce(0, +)
         let loss = records.map(\.loss).reduce(0, +) / p
         let bytes = records.map(\.commBytes).max() ?? 0
-        let commSeconds = meanPhase(.comm)
+        let commSeconds = records.map(\.commSeconds).reduce(0, +) / p
+        let exposed = meanPhase(.comm)
+        let busbw = commSeconds > 0 && records.count > 1
+            ? Double(reducedBytes) / commSeconds / 1e9 * 2 * (p - 1) / p : 0
 
         iterations += 1
         self.samples += samples
@@ -62,6 +68,7 @@ struct RunTotals {
         for r in rankJoules.indices { rankJoules[r] += perRank[r] }
         commBytes += Double(bytes)
         self.commSeconds += commSeconds
+        commExposedSeconds += exposed
         lastLoss = loss
 
         func r6(_ x: Double) -> JSON { .number((x * 1e6).rounded() / 1e6) }
@@ -73,11 +80,13 @@ struct RunTotals {
             ("seconds", .number(seconds)),
             ("compute_s", .number(meanPhase(.compute))),
             ("comm_s", .number(commSeconds)),
+            ("comm_exposed_s", .number(exposed)),
             ("data_s", .number(meanPhase(.data))),
             ("optimizer_s", .number(meanPhase(.optimizer))),
             ("eval_s", .number(meanPhase(.eval))),
             ("idle_s", .number(meanPhase(.idle))),
             ("comm_bytes", .int(bytes)),
+            ("busbw_GBps", r6(busbw)),
             ("samples", .int(samples)),
             ("energy_j", r6(energy)),
             ("energy_compute_j", r6(compute)),
@@ -92,14 +101,14 @@ struct RunTotals {
 
     func summary(status: String, config: TrainConfig, nodes: Int, epochs: Int, wallSeconds: Double,
                  accuracies: [Double], peakRSS: Double, nodeSources: [String], estimate: EstimateModel?,
-                 parameterChecksum: UInt64, notes: [String], algorithm: AllReduceAlgorithm,
+                 parameterChecksum: UInt64, notes: [String], algorithms: [String], buckets: [Int],
                  parameterCount: Int) -> JSON {
         let energy = energyJoules
         let compute = phaseJoules[Phase.compute.rawValue], comm = phaseJoules[Phase.comm.rawValue]
         let totals = config.accounting.totals(measuredJoules: energy, bytesMoved: commBytes * Double(ranks))
         let byPhase = JSON.object(Phase.allCases.map { ($0.name, .number(phaseJoules[$0.rawValue])) })
         let secondsByPhase = JSON.object(Phase.allCases.map { ($0.name, .number(phaseSeconds[$0.rawValue])) })
-        let algbw = commSeconds > 0 ? Double(parameterCount * 4) * Double(iterations) / commSeconds / 1e9 : 0
+        let algbw = commSeconds > 0 ? Double(reducedBytes) * Double(iterations) / commSeconds / 1e9 : 0
         let busbw = algbw * (ranks > 1 ? 2 * Double(ranks - 1) / Double(ranks) : 0)
         var pairs: [(String, JSON)] = [
             ("status", .string(status)),
@@ -121,7 +130,11 @@ struct RunTotals {
             ("seconds_by_phase", secondsByPhase),
             ("comm_bytes", .number(commBytes)),
             ("comm_s", .number(commSeconds)),
-            ("comm_algorithm", .string(algorithm.rawValue)),
+            ("comm_exposed_s", .number(commExposedSeconds)),
+            ("comm_algorithm", .string(Array(Set(algorithms)).sorted().joined(separator: "+"))),
+            ("comm_buckets_bytes", .array(buckets.map { .int($0) })),
+            ("comm_bucket_algorithms", .array(algorithms.map { .string($0) })),
+            ("overlap", .bool(config.overlap)),
             ("busbw_GBps", .number(busbw)),
             ("energy_j", .number(energy)),
             ("energy_kwh", .number(energy / 3.6e6)),

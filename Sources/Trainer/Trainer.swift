@@ -96,6 +96,13 @@ public final class Trainer {
         comm.allReduce.algorithm = config.algorithm
         comm.allReduce.segmentBytes = config.segmentBytes
         comm.allReduce.smallMessageBytes = config.smallMessageBytes
+        // The gradient layout follows from the agreed options; check its length once here, so
+        // the per-bucket calls of every step need no extra collective.
+        try comm.allReduce.checkLengthsAgree(model.parameterCount, operation: "gradient all-reduce")
+        comm.allReduce.verifyLengths = false
+        let buckets = GradientBuckets(layers: model.layers.map(\.range), buffer: model.gradients.buffer,
+                                      bucketBytes: config.bucketBytes, overlap: config.overlap, allReduce: comm.allReduce)
+        defer { buckets.shutdown() }
 
         // Power: each rank its sources; node-wide counters on the node's first rank only.
         let selection = SourceSelection.choose(
@@ -122,6 +129,7 @@ public final class Trainer {
 
         try comm.barrier()
         let clockEpoch = monotonicSeconds()  // t = 0 on every rank, to within the barrier's skew
+        buckets.clockEpoch = clockEpoch
         let power = PowerSampler(sources: selection.sources, hz: config.sampleHz, epoch: clockEpoch)
         power.start()
         defer { power.stop() }
@@ -136,6 +144,7 @@ public final class Trainer {
 
         var pending: [IterationRecord] = []
         var totals = RunTotals(ranks: comm.size)
+        totals.reducedBytes = model.parameterCount * 4
         var lastPowerSample: PowerSample? = nil
         var rootWriteError: String? = nil
         var stopReason: String? = nil
@@ -254,11 +263,13 @@ public final class Trainer {
                 y.withUnsafeMutableBufferPointer { converter.fill(x.pointer, $0.baseAddress!, from: data.train, indices: order[lo..<hi]) }
                 close(.data)
 
-                let loss = y.withUnsafeBufferPointer { model.forwardBackward(x.pointer, labels: $0.baseAddress!, batch: B) }
+                let before = comm.allReduce.stats
+                let loss = y.withUnsafeBufferPointer {
+                    model.forwardBackward(x.pointer, labels: $0.baseAddress!, batch: B, layerDone: buckets.layerDone)
+                }
                 close(.compute)
 
-                let before = comm.allReduce.stats
-                try comm.allReduce.average(model.gradients.buffer)
+                try buckets.finishStep()  // with overlap: only the part not hidden behind backward
                 close(.comm)
 
                 optimizer.step(parameters: model.parameters, gradients: model.gradients,
@@ -313,7 +324,8 @@ public final class Trainer {
             wallSeconds: loopSeconds, accuracies: accuracies, peakRSS: rss,
             nodeSources: nodeSources, estimate: selectionKinds.contains(.estimate) || nodeSources.contains { $0.contains("estimate") } ? config.estimate : nil,
             parameterChecksum: checksum, notes: Array(Set(selectionNotes)).sorted() + allFailures,
-            algorithm: comm.allReduce.resolvedAlgorithm(count: model.parameterCount),
+            algorithms: buckets.ranges.map { comm.allReduce.resolvedAlgorithm(count: $0.count).rawValue },
+            buckets: buckets.ranges.map { $0.count * 4 },
             parameterCount: model.parameterCount)
         if comm.isRoot, let directory {
             do {

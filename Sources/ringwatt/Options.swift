@@ -54,6 +54,14 @@ struct CommOptions: ParsableArguments {
     var segmentBytes = 1 << 20
     @Option(help: "auto uses recursive doubling below this many bytes.")
     var smallMessageBytes = 1 << 16
+    @Option(help: "Gradient bucket size in MB (10^6 bytes): whole layers, in reverse layer order.")
+    var bucketMb = 0.1
+    @Option(help: "Overlap each bucket's all-reduce with the backward of earlier layers (on|off).")
+    var overlap = Switch.on
+}
+
+enum Switch: String, ExpressibleByArgument, CaseIterable {
+    case on, off
 }
 
 struct EnergyOptions: ParsableArguments {

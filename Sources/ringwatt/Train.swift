@@ -34,6 +34,8 @@ struct Train: ParsableCommand {
         c.algorithm = commOptions.algorithm
         c.segmentBytes = commOptions.segmentBytes
         c.smallMessageBytes = commOptions.smallMessageBytes
+        c.bucketBytes = Int((commOptions.bucketMb * 1e6).rounded())
+        c.overlap = commOptions.overlap == .on
         c.powerSource = energy.powerSource
         c.sampleHz = energy.sampleHz
         c.includeDRAM = energy.dram
@@ -54,7 +56,8 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let config = try makeConfig()
-        try withMPI { comm in
+        // The communication thread and the compute thread take turns in MPI: SERIALIZED is enough.
+        try withMPI(threadLevel: config.overlap ? .serialized : .funneled) { comm in
             let trainer = Trainer(config: config, comm: comm)
             let result = try trainer.run()
             if comm.isRoot { print(SummaryTable.render(result.summary, directory: result.outDirectory)) }

@@ -75,6 +75,26 @@ import Trainer
         #expect(Set(power.dropFirst().map { $0.split(separator: ",")[0] }) == ["0", "1", "2"], "every rank's samples")
     }
 
+    /// Overlap on and off: the same final weights, bit for bit; overlap hides some communication.
+    @Test func overlapDoesNotChangeTheWeights() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var checksums: [String] = []
+        for overlap in ["on", "off"] {
+            let out = try Harness.mpirun(3, ["train", "--data", "synthetic:3000:128:10", "--layers", "128-64-32-10",
+                                             "--batch-size", "20", "--epochs", "1", "--bucket-mb", "0.001",
+                                             "--overlap", overlap, "--out", "\(dir)/\(overlap)"])
+            #expect(out.status == 0, "\(out.all)")
+            let s = try Harness.json("\(dir)/\(overlap)/summary.json")
+            checksums.append(s["parameter_checksum"]?.string ?? "")
+            guard case let .array(buckets)? = s["comm_buckets_bytes"] else { Issue.record("buckets"); continue }
+            #expect(buckets.count == 3, "one bucket per layer at 1 kB")
+            let line = try Harness.lines("\(dir)/\(overlap)/iterations.jsonl")[5]
+            #expect(line["comm_exposed_s"] != nil && line["busbw_GBps"] != nil)
+        }
+        #expect(checksums[0] == checksums[1] && !checksums[0].isEmpty)
+    }
+
     /// A node-wide counter (fixture RAPL at 60 W) read by 4 ranks on one node is counted once.
     @Test func nodeCounterIsCountedOncePerNode() throws {
         let tree = FixtureTree()
