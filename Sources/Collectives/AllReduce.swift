@@ -8,7 +8,12 @@ public enum AllReduceAlgorithm: String, CaseIterable, Sendable {
     /// Recursive doubling (with a fold for non-powers of two): ⌈log2 p⌉ (+2) steps, each moving
     /// all n elements. Latency-optimal, for small buffers.
     case recursiveDoubling = "recursive-doubling"
-    /// Recursive doubling below `smallMessageBytes`, ring above.
+    /// Rabenseifner's: reduce-scatter by recursive halving, all-gather by recursive doubling.
+    /// 2·⌈log2 p⌉ (+2) steps moving 2(p−1)/p·n in all: fewer steps than the ring, the same bytes.
+    case halvingDoubling = "halving-doubling"
+    /// By size and rank count: recursive doubling below `smallMessageBytes`; then, for more than
+    /// two ranks, halving-doubling below `largeMessageBytes` (fewer sequential steps than the
+    /// ring, which matters most when ranks share cores); the ring above.
     case auto
 }
 
@@ -39,6 +44,11 @@ public final class AllReduce {
     public var segmentBytes: Int
     /// `auto` uses recursive doubling for buffers of fewer bytes than this.
     public var smallMessageBytes: Int
+    /// `auto` uses halving-doubling (more than two ranks) for buffers of fewer bytes than this.
+    public var largeMessageBytes: Int
+    /// Recursive doubling sends in pieces of at most this many bytes, below Open MPI's shared-
+    /// memory eager limit (4 KiB including its header), so no piece waits for a rendezvous.
+    public var eagerBytes = 4000
     /// Check before each call that every rank passes the same length (one small all-gather:
     /// a clear error instead of a hang). Callers that have established the length once (the
     /// trainer checks its gradient layout at start) or benchmarks comparing with MPI_Allreduce,
@@ -48,15 +58,16 @@ public final class AllReduce {
     private var scratch: UnsafeMutablePointer<Float>
     private var scratchCount: Int
     private var lengths: [Int64]
-    private let tag: Int32 = 7001
+    let tag: Int32 = 7001
 
     public init(transport: any Transport, algorithm: AllReduceAlgorithm = .auto,
-                segmentBytes: Int = 1 << 20, smallMessageBytes: Int = 1 << 16) {
+                segmentBytes: Int = 1 << 20, smallMessageBytes: Int = 16 << 10, largeMessageBytes: Int = 2 << 20) {
         precondition(segmentBytes >= 4)
         self.transport = transport
         self.algorithm = algorithm
         self.segmentBytes = segmentBytes
         self.smallMessageBytes = smallMessageBytes
+        self.largeMessageBytes = largeMessageBytes
         scratchCount = 0
         scratch = UnsafeMutablePointer<Float>.allocate(capacity: 1)
         lengths = [Int64](repeating: 0, count: transport.size)
@@ -69,7 +80,11 @@ public final class AllReduce {
     /// The algorithm `auto` resolves to for a buffer of `count` floats.
     public func resolvedAlgorithm(count: Int) -> AllReduceAlgorithm {
         switch algorithm {
-        case .auto: return count * 4 < smallMessageBytes ? .recursiveDoubling : .ring
+        case .auto:
+            let bytes = count * 4
+            if bytes < smallMessageBytes { return .recursiveDoubling }
+            if transport.size > 2 && bytes < largeMessageBytes { return .halvingDoubling }
+            return .ring
         default: return algorithm
         }
     }
@@ -90,6 +105,7 @@ public final class AllReduce {
         let sent: Int
         switch resolvedAlgorithm(count: buffer.count) {
         case .recursiveDoubling: sent = try recursiveDoubling(buffer, scale: scale)
+        case .halvingDoubling: sent = try halvingDoubling(buffer, scale: scale)
         default: sent = try ring(buffer, scale: scale)
         }
         stats.calls += 1
@@ -110,6 +126,9 @@ public final class AllReduce {
             throw CollectiveError.lengthMismatch(operation: operation, lengths: lengths.map(Int.init))
         }
     }
+
+    func ensureScratchPublic(_ count: Int) { ensureScratch(count) }
+    var scratchPointer: UnsafeMutablePointer<Float> { scratch }
 
     private func ensureScratch(_ count: Int) {
         guard count > scratchCount else { return }
@@ -217,7 +236,7 @@ public final class AllReduce {
         let bytes = n * 4
         let whole = UnsafeRawBufferPointer(start: base, count: bytes)
         let wholeMut = UnsafeMutableRawBufferPointer(start: base, count: bytes)
-        let into = UnsafeMutableRawBufferPointer(start: scratch, count: bytes)
+        let into = UnsafeMutableRawBufferPointer(start: scratch, count: bytes)  // the fold's receive
         var p2 = 1
         while p2 * 2 <= p { p2 *= 2 }
         let rem = p - p2
@@ -243,12 +262,32 @@ public final class AllReduce {
         }
 
         var mask = 1
+        let piece = max(1, eagerBytes / 4)
+        let pieces = (n + piece - 1) / piece
         while mask < p2 {
             let vp = virtualRank ^ mask
             let partner = vp < rem ? vp * 2 + 1 : vp + rem
-            var e = try transport.post(send: whole, to: partner, receive: into, from: partner, tag: tag)
-            try transport.wait(&e)
-            addInPlace(base, scratch, n)
+            // Pieces pipelined: piece k+1 is in flight while piece k is added.
+            func post(_ k: Int) throws -> Exchange {
+                let lo = k * piece, len = min(piece, n - lo)
+                return try transport.post(send: UnsafeRawBufferPointer(start: base + lo, count: len * 4), to: partner,
+                                          receive: UnsafeMutableRawBufferPointer(start: scratch + lo, count: len * 4),
+                                          from: partner, tag: tag)
+            }
+            if pieces == 1 {
+                try transport.exchange(send: whole, to: partner, receive: into, from: partner, tag: tag)
+                addInPlace(base, scratch, n)
+            } else {
+                var inFlight = try post(0)
+                for k in 0..<pieces {
+                    var next: Exchange? = nil
+                    if k + 1 < pieces { next = try post(k + 1) }
+                    try transport.wait(&inFlight)
+                    let lo = k * piece
+                    addInPlace(base + lo, scratch + lo, min(piece, n - lo))
+                    if let next { inFlight = next }
+                }
+            }
             sent += bytes
             mask <<= 1
         }
@@ -258,6 +297,86 @@ public final class AllReduce {
             var e = try transport.post(send: whole, to: r - 1, receive: nil, from: r - 1, tag: tag)
             try transport.wait(&e)
             sent += bytes
+        }
+        return sent
+    }
+}
+
+extension AllReduce {
+    /// Rabenseifner's all-reduce. Non-powers of two fold pairs first, as recursive doubling does.
+    /// Each block's sum is computed by one rank in a fixed order and its bits are what every rank
+    /// receives, so replicas are identical.
+    func halvingDoubling(_ buffer: UnsafeMutableBufferPointer<Float>, scale: Float) throws -> Int {
+        let p = transport.size, r = transport.rank, n = buffer.count
+        guard p > 1 else {
+            if scale != 1 && n > 0 { scaleInPlace(buffer.baseAddress!, n, scale) }
+            return 0
+        }
+        guard n > 0, let base = buffer.baseAddress else { return 0 }
+        ensureScratchPublic(n)
+        let scratch = scratchPointer
+        func raw(_ lo: Int, _ hi: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base + lo, count: (hi - lo) * 4) }
+        func rawMut(_ p: UnsafeMutablePointer<Float>, _ count: Int) -> UnsafeMutableRawBufferPointer {
+            UnsafeMutableRawBufferPointer(start: p, count: count * 4)
+        }
+        var p2 = 1
+        while p2 * 2 <= p { p2 *= 2 }
+        let rem = p - p2
+        var sent = 0
+        let virtualRank: Int
+        if r < 2 * rem {
+            if r % 2 == 0 {
+                var out = try transport.post(send: raw(0, n), to: r + 1, receive: nil, from: r + 1, tag: tag)
+                try transport.wait(&out)
+                sent += n * 4
+                var back = try transport.post(send: nil, to: r + 1, receive: rawMut(base, n), from: r + 1, tag: tag)
+                try transport.wait(&back)
+                return sent
+            }
+            var e = try transport.post(send: nil, to: r - 1, receive: rawMut(scratch, n), from: r - 1, tag: tag)
+            try transport.wait(&e)
+            addInPlace(base, scratch, n)
+            virtualRank = r / 2
+        } else {
+            virtualRank = r - rem
+        }
+        func real(_ vp: Int) -> Int { vp < rem ? vp * 2 + 1 : vp + rem }
+
+        // Reduce-scatter by recursive halving: keep one half, send the other, add the partner's.
+        var lo = 0, hi = n
+        var levels: [(lo: Int, hi: Int)] = []
+        var mask = p2 / 2
+        while mask >= 1 {
+            let partner = real(virtualRank ^ mask)
+            let mid = lo + (hi - lo) / 2
+            levels.append((lo, hi))
+            let (keepLo, keepHi, sendLo, sendHi) = virtualRank & mask == 0 ? (lo, mid, mid, hi) : (mid, hi, lo, mid)
+            try transport.exchange(send: raw(sendLo, sendHi), to: partner,
+                                   receive: rawMut(scratch, keepHi - keepLo), from: partner, tag: tag)
+            addInPlace(base + keepLo, scratch, keepHi - keepLo)
+            sent += (sendHi - sendLo) * 4
+            lo = keepLo; hi = keepHi
+            mask /= 2
+        }
+        if scale != 1 && hi > lo { scaleInPlace(base + lo, hi - lo, scale) }
+
+        // All-gather by recursive doubling: undo the halving, level by level.
+        mask = 1
+        while mask < p2 {
+            let partner = real(virtualRank ^ mask)
+            let level = levels.removeLast()
+            let (otherLo, otherHi) = lo == level.lo ? (hi, level.hi) : (level.lo, lo)
+            try transport.exchange(send: raw(lo, hi), to: partner,
+                                   receive: rawMut(base + otherLo, otherHi - otherLo), from: partner, tag: tag)
+            sent += (hi - lo) * 4
+            lo = level.lo; hi = level.hi
+            mask *= 2
+        }
+
+        if r < 2 * rem {
+            var e = try transport.post(send: raw(0, n), to: r - 1, receive: nil, from: r - 1, tag: tag)
+            try transport.wait(&e)
+            sent += n * 4
         }
         return sent
     }

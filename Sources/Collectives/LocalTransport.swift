@@ -120,6 +120,12 @@ public final class LocalTransport: Transport {
         exchange.receive = nil
     }
 
+    public func exchange(send: UnsafeRawBufferPointer, to: Int,
+                         receive: UnsafeMutableRawBufferPointer, from: Int, tag: Int32) throws {
+        var e = try post(send: send, to: to, receive: receive, from: from, tag: tag)
+        try wait(&e)
+    }
+
     public func allGather(_ mine: UnsafeRawBufferPointer, into all: UnsafeMutableRawBufferPointer) throws {
         precondition(all.count == mine.count * size)
         world.contribute(Array(mine), rank: rank)

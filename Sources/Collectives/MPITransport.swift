@@ -104,12 +104,22 @@ public final class MPITransport: Transport {
     }
 
     public func wait(_ exchange: inout Exchange) throws {
-        if exchange.receiveHandle != nil {
-            try Self.check(MPI_Wait(&exchange.receiveHandle, rw_status_ignore()), "MPI_Wait")
+        var requests: (MPI_Request?, MPI_Request?) = (exchange.receiveHandle ?? rw_request_null(),
+                                                      exchange.sendHandle ?? rw_request_null())
+        try withUnsafeMutablePointer(to: &requests) {
+            try $0.withMemoryRebound(to: MPI_Request?.self, capacity: 2) {
+                try Self.check(MPI_Waitall(2, $0, rw_statuses_ignore()), "MPI_Waitall")
+            }
         }
-        if exchange.sendHandle != nil {
-            try Self.check(MPI_Wait(&exchange.sendHandle, rw_status_ignore()), "MPI_Wait")
-        }
+        exchange.receiveHandle = nil
+        exchange.sendHandle = nil
+    }
+
+    public func exchange(send: UnsafeRawBufferPointer, to: Int,
+                         receive: UnsafeMutableRawBufferPointer, from: Int, tag: Int32) throws {
+        try Self.check(MPI_Sendrecv(send.baseAddress, try Self.count(send.count), rw_byte(), Int32(to), tag,
+                                    receive.baseAddress, try Self.count(receive.count), rw_byte(), Int32(from), tag,
+                                    world, rw_status_ignore()), "MPI_Sendrecv")
     }
 
     public func allGather(_ mine: UnsafeRawBufferPointer, into all: UnsafeMutableRawBufferPointer) throws {

@@ -39,6 +39,9 @@ public protocol Transport: AnyObject {
               receive: UnsafeMutableRawBufferPointer?, from: Int, tag: Int32) throws -> Exchange
     /// Completes a posted exchange.
     func wait(_ exchange: inout Exchange) throws
+    /// A blocking send-and-receive (MPI_Sendrecv): the cheapest exchange when nothing overlaps it.
+    func exchange(send: UnsafeRawBufferPointer, to: Int,
+                  receive: UnsafeMutableRawBufferPointer, from: Int, tag: Int32) throws
     /// Every rank contributes `mine` (same byte count everywhere); `all` receives size × that, in rank order.
     func allGather(_ mine: UnsafeRawBufferPointer, into all: UnsafeMutableRawBufferPointer) throws
     /// Copies root's `buffer` into every rank's `buffer` (same byte count everywhere).

@@ -67,7 +67,8 @@ public struct TrainConfig: Sendable, Equatable {
     // Communication
     public var algorithm = AllReduceAlgorithm.auto
     public var segmentBytes = 1 << 20
-    public var smallMessageBytes = 1 << 16
+    public var smallMessageBytes = 16 << 10
+    public var largeMessageBytes = 2 << 20
     /// Gradient buckets: at least this many bytes of whole layers, in reverse layer order.
     public var bucketBytes = 100_000
     /// All-reduce buckets on a communication thread while backward goes on.
@@ -100,7 +101,7 @@ public struct TrainConfig: Sendable, Equatable {
         try need(evalBatch > 0, "--eval-batch must be positive, got \(evalBatch)")
         try need(flushEvery > 0, "--flush-every must be positive, got \(flushEvery)")
         try need(segmentBytes >= 4, "--segment-bytes must be at least 4, got \(segmentBytes)")
-        try need(smallMessageBytes >= 0, "--small-message-bytes must be ≥ 0")
+        try need(smallMessageBytes >= 0 && largeMessageBytes >= 0, "--small-message-bytes and --large-message-bytes must be ≥ 0")
         try need(bucketBytes >= 0, "--bucket-mb must be ≥ 0")
         try need(sampleHz > 0 && sampleHz <= 10_000, "--sample-hz must be in (0, 10000], got \(sampleHz)")
         try need(estimate.wattsPerBusyCore >= 0 && estimate.nodeIdleWatts >= 0, "estimate watts must be ≥ 0")
@@ -143,6 +144,7 @@ public struct TrainConfig: Sendable, Equatable {
             ("algorithm", .string(algorithm.rawValue)),
             ("segment_bytes", .int(segmentBytes)),
             ("small_message_bytes", .int(smallMessageBytes)),
+            ("large_message_bytes", .int(largeMessageBytes)),
             ("bucket_bytes", .int(bucketBytes)),
             ("overlap", .bool(overlap)),
             ("power_source", .string(powerSource.rawValue)),

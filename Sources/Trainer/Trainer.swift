@@ -96,6 +96,7 @@ public final class Trainer {
         comm.allReduce.algorithm = config.algorithm
         comm.allReduce.segmentBytes = config.segmentBytes
         comm.allReduce.smallMessageBytes = config.smallMessageBytes
+        comm.allReduce.largeMessageBytes = config.largeMessageBytes
         // The gradient layout follows from the agreed options; check its length once here, so
         // the per-bucket calls of every step need no extra collective.
         try comm.allReduce.checkLengthsAgree(model.parameterCount, operation: "gradient all-reduce")

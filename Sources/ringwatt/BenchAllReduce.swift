@@ -24,12 +24,15 @@ struct BenchAllReduce: ParsableCommand {
     @Option(help: "Explicit element counts instead of the size range, comma-separated.") var counts: String?
     @Option(help: "Timed calls per size.") var iters = 20
     @Option(help: "Untimed calls per size first.") var warmup = 5
-    @Option(help: "Algorithms, comma-separated: ring, recursive-doubling, auto, mpi.") var algorithms = "ring,recursive-doubling,auto,mpi"
+    @Option(help: "Algorithms, comma-separated: ring, recursive-doubling, halving-doubling, auto, mpi.")
+    var algorithms = "ring,recursive-doubling,halving-doubling,auto,mpi"
     @Option(help: "Ring pipeline segment in bytes.") var segmentBytes = 1 << 20
-    @Option(help: "auto's threshold in bytes.") var smallMessageBytes = 1 << 16
+    @Option(help: "auto: recursive doubling below this many bytes.") var smallMessageBytes = 16 << 10
+    @Option(help: "auto: halving-doubling (more than 2 ranks) below this many bytes, ring above.") var largeMessageBytes = 2 << 20
     @Option(help: "Write the rows as JSON to this file.") var json: String?
     @Option(help: "Write the rows as CSV to this file.") var csv: String?
     @Flag(help: "Exit non-zero if any result differs from the exact sum.") var check = false
+    @Option(help: "Fit the ring's cost model to the ring rows and write α, β, γ as JSON to this file.") var fit: String?
     @Flag(help: "Check lengths agree before each call of ours (MPI_Allreduce does not; off by default for a like-for-like comparison).")
     var verifyLengths = false
 
@@ -57,7 +60,7 @@ struct BenchAllReduce: ParsableCommand {
     func parsedAlgorithms() throws -> [String] {
         let names = algorithms.split(separator: ",").map(String.init)
         for n in names where n != "mpi" && AllReduceAlgorithm(rawValue: n) == nil {
-            throw ValidationError("unknown algorithm '\(n)'; choose from ring, recursive-doubling, auto, mpi")
+            throw ValidationError("unknown algorithm '\(n)'; choose from \(AllReduceAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")), mpi")
         }
         return names
     }
@@ -78,45 +81,53 @@ struct BenchAllReduce: ParsableCommand {
             let p = comm.size
             comm.allReduce.segmentBytes = segmentBytes
             comm.allReduce.smallMessageBytes = smallMessageBytes
+            comm.allReduce.largeMessageBytes = largeMessageBytes
             comm.allReduce.verifyLengths = verifyLengths
             var rows: [Row] = []
             var failed = false
             for count in sizes {
                 let pristine = (0..<count).map { Float(comm.rank + 1) * Float($0 % 13 + 1) / 4 }
                 var buffer = pristine
-                for name in names {
-                    let call: (UnsafeMutableBufferPointer<Float>) throws -> Void
-                    if name == "mpi" { call = { try mpi.libraryAllReduceSum($0) } } else {
-                        comm.allReduce.algorithm = AllReduceAlgorithm(rawValue: name)!
-                        call = { try comm.allReduce.sum($0) }
-                    }
-                    // Correctness on a fresh buffer.
+                let calls: [(UnsafeMutableBufferPointer<Float>) throws -> Void] = names.map { name in
+                    if name == "mpi" { return { try mpi.libraryAllReduceSum($0) } }
+                    let algorithm = AllReduceAlgorithm(rawValue: name)!
+                    return { comm.allReduce.algorithm = algorithm; try comm.allReduce.sum($0) }
+                }
+                var errors: [Double] = []
+                for call in calls {
+                    // Correctness on a fresh buffer, then warm-up.
                     buffer = pristine
                     try buffer.withUnsafeMutableBufferPointer { try call($0) }
                     var error = 0.0
                     let scale = Double(p * (p + 1) / 2)
                     for i in 0..<count { error = Swift.max(error, abs(Double(buffer[i]) - Double(i % 13 + 1) / 4 * scale)) }
-                    error = try comm.max([error])[0]
-                    if error > 0 { failed = true }
+                    errors.append(try comm.max([error])[0])
                     for _ in 0..<warmup { buffer = pristine; try buffer.withUnsafeMutableBufferPointer { try call($0) } }
-                    var times: [Double] = []
-                    for _ in 0..<iters {
+                }
+                if errors.contains(where: { $0 > 0 }) { failed = true }
+                // Timed calls interleaved across algorithms, so drifting machine noise hits all alike.
+                var times = [[Double]](repeating: [], count: calls.count)
+                for _ in 0..<iters {
+                    for (a, call) in calls.enumerated() {
                         buffer.withUnsafeMutableBufferPointer { b in pristine.withUnsafeBufferPointer { b.baseAddress?.update(from: $0.baseAddress!, count: count) } }
                         try comm.barrier()
                         let t0 = monotonicSeconds()
                         try buffer.withUnsafeMutableBufferPointer { try call($0) }
-                        times.append(monotonicSeconds() - t0)
+                        times[a].append(monotonicSeconds() - t0)
                     }
-                    let slowest = try comm.max(times)
+                }
+                for (a, name) in names.enumerated() {
+                    let slowest = try comm.max(times[a])
                     rows.append(Row(algorithm: name == "mpi" ? mpiLabel : name, count: count,
-                                    mean: slowest.reduce(0, +) / Double(iters), min: slowest.min()!, max: slowest.max()!, error: error))
+                                    mean: slowest.reduce(0, +) / Double(iters), min: slowest.min()!, max: slowest.max()!,
+                                    error: errors[a]))
                 }
             }
             guard comm.isRoot else { if check && failed { throw ExitCode(1) }; return }
             let busFactor = p > 1 ? 2 * Double(p - 1) / Double(p) : 0
             func algbw(_ r: Row) -> Double { r.mean > 0 ? Double(r.bytes) / r.mean / 1e9 : 0 }
             print("# ranks \(p), nodes \(comm.nodeCount), iters \(iters), warmup \(warmup), segment \(segmentBytes) B, "
-                  + "auto threshold \(smallMessageBytes) B, length check \(verifyLengths ? "on" : "off")")
+                  + "auto thresholds \(smallMessageBytes)/\(largeMessageBytes) B, length check \(verifyLengths ? "on" : "off")")
             func cell(_ s: String, _ w: Int, left: Bool = false) -> String {
                 let pad = String(repeating: " ", count: Swift.max(0, w - s.count))
                 return left ? s + pad : pad + s
@@ -144,6 +155,11 @@ struct BenchAllReduce: ParsableCommand {
                 }
                 try RunDirectory.writeAtomically(path: csv, text)
             }
+            if let fit {
+                let model = try fitRingModel(rows.filter { $0.algorithm == "ring" }, ranks: p, nodes: comm.nodeCount)
+                try RunDirectory.writeAtomically(path: fit, model.serialized(pretty: true) + "\n")
+                print("# fit: \(model.serialized())")
+            }
             if check && failed {
                 FileHandle.standardError.write(Data("bench-allreduce: results differ from the exact sum\n".utf8))
                 throw ExitCode(1)
@@ -158,5 +174,47 @@ struct BenchAllReduce: ParsableCommand {
             return a == "4" ? "mpi-ring" : "mpi-alg\(a)"
         }
         return "mpi"
+    }
+
+    /// Weighted least-squares fit of t(n) = a + b·n over the ring rows (n in bytes), read as the ring's
+    /// cost 2(p−1)α + 2((p−1)/p)·n·β + ((p−1)/p)·n·γ with γ (seconds per byte reduced) measured
+    /// here by timing the local reduction itself: α = a / 2(p−1), β = (b·p/(p−1) − γ) / 2.
+    func fitRingModel(_ rows: [Row], ranks p: Int, nodes: Int) throws -> JSON {
+        let points = rows.filter { $0.count > 0 }.map { (Double($0.bytes), $0.mean) }
+        guard p > 1, points.count >= 2 else { throw ValidationError("--fit needs at least 2 ranks and 2 ring sizes") }
+        // Weighted by 1/t², i.e. least relative error, so small sizes (latency) count as much as large ones.
+        let w = points.map { 1 / ($0.1 * $0.1) }
+        let sw = w.reduce(0, +)
+        let sx = zip(w, points).map { $0 * $1.0 }.reduce(0, +), sy = zip(w, points).map { $0 * $1.1 }.reduce(0, +)
+        let sxx = zip(w, points).map { $0 * $1.0 * $1.0 }.reduce(0, +), sxy = zip(w, points).map { $0 * $1.0 * $1.1 }.reduce(0, +)
+        let b = (sw * sxy - sx * sy) / (sw * sxx - sx * sx)
+        let a = (sy - b * sx) / sw
+        let relErrors = points.map { (x, y) -> Double in abs(a + b * x - y) / y }
+        let gamma = measureReductionSecondsPerByte()
+        let q = Double(p - 1) / Double(p)
+        let alpha = max(0, a) / (2 * Double(p - 1))
+        let beta = max(0, (b / q - gamma) / 2)
+        return .object([("model", .string("t = 2(p-1)*alpha + 2((p-1)/p)*n*beta + ((p-1)/p)*n*gamma, n in bytes")),
+                        ("ranks", .int(p)), ("nodes", .int(nodes)),
+                        ("alpha_s", .number(alpha)), ("beta_s_per_byte", .number(beta)),
+                        ("gamma_s_per_byte", .number(gamma)), ("intercept_s", .number(a)), ("slope_s_per_byte", .number(b)),
+                        ("max_relative_error", .number(relErrors.max() ?? 0)),
+                        ("mean_relative_error", .number(relErrors.reduce(0, +) / Double(relErrors.count))),
+                        ("points", .int(points.count))])
+    }
+
+    /// Seconds per byte of dst += src over 16 MiB buffers (out of cache, as in the ring).
+    func measureReductionSecondsPerByte() -> Double {
+        let n = 4 << 20
+        var dst = [Float](repeating: 1, count: n), src = [Float](repeating: 2, count: n)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let t0 = monotonicSeconds()
+            dst.withUnsafeMutableBufferPointer { d in src.withUnsafeMutableBufferPointer { s in
+                for i in 0..<n { d[i] += s[i] }
+            } }
+            best = min(best, monotonicSeconds() - t0)
+        }
+        return best / Double(n * 4) + (dst[n / 2] > 0 ? 0 : 1)
     }
 }

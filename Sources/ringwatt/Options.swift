@@ -48,12 +48,14 @@ struct DataOptions: ParsableArguments {
 }
 
 struct CommOptions: ParsableArguments {
-    @Option(help: "Gradient all-reduce: ring, recursive-doubling, or auto (recursive doubling below --small-message-bytes).")
+    @Option(help: "Gradient all-reduce: ring, recursive-doubling, halving-doubling, or auto (by size and rank count).")
     var algorithm = AllReduceAlgorithm.auto
     @Option(help: "Ring pipeline segment size in bytes.")
     var segmentBytes = 1 << 20
     @Option(help: "auto uses recursive doubling below this many bytes.")
-    var smallMessageBytes = 1 << 16
+    var smallMessageBytes = 16 << 10
+    @Option(help: "auto uses halving-doubling (more than 2 ranks) below this many bytes, the ring above.")
+    var largeMessageBytes = 2 << 20
     @Option(help: "Gradient bucket size in MB (10^6 bytes): whole layers, in reverse layer order.")
     var bucketMb = 0.1
     @Option(help: "Overlap each bucket's all-reduce with the backward of earlier layers (on|off).")

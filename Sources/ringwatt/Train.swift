@@ -34,6 +34,7 @@ struct Train: ParsableCommand {
         c.algorithm = commOptions.algorithm
         c.segmentBytes = commOptions.segmentBytes
         c.smallMessageBytes = commOptions.smallMessageBytes
+        c.largeMessageBytes = commOptions.largeMessageBytes
         c.bucketBytes = Int((commOptions.bucketMb * 1e6).rounded())
         c.overlap = commOptions.overlap == .on
         c.powerSource = energy.powerSource

@@ -41,6 +41,9 @@ import Foundation
     @Test(arguments: 1...16)
     func recursiveDoublingSum(ranks: Int) { check(ranks: ranks, algorithm: .recursiveDoubling, average: false) }
 
+    @Test(arguments: 1...16)
+    func halvingDoublingAverage(ranks: Int) { check(ranks: ranks, algorithm: .halvingDoubling, average: true) }
+
     @Test(arguments: [2, 3, 5, 8])
     func autoAverage(ranks: Int) { check(ranks: ranks, algorithm: .auto, average: true) }
 
@@ -62,7 +65,7 @@ import Foundation
     }
 
     /// Random (non-integer) data: every rank must end with the same bits.
-    @Test(arguments: [AllReduceAlgorithm.ring, .recursiveDoubling])
+    @Test(arguments: [AllReduceAlgorithm.ring, .recursiveDoubling, .halvingDoubling])
     func ranksHoldIdenticalBits(algorithm: AllReduceAlgorithm) {
         let p = 5, n = 777
         let results = ResultBox(count: p)

@@ -16,7 +16,7 @@ import Trainer
         #expect(out.status == 0, "\(out.all)")
         #expect(out.stdout.contains("# ranks \(ranks),"))
         let rows = out.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.contains("algorithm") }
-        #expect(rows.count == 5 * 4, "\(out.stdout)")
+        #expect(rows.count == 5 * 5, "\(out.stdout)")
         #expect(rows.allSatisfy { $0.hasSuffix(" 0") }, "max_error must be 0:\n\(out.stdout)")
     }
 
