@@ -85,6 +85,12 @@ public final class MPITransport: Transport {
         fatalError("MPI_Abort returned")
     }
 
+    /// MPI_Abort on the world communicator, from any thread (the watchdog's).
+    public static func abortWorld(code: Int32) -> Never {
+        MPI_Abort(rw_comm_world(), code)
+        fatalError("MPI_Abort returned")
+    }
+
     public func post(send: UnsafeRawBufferPointer?, to: Int,
                      receive: UnsafeMutableRawBufferPointer?, from: Int, tag: Int32) throws -> Exchange {
         var exchange = Exchange(peer: from, tag: tag)

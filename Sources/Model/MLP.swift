@@ -31,8 +31,12 @@ public final class MLP {
     private var dscratch: [FloatBuffer] = []
     private var batchCapacity = 0
 
+    /// Slots after the gradients that travel with them through the all-reduce (the trainer's
+    /// control word: stop requests, non-finite flags). Not parameters; never zeroed here.
+    public let controlSlots: Int
+
     /// widths: [inputs, hidden…, classes], at least two entries, all positive.
-    public init(widths: [Int], seed: UInt64) {
+    public init(widths: [Int], seed: UInt64, controlSlots: Int = 0) {
         precondition(widths.count >= 2 && widths.allSatisfy { $0 > 0 }, "MLP widths must be ≥ 2 positive numbers")
         self.widths = widths
         var offset = 0
@@ -43,8 +47,9 @@ public final class MLP {
             offset = layer.end
         }
         self.layers = layers
+        self.controlSlots = controlSlots
         parameters = FloatBuffer(count: offset)
-        gradients = FloatBuffer(count: offset)
+        gradients = FloatBuffer(count: offset + controlSlots)
         initialize(seed: seed)
     }
 
@@ -93,7 +98,7 @@ public final class MLP {
                                 layerDone: ((Int) -> Void)? = nil) -> Float {
         let logits = forward(input, batch: B)
         let loss = softmaxCrossEntropyForward(logits, labels, batch: B, classes: classes)
-        gradients.zero()
+        gradients.pointer.update(repeating: 0, count: parameterCount)
         var dout = dscratch[0].pointer
         softmaxCrossEntropyBackward(dout, logits, labels, batch: B, classes: classes)
         for l in stride(from: layers.count - 1, through: 0, by: -1) {

@@ -42,7 +42,7 @@ public final class Optimizer {
     public func restore(steps: Int) { self.steps = steps }
 
     public func step(parameters: FloatBuffer, gradients: FloatBuffer, learningRate lr: Float) {
-        precondition(parameters.count == gradients.count && parameters.count == firstMoment.count)
+        precondition(gradients.count >= parameters.count && parameters.count == firstMoment.count)
         steps += 1
         let w = parameters.pointer, g = gradients.pointer, m = firstMoment.pointer
         let n = parameters.count, wd = settings.weightDecay

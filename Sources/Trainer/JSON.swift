@@ -54,6 +54,21 @@ public indirect enum JSON: Equatable, Sendable {
         return out + "\""
     }
 
+    /// A Float as the shortest decimal that reads back as the same Float (0.1, not 0.10000000149).
+    public static func float(_ f: Float) -> JSON { .number(Double("\(f)") ?? Double(f)) }
+
+    /// Equal, with numbers compared to 1e-12 relative (JSON parsers may round the last digit).
+    public func closelyEquals(_ other: JSON) -> Bool {
+        switch (self, other) {
+        case let (.array(a), .array(b)): return a.count == b.count && zip(a, b).allSatisfy { $0.closelyEquals($1) }
+        case let (.object(a), .object(b)):
+            return a.count == b.count && a.allSatisfy { key, value in other[key].map { value.closelyEquals($0) } ?? false }
+        default:
+            if let x = double, let y = other.double { return x == y || abs(x - y) <= 1e-12 * max(abs(x), abs(y)) }
+            return self == other
+        }
+    }
+
     public subscript(key: String) -> JSON? {
         if case let .object(pairs) = self { return pairs.first { $0.0 == key }?.1 }
         return nil

@@ -29,6 +29,17 @@ public enum Phase: Int, CaseIterable, Sendable {
         }
     }
 
+    /// The phase a rank is in once this one has closed (what the watchdog reports).
+    public var next: Phase {
+        switch self {
+        case .idle: .data
+        case .data: .compute
+        case .compute: .comm
+        case .comm: .optimizer
+        case .optimizer, .eval, .checkpoint: .idle
+        }
+    }
+
     /// The three-way split reported everywhere: compute, comm, and other (all the rest).
     public var category: String {
         switch self {

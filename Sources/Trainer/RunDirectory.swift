@@ -19,15 +19,35 @@ public final class RunDirectory {
 
     /// Creates (or, with `overwrite`, empties of a previous run's files) the directory. A directory
     /// that already holds a run is refused: results are never silently replaced.
-    public init(path: String, overwrite: Bool) throws {
+    public init(path: String, overwrite: Bool, resumingAt resume: (iterations: Int, clock: Double)? = nil) throws {
         self.path = path
         let fm = FileManager.default
+        if let resume {
+            // Continue the run's files: keep the first `iterations` lines and the power samples up
+            // to the checkpoint's clock; what came after was not checkpointed and is redone.
+            let iterationsPath = path + "/" + Self.iterationsFile, powerPath = path + "/" + Self.powerFile
+            let lines = ((try? String(contentsOfFile: iterationsPath, encoding: .utf8)) ?? "").split(separator: "\n")
+            guard lines.count >= resume.iterations else {
+                throw RunDirectoryError(description: "\(iterationsPath) has \(lines.count) lines but the checkpoint is at iteration \(resume.iterations)")
+            }
+            let kept = lines.prefix(resume.iterations).map { $0 + "\n" }.joined()
+            let powerLines = ((try? String(contentsOfFile: powerPath, encoding: .utf8)) ?? Self.powerHeader).split(separator: "\n")
+            let keptPower = powerLines.enumerated().filter { index, line in
+                index == 0 || (line.split(separator: ",").dropFirst(2).first.flatMap { Double($0) }.map { $0 <= resume.clock } ?? false)
+            }.map { $0.element + "\n" }.joined()
+            try Self.writeAtomically(path: iterationsPath, kept)
+            try Self.writeAtomically(path: powerPath, keptPower.isEmpty ? Self.powerHeader : keptPower)
+            try? fm.removeItem(atPath: path + "/" + Self.summaryFile)
+            iterations = try AppendFile(path: iterationsPath, truncate: false)
+            power = try AppendFile(path: powerPath, truncate: false)
+            return
+        }
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
                 throw RunDirectoryError(description: "--out \(path) exists and is not a directory")
             }
-            let ours = [Self.iterationsFile, Self.powerFile, Self.summaryFile, "timeline.json"]
+            let ours = [Self.iterationsFile, Self.powerFile, Self.summaryFile, "timeline.json", Checkpoint.fileName]
             let present = ours.filter { fm.fileExists(atPath: path + "/" + $0) }
             if !present.isEmpty {
                 guard overwrite else {
@@ -107,6 +127,18 @@ final class AppendFile {
                 }
                 offset += n
             }
+        }
+    }
+
+    func write(raw bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw RunDirectoryError(description: "cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            offset += n
         }
     }
 

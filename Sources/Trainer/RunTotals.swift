@@ -102,7 +102,7 @@ struct RunTotals {
     func summary(status: String, config: TrainConfig, nodes: Int, epochs: Int, wallSeconds: Double,
                  accuracies: [Double], peakRSS: Double, nodeSources: [String], estimate: EstimateModel?,
                  parameterChecksum: UInt64, notes: [String], algorithms: [String], buckets: [Int],
-                 parameterCount: Int) -> JSON {
+                 parameterCount: Int, skippedSteps: Int) -> JSON {
         let energy = energyJoules
         let compute = phaseJoules[Phase.compute.rawValue], comm = phaseJoules[Phase.comm.rawValue]
         let totals = config.accounting.totals(measuredJoules: energy, bytesMoved: commBytes * Double(ranks))
@@ -125,6 +125,7 @@ struct RunTotals {
             ("test_accuracy", accuracies.last.map { .number($0) } ?? .null),
             ("test_accuracy_per_epoch", .array(accuracies.map { .number($0) })),
             ("parameters", .int(parameterCount)),
+            ("skipped_steps", .int(skippedSteps)),
             ("parameter_checksum", .string(String(parameterChecksum, radix: 16))),
             ("peak_rss_mib", .number((peakRSS / 1048576 * 10).rounded() / 10)),
             ("seconds_by_phase", secondsByPhase),
@@ -174,5 +175,36 @@ struct RunTotals {
         pairs.append(("notes", .array(notes.map { .string($0) })))
         pairs.append(("config", config.json))
         return .object(pairs)
+    }
+
+    /// The totals as JSON, for checkpoints.
+    var json: JSON {
+        .object([("iterations", .int(iterations)), ("samples", .int(samples)), ("seconds", .number(seconds)),
+                 ("train_seconds", .number(trainSeconds)),
+                 ("phase_seconds", .array(phaseSeconds.map { .number($0) })),
+                 ("phase_joules", .array(phaseJoules.map { .number($0) })),
+                 ("rank_joules", .array(rankJoules.map { .number($0) })),
+                 ("comm_bytes", .number(commBytes)), ("comm_seconds", .number(commSeconds)),
+                 ("comm_exposed_seconds", .number(commExposedSeconds)), ("last_loss", .number(lastLoss))])
+    }
+
+    mutating func restore(_ j: JSON) throws {
+        func num(_ k: String) throws -> Double {
+            guard let v = j[k]?.double else { throw CheckpointError(description: "checkpoint totals lack \(k)") }
+            return v
+        }
+        func nums(_ k: String, _ count: Int) throws -> [Double] {
+            guard case let .array(items)? = j[k], items.count == count else {
+                throw CheckpointError(description: "checkpoint totals: \(k) should hold \(count) numbers")
+            }
+            return items.map { $0.double ?? 0 }
+        }
+        iterations = Int(try num("iterations")); samples = Int(try num("samples"))
+        seconds = try num("seconds"); trainSeconds = try num("train_seconds")
+        phaseSeconds = try nums("phase_seconds", phaseSeconds.count)
+        phaseJoules = try nums("phase_joules", phaseJoules.count)
+        rankJoules = try nums("rank_joules", rankJoules.count)
+        commBytes = try num("comm_bytes"); commSeconds = try num("comm_seconds")
+        commExposedSeconds = try num("comm_exposed_seconds"); lastLoss = j["last_loss"]?.double ?? .nan
     }
 }

@@ -35,6 +35,14 @@ public enum DataSpec: Sendable, Equatable {
     }
 }
 
+/// What to do when the loss or the averaged gradient is NaN or infinite.
+public enum NonfinitePolicy: String, CaseIterable, Sendable {
+    /// Skip the update (counted in the summary as `skipped_steps`).
+    case skip
+    /// Stop, naming the ranks and layers; the last checkpoint stays.
+    case stop
+}
+
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public static func invalid(_ message: String) -> ConfigError { ConfigError(description: message) }
@@ -63,6 +71,17 @@ public struct TrainConfig: Sendable, Equatable {
     public var overwrite = false
     /// Rank 0 gathers records and writes files every this many iterations (and at each epoch end).
     public var flushEvery = 100
+
+    // Reliability
+    /// Checkpoint every this many iterations (and always at each epoch end); nil: epoch ends only.
+    public var checkpointEvery: Int? = nil
+    /// Continue the run in this directory from its checkpoint (`out` becomes this directory).
+    public var resume: String? = nil
+    /// Compare a parameter checksum across ranks every this many iterations (0: only at the end).
+    public var verifyEvery = 500
+    public var onNonfinite = NonfinitePolicy.stop
+    /// A step or collective taking longer than this aborts the job (0: no watchdog).
+    public var stallSeconds = 120.0
 
     // Communication
     public var algorithm = AllReduceAlgorithm.auto
@@ -100,6 +119,9 @@ public struct TrainConfig: Sendable, Equatable {
         try need(warmupSteps >= 0, "--warmup-steps must be ≥ 0, got \(warmupSteps)")
         try need(evalBatch > 0, "--eval-batch must be positive, got \(evalBatch)")
         try need(flushEvery > 0, "--flush-every must be positive, got \(flushEvery)")
+        if let c = checkpointEvery { try need(c > 0, "--checkpoint-every must be positive, got \(c)") }
+        try need(verifyEvery >= 0, "--verify-every must be ≥ 0, got \(verifyEvery)")
+        try need(stallSeconds >= 0 && stallSeconds.isFinite, "--stall-seconds must be ≥ 0, got \(stallSeconds)")
         try need(segmentBytes >= 4, "--segment-bytes must be at least 4, got \(segmentBytes)")
         try need(smallMessageBytes >= 0 && largeMessageBytes >= 0, "--small-message-bytes and --large-message-bytes must be ≥ 0")
         try need(bucketBytes >= 0, "--bucket-mb must be ≥ 0")
@@ -123,6 +145,10 @@ public struct TrainConfig: Sendable, Equatable {
         return widths
     }
 
+    /// Options that may differ between a run and its resumption (they do not change the maths).
+    public static let resumableKeys: Set<String> = ["out", "resume", "flush_every", "checkpoint_every", "verify_every",
+                                                    "stall_seconds", "sample_hz", "energy_budget_j", "overlap"]
+
     /// The configuration as ordered JSON (the `config` object of summary.json).
     public var json: JSON {
         var pairs: [(String, JSON)] = [
@@ -131,9 +157,9 @@ public struct TrainConfig: Sendable, Equatable {
             ("epochs", .int(epochs)),
             ("steps", steps.map { .int($0) } ?? .null),
             ("optimizer", .string(optimizer.rawValue)),
-            ("lr", .number(Double(learningRate))),
-            ("momentum", .number(Double(momentum))),
-            ("weight_decay", .number(Double(weightDecay))),
+            ("lr", .float(learningRate)),
+            ("momentum", .float(momentum)),
+            ("weight_decay", .float(weightDecay)),
             ("schedule", .string(schedule.rawValue)),
             ("warmup_steps", .int(warmupSteps)),
             ("seed", .int(Int(truncatingIfNeeded: seed))),
@@ -141,6 +167,11 @@ public struct TrainConfig: Sendable, Equatable {
             ("data", .string(data.description)),
             ("out", .string(out)),
             ("flush_every", .int(flushEvery)),
+            ("checkpoint_every", checkpointEvery.map { .int($0) } ?? .null),
+            ("resume", resume.map { .string($0) } ?? .null),
+            ("verify_every", .int(verifyEvery)),
+            ("on_nonfinite", .string(onNonfinite.rawValue)),
+            ("stall_seconds", .number(stallSeconds)),
             ("algorithm", .string(algorithm.rawValue)),
             ("segment_bytes", .int(segmentBytes)),
             ("small_message_bytes", .int(smallMessageBytes)),

@@ -11,11 +11,30 @@ import Foundation
 import Model
 import Support
 
+/// True when no element is NaN or ±infinity: x·0 is NaN exactly for those, and NaN propagates
+/// through the sum. Four accumulators so the loop vectorises.
+@inline(__always)
+func allFinite(_ p: UnsafePointer<Float>, _ n: Int) -> Bool {
+    var a: Float = 0, b: Float = 0, c: Float = 0, d: Float = 0
+    var i = 0
+    while i + 4 <= n {
+        a += p[i] * 0; b += p[i + 1] * 0; c += p[i + 2] * 0; d += p[i + 3] * 0
+        i += 4
+    }
+    while i < n { a += p[i] * 0; i += 1 }
+    return (a + b + c + d) == 0
+}
+
 /// What a finished (or stopped) run reports back to the command line.
 public struct RunResult: Sendable {
     public var summary: JSON
     public var status: String
     public var outDirectory: String
+}
+
+/// A failure every rank detects together (divergence, non-finite values): no rank is left waiting.
+public struct TrainingError: Error, CustomStringConvertible {
+    public let description: String
 }
 
 public final class Trainer {
@@ -52,7 +71,7 @@ public final class Trainer {
         if let mine = try? JSON.parse(all[0]), case let .object(rootPairs) = mine {
             for r in 1..<comm.size where all[r] != all[0] {
                 let theirs = (try? JSON.parse(all[r]))
-                let differing = rootPairs.compactMap { key, value in theirs?[key] == value ? nil : key }
+                let differing = rootPairs.compactMap { key, value in theirs?[key]?.closelyEquals(value) == true ? nil : key }
                 problems.append("rank \(r) differs from rank 0 in \(differing.isEmpty ? ["configuration"] : differing)")
             }
         }
@@ -76,11 +95,61 @@ public final class Trainer {
             throw ConfigError.invalid("--layers ends with \(config.layers.last!) outputs but the data has \(data.train.classes) classes")
         }
         try checkAgreement(data)
-        let directory = try onRootCollectively { try RunDirectory(path: config.out, overwrite: config.overwrite) }
+
+        // Resuming: rank 0 reads the checkpoint, every rank decodes the same bytes.
+        var checkpoint: Checkpoint? = nil
+        if let resume = config.resume {
+            let bytes = try comm.broadcast(try onRootCollectively { try Checkpoint.readBytes(directory: resume) } ?? [])
+            let c = try Checkpoint.decode(bytes, path: resume + "/" + Checkpoint.fileName)
+            try Self.checkResumable(c, config: config, ranks: comm.size)
+            checkpoint = c
+        }
+        let resumeAt = checkpoint.map { (iterations: Int($0.header["step"]?.double ?? 0), clock: $0.header["clock_s"]?.double ?? 0) }
+        let directory = try onRootCollectively {
+            try RunDirectory(path: config.out, overwrite: config.overwrite, resumingAt: resumeAt)
+        }
         defer { directory?.close() }
+        do {
+            return try train(data: data, directory: directory, checkpoint: checkpoint)
+        } catch {
+            // Nothing on disk may claim success after a failure.
+            if let directory {
+                try? directory.writeAtomically(RunDirectory.summaryFile, JSON.object([
+                    ("status", .string("failed")), ("error", .string("\(error)")),
+                    ("checkpoint", .string(FileManager.default.fileExists(atPath: directory.path + "/" + Checkpoint.fileName)
+                        ? directory.path + "/" + Checkpoint.fileName : "none")),
+                ]).serialized(pretty: true) + "\n")
+            }
+            throw error
+        }
+    }
+
+    /// A checkpoint continues a run only with the same rank count and the same maths.
+    static func checkResumable(_ c: Checkpoint, config: TrainConfig, ranks: Int) throws {
+        let saved = Int(c.header["ranks"]?.double ?? -1)
+        guard saved == ranks else {
+            throw CheckpointError(description: "checkpoint was written by \(saved) ranks; resume with mpirun -np \(saved) "
+                                  + "(a different rank count would change the data order and the sums)")
+        }
+        guard case let .object(savedPairs)? = c.header["config"], case let .object(nowPairs) = config.json else {
+            throw CheckpointError(description: "checkpoint lacks its configuration")
+        }
+        let savedConfig = Dictionary(savedPairs, uniquingKeysWith: { a, _ in a })
+        let differing = nowPairs.filter { key, value in
+            !TrainConfig.resumableKeys.contains(key) && !(savedConfig[key]?.closelyEquals(value) ?? true)
+        }.map(\.0)
+        guard differing.isEmpty else {
+            throw CheckpointError(description: "cannot resume: options differ from the checkpointed run: \(differing.joined(separator: ", "))")
+        }
+    }
+
+    func train(data: TrainingData, directory: RunDirectory?, checkpoint: Checkpoint?) throws -> RunResult {
 
         // Model, optimizer, schedule: identical on every rank (same seed).
-        let model = MLP(widths: config.layers, seed: config.seed)
+        // One control slot travels after the gradients through the all-reduce: a stop request
+        // (signal) from any rank reaches every rank in the same step, at no extra collective.
+        let model = MLP(widths: config.layers, seed: config.seed, controlSlots: 1)
+        let control = model.gradients.pointer + model.parameterCount
         let optimizer = Optimizer(settings: OptimizerSettings(kind: config.optimizer, momentum: config.momentum,
                                                               weightDecay: config.weightDecay),
                                   parameterCount: model.parameterCount)
@@ -99,9 +168,11 @@ public final class Trainer {
         comm.allReduce.largeMessageBytes = config.largeMessageBytes
         // The gradient layout follows from the agreed options; check its length once here, so
         // the per-bucket calls of every step need no extra collective.
-        try comm.allReduce.checkLengthsAgree(model.parameterCount, operation: "gradient all-reduce")
+        try comm.allReduce.checkLengthsAgree(model.gradients.count, operation: "gradient all-reduce")
         comm.allReduce.verifyLengths = false
-        let buckets = GradientBuckets(layers: model.layers.map(\.range), buffer: model.gradients.buffer,
+        var layerRanges = model.layers.map(\.range)
+        layerRanges[layerRanges.count - 1] = layerRanges.last!.lowerBound..<(layerRanges.last!.upperBound + model.controlSlots)
+        let buckets = GradientBuckets(layers: layerRanges, buffer: model.gradients.buffer,
                                       bucketBytes: config.bucketBytes, overlap: config.overlap, allReduce: comm.allReduce)
         defer { buckets.shutdown() }
 
@@ -129,7 +200,8 @@ public final class Trainer {
         }
 
         try comm.barrier()
-        let clockEpoch = monotonicSeconds()  // t = 0 on every rank, to within the barrier's skew
+        // t = 0 on every rank, to within the barrier's skew; a resumed run continues the clock.
+        let clockEpoch = monotonicSeconds() - (checkpoint?.header["clock_s"]?.double ?? 0)
         buckets.clockEpoch = clockEpoch
         let power = PowerSampler(sources: selection.sources, hz: config.sampleHz, epoch: clockEpoch)
         power.start()
@@ -151,20 +223,72 @@ public final class Trainer {
         var stopReason: String? = nil
         var accuracies: [Double] = []
         var step = 0
+        var skippedSteps = 0
+        if let checkpoint {
+            guard checkpoint.parameters.count == model.parameterCount,
+                  checkpoint.firstMoment.count == optimizer.firstMoment.count,
+                  checkpoint.secondMoment.count == optimizer.secondMoment.count else {
+                throw CheckpointError(description: "checkpoint's parameter layout does not match --layers/--optimizer")
+            }
+            model.parameters.copy(from: checkpoint.parameters)
+            optimizer.firstMoment.copy(from: checkpoint.firstMoment)
+            optimizer.secondMoment.copy(from: checkpoint.secondMoment)
+            optimizer.restore(steps: Int(checkpoint.header["optimizer_steps"]?.double ?? 0))
+            step = Int(checkpoint.header["step"]?.double ?? 0)
+            skippedSteps = Int(checkpoint.header["skipped_steps"]?.double ?? 0)
+            if case let .array(a)? = checkpoint.header["accuracies"] { accuracies = a.compactMap(\.double) }
+            if let t = checkpoint.header["totals"] { try totals.restore(t) }
+            if comm.isRoot { report("ringwatt: resuming \(config.out) at iteration \(step) (epoch \(step / batchesPerEpoch + 1))") }
+        }
         var previousEnd = now()
         let loopStart = previousEnd
+        var lastCheckpoint: (start: Double, seconds: Double)? = nil
+        let inMPI = comm.transport is MPITransport
+        let watchdog = Watchdog(stallSeconds: config.stallSeconds, rank: comm.rank) { message in
+            FileHandle.standardError.write(Data("ringwatt: \(message)\n".utf8))
+            if inMPI { MPITransport.abortWorld(code: 4) }
+        }
+        defer { watchdog.stop() }
+
+        /// Rank 0 writes the checkpoint (parameters, optimizer state, position, clock, totals).
+        func saveCheckpoint() {
+            let start = now()
+            if comm.isRoot, let directory, rootWriteError == nil {
+                let header = JSON.object([
+                    ("format", .string("ringwatt-checkpoint")), ("ranks", .int(comm.size)), ("step", .int(step)),
+                    ("clock_s", .number(now())), ("optimizer_steps", .int(optimizer.steps)),
+                    ("skipped_steps", .int(skippedSteps)), ("accuracies", .array(accuracies.map { .number($0) })),
+                    ("totals", totals.json), ("config", config.json),
+                    ("parameter_count", .int(model.parameterCount)), ("first_moment_count", .int(optimizer.firstMoment.count)),
+                    ("second_moment_count", .int(optimizer.secondMoment.count)),
+                ])
+                do {
+                    try Checkpoint(header: header, parameters: model.parameters.array, firstMoment: optimizer.firstMoment.array,
+                                   secondMoment: optimizer.secondMoment.array).write(directory: directory.path)
+                } catch {
+                    rootWriteError = "\(error)"
+                }
+            }
+            lastCheckpoint = (start, now() - start)
+        }
 
         /// Closes energy windows, gathers every rank's records, and (rank 0) writes them.
         /// Returns the stop code every rank agrees on (0: carry on).
         func flush() throws -> Int {
             power.sampleNow()
             for i in pending.indices {
-                for phase in Phase.allCases where pending[i].phaseSeconds[phase.rawValue] > 0 {
+                for phase in Phase.allCases where pending[i].phaseSeconds[phase.rawValue] > 0 && phase != .idle {
                     let t0 = pending[i].phaseStart[phase.rawValue]
                     let split = power.joulesByScope(from: t0, to: t0 + pending[i].phaseSeconds[phase.rawValue])
                     pending[i].processJoules[phase.rawValue] = split.process
                     pending[i].nodeJoules[phase.rawValue] = split.node
                 }
+                // Idle is the gap before the data phase, less a checkpoint written inside it, so the
+                // phases tile the iteration's window exactly.
+                let gap = power.joulesByScope(from: pending[i].start, to: pending[i].phaseStart[Phase.data.rawValue])
+                let c = Phase.checkpoint.rawValue, idle = Phase.idle.rawValue
+                pending[i].processJoules[idle] = gap.process - pending[i].processJoules[c]
+                pending[i].nodeJoules[idle] = gap.node - pending[i].nodeJoules[c]
             }
             if rootWriteError != nil, let last = pending.indices.last { pending[last].status = 1 }
             let gathered = try comm.allGather(pending.flatMap(\.flat))
@@ -240,9 +364,13 @@ public final class Trainer {
             return sums[0] / sums[1]
         }
 
-        training: for epoch in 0..<epochs {
+        // Fault injection for the divergence test only: RINGWATT_FAULT_PERTURB=RANK:ITERATION makes
+        // that rank nudge one weight of layer 1 after that iteration's update.
+        let perturb = ProcessInfo.processInfo.environment["RINGWATT_FAULT_PERTURB"]?.split(separator: ":").compactMap { Int($0) }
+        let startEpoch = step / batchesPerEpoch
+        training: for epoch in startEpoch..<max(startEpoch, epochs) {
             let order = sampler.indices(epoch: epoch)
-            for batch in 0..<batchesPerEpoch {
+            for batch in (epoch == startEpoch ? step % batchesPerEpoch : 0)..<batchesPerEpoch {
                 guard step < totalSteps else { break training }
                 var record = IterationRecord()
                 record.iter = step
@@ -251,11 +379,18 @@ public final class Trainer {
                 var phaseStart = now()
                 record.phaseStart[Phase.idle.rawValue] = previousEnd
                 record.phaseSeconds[Phase.idle.rawValue] = phaseStart - previousEnd
+                if let c = lastCheckpoint {  // written in this gap, after the previous iteration's flush
+                    record.phaseStart[Phase.checkpoint.rawValue] = c.start
+                    record.phaseSeconds[Phase.checkpoint.rawValue] = c.seconds
+                    record.phaseSeconds[Phase.idle.rawValue] -= c.seconds
+                    lastCheckpoint = nil
+                }
                 func close(_ phase: Phase) {
                     let t = now()
                     record.phaseStart[phase.rawValue] = phaseStart
                     record.phaseSeconds[phase.rawValue] = t - phaseStart
                     phaseStart = t
+                    watchdog.beat(phase.next, iteration: step)
                 }
 
                 let lo = batch * config.batchSize
@@ -265,6 +400,7 @@ public final class Trainer {
                 close(.data)
 
                 let before = comm.allReduce.stats
+                control[0] = stopRequested.load(ordering: .relaxed) != 0 ? 1 : 0
                 let loss = y.withUnsafeBufferPointer {
                     model.forwardBackward(x.pointer, labels: $0.baseAddress!, batch: B, layerDone: buckets.layerDone)
                 }
@@ -272,9 +408,27 @@ public final class Trainer {
 
                 try buckets.finishStep()  // with overlap: only the part not hidden behind backward
                 close(.comm)
-
-                optimizer.step(parameters: model.parameters, gradients: model.gradients,
-                               learningRate: schedule.rate(at: step))
+                // Every rank holds the same averaged bits, so these decisions need no communication.
+                let stopAsked = control[0] > 0
+                let finite = allFinite(model.gradients.pointer, model.parameterCount)
+                if finite {
+                    optimizer.step(parameters: model.parameters, gradients: model.gradients,
+                                   learningRate: schedule.rate(at: step))
+                } else if config.onNonfinite == .skip {
+                    skippedSteps += 1
+                } else {
+                    let lossFinite = try comm.allGather([loss.isFinite ? Int64(1) : 0])
+                    let ranks = lossFinite.indices.filter { lossFinite[$0] == 0 }
+                    let layers = model.layers.indices.filter { !allFinite(model.gradients.pointer + model.layers[$0].weightOffset,
+                                                                           model.layers[$0].end - model.layers[$0].weightOffset) }
+                    throw TrainingError(description: "non-finite values at iteration \(step): loss on rank(s) "
+                        + "\(ranks.isEmpty ? "none" : ranks.map(String.init).joined(separator: ", ")), averaged gradient of layer(s) "
+                        + "\(layers.map(String.init).joined(separator: ", ")) (--on-nonfinite stop; the last checkpoint is kept; "
+                        + "try a lower --lr or --on-nonfinite skip)")
+                }
+                if let perturb, perturb.count == 2, perturb[0] == comm.rank, perturb[1] == step, model.layers.count > 1 {
+                    model.parameters.pointer[model.layers[1].weightOffset] += 1e-3
+                }
                 close(.optimizer)
 
                 record.loss = Double(loss)
@@ -291,8 +445,12 @@ public final class Trainer {
                 previousEnd = phaseStart
                 pending.append(record)
 
-                if pending.count >= config.flushEvery || epochEnds {
-                    let code = try flush()
+                if config.verifyEvery > 0 && step % config.verifyEvery == 0 { try verifyReplicas(model, iteration: step) }
+                let checkpointNow = epochEnds || (config.checkpointEvery.map { step % $0 == 0 } ?? false)
+                if pending.count >= config.flushEvery || epochEnds || checkpointNow || stopAsked {
+                    var code = try flush()
+                    if stopAsked && code == 0 { code = 2 }
+                    if checkpointNow || code == 2 || code == 3 { saveCheckpoint() }
                     if comm.isRoot && epochEnds {
                         report(String(format: "epoch %d/%d  step %d/%d  loss %.4f  test accuracy %.2f %%  %.1f s  %.0f samples/s  %.1f J (%@)",
                                       epoch + 1, epochs, step, totalSteps, totals.lastLoss, 100 * accuracies.last!,
@@ -320,6 +478,7 @@ public final class Trainer {
             .map { String(decoding: $0, as: UTF8.self) }.filter { !$0.isEmpty }
 
         let status = rootWriteError != nil ? "failed" : (stopReason ?? "complete")
+        if stopReason != nil, comm.isRoot { report("ringwatt: stopped (\(stopReason!)) at iteration \(step); resume with --resume \(config.out)") }
         let summary = totals.summary(
             status: status, config: config, nodes: comm.nodeCount, epochs: accuracies.count,
             wallSeconds: loopSeconds, accuracies: accuracies, peakRSS: rss,
@@ -327,7 +486,7 @@ public final class Trainer {
             parameterChecksum: checksum, notes: Array(Set(selectionNotes)).sorted() + allFailures,
             algorithms: buckets.ranges.map { comm.allReduce.resolvedAlgorithm(count: $0.count).rawValue },
             buckets: buckets.ranges.map { $0.count * 4 },
-            parameterCount: model.parameterCount)
+            parameterCount: model.parameterCount, skippedSteps: skippedSteps)
         if comm.isRoot, let directory {
             do {
                 if let rootWriteError { throw RunDirectoryError(description: rootWriteError) }
@@ -345,11 +504,34 @@ public final class Trainer {
         return RunResult(summary: summary, status: status, outDirectory: config.out)
     }
 
-    /// The final parameters as raw little-endian Float32, in the flat layout.
+    /// Every rank's per-layer parameter checksums must match rank 0's; a divergence names the
+    /// ranks and layers and stops every rank (all see the same gathered checksums).
+    func verifyReplicas(_ model: MLP, iteration: Int) throws {
+        let mine = model.layers.map { layer -> UInt64 in
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for i in layer.range { h = (h ^ UInt64(model.parameters.pointer[i].bitPattern)) &* 0x100_0000_01b3 }
+            return h
+        }
+        let all = try comm.allGather(mine)
+        let L = mine.count
+        var problems: [String] = []
+        for r in 1..<comm.size {
+            let layers = (0..<L).filter { all[r * L + $0] != all[$0] }
+            if !layers.isEmpty { problems.append("rank \(r) layer(s) \(layers.map(String.init).joined(separator: ", "))") }
+        }
+        if !problems.isEmpty {
+            throw TrainingError(description: "replicas diverged at iteration \(iteration): \(problems.joined(separator: "; ")) differ from rank 0")
+        }
+    }
+
+    /// The final parameters as raw little-endian Float32, in the flat layout (written atomically).
     func writeWeights(_ model: MLP, to path: String) throws {
-        let data = Data(bytes: model.parameters.pointer, count: model.parameterCount * 4)
-        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw RunDirectoryError(description: "cannot write \(path): \(RunDirectory.reason(error))")
+        let file = try AppendFile(path: path + ".tmp", truncate: true)
+        try file.write(raw: UnsafeRawBufferPointer(start: model.parameters.pointer, count: model.parameterCount * 4))
+        try file.sync()
+        file.close()
+        guard rename(path + ".tmp", path) == 0 else {
+            throw RunDirectoryError(description: "cannot rename \(path).tmp: \(String(cString: strerror(errno)))")
         }
     }
 }

@@ -8,6 +8,7 @@ extension OptimizerKind: ExpressibleByArgument {}
 extension ScheduleKind: ExpressibleByArgument {}
 extension AllReduceAlgorithm: ExpressibleByArgument {}
 extension SourcePreference: ExpressibleByArgument {}
+extension NonfinitePolicy: ExpressibleByArgument {}
 
 struct ModelOptions: ParsableArguments {
     @Option(help: "Layer widths, input to output, joined by '-'.")
@@ -45,6 +46,19 @@ struct DataOptions: ParsableArguments {
     var overwrite = false
     @Option(help: "Gather records to rank 0 and write them every N iterations (and at each epoch end).")
     var flushEvery = 100
+}
+
+struct ReliabilityOptions: ParsableArguments {
+    @Option(help: "Checkpoint every N iterations (checkpoints are also written at each epoch end).")
+    var checkpointEvery: Int?
+    @Option(help: "Continue the run in this directory from its checkpoint (same rank count and options).")
+    var resume: String?
+    @Option(help: "Compare per-layer parameter checksums across ranks every N iterations (0: only at the end).")
+    var verifyEvery = 500
+    @Option(help: "On NaN/Inf in the averaged gradient: skip the step, or stop naming ranks and layers.")
+    var onNonfinite = NonfinitePolicy.stop
+    @Option(help: "Abort the job when a rank makes no progress for this many seconds (0: never).")
+    var stallSeconds = 120.0
 }
 
 struct CommOptions: ParsableArguments {

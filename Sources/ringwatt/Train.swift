@@ -12,6 +12,7 @@ struct Train: ParsableCommand {
     @OptionGroup(title: "Data and output") var dataOptions: DataOptions
     @OptionGroup(title: "Communication") var commOptions: CommOptions
     @OptionGroup(title: "Energy") var energy: EnergyOptions
+    @OptionGroup(title: "Reliability") var reliability: ReliabilityOptions
 
     func makeConfig() throws -> TrainConfig {
         var c = TrainConfig()
@@ -31,6 +32,12 @@ struct Train: ParsableCommand {
         c.out = dataOptions.out
         c.overwrite = dataOptions.overwrite
         c.flushEvery = dataOptions.flushEvery
+        c.checkpointEvery = reliability.checkpointEvery
+        c.resume = reliability.resume
+        if let resume = reliability.resume { c.out = resume }
+        c.verifyEvery = reliability.verifyEvery
+        c.onNonfinite = reliability.onNonfinite
+        c.stallSeconds = reliability.stallSeconds
         c.algorithm = commOptions.algorithm
         c.segmentBytes = commOptions.segmentBytes
         c.smallMessageBytes = commOptions.smallMessageBytes
@@ -57,12 +64,14 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let config = try makeConfig()
+        installStopSignalHandlers()
         // The communication thread and the compute thread take turns in MPI: SERIALIZED is enough.
         try withMPI(threadLevel: config.overlap ? .serialized : .funneled) { comm in
             let trainer = Trainer(config: config, comm: comm)
             let result = try trainer.run()
             if comm.isRoot { print(SummaryTable.render(result.summary, directory: result.outDirectory)) }
-            if result.status != "complete" { throw ExitCode(result.status == "energy_budget" ? 0 : 3) }
+            // A budget stop is a normal end; an interrupted or failed run is not.
+            if result.status != "complete" && result.status != "energy_budget" { throw ExitCode(3) }
         }
     }
 }
@@ -85,6 +94,7 @@ func withMPI(threadLevel: MPITransport.ThreadLevel = .serialized, _ body: (Commu
         throw exit
     } catch {
         let collective = error is ConfigError || error is DatasetError || error is RunDirectoryError
+            || error is TrainingError || error is CheckpointError
             || (error as? CollectiveError).map { if case .mpi = $0 { false } else { true } } ?? false
         if comm.isRoot || !collective {
             let who = comm.size > 1 && !collective ? "rank \(comm.rank): " : ""

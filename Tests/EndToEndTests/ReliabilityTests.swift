@@ -1,0 +1,199 @@
+import Foundation
+import Testing
+import Fixtures
+@testable import Trainer
+
+/// Faults: dead ranks, signals, stalls, divergence, non-finite values, corrupt checkpoints.
+@Suite(.serialized) struct ReliabilityTests {
+    static let job = ["train", "--data", "synthetic:16000:128:10", "--layers", "128-96-10", "--batch-size", "8",
+                      "--epochs", "3", "--flush-every", "10", "--checkpoint-every", "40", "--sample-hz", "100"]
+
+    /// Starts mpirun in the background; returns the process and a reader of its output.
+    func start(_ ranks: Int, _ arguments: [String]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        p.arguments = ["--oversubscribe", "-np", String(ranks), "-x", "OPENBLAS_NUM_THREADS", Harness.binary] + arguments
+        p.environment = Harness.environment
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        return (p, pipe)
+    }
+
+    func lineCount(_ path: String) -> Int {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").count
+    }
+
+    /// Waits until the run has written `lines` iterations (or `timeout` passes).
+    func waitForIterations(_ dir: String, _ lines: Int, timeout: Double = 60) {
+        let end = Date().addingTimeInterval(timeout)
+        while lineCount(dir + "/iterations.jsonl") < lines && Date() < end { usleep(20_000) }
+    }
+
+    /// PIDs of this user's `ringwatt train` processes writing to `dir`.
+    func rankPIDs(_ dir: String) -> [Int32] {
+        let out = (try? Harness.run("/usr/bin/pgrep", ["-f", "^\(Harness.binary) train.*\(dir)"]))?.stdout ?? ""
+        return out.split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    func weights(_ dir: String) -> Data? { FileManager.default.contents(atPath: dir + "/weights.bin") }
+
+    @Test func killedRankEndsTheJobAndResumeIsBitIdentical() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let reference = try Harness.mpirun(4, Self.job + ["--out", dir + "/reference"])
+        #expect(reference.status == 0, "\(reference.all)")
+
+        let (job, pipe) = try start(4, Self.job + ["--out", dir + "/run", "--stall-seconds", "5"])
+        waitForIterations(dir + "/run", 300)
+        let pids = rankPIDs(dir + "/run")
+        try #require(pids.count == 4, "found rank pids \(pids)")
+        let killedAt = Date()
+        kill(pids[2], SIGKILL)
+        job.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(job.terminationStatus != 0)
+        #expect(Date().timeIntervalSince(killedAt) < 5 + 5, "ended within --stall-seconds + a few seconds")
+        #expect((try? Harness.json(dir + "/run/summary.json"))?["status"]?.string != "complete", "\(output)")
+        let checkpoint = try Checkpoint.read(directory: dir + "/run")
+        #expect(Int(checkpoint.header["step"]?.double ?? 0) > 0)
+
+        let resumed = try Harness.mpirun(4, Self.job + ["--resume", dir + "/run"])
+        #expect(resumed.status == 0, "\(resumed.all)")
+        #expect(resumed.stdout.contains("resuming"))
+        #expect(weights(dir + "/run") == weights(dir + "/reference") && weights(dir + "/run") != nil, "bit-identical final weights")
+        let its = try Harness.lines(dir + "/run/iterations.jsonl").map { Int($0["iter"]!.double!) }
+        #expect(its == Array(0..<its.count), "iterations.jsonl continues without gaps or duplicates")
+        let a = try Harness.json(dir + "/run/summary.json"), b = try Harness.json(dir + "/reference/summary.json")
+        #expect(a["iterations"]?.double == b["iterations"]?.double)
+        #expect((a["energy_j"]?.double ?? 0) > 0.5 * (b["energy_j"]?.double ?? 0), "energy totals carry over")
+    }
+
+    @Test func sigtermStopsCleanlyWithCheckpointAndStatus() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (job, pipe) = try start(3, Self.job + ["--out", dir])
+        waitForIterations(dir, 200)
+        let pids = rankPIDs(dir)
+        try #require(pids.count == 3)
+        kill(pids[1], SIGTERM)  // one rank; the request reaches the others through the all-reduce
+        job.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(job.terminationStatus != 0, "an interrupted run exits non-zero")
+        let s = try Harness.json(dir + "/summary.json")
+        #expect(s["status"]?.string == "interrupted", "\(output)")
+        let checkpoint = try Checkpoint.read(directory: dir)
+        #expect(checkpoint.header["step"]?.double == s["iterations"]?.double, "checkpoint at the stopping iteration")
+        #expect(output.contains("resume with --resume"))
+        let resumed = try Harness.mpirun(3, Self.job + ["--resume", dir])
+        #expect(resumed.status == 0, "\(resumed.all)")
+        #expect((try Harness.json(dir + "/summary.json"))["status"]?.string == "complete")
+    }
+
+    @Test func stalledRankIsReportedAndTheJobAborted() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (job, pipe) = try start(3, Self.job + ["--out", dir, "--stall-seconds", "2"])
+        waitForIterations(dir, 100)
+        let pids = rankPIDs(dir)
+        try #require(pids.count == 3)
+        let stoppedAt = Date()
+        kill(pids[2], SIGSTOP)  // alive but silent: the others wait for it in the all-reduce
+        job.waitUntilExit()
+        for pid in pids { kill(pid, SIGCONT); kill(pid, SIGKILL) }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(job.terminationStatus != 0)
+        #expect(Date().timeIntervalSince(stoppedAt) < 2 + 8)
+        #expect(output.contains("no progress for") && output.contains("in phase 'comm'"), "\(output)")
+    }
+
+    @Test func divergenceNamesTheRankAndLayer() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var env = Harness.environment
+        env["RINGWATT_FAULT_PERTURB"] = "1:25"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        p.arguments = ["--oversubscribe", "-np", "3", "-x", "RINGWATT_FAULT_PERTURB", Harness.binary]
+            + Self.job + ["--out", dir, "--verify-every", "10"]
+        p.environment = env
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus != 0)
+        #expect(text.contains("replicas diverged at iteration 30: rank 1 layer(s) 1 differ from rank 0"), "\(text)")
+        #expect((try Harness.json(dir + "/summary.json"))["status"]?.string == "failed")
+    }
+
+    @Test func nonfiniteValuesStopOrAreSkipped() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let blowUp = ["train", "--data", "synthetic:2000:32:4", "--layers", "32-16-4", "--lr", "1e30",
+                      "--warmup-steps", "0", "--epochs", "1", "--out"]
+        let stop = try Harness.mpirun(2, blowUp + [dir + "/stop"])
+        #expect(stop.status != 0)
+        #expect(stop.stderr.contains("non-finite values at iteration") && stop.stderr.contains("layer(s)"), "\(stop.all)")
+        #expect((try Harness.json(dir + "/stop/summary.json"))["status"]?.string == "failed")
+        let skip = try Harness.mpirun(2, blowUp + [dir + "/skip", "--on-nonfinite", "skip"])
+        #expect(skip.status == 0, "\(skip.all)")
+        #expect(((try Harness.json(dir + "/skip/summary.json"))["skipped_steps"]?.double ?? 0) > 0)
+    }
+
+    @Test func badCheckpointsAndMismatchedResumesAreRefused() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let small = ["train", "--data", "synthetic:600:8:3", "--layers", "8-4-3", "--epochs", "1"]
+        #expect(try Harness.mpirun(2, small + ["--out", dir + "/a"]).status == 0)
+        let ranks = try Harness.mpirun(3, small + ["--resume", dir + "/a"])
+        #expect(ranks.status != 0 && ranks.stderr.contains("checkpoint was written by 2 ranks; resume with mpirun -np 2"), "\(ranks.all)")
+        let options = try Harness.mpirun(2, small + ["--lr", "0.5", "--resume", dir + "/a"])
+        #expect(options.status != 0 && options.stderr.contains("options differ from the checkpointed run: lr"), "\(options.all)")
+        let none = try Harness.mpirun(2, small + ["--resume", dir + "/nothing"])
+        #expect(none.status != 0 && none.stderr.contains("no checkpoint.bin there"), "\(none.all)")
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/a/checkpoint.bin"))
+        bytes[bytes.count / 2] ^= 0x40
+        try bytes.write(to: URL(fileURLWithPath: dir + "/a/checkpoint.bin"))
+        let corrupt = try Harness.mpirun(2, small + ["--resume", dir + "/a"])
+        #expect(corrupt.status != 0 && corrupt.stderr.contains("checksum mismatch (corrupt)"), "\(corrupt.all)")
+    }
+
+    /// Thousands of random, truncated and bit-flipped checkpoints: errors, never a crash.
+    @Test func checkpointReaderSurvivesFuzzing() {
+        let good = Checkpoint(header: .object([("parameter_count", .int(3)), ("first_moment_count", .int(2)),
+                                               ("second_moment_count", .int(0)), ("step", .int(5))]),
+                              parameters: [1, 2, 3], firstMoment: [4, 5], secondMoment: []).encode()
+        #expect((try? Checkpoint.decode(good, path: "x"))?.parameters == [1, 2, 3])
+        var state: UInt64 = 7
+        func next() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) }
+        var decoded = 0
+        for trial in 0..<4000 {
+            var bytes: [UInt8]
+            switch trial % 4 {
+            case 0: bytes = (0..<(next() % 100)).map { _ in UInt8(next() % 256) }
+            case 1: bytes = Array(good.prefix(next() % (good.count + 1)))
+            case 2: bytes = good; bytes[next() % bytes.count] ^= UInt8(1 << (next() % 8))
+            default: bytes = Array("RWCK".utf8) + (0..<(next() % 60)).map { _ in UInt8(next() % 256) }
+            }
+            if (try? Checkpoint.decode(bytes, path: "fuzz")) != nil { decoded += 1 }
+        }
+        #expect(decoded <= 1000, "only untouched prefixes-equal-whole can decode")
+    }
+
+    /// A disk that fills while writing: a clear error, a non-zero exit, no summary claiming success.
+    @Test func fullDiskIsAClearError() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { _ = try? Harness.run("/bin/umount", [dir]); try? FileManager.default.removeItem(atPath: dir) }
+        let mounted = try Harness.run("/bin/mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir])
+        try #require(mounted.status == 0, "needs root to mount a small tmpfs: \(mounted.all)")
+        let out = try Harness.mpirun(2, ["train", "--data", "synthetic:20000:32:4", "--layers", "32-16-4", "--batch-size", "4",
+                                         "--epochs", "1", "--out", dir + "/run"])
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("No space left on device"), "\(out.all)")
+        if let s = try? Harness.json(dir + "/run/summary.json") { #expect(s["status"]?.string != "complete") }
+    }
+}
