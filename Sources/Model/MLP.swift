@@ -95,9 +95,11 @@ public final class MLP {
     /// loss and its gradient into `gradients`. `layerDone(l)` is called as soon as layer l's
     /// gradients are final (layers finish in reverse order), so their communication can start.
     public func forwardBackward(_ input: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, batch B: Int,
+                                forwardDone: (() -> Void)? = nil,
                                 layerDone: ((Int) -> Void)? = nil) -> Float {
         let logits = forward(input, batch: B)
         let loss = softmaxCrossEntropyForward(logits, labels, batch: B, classes: classes)
+        forwardDone?()
         gradients.pointer.update(repeating: 0, count: parameterCount)
         var dout = dscratch[0].pointer
         softmaxCrossEntropyBackward(dout, logits, labels, batch: B, classes: classes)

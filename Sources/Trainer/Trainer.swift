@@ -40,8 +40,10 @@ public struct TrainingError: Error, CustomStringConvertible {
 public final class Trainer {
     public let config: TrainConfig
     public let comm: Communicator
-    /// Rank 0's progress lines; other ranks stay silent.
-    public var report: (String) -> Void = { print($0) }
+    /// How rank 0 reports progress; other ranks stay silent.
+    public var progress = ProgressOptions()
+    /// Write DIR/timeline.json (Chrome trace events).
+    public var timeline = false
 
     public init(config: TrainConfig, comm: Communicator) {
         self.config = config
@@ -144,6 +146,8 @@ public final class Trainer {
     }
 
     func train(data: TrainingData, directory: RunDirectory?, checkpoint: Checkpoint?) throws -> RunResult {
+        let printer = ProgressPrinter(options: progress, isRoot: comm.isRoot)
+        func report(_ text: String) { printer.line(text) }
 
         // Model, optimizer, schedule: identical on every rank (same seed).
         // One control slot travels after the gradients through the all-reduce: a stop request
@@ -216,6 +220,7 @@ public final class Trainer {
         var evalY = [UInt8](repeating: 0, count: config.evalBatch)
 
         var pending: [IterationRecord] = []
+        var trace = TimelineRecorder(enabled: timeline)
         var totals = RunTotals(ranks: comm.size)
         totals.reducedBytes = model.parameterCount * 4
         var lastPowerSample: PowerSample? = nil
@@ -242,6 +247,7 @@ public final class Trainer {
         }
         var previousEnd = now()
         let loopStart = previousEnd
+        let firstStep = step
         var lastCheckpoint: (start: Double, seconds: Double)? = nil
         let inMPI = comm.transport is MPITransport
         let watchdog = Watchdog(stallSeconds: config.stallSeconds, rank: comm.rank) { message in
@@ -302,6 +308,7 @@ public final class Trainer {
             var rows: [Double] = []
             for sample in drained {
                 if let previous = lastPowerSample, sample.t > previous.t {
+                    trace.add(.power, 0, start: sample.t, duration: (sample.total - previous.total) / (sample.t - previous.t))
                     rows.append(sample.t)
                     for j in sample.joules.indices { rows.append((sample.joules[j] - previous.joules[j]) / (sample.t - previous.t)) }
                 }
@@ -401,8 +408,15 @@ public final class Trainer {
 
                 let before = comm.allReduce.stats
                 control[0] = stopRequested.load(ordering: .relaxed) != 0 ? 1 : 0
+                var lastMark = phaseStart
                 let loss = y.withUnsafeBufferPointer {
-                    model.forwardBackward(x.pointer, labels: $0.baseAddress!, batch: B, layerDone: buckets.layerDone)
+                    model.forwardBackward(x.pointer, labels: $0.baseAddress!, batch: B, forwardDone: {
+                        guard trace.enabled else { return }
+                        let t = now(); trace.add(.forward, 0, start: lastMark, duration: t - lastMark); lastMark = t
+                    }, layerDone: { layer in
+                        if trace.enabled { let t = now(); trace.add(.backward, layer, start: lastMark, duration: t - lastMark); lastMark = t }
+                        buckets.layerDone(layer)
+                    })
                 }
                 close(.compute)
 
@@ -444,11 +458,39 @@ public final class Trainer {
                 record.end = phaseStart
                 previousEnd = phaseStart
                 pending.append(record)
+                if trace.enabled {
+                    for (i, timing) in buckets.timings.enumerated() {
+                        trace.add(.bucket, i, start: timing.start, duration: timing.end - timing.start)
+                    }
+                    let c = Phase.checkpoint.rawValue
+                    for phase in Phase.allCases where record.phaseSeconds[phase.rawValue] > 0 {
+                        if phase == .idle && record.phaseSeconds[c] > 0 {  // the checkpoint sits inside the idle gap
+                            let cs = record.phaseStart[c], ce = cs + record.phaseSeconds[c]
+                            trace.add(.phase, phase.rawValue, start: record.start, duration: cs - record.start)
+                            trace.add(.phase, phase.rawValue, start: ce, duration: record.phaseStart[Phase.data.rawValue] - ce)
+                        } else {
+                            trace.add(.phase, phase.rawValue, start: record.phaseStart[phase.rawValue], duration: record.phaseSeconds[phase.rawValue])
+                        }
+                    }
+                    trace.add(.bytes, 0, start: record.end, duration: Double(comm.allReduce.stats.bytesSent))
+                }
+                func figures() -> ProgressFigures {
+                    ProgressFigures(epoch: epoch + 1, epochs: epochs, step: step, totalSteps: totalSteps,
+                                    loss: totals.lastLoss.isNaN ? Double(loss) : totals.lastLoss,
+                                    samplesPerSecond: totals.samplesPerSecond,
+                                    watts: totals.seconds > 0 ? totals.energyJoules / totals.seconds : 0,
+                                    joules: totals.energyJoules, elapsed: now() - loopStart, startStep: firstStep,
+                                    source: nodeSources.joined(separator: "|"))
+                }
+                printer.iteration(figures(), now: previousEnd)
 
                 if config.verifyEvery > 0 && step % config.verifyEvery == 0 { try verifyReplicas(model, iteration: step) }
                 let checkpointNow = epochEnds || (config.checkpointEvery.map { step % $0 == 0 } ?? false)
-                if pending.count >= config.flushEvery || epochEnds || checkpointNow || stopAsked {
+                let logLineDue = step % progress.logEvery == 0  // the same on every rank
+                if pending.count >= config.flushEvery || epochEnds || checkpointNow || stopAsked || logLineDue {
+                    let stepBeforeFlush = totals.iterations
                     var code = try flush()
+                    printer.flushed(figures(), previousStep: stepBeforeFlush)
                     if stopAsked && code == 0 { code = 2 }
                     if checkpointNow || code == 2 || code == 3 { saveCheckpoint() }
                     if comm.isRoot && epochEnds {
@@ -467,6 +509,17 @@ public final class Trainer {
         if !pending.isEmpty { _ = try flush() }
         let loopSeconds = now() - loopStart
         power.stop()
+
+        if timeline {
+            let all = try comm.allGatherVariable(trace.flat)
+            if comm.isRoot, let directory {
+                do {
+                    try directory.writeAtomically("timeline.json", TimelineRecorder.render(ranks: all, nodeOf: nodeOf,
+                                                                                           phaseNames: Phase.allCases.map(\.name)))
+                } catch { rootWriteError = "\(error)" }
+            }
+        }
+        printer.clearLive()
 
         // Replicas must be bit-identical: every rank applied the same update to the same gradient.
         let checksum = model.parameterChecksum()

@@ -46,6 +46,14 @@ struct DataOptions: ParsableArguments {
     var overwrite = false
     @Option(help: "Gather records to rank 0 and write them every N iterations (and at each epoch end).")
     var flushEvery = 100
+    @Flag(help: "Write DIR/timeline.json (Chrome trace events: phases, layers, buckets, power) for Perfetto.")
+    var timeline = false
+    @Flag(help: "Print nothing but errors and the final summary.")
+    var quiet = false
+    @Flag(help: "Print a progress line at every flush and debug notes.")
+    var verbose = false
+    @Option(help: "Without a terminal, print a progress line every N iterations.")
+    var logEvery = 100
 }
 
 struct ReliabilityOptions: ParsableArguments {

@@ -60,6 +60,8 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         do { try makeConfig().validate() } catch { throw ValidationError("\(error)") }
+        guard dataOptions.logEvery > 0 else { throw ValidationError("--log-every must be positive") }
+        guard !(dataOptions.quiet && dataOptions.verbose) else { throw ValidationError("--quiet and --verbose exclude each other") }
     }
 
     func run() throws {
@@ -68,8 +70,20 @@ struct Train: ParsableCommand {
         // The communication thread and the compute thread take turns in MPI: SERIALIZED is enough.
         try withMPI(threadLevel: config.overlap ? .serialized : .funneled) { comm in
             let trainer = Trainer(config: config, comm: comm)
+            trainer.timeline = dataOptions.timeline
+            trainer.progress = ProgressOptions(logEvery: dataOptions.logEvery, verbose: dataOptions.verbose)
+            if dataOptions.quiet { trainer.progress.mode = .quiet }
             let result = try trainer.run()
-            if comm.isRoot { print(SummaryTable.render(result.summary, directory: result.outDirectory)) }
+            if comm.isRoot {
+                if dataOptions.quiet {
+                    let s = result.summary
+                    print(String(format: "%@: %.2f s, test accuracy %.2f %%, %.1f J (%@) — %@", s["status"]?.string ?? "?",
+                                 s["seconds"]?.double ?? 0, 100 * (s["test_accuracy"]?.double ?? 0), s["energy_j"]?.double ?? 0,
+                                 s["energy_source"]?.string ?? "?", result.outDirectory))
+                } else {
+                    print(SummaryTable.render(result.summary, directory: result.outDirectory))
+                }
+            }
             // A budget stop is a normal end; an interrupted or failed run is not.
             if result.status != "complete" && result.status != "energy_budget" { throw ExitCode(3) }
         }

@@ -111,7 +111,7 @@ import Support
         #expect(loss0.isFinite)
         let grads = model.gradients.array
         var doneOrder: [Int] = []
-        _ = model.forwardBackward(x, labels: labels, batch: B) { doneOrder.append($0) }
+        _ = model.forwardBackward(x, labels: labels, batch: B, layerDone: { doneOrder.append($0) })
         #expect(doneOrder == [2, 1, 0], "backward runs in reverse layer order")
         /// Which hidden units are active: a difference across a ReLU kink is not a derivative.
         func pattern() -> [Bool] {

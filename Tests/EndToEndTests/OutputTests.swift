@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+@testable import Trainer
+
+/// What people read: the summary table, `ringwatt report`, the timeline, progress lines.
+@Suite(.serialized) struct OutputTests {
+    static let small = ["--data", "synthetic:4000:64:10", "--layers", "64-48-32-10", "--batch-size", "16", "--epochs", "2",
+                        "--bucket-mb", "0.001"]
+
+    @Test func reportAgreesWithTheRunAndItsFiles() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try Harness.mpirun(2, ["train"] + Self.small + ["--out", dir])
+        #expect(run.status == 0, "\(run.all)")
+        let table = run.stdout.split(separator: "\n").drop { !$0.hasPrefix("status") }.joined(separator: "\n")
+        let report = try Harness.ringwatt(["report", dir])
+        #expect(report.status == 0)
+        #expect(report.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == table, "report:\n\(report.stdout)\ntrain:\n\(table)")
+        // The table's figures are the files' figures.
+        let s = try Harness.json(dir + "/summary.json")
+        #expect(report.stdout.contains(String(format: "%.1f J", s["energy_j"]!.double!)))
+        #expect(report.stdout.contains(String(format: "%.2f %%", 100 * s["test_accuracy"]!.double!)))
+        let lines = try Harness.lines(dir + "/iterations.jsonl")
+        #expect(abs(lines.compactMap { $0["energy_j"]?.double }.reduce(0, +) - s["energy_j"]!.double!) < 1e-3)
+        #expect(Double(lines.map { Int($0["samples"]!.double!) }.reduce(0, +)) == s["samples"]!.double!)
+
+        let missing = try Harness.ringwatt(["report", dir + "/nope"])
+        #expect(missing.status != 0 && missing.stderr.contains("holds no summary.json"))
+    }
+
+    @Test func timelineIsAValidTraceWithNestedEventsPerRank() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try Harness.mpirun(3, ["train"] + Self.small + ["--out", dir, "--timeline", "--overlap", "on"])
+        #expect(run.status == 0, "\(run.all)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/timeline.json"))
+        let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let events = try #require(root["traceEvents"] as? [[String: Any]])
+        let names = events.filter { $0["ph"] as? String == "M" && $0["name"] as? String == "process_name" }
+        #expect(Set(names.compactMap { $0["pid"] as? Int }) == [0, 1, 2], "one process per rank")
+        var spans: [String: [(Double, Double, String)]] = [:]
+        for e in events {
+            let ph = try #require(e["ph"] as? String)
+            #expect(["X", "C", "M"].contains(ph))
+            guard ph == "X" else { continue }
+            let ts = try #require(e["ts"] as? Double), dur = try #require(e["dur"] as? Double)
+            #expect(dur >= 0 && ts >= 0)
+            spans["\(e["pid"]!)/\(e["tid"]!)", default: []].append((ts, ts + dur, e["name"] as? String ?? ""))
+        }
+        #expect(spans.keys.contains("0/1"), "bucket all-reduces on the communication thread")
+        let expectedPhases: Set<String> = ["idle", "data", "compute", "comm", "optimizer", "eval"]
+        #expect(expectedPhases.isSubset(of: Set(spans["0/0"]!.map(\.2))))
+        #expect(spans["0/0"]!.contains { $0.2 == "backward layer 0" } && spans["0/1"]!.contains { $0.2 == "all-reduce bucket 0" })
+        // Properly nested: on each thread any two events are disjoint or one holds the other (1 µs rounding).
+        for (key, list) in spans {
+            var open: [(Double, Double)] = []
+            for (start, end, name) in list.sorted(by: { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 > $1.1) }) {
+                while let top = open.last, top.1 <= start + 1 { open.removeLast() }
+                if let top = open.last { #expect(end <= top.1 + 1, "\(key): \(name) [\(start), \(end)] straddles [\(top.0), \(top.1)]") }
+                open.append((start, end))
+            }
+        }
+        #expect(events.contains { $0["ph"] as? String == "C" && $0["name"] as? String == "power (W)" })
+    }
+
+    @Test func progressIsALiveLineOnATerminalAndPlainLinesInALog() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let local = Harness.repository + "/launch/local.sh"
+        let args = ["2"] + Self.small + ["--epochs", "3", "--log-every", "50"]
+        let piped = try Harness.run(local, args + ["--out", dir + "/log"])
+        #expect(piped.status == 0, "\(piped.all)")
+        #expect(!piped.stdout.contains("\u{1B}[2K") && !piped.stdout.contains("\r"), "no terminal control in a log")
+        #expect(piped.stdout.contains("step 50/") && piped.stdout.contains("step 100/"), "a plain line every 50 iterations")
+        // Under a pseudo-terminal (util-linux script): the line is redrawn in place.
+        let tty = try Harness.run("/usr/bin/script", ["-qec", ([local] + args + ["--out", dir + "/tty"]).joined(separator: " "), "/dev/null"])
+        #expect(tty.status == 0, "\(tty.all)")
+        #expect(tty.stdout.contains("\r\u{1B}[2Kepoch"), "live line redrawn in place")
+        let quiet = try Harness.mpirun(2, ["train"] + Self.small + ["--out", dir + "/quiet", "--quiet"])
+        #expect(quiet.status == 0 && quiet.stdout.split(separator: "\n").count == 1, "\(quiet.stdout)")
+        #expect(ProgressOptions.detectedMode(environment: ["OMPI_COMM_WORLD_SIZE": "2"]) == .plain)
+        #expect(ProgressOptions.detectedMode(environment: ["RINGWATT_TTY": "1", "OMPI_COMM_WORLD_SIZE": "2"]) == .tty)
+    }
+}
