@@ -1,4 +1,7 @@
 import CMPI
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The MPI implementation of `Transport`. This file is the only place that calls MPI.
 ///
@@ -109,12 +112,27 @@ public final class MPITransport: Transport {
         return exchange
     }
 
+    /// How a rank waits for its messages: spinning inside MPI (lowest latency with a core to
+    /// itself), or testing and sleeping `sleepMicroseconds` between tests, which leaves the core to
+    /// others — the kernel's network processing when ranks share cores with it (our emulated cluster).
+    public var sleepMicroseconds: UInt32 = 0
+
     public func wait(_ exchange: inout Exchange) throws {
         var requests: (MPI_Request?, MPI_Request?) = (exchange.receiveHandle ?? rw_request_null(),
                                                       exchange.sendHandle ?? rw_request_null())
+        let pause = sleepMicroseconds
         try withUnsafeMutablePointer(to: &requests) {
             try $0.withMemoryRebound(to: MPI_Request?.self, capacity: 2) {
-                try Self.check(MPI_Waitall(2, $0, rw_statuses_ignore()), "MPI_Waitall")
+                if pause > 0 {
+                    var done: Int32 = 0
+                    while true {
+                        try Self.check(MPI_Testall(2, $0, &done, rw_statuses_ignore()), "MPI_Testall")
+                        if done != 0 { break }
+                        usleep(pause)
+                    }
+                } else {
+                    try Self.check(MPI_Waitall(2, $0, rw_statuses_ignore()), "MPI_Waitall")
+                }
             }
         }
         exchange.receiveHandle = nil
@@ -123,6 +141,11 @@ public final class MPITransport: Transport {
 
     public func exchange(send: UnsafeRawBufferPointer, to: Int,
                          receive: UnsafeMutableRawBufferPointer, from: Int, tag: Int32) throws {
+        if sleepMicroseconds > 0 {
+            var e = try post(send: send, to: to, receive: receive, from: from, tag: tag)
+            try wait(&e)
+            return
+        }
         try Self.check(MPI_Sendrecv(send.baseAddress, try Self.count(send.count), rw_byte(), Int32(to), tag,
                                     receive.baseAddress, try Self.count(receive.count), rw_byte(), Int32(from), tag,
                                     world, rw_status_ignore()), "MPI_Sendrecv")

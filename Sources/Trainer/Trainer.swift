@@ -480,7 +480,7 @@ public final class Trainer {
                                     samplesPerSecond: totals.samplesPerSecond,
                                     watts: totals.seconds > 0 ? totals.energyJoules / totals.seconds : 0,
                                     joules: totals.energyJoules, elapsed: now() - loopStart, startStep: firstStep,
-                                    source: nodeSources.joined(separator: "|"))
+                                    source: Array(Set(nodeSources)).sorted().joined(separator: "|"))
                 }
                 printer.iteration(figures(), now: previousEnd)
 
@@ -497,7 +497,7 @@ public final class Trainer {
                         report(String(format: "epoch %d/%d  step %d/%d  loss %.4f  test accuracy %.2f %%  %.1f s  %.0f samples/s  %.1f J (%@)",
                                       epoch + 1, epochs, step, totalSteps, totals.lastLoss, 100 * accuracies.last!,
                                       totals.seconds, totals.samplesPerSecond, totals.energyJoules,
-                                      nodeSources.joined(separator: "|")))
+                                      Array(Set(nodeSources)).sorted().joined(separator: "|")))
                     }
                     if code != 0 {
                         stopReason = code == 3 ? "energy_budget" : code == 2 ? "interrupted" : "failed"

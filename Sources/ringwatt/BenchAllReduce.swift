@@ -12,7 +12,8 @@ struct BenchAllReduce: ParsableCommand {
         abstract: "Time and verify all-reduce algorithms over a range of sizes (run under mpirun).",
         discussion: """
             Rank r contributes (r+1)·v(i) with v(i) = ((i mod 13) + 1)/4, so the exact sum is v(i)·p(p+1)/2.
-            time_us is, per call, the slowest rank's time; mean, min and max over --iters calls.
+            time_us is, per call, the slowest rank's time; mean, min and max over --iters calls, timed in
+            rounds of 5 back-to-back calls that start at a barrier, rounds interleaved across algorithms.
             algbw = bytes / time; busbw = algbw · 2(p−1)/p (nccl-tests' definition for all-reduce).
             The 'mpi' rows use whatever Open MPI selects at launch, e.g. force its ring with
             --mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4.
@@ -32,6 +33,8 @@ struct BenchAllReduce: ParsableCommand {
     @Option(help: "Write the rows as JSON to this file.") var json: String?
     @Option(help: "Write the rows as CSV to this file.") var csv: String?
     @Flag(help: "Exit non-zero if any result differs from the exact sum.") var check = false
+    @Option(help: "Our algorithms wait by spinning (0) or testing every N µs (see train --help).")
+    var commWaitUs = Int(ProcessInfo.processInfo.environment["RINGWATT_COMM_WAIT_US"] ?? "") ?? 0
     @Option(help: "Fit the ring's cost model to the ring rows and write α, β, γ as JSON to this file.") var fit: String?
     @Flag(help: "Check lengths agree before each call of ours (MPI_Allreduce does not; off by default for a like-for-like comparison).")
     var verifyLengths = false
@@ -76,7 +79,7 @@ struct BenchAllReduce: ParsableCommand {
     func run() throws {
         let sizes = try parsedCounts(), names = try parsedAlgorithms()
         let mpiLabel = mpiAlgorithmLabel()
-        try withMPI { comm in
+        try withMPI(waitMicroseconds: commWaitUs) { comm in
             guard let mpi = comm.transport as? MPITransport else { return }
             let p = comm.size
             comm.allReduce.segmentBytes = segmentBytes
@@ -88,6 +91,7 @@ struct BenchAllReduce: ParsableCommand {
             for count in sizes {
                 let pristine = (0..<count).map { Float(comm.rank + 1) * Float($0 % 13 + 1) / 4 }
                 var buffer = pristine
+                // Every call sums; a round starts from a fresh buffer, so values grow at most p^5.
                 let calls: [(UnsafeMutableBufferPointer<Float>) throws -> Void] = names.map { name in
                     if name == "mpi" { return { try mpi.libraryAllReduceSum($0) } }
                     let algorithm = AllReduceAlgorithm(rawValue: name)!
@@ -105,16 +109,24 @@ struct BenchAllReduce: ParsableCommand {
                     for _ in 0..<warmup { buffer = pristine; try buffer.withUnsafeMutableBufferPointer { try call($0) } }
                 }
                 if errors.contains(where: { $0 > 0 }) { failed = true }
-                // Timed calls interleaved across algorithms, so drifting machine noise hits all alike.
+                // Timed in rounds of back-to-back calls (as a training loop issues them), rounds
+                // interleaved across algorithms so drifting machine noise hits all alike. A barrier
+                // starts each round, not each call, so its exit skew does not count as latency.
                 var times = [[Double]](repeating: [], count: calls.count)
-                for _ in 0..<iters {
+                let perRound = min(5, iters)
+                var done = 0
+                while done < iters {
+                    let k = min(perRound, iters - done)
                     for (a, call) in calls.enumerated() {
                         buffer.withUnsafeMutableBufferPointer { b in pristine.withUnsafeBufferPointer { b.baseAddress?.update(from: $0.baseAddress!, count: count) } }
                         try comm.barrier()
-                        let t0 = monotonicSeconds()
-                        try buffer.withUnsafeMutableBufferPointer { try call($0) }
-                        times[a].append(monotonicSeconds() - t0)
+                        for _ in 0..<k {
+                            let t0 = monotonicSeconds()
+                            try buffer.withUnsafeMutableBufferPointer { try call($0) }
+                            times[a].append(monotonicSeconds() - t0)
+                        }
                     }
+                    done += k
                 }
                 for (a, name) in names.enumerated() {
                     let slowest = try comm.max(times[a])

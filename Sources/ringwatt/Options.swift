@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collectives
+import Foundation
 import Energy
 import Model
 import Trainer
@@ -82,6 +83,8 @@ struct CommOptions: ParsableArguments {
     var bucketMb = 0.1
     @Option(help: "Overlap each bucket's all-reduce with the backward of earlier layers (on|off).")
     var overlap = Switch.on
+    @Option(help: "Wait for messages by spinning (0) or by testing every N µs and sleeping in between, which leaves cores to the kernel's network processing when ranks share them (default from RINGWATT_COMM_WAIT_US; launch/emucluster.sh sets 50).")
+    var commWaitUs = Int(ProcessInfo.processInfo.environment["RINGWATT_COMM_WAIT_US"] ?? "") ?? 0
 }
 
 enum Switch: String, ExpressibleByArgument, CaseIterable {

@@ -60,6 +60,9 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         do { try makeConfig().validate() } catch { throw ValidationError("\(error)") }
+        guard commOptions.commWaitUs >= 0 && commOptions.commWaitUs <= 1_000_000 else {
+            throw ValidationError("--comm-wait-us must be 0…1000000")
+        }
         guard dataOptions.logEvery > 0 else { throw ValidationError("--log-every must be positive") }
         guard !(dataOptions.quiet && dataOptions.verbose) else { throw ValidationError("--quiet and --verbose exclude each other") }
     }
@@ -68,7 +71,7 @@ struct Train: ParsableCommand {
         let config = try makeConfig()
         installStopSignalHandlers()
         // The communication thread and the compute thread take turns in MPI: SERIALIZED is enough.
-        try withMPI(threadLevel: config.overlap ? .serialized : .funneled) { comm in
+        try withMPI(threadLevel: config.overlap ? .serialized : .funneled, waitMicroseconds: commOptions.commWaitUs) { comm in
             let trainer = Trainer(config: config, comm: comm)
             trainer.timeline = dataOptions.timeline
             trainer.progress = ProgressOptions(logEvery: dataOptions.logEvery, verbose: dataOptions.verbose)
@@ -94,9 +97,13 @@ struct Train: ParsableCommand {
 /// non-zero exit. Errors every rank raises together (bad options, bad data, disagreement) are
 /// printed by rank 0 only and end the job normally; an error on one rank alone aborts the job
 /// (MPI_Abort), since the others would otherwise wait for it forever.
-func withMPI(threadLevel: MPITransport.ThreadLevel = .serialized, _ body: (Communicator) throws -> Void) throws {
+func withMPI(threadLevel: MPITransport.ThreadLevel = .serialized, waitMicroseconds: Int = 0,
+             _ body: (Communicator) throws -> Void) throws {
     let transport: MPITransport
-    do { transport = try MPITransport(threadLevel: threadLevel) } catch {
+    do {
+        transport = try MPITransport(threadLevel: threadLevel)
+        transport.sleepMicroseconds = UInt32(waitMicroseconds)
+    } catch {
         FileHandle.standardError.write(Data("ringwatt: error: \(error)\n".utf8))
         throw ExitCode(2)
     }

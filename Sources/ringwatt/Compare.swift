@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import Trainer
+
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare run directories (e.g. a sweep over node counts): time, speed-up, energy split, J/sample, accuracy.",
+        discussion: "Speed-up and efficiency are against the run with the fewest nodes, per epoch (the same data per epoch at every node count).")
+
+    @Argument(help: "Run directories.") var runs: [String]
+    @Option(help: "Write the table as CSV to this file.") var csv: String?
+    @Option(help: "Accuracy for the 'energy to reach it' column.") var targetAccuracy = 0.85
+
+    func validate() throws {
+        guard !runs.isEmpty else { throw ValidationError("give at least one run directory") }
+        guard targetAccuracy > 0 && targetAccuracy <= 1 else { throw ValidationError("--target-accuracy must be in (0, 1]") }
+    }
+
+    func run() throws {
+        let loaded = try runs.map { try RunOnDisk(path: $0) }.sorted { ($0.nodes, $0.ranks) < ($1.nodes, $1.ranks) }
+        let base = loaded[0]
+        let header = ["run", "nodes", "ranks", "s_per_epoch", "samples_per_s", "speedup", "efficiency",
+                      "energy_per_epoch_j", "compute_j", "comm_j", "other_j", "j_per_sample", "comm_energy_share",
+                      "busbw_GBps", "test_accuracy", "energy_to_target_j", "edp_js"]
+        var rows: [[String]] = []
+        for r in loaded {
+            let speedup = base.secondsPerEpoch / r.secondsPerEpoch
+            let efficiency = speedup / (Double(r.nodes) / Double(base.nodes))
+            let e = r.epochs
+            rows.append([r.path, "\(r.nodes)", "\(r.ranks)", f(r.secondsPerEpoch, 3), f(r.number("samples_per_s"), 0),
+                         f(speedup, 2), f(efficiency, 2), f(r.joulesPerEpoch, 1), f(r.number("energy_compute_j") / e, 1),
+                         f(r.number("energy_comm_j") / e, 1), f(r.number("energy_other_j") / e, 1),
+                         String(format: "%.4g", r.number("joules_per_sample")), f(r.number("comm_energy_share"), 3),
+                         f(r.number("busbw_GBps"), 3), f(r.number("test_accuracy"), 4),
+                         r.energyToReach(targetAccuracy).map { f($0, 1) } ?? "-",
+                         f(r.joulesPerEpoch * r.secondsPerEpoch, 1)])
+        }
+        let widths = header.indices.map { c in max(header[c].count, rows.map { $0[c].count }.max() ?? 0) }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { c, s in c == 0 ? s.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+                : String(repeating: " ", count: widths[c] - s.count) + s }.joined(separator: "  ")
+        }
+        print(line(header))
+        for row in rows { print(line(row)) }
+        let byEnergy = loaded.min { $0.joulesPerEpoch < $1.joulesPerEpoch }!
+        let byEDP = loaded.min { $0.joulesPerEpoch * $0.secondsPerEpoch < $1.joulesPerEpoch * $1.secondsPerEpoch }!
+        print("lowest energy per epoch: \(byEnergy.nodes) node(s) (\(f(byEnergy.joulesPerEpoch, 1)) J, \(byEnergy.path))")
+        print("lowest energy-delay product: \(byEDP.nodes) node(s) (\(f(byEDP.joulesPerEpoch * byEDP.secondsPerEpoch, 1)) J·s, \(byEDP.path))")
+        let sources = Set(loaded.compactMap { $0.summary["energy_source"]?.string })
+        if sources.contains(where: { $0.contains("estimate") }) { print("note: energy is a model-based ESTIMATE on these runs") }
+        if let csv {
+            let text = ([header] + rows).map { $0.map { $0.contains(",") ? "\"\($0)\"" : $0 }.joined(separator: ",") }.joined(separator: "\n") + "\n"
+            try RunDirectory.writeAtomically(path: csv, text)
+        }
+    }
+}
+
+func f(_ x: Double, _ digits: Int) -> String { x.isFinite ? String(format: "%.\(digits)f", x) : "-" }
