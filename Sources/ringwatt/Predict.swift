@@ -63,7 +63,8 @@ struct Predict: ParsableCommand {
         }
         let phase = Dictionary(phases.map { ($0.0, $0.1.double ?? 0) }, uniquingKeysWith: { a, _ in a })
         let tCompute = (phase["compute"] ?? 0) / iterations
-        let tOther = (cal.number("seconds") - (phase["compute"] ?? 0) - (phase["comm"] ?? 0)) / iterations
+        // Everything but compute (with one rank, "comm" is only the local averaging of the buckets).
+        let tOther = (cal.number("seconds") - (phase["compute"] ?? 0)) / iterations
         let samplesPerEpoch = cal.number("samples") / cal.epochs
         let batch = cal.summary["config"]?["batch_size"]?.double ?? 64
         let gradientBytes = cal.number("parameters") * 4

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+@testable import Trainer
+
+/// The sweep, compare and predict on small runs; the emulated cluster's set-up and teardown.
+@Suite(.serialized) struct ScaleOutTests {
+    static let small = ["--data", "synthetic:2400:32:4", "--layers", "32-16-4", "--epochs", "2", "--algorithm", "ring"]
+
+    @Test func sweepThenCompareThenPredict() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sweep = try Harness.run("/bin/bash", [Harness.repository + "/scripts/sweep.sh", "--mode", "local", "--nodes", "1 2 3",
+                                                  "--scaling", "strong", "--global-batch", "48", "--out", dir, "--"] + Self.small)
+        #expect(sweep.status == 0, "\(sweep.all)")
+        for n in [1, 2, 3] {
+            let s = try Harness.json("\(dir)/n\(n)/summary.json")
+            #expect(s["ranks"]?.double == Double(n))
+            #expect(s["config"]?["batch_size"]?.double == Double(48 / n), "strong scaling splits the global batch")
+        }
+        let compare = try Harness.ringwatt(["compare", "\(dir)/n3", "\(dir)/n1", "\(dir)/n2", "--csv", "\(dir)/compare.csv",
+                                            "--target-accuracy", "0.3"])
+        #expect(compare.status == 0, "\(compare.all)")
+        let rows = try String(contentsOfFile: "\(dir)/compare.csv", encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 4 && rows[0].hasPrefix("run,nodes,ranks,s_per_epoch"))
+        #expect(rows[1].contains("/n1,") && rows[1].contains(",1.00,1.00,"), "sorted by size; the smallest is the baseline")
+        #expect(compare.stdout.contains("lowest energy per epoch:") && compare.stdout.contains("lowest energy-delay product:"))
+        // Energies in the CSV are the summaries' per-epoch figures.
+        let s2 = try Harness.json("\(dir)/n2/summary.json")
+        let cells = rows[2].split(separator: ",")
+        #expect(abs(Double(cells[7])! - s2["energy_j"]!.double! / 2) < 0.06)
+
+        let fit = "\(dir)/fit.json"
+        try JSON.object([("alpha_s", .number(1e-5)), ("beta_s_per_byte", .number(1e-9)), ("gamma_s_per_byte", .number(1e-10))])
+            .serialized().write(toFile: fit, atomically: false, encoding: .utf8)
+        let predict = try Harness.ringwatt(["predict", "--calibration", "\(dir)/n1", "--fit", fit, "--max-nodes", "8",
+                                            "--measured", "\(dir)/n1", "--csv", "\(dir)/predict.csv", "--errors", "\(dir)/errors.json"])
+        #expect(predict.status == 0, "\(predict.all)")
+        let predicted = try String(contentsOfFile: "\(dir)/predict.csv", encoding: .utf8).split(separator: "\n")
+        #expect(predicted.count == 5, "1, 2, 4, 8 nodes")
+        let errors = try Harness.json("\(dir)/errors.json")
+        guard case let .array(points) = errors, let first = points.first else { Issue.record("errors.json"); return }
+        #expect(abs(first["t_iter_error"]!.double!) < 1e-9, "the calibration point is reproduced exactly")
+        let bad = try Harness.ringwatt(["predict", "--calibration", "\(dir)/n2", "--fit", fit])
+        #expect(bad.status != 0 && bad.stderr.contains("must be a 1-rank run"))
+    }
+
+    /// Root only: the emulated cluster comes up with K namespaces and leaves none behind, also
+    /// when the job inside fails.
+    @Test func emulatedClusterLeavesNoNamespaceBehind() throws {
+        let probe = try Harness.run("/usr/sbin/ip", ["netns", "add", "rw-probe-\(getpid())"])
+        try #require(probe.status == 0, "this machine forbids network namespaces (\(probe.stderr)); skipping")
+        _ = try Harness.run("/usr/sbin/ip", ["netns", "delete", "rw-probe-\(getpid())"])
+        let script = Harness.repository + "/launch/emucluster.sh"
+        let up = try Harness.run("/bin/bash", [script, "up", "3", "--link-gbit", "2"])
+        #expect(up.status == 0, "\(up.all)")
+        let listed = try Harness.run("/usr/sbin/ip", ["netns", "list"]).stdout
+        #expect(["rw-h0", "rw-h1", "rw-h2", "rw-sw"].allSatisfy { listed.contains($0) })
+        let qdisc = try Harness.run("/usr/sbin/ip", ["netns", "exec", "rw-h1", "tc", "qdisc", "show", "dev", "eth0"]).stdout
+        #expect(qdisc.contains("tbf") && qdisc.contains("2Gbit"), "\(qdisc)")
+        _ = try Harness.run("/bin/bash", [script, "down"])
+        #expect(!(try Harness.run("/usr/sbin/ip", ["netns", "list"]).stdout.contains("rw-")))
+
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try Harness.run("/bin/bash", [script, "run", "2", "1", "--link-gbit", "1", "--"] + Self.small + ["--out", dir + "/ok"])
+        #expect(run.status == 0, "\(run.all)")
+        #expect((try Harness.json(dir + "/ok/summary.json"))["nodes"]?.double == 2, "ranks see distinct nodes")
+        let failing = try Harness.run("/bin/bash", [script, "run", "2", "1", "--"] + Self.small + ["--batch-size", "0"])
+        #expect(failing.status != 0)
+        #expect(!(try Harness.run("/usr/sbin/ip", ["netns", "list"]).stdout.contains("rw-")), "torn down after a failure too")
+        let badK = try Harness.run("/bin/bash", [script, "up", "zero"])
+        #expect(badK.status != 0 && badK.stderr.contains("K must be 1…64"))
+    }
+}
