@@ -110,7 +110,9 @@ import Trainer
         let s = try Harness.json(dir + "/summary.json")
         #expect(s["energy_source"]?.string == "rapl")
         let watts = s["energy_j"]!.double! / s["seconds"]!.double!
-        #expect(abs(watts - 60) / 60 < 0.1, "cluster power \(watts) W should be the node's 60 W, not 4 × 60")
+        // The writer thread can lag its nominal 60 W on a loaded machine, never exceed it; 4 ranks
+        // each counting the node would read 240 W.
+        #expect(watts > 0.6 * 60 && watts < 1.1 * 60, "cluster power \(watts) W should be the node's 60 W, not 4 × 60")
         guard case let .array(perRank)? = s["rank_energy_j"] else { Issue.record("rank_energy_j"); return }
         let shares = perRank.compactMap(\.double)
         #expect(shares.count == 4 && abs(shares.max()! - shares.min()!) <= 1e-6 * shares.max()!, "equal shares on one node")

@@ -38,6 +38,10 @@ public final class CounterWriter: @unchecked Sendable {
     let start: Double
     private let running = Atomic<Bool>(true)
     private let done = Atomic<Bool>(false)
+    private let lock = NSLock()
+    /// (time after the write, unwrapped µJ written): the counter's real trajectory, which lags the
+    /// nominal rate whenever this thread is descheduled on a loaded machine.
+    private var log: [(Double, Double)] = []
 
     public init(path: String, watts: Double, range: UInt64, initial: UInt64) {
         self.path = path; self.watts = watts; self.range = range
@@ -45,14 +49,31 @@ public final class CounterWriter: @unchecked Sendable {
         let initialValue = initial
         let thread = Thread { [self] in
             while running.load(ordering: .acquiring) {
-                let uj = UInt64(Double(initialValue) + (monotonicSeconds() - start) * watts * 1e6) % range
+                let total = Double(initialValue) + (monotonicSeconds() - start) * watts * 1e6
+                let uj = UInt64(total) % range
                 try? (String(uj) + "\n").write(toFile: path + ".new", atomically: false, encoding: .utf8)
                 rename(path + ".new", path)
+                let written = monotonicSeconds()
+                lock.lock(); log.append((written, total)); lock.unlock()
                 usleep(500)
             }
             done.store(true, ordering: .releasing)
         }
         thread.start()
+    }
+
+    /// Joules the counter really advanced between two instants (monotonic clock), from the log.
+    public func trueJoules(from a: Double, to b: Double) -> Double {
+        lock.lock(); defer { lock.unlock() }
+        func at(_ t: Double) -> Double {
+            guard let first = log.first, let last = log.last else { return 0 }
+            if t <= first.0 { return first.1 }
+            if t >= last.0 { return last.1 }
+            let i = log.firstIndex { $0.0 > t }!
+            let (t0, v0) = log[i - 1], (t1, v1) = log[i]
+            return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+        }
+        return (at(b) - at(a)) * 1e-6
     }
 
     public func stop() {
