@@ -55,8 +55,13 @@ public final class AllReduce {
     /// which does not check, may turn it off.
     public var verifyLengths = true
     public private(set) var stats = CommStats()
+    /// Values on the wire: Float32, or bf16/f16 (half the bytes; sums still in Float32).
+    public var wire = WireFormat.f32
     private var scratch: UnsafeMutablePointer<Float>
     private var scratchCount: Int
+    private var wireOut = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+    private var wireIn = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+    private var wireBytes = 16
     private var lengths: [Int64]
     let tag: Int32 = 7001
 
@@ -73,7 +78,7 @@ public final class AllReduce {
         lengths = [Int64](repeating: 0, count: transport.size)
     }
 
-    deinit { scratch.deallocate() }
+    deinit { scratch.deallocate(); wireOut.deallocate(); wireIn.deallocate() }
 
     public func resetStats() { stats = CommStats() }
 
@@ -127,14 +132,47 @@ public final class AllReduce {
         }
     }
 
-    func ensureScratchPublic(_ count: Int) { ensureScratch(count) }
-    var scratchPointer: UnsafeMutablePointer<Float> { scratch }
-
     private func ensureScratch(_ count: Int) {
         guard count > scratchCount else { return }
         scratch.deallocate()
         scratch = UnsafeMutablePointer<Float>.allocate(capacity: count)
         scratchCount = count
+    }
+
+    private func ensureWire(_ bytes: Int) {
+        guard bytes > wireBytes else { return }
+        wireOut.deallocate(); wireIn.deallocate()
+        wireOut = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 16)
+        wireIn = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 16)
+        wireBytes = bytes
+    }
+
+    /// Scratch for receiving `count` values (floats, or their wire encoding) in `slots` slots.
+    private func reserve(values count: Int, slots: Int = 1) {
+        if wire == .f32 { ensureScratch(count * slots) } else { ensureWire(count * slots * wire.bytes) }
+    }
+
+    /// What goes on the wire for src[0..<n]: the floats themselves, or their encoding in slot `slot`.
+    @inline(__always)
+    private func outgoing(_ src: UnsafePointer<Float>, _ n: Int, slot: Int = 0, slotValues: Int = 0) -> UnsafeRawBufferPointer {
+        if wire == .f32 { return UnsafeRawBufferPointer(start: src, count: n * 4) }
+        let at = wireOut + slot * slotValues * wire.bytes
+        wire.encode(src, at, n)
+        return UnsafeRawBufferPointer(start: at, count: n * wire.bytes)
+    }
+
+    /// Where n incoming values land before `land`: float scratch or wire scratch, slot `slot`.
+    @inline(__always)
+    private func incoming(_ n: Int, slot: Int = 0, slotValues: Int = 0) -> UnsafeMutableRawBufferPointer {
+        if wire == .f32 { return UnsafeMutableRawBufferPointer(start: scratch + slot * slotValues, count: n * 4) }
+        return UnsafeMutableRawBufferPointer(start: wireIn + slot * slotValues * wire.bytes, count: n * wire.bytes)
+    }
+
+    /// dst += the n values received into `from` (an `incoming` buffer).
+    @inline(__always)
+    private func landAdding(_ from: UnsafeMutableRawBufferPointer, into dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        if wire == .f32 { addInPlace(dst, from.baseAddress!.assumingMemoryBound(to: Float.self), n) }
+        else { wire.decodeAdd(from.baseAddress!, dst, n) }
     }
 
     // MARK: Ring
@@ -150,13 +188,14 @@ public final class AllReduce {
     private func ring(_ buffer: UnsafeMutableBufferPointer<Float>, scale: Float) throws -> Int {
         let p = transport.size, r = transport.rank, n = buffer.count
         guard p > 1 else {
-            if scale != 1 { scaleInPlace(buffer.baseAddress!, n, scale) }
+            if scale != 1 && n > 0 { scaleInPlace(buffer.baseAddress!, n, scale) }
             return 0
         }
         guard n > 0, let base = buffer.baseAddress else { return 0 }
         let right = (r + 1) % p, left = (r + p - 1) % p
         let segment = max(1, segmentBytes / 4)
-        ensureScratch(2 * min(segment, n / p + 1))
+        let slot = min(segment, n / p + 1)
+        reserve(values: max(2 * slot, n / p + 1))
         var sent = 0
 
         // Reduce-scatter: at step s, send chunk r−s, receive chunk r−s−1 and add it into ours.
@@ -174,13 +213,11 @@ public final class AllReduce {
                 var recv: UnsafeMutableRawBufferPointer? = nil
                 if k < sendSegments {
                     let lo = sendRange.lowerBound + k * segment
-                    let len = min(segment, sendRange.upperBound - lo)
-                    send = UnsafeRawBufferPointer(start: base + lo, count: len * 4)
+                    send = outgoing(base + lo, min(segment, sendRange.upperBound - lo), slot: k & 1, slotValues: slot)
                 }
                 if k < recvSegments {
                     let lo = recvRange.lowerBound + k * segment
-                    let len = min(segment, recvRange.upperBound - lo)
-                    recv = UnsafeMutableRawBufferPointer(start: scratch + (k & 1) * segment, count: len * 4)
+                    recv = incoming(min(segment, recvRange.upperBound - lo), slot: k & 1, slotValues: slot)
                 }
                 return try transport.post(send: send, to: right, receive: recv, from: left, tag: tag)
             }
@@ -193,192 +230,179 @@ public final class AllReduce {
                 if k < recvSegments {
                     let lo = recvRange.lowerBound + k * segment
                     let len = min(segment, recvRange.upperBound - lo)
-                    addInPlace(base + lo, scratch + (k & 1) * segment, len)
+                    landAdding(incoming(len, slot: k & 1, slotValues: slot), into: base + lo, len)
                 }
                 if let next { inFlight = next }
             }
-            sent += sendRange.count * 4
+            sent += sendRange.count * wire.bytes
         }
 
         let owned = Self.chunk((r + 1) % p, count: n, ranks: p)
         if scale != 1 && !owned.isEmpty { scaleInPlace(base + owned.lowerBound, owned.count, scale) }
+        wire.round(base + owned.lowerBound, owned.count)  // keep what the others will receive
 
-        // All-gather: at step s, send chunk r+1−s (complete), receive chunk r−s straight into place.
+        // All-gather: at step s, send chunk r+1−s (complete), receive chunk r−s into place.
         for s in 0..<(p - 1) {
             let sendRange = Self.chunk((r + 1 - s + 2 * p) % p, count: n, ranks: p)
             let recvRange = Self.chunk((r - s + 2 * p) % p, count: n, ranks: p)
             if sendRange.isEmpty && recvRange.isEmpty { continue }
-            var exchange = try transport.post(
-                send: sendRange.isEmpty ? nil : UnsafeRawBufferPointer(start: base + sendRange.lowerBound, count: sendRange.count * 4),
-                to: right,
-                receive: recvRange.isEmpty ? nil : UnsafeMutableRawBufferPointer(start: base + recvRange.lowerBound, count: recvRange.count * 4),
-                from: left, tag: tag)
+            let send = sendRange.isEmpty ? nil : outgoing(base + sendRange.lowerBound, sendRange.count)
+            let recv: UnsafeMutableRawBufferPointer? = recvRange.isEmpty ? nil : wire == .f32
+                ? UnsafeMutableRawBufferPointer(start: base + recvRange.lowerBound, count: recvRange.count * 4)
+                : incoming(recvRange.count)
+            var exchange = try transport.post(send: send, to: right, receive: recv, from: left, tag: tag)
             try transport.wait(&exchange)
-            sent += sendRange.count * 4
+            if wire != .f32, let recv { wire.decode(recv.baseAddress!, base + recvRange.lowerBound, recvRange.count) }
+            sent += sendRange.count * wire.bytes
         }
         return sent
     }
 
-    // MARK: Recursive doubling
+    // MARK: Recursive doubling and halving-doubling
 
-    /// Latency-optimal all-reduce. Non-powers of two fold the first 2·rem ranks in pairs first
-    /// (even ranks hand their buffer to the odd neighbour and receive the result at the end).
-    /// Every pairwise sum is computed as `mine + theirs` on both sides; IEEE addition is
+    /// Non-powers of two: the first 2·rem ranks pair up; the even one hands its buffer to the odd
+    /// one and sits out until the result comes back. Returns the virtual rank among the p2 that
+    /// take part, or nil for a rank that sat out (its buffer already holds the result).
+    private func fold(_ base: UnsafeMutablePointer<Float>, _ n: Int, p2: Int,
+                      during body: (Int) throws -> Int) throws -> Int {
+        let p = transport.size, r = transport.rank, rem = p - p2
+        var sent = 0
+        if r < 2 * rem && r % 2 == 0 {
+            var out = try transport.post(send: outgoing(base, n), to: r + 1, receive: nil, from: r + 1, tag: tag)
+            try transport.wait(&out)
+            sent += n * wire.bytes
+            let landing = wire == .f32 ? UnsafeMutableRawBufferPointer(start: base, count: n * 4) : incoming(n)
+            var back = try transport.post(send: nil, to: r + 1, receive: landing, from: r + 1, tag: tag)
+            try transport.wait(&back)
+            if wire != .f32 { wire.decode(landing.baseAddress!, base, n) }
+            return sent
+        }
+        if r < 2 * rem {
+            let landing = incoming(n)
+            var e = try transport.post(send: nil, to: r - 1, receive: landing, from: r - 1, tag: tag)
+            try transport.wait(&e)
+            landAdding(landing, into: base, n)
+        }
+        sent += try body(r < 2 * rem ? r / 2 : r - rem)
+        if r < 2 * rem {  // hand the result back (already rounded to the wire format, so exact)
+            var e = try transport.post(send: outgoing(base, n), to: r - 1, receive: nil, from: r - 1, tag: tag)
+            try transport.wait(&e)
+            sent += n * wire.bytes
+        }
+        return sent
+    }
+
+    /// Latency-optimal all-reduce: log2 p exchanges of the whole buffer. Every pairwise sum is
+    /// computed as `mine + theirs` on both sides from values rounded alike; IEEE addition is
     /// commutative, so both partners hold the same bits at every level.
     private func recursiveDoubling(_ buffer: UnsafeMutableBufferPointer<Float>, scale: Float) throws -> Int {
-        let p = transport.size, r = transport.rank, n = buffer.count
+        let p = transport.size, n = buffer.count
         guard p > 1 else {
             if scale != 1 && n > 0 { scaleInPlace(buffer.baseAddress!, n, scale) }
             return 0
         }
         guard n > 0, let base = buffer.baseAddress else { return 0 }
-        ensureScratch(n)
-        let bytes = n * 4
-        let whole = UnsafeRawBufferPointer(start: base, count: bytes)
-        let wholeMut = UnsafeMutableRawBufferPointer(start: base, count: bytes)
-        let into = UnsafeMutableRawBufferPointer(start: scratch, count: bytes)  // the fold's receive
+        reserve(values: n)
         var p2 = 1
         while p2 * 2 <= p { p2 *= 2 }
         let rem = p - p2
-        var sent = 0
-
-        // Fold: ranks below 2·rem pair up; the even one sits out the doubling.
-        var virtualRank: Int
-        if r < 2 * rem {
-            if r % 2 == 0 {
-                var e = try transport.post(send: whole, to: r + 1, receive: nil, from: r + 1, tag: tag)
-                try transport.wait(&e)
-                sent += bytes
-                var back = try transport.post(send: nil, to: r + 1, receive: wholeMut, from: r + 1, tag: tag)
-                try transport.wait(&back)
-                return sent
-            }
-            var e = try transport.post(send: nil, to: r - 1, receive: into, from: r - 1, tag: tag)
-            try transport.wait(&e)
-            addInPlace(base, scratch, n)
-            virtualRank = r / 2
-        } else {
-            virtualRank = r - rem
-        }
-
-        var mask = 1
-        let piece = max(1, eagerBytes / 4)
+        let piece = max(1, eagerBytes / wire.bytes)
         let pieces = (n + piece - 1) / piece
-        while mask < p2 {
-            let vp = virtualRank ^ mask
-            let partner = vp < rem ? vp * 2 + 1 : vp + rem
-            // Pieces pipelined: piece k+1 is in flight while piece k is added.
-            func post(_ k: Int) throws -> Exchange {
-                let lo = k * piece, len = min(piece, n - lo)
-                return try transport.post(send: UnsafeRawBufferPointer(start: base + lo, count: len * 4), to: partner,
-                                          receive: UnsafeMutableRawBufferPointer(start: scratch + lo, count: len * 4),
-                                          from: partner, tag: tag)
-            }
-            if pieces == 1 {
-                try transport.exchange(send: whole, to: partner, receive: into, from: partner, tag: tag)
-                addInPlace(base, scratch, n)
-            } else {
-                var inFlight = try post(0)
-                for k in 0..<pieces {
-                    var next: Exchange? = nil
-                    if k + 1 < pieces { next = try post(k + 1) }
-                    try transport.wait(&inFlight)
-                    let lo = k * piece
-                    addInPlace(base + lo, scratch + lo, min(piece, n - lo))
-                    if let next { inFlight = next }
+        return try fold(base, n, p2: p2) { virtualRank in
+            var sent = 0
+            var mask = 1
+            while mask < p2 {
+                let vp = virtualRank ^ mask
+                let partner = vp < rem ? vp * 2 + 1 : vp + rem
+                wire.round(base, n)  // my contribution as my partner will see it
+                if pieces == 1 && wire == .f32 {
+                    try transport.exchange(send: UnsafeRawBufferPointer(start: base, count: n * 4), to: partner,
+                                           receive: incoming(n), from: partner, tag: tag)
+                    addInPlace(base, scratch, n)
+                } else {
+                    // Pieces below the eager limit, pipelined: piece k+1 in flight while piece k is added.
+                    // With a 16-bit wire the whole buffer is encoded first, so adds never race the sends.
+                    if wire != .f32 { _ = outgoing(base, n) }
+                    func post(_ k: Int) throws -> Exchange {
+                        let lo = k * piece, len = min(piece, n - lo)
+                        let send = wire == .f32 ? UnsafeRawBufferPointer(start: base + lo, count: len * 4)
+                            : UnsafeRawBufferPointer(start: wireOut + lo * wire.bytes, count: len * wire.bytes)
+                        return try transport.post(send: send, to: partner, receive: incoming(len, slot: k, slotValues: piece),
+                                                  from: partner, tag: tag)
+                    }
+                    var inFlight = try post(0)
+                    for k in 0..<pieces {
+                        var next: Exchange? = nil
+                        if k + 1 < pieces { next = try post(k + 1) }
+                        try transport.wait(&inFlight)
+                        let lo = k * piece
+                        let len = min(piece, n - lo)
+                        landAdding(incoming(len, slot: k, slotValues: piece), into: base + lo, len)
+                        if let next { inFlight = next }
+                    }
                 }
+                sent += n * wire.bytes
+                mask <<= 1
             }
-            sent += bytes
-            mask <<= 1
+            if scale != 1 { scaleInPlace(base, n, scale) }
+            wire.round(base, n)
+            return sent
         }
-        if scale != 1 { scaleInPlace(base, n, scale) }
-
-        if r < 2 * rem {  // odd partner of a folded rank: hand back the result
-            var e = try transport.post(send: whole, to: r - 1, receive: nil, from: r - 1, tag: tag)
-            try transport.wait(&e)
-            sent += bytes
-        }
-        return sent
     }
-}
 
-extension AllReduce {
-    /// Rabenseifner's all-reduce. Non-powers of two fold pairs first, as recursive doubling does.
-    /// Each block's sum is computed by one rank in a fixed order and its bits are what every rank
-    /// receives, so replicas are identical.
+    /// Rabenseifner's all-reduce. Each block's sum is computed by one rank in a fixed order and
+    /// its bits (rounded to the wire format) are what every rank receives, so replicas are identical.
     func halvingDoubling(_ buffer: UnsafeMutableBufferPointer<Float>, scale: Float) throws -> Int {
-        let p = transport.size, r = transport.rank, n = buffer.count
+        let p = transport.size, n = buffer.count
         guard p > 1 else {
             if scale != 1 && n > 0 { scaleInPlace(buffer.baseAddress!, n, scale) }
             return 0
         }
         guard n > 0, let base = buffer.baseAddress else { return 0 }
-        ensureScratchPublic(n)
-        let scratch = scratchPointer
-        func raw(_ lo: Int, _ hi: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base + lo, count: (hi - lo) * 4) }
-        func rawMut(_ p: UnsafeMutablePointer<Float>, _ count: Int) -> UnsafeMutableRawBufferPointer {
-            UnsafeMutableRawBufferPointer(start: p, count: count * 4)
-        }
+        reserve(values: n)
         var p2 = 1
         while p2 * 2 <= p { p2 *= 2 }
         let rem = p - p2
-        var sent = 0
-        let virtualRank: Int
-        if r < 2 * rem {
-            if r % 2 == 0 {
-                var out = try transport.post(send: raw(0, n), to: r + 1, receive: nil, from: r + 1, tag: tag)
-                try transport.wait(&out)
-                sent += n * 4
-                var back = try transport.post(send: nil, to: r + 1, receive: rawMut(base, n), from: r + 1, tag: tag)
-                try transport.wait(&back)
-                return sent
+        return try fold(base, n, p2: p2) { virtualRank in
+            var sent = 0
+            func real(_ vp: Int) -> Int { vp < rem ? vp * 2 + 1 : vp + rem }
+            // Reduce-scatter by recursive halving: keep one half, send the other, add the partner's.
+            var lo = 0, hi = n
+            var levels: [(lo: Int, hi: Int)] = []
+            var mask = p2 / 2
+            while mask >= 1 {
+                let partner = real(virtualRank ^ mask)
+                let mid = lo + (hi - lo) / 2
+                levels.append((lo, hi))
+                let (keepLo, keepHi, sendLo, sendHi) = virtualRank & mask == 0 ? (lo, mid, mid, hi) : (mid, hi, lo, mid)
+                let landing = incoming(keepHi - keepLo)
+                try transport.exchange(send: outgoing(base + sendLo, sendHi - sendLo), to: partner,
+                                       receive: landing, from: partner, tag: tag)
+                landAdding(landing, into: base + keepLo, keepHi - keepLo)
+                sent += (sendHi - sendLo) * wire.bytes
+                lo = keepLo; hi = keepHi
+                mask /= 2
             }
-            var e = try transport.post(send: nil, to: r - 1, receive: rawMut(scratch, n), from: r - 1, tag: tag)
-            try transport.wait(&e)
-            addInPlace(base, scratch, n)
-            virtualRank = r / 2
-        } else {
-            virtualRank = r - rem
-        }
-        func real(_ vp: Int) -> Int { vp < rem ? vp * 2 + 1 : vp + rem }
+            if scale != 1 && hi > lo { scaleInPlace(base + lo, hi - lo, scale) }
+            wire.round(base + lo, hi - lo)
 
-        // Reduce-scatter by recursive halving: keep one half, send the other, add the partner's.
-        var lo = 0, hi = n
-        var levels: [(lo: Int, hi: Int)] = []
-        var mask = p2 / 2
-        while mask >= 1 {
-            let partner = real(virtualRank ^ mask)
-            let mid = lo + (hi - lo) / 2
-            levels.append((lo, hi))
-            let (keepLo, keepHi, sendLo, sendHi) = virtualRank & mask == 0 ? (lo, mid, mid, hi) : (mid, hi, lo, mid)
-            try transport.exchange(send: raw(sendLo, sendHi), to: partner,
-                                   receive: rawMut(scratch, keepHi - keepLo), from: partner, tag: tag)
-            addInPlace(base + keepLo, scratch, keepHi - keepLo)
-            sent += (sendHi - sendLo) * 4
-            lo = keepLo; hi = keepHi
-            mask /= 2
+            // All-gather by recursive doubling: undo the halving, level by level.
+            mask = 1
+            while mask < p2 {
+                let partner = real(virtualRank ^ mask)
+                let level = levels.removeLast()
+                let (otherLo, otherHi) = lo == level.lo ? (hi, level.hi) : (level.lo, lo)
+                let landing = wire == .f32
+                    ? UnsafeMutableRawBufferPointer(start: base + otherLo, count: (otherHi - otherLo) * 4)
+                    : incoming(otherHi - otherLo)
+                try transport.exchange(send: outgoing(base + lo, hi - lo), to: partner, receive: landing, from: partner, tag: tag)
+                if wire != .f32 { wire.decode(landing.baseAddress!, base + otherLo, otherHi - otherLo) }
+                sent += (hi - lo) * wire.bytes
+                lo = level.lo; hi = level.hi
+                mask *= 2
+            }
+            return sent
         }
-        if scale != 1 && hi > lo { scaleInPlace(base + lo, hi - lo, scale) }
-
-        // All-gather by recursive doubling: undo the halving, level by level.
-        mask = 1
-        while mask < p2 {
-            let partner = real(virtualRank ^ mask)
-            let level = levels.removeLast()
-            let (otherLo, otherHi) = lo == level.lo ? (hi, level.hi) : (level.lo, lo)
-            try transport.exchange(send: raw(lo, hi), to: partner,
-                                   receive: rawMut(base + otherLo, otherHi - otherLo), from: partner, tag: tag)
-            sent += (hi - lo) * 4
-            lo = level.lo; hi = level.hi
-            mask *= 2
-        }
-
-        if r < 2 * rem {
-            var e = try transport.post(send: raw(0, n), to: r - 1, receive: nil, from: r - 1, tag: tag)
-            try transport.wait(&e)
-            sent += n * 4
-        }
-        return sent
     }
 }
 

@@ -136,6 +136,7 @@ struct RunTotals {
             ("comm_buckets_bytes", .array(buckets.map { .int($0) })),
             ("comm_bucket_algorithms", .array(algorithms.map { .string($0) })),
             ("overlap", .bool(config.overlap)),
+            ("wire_dtype", .string(config.wire.rawValue)),
             ("busbw_GBps", .number(busbw)),
             ("energy_j", .number(energy)),
             ("energy_kwh", .number(energy / 3.6e6)),

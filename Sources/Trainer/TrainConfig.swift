@@ -92,6 +92,8 @@ public struct TrainConfig: Sendable, Equatable {
     public var bucketBytes = 100_000
     /// All-reduce buckets on a communication thread while backward goes on.
     public var overlap = true
+    /// Gradient values on the wire (sums stay Float32).
+    public var wire = WireFormat.f32
 
     // Energy
     public var powerSource = SourcePreference.auto
@@ -178,6 +180,7 @@ public struct TrainConfig: Sendable, Equatable {
             ("large_message_bytes", .int(largeMessageBytes)),
             ("bucket_bytes", .int(bucketBytes)),
             ("overlap", .bool(overlap)),
+            ("wire_dtype", .string(wire.rawValue)),
             ("power_source", .string(powerSource.rawValue)),
             ("sample_hz", .number(sampleHz)),
             ("dram", .bool(includeDRAM)),

@@ -170,6 +170,7 @@ public final class Trainer {
         comm.allReduce.segmentBytes = config.segmentBytes
         comm.allReduce.smallMessageBytes = config.smallMessageBytes
         comm.allReduce.largeMessageBytes = config.largeMessageBytes
+        comm.allReduce.wire = config.wire
         // The gradient layout follows from the agreed options; check its length once here, so
         // the per-bucket calls of every step need no extra collective.
         try comm.allReduce.checkLengthsAgree(model.gradients.count, operation: "gradient all-reduce")

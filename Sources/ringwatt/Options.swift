@@ -10,6 +10,7 @@ extension ScheduleKind: ExpressibleByArgument {}
 extension AllReduceAlgorithm: ExpressibleByArgument {}
 extension SourcePreference: ExpressibleByArgument {}
 extension NonfinitePolicy: ExpressibleByArgument {}
+extension WireFormat: ExpressibleByArgument {}
 
 struct ModelOptions: ParsableArguments {
     @Option(help: "Layer widths, input to output, joined by '-'.")
@@ -83,6 +84,8 @@ struct CommOptions: ParsableArguments {
     var bucketMb = 0.1
     @Option(help: "Overlap each bucket's all-reduce with the backward of earlier layers (on|off).")
     var overlap = Switch.on
+    @Option(help: "Gradient values on the wire: f32, or bf16/f16 (half the bytes, sums still in f32).")
+    var wireDtype = WireFormat.f32
     @Option(help: "Wait for messages by spinning (0) or by testing every N µs and sleeping in between, which leaves cores to the kernel's network processing when ranks share them (default from RINGWATT_COMM_WAIT_US; launch/emucluster.sh sets 50).")
     var commWaitUs = Int(ProcessInfo.processInfo.environment["RINGWATT_COMM_WAIT_US"] ?? "") ?? 0
 }

@@ -44,6 +44,7 @@ struct Train: ParsableCommand {
         c.largeMessageBytes = commOptions.largeMessageBytes
         c.bucketBytes = Int((commOptions.bucketMb * 1e6).rounded())
         c.overlap = commOptions.overlap == .on
+        c.wire = commOptions.wireDtype
         c.powerSource = energy.powerSource
         c.sampleHz = energy.sampleHz
         c.includeDRAM = energy.dram

@@ -84,6 +84,55 @@ import Foundation
         for r in 1..<p { #expect(all[r] == all[0], "rank \(r) differs from rank 0") }
     }
 
+    /// 16-bit wire formats: within (p+1)·u·Σ|x| of the exact mean, identical bits on every rank.
+    @Test(arguments: [WireFormat.bf16, .f16], [AllReduceAlgorithm.ring, .recursiveDoubling, .halvingDoubling])
+    func compressedSumsAreBoundedAndIdentical(wire: WireFormat, algorithm: AllReduceAlgorithm) {
+        for p in [1, 2, 3, 5, 8] {
+            let n = 1237
+            let results = ResultBox(count: p)
+            @Sendable func value(_ rank: Int, _ i: Int) -> Float {
+                var z = UInt64(rank * 100_003 + i) &* 0x9E3779B97F4A7C15
+                z ^= z >> 29
+                return Float(z % 20001) / 10000 - 1  // in [-1, 1]
+            }
+            let errors = LocalWorld.run(ranks: p) { comm in
+                comm.allReduce.algorithm = algorithm
+                comm.allReduce.wire = wire
+                comm.allReduce.segmentBytes = 256
+                comm.allReduce.eagerBytes = 300
+                var buffer = (0..<n).map { value(comm.rank, $0) }
+                try buffer.withUnsafeMutableBufferPointer { try comm.allReduce.average($0) }
+                for i in 0..<n {
+                    let exact = (0..<p).map { Double(value($0, i)) }.reduce(0, +) / Double(p)
+                    let bound = Double(p + 1) * wire.unitRoundoff * (0..<p).map { abs(Double(value($0, i))) }.reduce(0, +) / Double(p) + 1e-7
+                    if abs(Double(buffer[i]) - exact) > bound {
+                        throw Failure("p=\(p) \(wire) \(algorithm) i=\(i): \(buffer[i]) vs \(exact), bound \(bound)")
+                    }
+                }
+                let expectedBytes = p == 1 ? 0 : 1
+                if (comm.allReduce.stats.bytesSent > 0 ? 1 : 0) != expectedBytes { throw Failure("bytes sent") }
+                results.set(comm.rank, buffer.map(\.bitPattern))
+            }
+            #expect(errors.allSatisfy { $0 == nil }, "\(errors.compactMap { $0 })")
+            let all = results.values
+            for r in 1..<p { #expect(all[r] == all[0], "p=\(p) \(wire) \(algorithm): rank \(r) differs") }
+        }
+    }
+
+    @Test func compressedWireHalvesTheBytes() {
+        let errors = LocalWorld.run(ranks: 4) { comm in
+            var a = [Float](repeating: 1, count: 4000)
+            try a.withUnsafeMutableBufferPointer { try comm.allReduce.sum($0) }
+            let full = comm.allReduce.stats.bytesSent
+            comm.allReduce.resetStats()
+            comm.allReduce.wire = .bf16
+            try a.withUnsafeMutableBufferPointer { try comm.allReduce.sum($0) }
+            guard comm.allReduce.stats.bytesSent * 2 == full else { throw Failure("\(comm.allReduce.stats.bytesSent) vs \(full)") }
+            guard a.allSatisfy({ $0 == 16 }) else { throw Failure("small integers are exact in bf16") }
+        }
+        #expect(errors.allSatisfy { $0 == nil }, "\(errors)")
+    }
+
     @Test func lengthMismatchIsAnErrorOnEveryRank() {
         let errors = LocalWorld.run(ranks: 3) { comm in
             var buffer = [Float](repeating: 1, count: comm.rank == 1 ? 5 : 4)

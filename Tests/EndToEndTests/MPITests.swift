@@ -18,6 +18,11 @@ import Trainer
         let rows = out.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.contains("algorithm") }
         #expect(rows.count == 5 * 5, "\(out.stdout)")
         #expect(rows.allSatisfy { $0.hasSuffix(" 0") }, "max_error must be 0:\n\(out.stdout)")
+        for wire in ["bf16", "f16"] {
+            let compressed = try Harness.mpirun(ranks, ["bench-allreduce", "--counts", counts, "--iters", "1", "--warmup", "0",
+                                                        "--check", "--wire-dtype", wire, "--algorithms", "ring,recursive-doubling,halving-doubling"])
+            #expect(compressed.status == 0, "\(wire): \(compressed.all)")
+        }
     }
 
     /// Same seed and rank count twice: bit-identical weights; files follow the contract.
