@@ -107,16 +107,25 @@ public final class AllReduce {
     private func reduce(_ buffer: UnsafeMutableBufferPointer<Float>, scale: Float) throws {
         let start = monotonicSeconds()
         if verifyLengths { try checkLengthsAgree(buffer.count) }
-        let sent: Int
-        switch resolvedAlgorithm(count: buffer.count) {
-        case .recursiveDoubling: sent = try recursiveDoubling(buffer, scale: scale)
-        case .halvingDoubling: sent = try halvingDoubling(buffer, scale: scale)
-        default: sent = try ring(buffer, scale: scale)
+        var sent = 0
+        if transport.size == 1 {
+            if scale != 1 && buffer.count > 0 { scaleInPlace(buffer.baseAddress!, buffer.count, scale) }
+        } else if buffer.count > 0 {
+            sent = try run(resolvedAlgorithm(count: buffer.count), buffer, scale: scale)
         }
         stats.calls += 1
         stats.bytesSent += sent
         stats.bytesReduced += buffer.count * 4
         stats.seconds += monotonicSeconds() - start
+    }
+
+    /// One algorithm on p > 1 ranks and a non-empty buffer.
+    private func run(_ algorithm: AllReduceAlgorithm, _ buffer: UnsafeMutableBufferPointer<Float>, scale: Float) throws -> Int {
+        switch algorithm {
+        case .recursiveDoubling: return try recursiveDoubling(buffer, scale: scale)
+        case .halvingDoubling: return try halvingDoubling(buffer, scale: scale)
+        default: return try ring(buffer, scale: scale)
+        }
     }
 
     /// Ranks must enter with equal lengths; a mismatch is a clear error on every rank, never a
@@ -187,11 +196,7 @@ public final class AllReduce {
     /// Reduce-scatter then all-gather. Returns the bytes this rank sent.
     private func ring(_ buffer: UnsafeMutableBufferPointer<Float>, scale: Float) throws -> Int {
         let p = transport.size, r = transport.rank, n = buffer.count
-        guard p > 1 else {
-            if scale != 1 && n > 0 { scaleInPlace(buffer.baseAddress!, n, scale) }
-            return 0
-        }
-        guard n > 0, let base = buffer.baseAddress else { return 0 }
+        let base = buffer.baseAddress!
         let right = (r + 1) % p, left = (r + p - 1) % p
         let segment = max(1, segmentBytes / 4)
         let slot = min(segment, n / p + 1)
@@ -262,10 +267,13 @@ public final class AllReduce {
 
     /// Non-powers of two: the first 2·rem ranks pair up; the even one hands its buffer to the odd
     /// one and sits out until the result comes back. Returns the virtual rank among the p2 that
-    /// take part, or nil for a rank that sat out (its buffer already holds the result).
-    private func fold(_ base: UnsafeMutablePointer<Float>, _ n: Int, p2: Int,
-                      during body: (Int) throws -> Int) throws -> Int {
-        let p = transport.size, r = transport.rank, rem = p - p2
+    /// take part (with p2, the largest power of two ≤ p, and rem = p − p2) to `body`.
+    private func fold(_ base: UnsafeMutablePointer<Float>, _ n: Int,
+                      during body: (_ virtualRank: Int, _ p2: Int, _ rem: Int) throws -> Int) throws -> Int {
+        let p = transport.size, r = transport.rank
+        var p2 = 1
+        while p2 * 2 <= p { p2 *= 2 }
+        let rem = p - p2
         var sent = 0
         if r < 2 * rem && r % 2 == 0 {
             var out = try transport.post(send: outgoing(base, n), to: r + 1, receive: nil, from: r + 1, tag: tag)
@@ -283,7 +291,7 @@ public final class AllReduce {
             try transport.wait(&e)
             landAdding(landing, into: base, n)
         }
-        sent += try body(r < 2 * rem ? r / 2 : r - rem)
+        sent += try body(r < 2 * rem ? r / 2 : r - rem, p2, rem)
         if r < 2 * rem {  // hand the result back (already rounded to the wire format, so exact)
             var e = try transport.post(send: outgoing(base, n), to: r - 1, receive: nil, from: r - 1, tag: tag)
             try transport.wait(&e)
@@ -296,19 +304,11 @@ public final class AllReduce {
     /// computed as `mine + theirs` on both sides from values rounded alike; IEEE addition is
     /// commutative, so both partners hold the same bits at every level.
     private func recursiveDoubling(_ buffer: UnsafeMutableBufferPointer<Float>, scale: Float) throws -> Int {
-        let p = transport.size, n = buffer.count
-        guard p > 1 else {
-            if scale != 1 && n > 0 { scaleInPlace(buffer.baseAddress!, n, scale) }
-            return 0
-        }
-        guard n > 0, let base = buffer.baseAddress else { return 0 }
+        let n = buffer.count, base = buffer.baseAddress!
         reserve(values: n)
-        var p2 = 1
-        while p2 * 2 <= p { p2 *= 2 }
-        let rem = p - p2
         let piece = max(1, eagerBytes / wire.bytes)
         let pieces = (n + piece - 1) / piece
-        return try fold(base, n, p2: p2) { virtualRank in
+        return try fold(base, n) { virtualRank, p2, rem in
             var sent = 0
             var mask = 1
             while mask < p2 {
@@ -353,17 +353,9 @@ public final class AllReduce {
     /// Rabenseifner's all-reduce. Each block's sum is computed by one rank in a fixed order and
     /// its bits (rounded to the wire format) are what every rank receives, so replicas are identical.
     func halvingDoubling(_ buffer: UnsafeMutableBufferPointer<Float>, scale: Float) throws -> Int {
-        let p = transport.size, n = buffer.count
-        guard p > 1 else {
-            if scale != 1 && n > 0 { scaleInPlace(buffer.baseAddress!, n, scale) }
-            return 0
-        }
-        guard n > 0, let base = buffer.baseAddress else { return 0 }
+        let n = buffer.count, base = buffer.baseAddress!
         reserve(values: n)
-        var p2 = 1
-        while p2 * 2 <= p { p2 *= 2 }
-        let rem = p - p2
-        return try fold(base, n, p2: p2) { virtualRank in
+        return try fold(base, n) { virtualRank, p2, rem in
             var sent = 0
             func real(_ vp: Int) -> Int { vp < rem ? vp * 2 + 1 : vp + rem }
             // Reduce-scatter by recursive halving: keep one half, send the other, add the partner's.

@@ -74,23 +74,15 @@ public final class Communicator {
 }
 
 extension Communicator {
-    /// Every rank contributes a byte string of any length; returns all of them, rank by rank.
-    public func allGatherBytes(_ bytes: [UInt8]) throws -> [[UInt8]] {
-        let counts = try allGather([Int64(bytes.count)]).map(Int.init)
+    /// Every rank contributes an array of any length; returns all of them, rank by rank (padded to
+    /// the longest for one fixed-size all-gather, then trimmed).
+    public func allGatherVariable<T: BitwiseCopyable & Numeric>(_ values: [T]) throws -> [[T]] {
+        let counts = try allGather([Int64(values.count)]).map(Int.init)
         let width = counts.max() ?? 0
-        var padded = bytes
-        padded.append(contentsOf: repeatElement(0, count: width - bytes.count))
-        let flat = try allGather(padded)
+        let flat = try allGather(values + repeatElement(0, count: width - values.count))
         return (0..<size).map { Array(flat[($0 * width)..<($0 * width + counts[$0])]) }
     }
 
-    /// Every rank contributes a Double array of any length; returns all of them, rank by rank.
-    public func allGatherVariable(_ values: [Double]) throws -> [[Double]] {
-        let counts = try allGather([Int64(values.count)]).map(Int.init)
-        let width = counts.max() ?? 0
-        var padded = values
-        padded.append(contentsOf: repeatElement(0, count: width - values.count))
-        let flat = try allGather(padded)
-        return (0..<size).map { Array(flat[($0 * width)..<($0 * width + counts[$0])]) }
-    }
+    /// Every rank contributes a byte string of any length; returns all of them, rank by rank.
+    public func allGatherBytes(_ bytes: [UInt8]) throws -> [[UInt8]] { try allGatherVariable(bytes) }
 }

@@ -117,17 +117,7 @@ final class AppendFile {
 
     func write(_ text: String) throws {
         var text = text
-        try text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw RunDirectoryError(description: "cannot write \(path): \(String(cString: strerror(errno)))")
-                }
-                offset += n
-            }
-        }
+        try text.withUTF8 { try write(raw: UnsafeRawBufferPointer($0)) }
     }
 
     func write(raw bytes: UnsafeRawBufferPointer) throws {

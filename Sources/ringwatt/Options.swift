@@ -94,13 +94,22 @@ enum Switch: String, ExpressibleByArgument, CaseIterable {
     case on, off
 }
 
+/// Where power sources are looked for (tests point these at fixture trees).
+struct SourceRootOptions: ParsableArguments {
+    @Option(help: "powercap root (RAPL zones).")
+    var powercapRoot = "/sys/class/powercap"
+    @Option(help: "hwmon root.")
+    var hwmonRoot = "/sys/class/hwmon"
+    @Flag(help: "Add RAPL dram zones to the package zones.")
+    var dram = false
+}
+
 struct EnergyOptions: ParsableArguments {
     @Option(help: "Power source per node: auto, rapl, hwmon, nvml, estimate or none.")
     var powerSource = SourcePreference.auto
     @Option(help: "Power samples per second per rank.")
     var sampleHz = 50.0
-    @Flag(help: "Add RAPL dram zones to the package zones.")
-    var dram = false
+    @OptionGroup var roots: SourceRootOptions
     @Option(help: "Estimate: watts one busy core draws above idle.")
     var estimateCoreWatts = 10.0
     @Option(help: "Estimate: a node's idle watts, shared by its ranks.")
@@ -115,10 +124,5 @@ struct EnergyOptions: ParsableArguments {
     var pricePerKwh: Double?
     @Option(help: "Stop cleanly once the cluster has used this many joules (checked at every flush).")
     var energyBudgetJ: Double?
-    @Option(help: "powercap root (for fixtures).")
-    var powercapRoot = "/sys/class/powercap"
-    @Option(help: "hwmon root (for fixtures).")
-    var hwmonRoot = "/sys/class/hwmon"
-
     var estimate: EstimateModel { EstimateModel(wattsPerBusyCore: estimateCoreWatts, nodeIdleWatts: estimateIdleWatts) }
 }

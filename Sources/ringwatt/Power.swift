@@ -9,28 +9,23 @@ struct Power: ParsableCommand {
 
     @Option(help: "Seconds to read each source.")
     var seconds = 1.0
-    @Option(help: "powercap root.")
-    var powercapRoot = "/sys/class/powercap"
-    @Option(help: "hwmon root.")
-    var hwmonRoot = "/sys/class/hwmon"
-    @Flag(help: "Include RAPL dram zones.")
-    var dram = false
+    @OptionGroup var roots: SourceRootOptions
 
     func validate() throws {
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
     }
 
     func run() throws {
-        let rapl = RAPLSource.discover(root: powercapRoot, includeDRAM: dram)
-        let hwmon = HwmonSource.discover(root: hwmonRoot)
+        let rapl = RAPLSource.discover(root: roots.powercapRoot, includeDRAM: roots.dram)
+        let hwmon = HwmonSource.discover(root: roots.hwmonRoot)
         let nvml = NVMLSource.discover()
         var sources: [PowerSource] = rapl.sources + hwmon.sources
         sources += nvml.sources as [PowerSource]
         sources.append(EstimateSource(model: EstimateModel(), ranksOnNode: 1))
         print("power sources on this node:")
         for problem in rapl.problems + hwmon.problems + nvml.problems { print("  unavailable: \(problem)") }
-        if rapl.sources.isEmpty && rapl.problems.isEmpty { print("  unavailable: RAPL: no package zone under \(powercapRoot)") }
-        if hwmon.sources.isEmpty && hwmon.problems.isEmpty { print("  unavailable: hwmon: no energy/power sensor under \(hwmonRoot)") }
+        if rapl.sources.isEmpty && rapl.problems.isEmpty { print("  unavailable: RAPL: no package zone under \(roots.powercapRoot)") }
+        if hwmon.sources.isEmpty && hwmon.problems.isEmpty { print("  unavailable: hwmon: no energy/power sensor under \(roots.hwmonRoot)") }
         for source in sources {
             let sampler = PowerSampler(sources: [source], hz: 50, epoch: monotonicSeconds())
             let description = "\(source.kind.rawValue) \(source.domain) [\(source.scope.rawValue)] \(source.origin)"

@@ -47,15 +47,15 @@ struct Train: ParsableCommand {
         c.wire = commOptions.wireDtype
         c.powerSource = energy.powerSource
         c.sampleHz = energy.sampleHz
-        c.includeDRAM = energy.dram
+        c.includeDRAM = energy.roots.dram
         c.estimate = energy.estimate
         c.accounting.pue = energy.pue
         c.accounting.networkJoulesPerByte = energy.networkJoulesPerByte
         c.accounting.carbonGramsPerKWh = energy.carbonGPerKwh
         c.accounting.pricePerKWh = energy.pricePerKwh
         c.energyBudgetJoules = energy.energyBudgetJ
-        c.powercapRoot = energy.powercapRoot
-        c.hwmonRoot = energy.hwmonRoot
+        c.powercapRoot = energy.roots.powercapRoot
+        c.hwmonRoot = energy.roots.hwmonRoot
         return c
     }
 

@@ -1,0 +1,19 @@
+# Sourced by the install scripts: Debian packages that are missing, installed when we are root.
+#   ensure_debs NAME PACKAGE…
+ensure_debs() {
+  local who="$1"; shift
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "$who: missing Debian packages: ${missing[*]}" >&2
+    echo "$who: run as root:  apt-get update && apt-get install -y ${missing[*]}" >&2
+    echo "$who: (on a cluster, 'module load' your MPI and OpenBLAS instead and make sure pkg-config finds ompi-c and openblas)" >&2
+    return 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
