@@ -177,8 +177,10 @@ public final class Trainer {
         comm.allReduce.verifyLengths = false
         var layerRanges = model.layers.map(\.range)
         layerRanges[layerRanges.count - 1] = layerRanges.last!.lowerBound..<(layerRanges.last!.upperBound + model.controlSlots)
+        // One rank has nothing to overlap: its "all-reduce" is a local scale, not worth a thread hand-off.
         let buckets = GradientBuckets(layers: layerRanges, buffer: model.gradients.buffer,
-                                      bucketBytes: config.bucketBytes, overlap: config.overlap, allReduce: comm.allReduce)
+                                      bucketBytes: config.bucketBytes, overlap: config.overlap && comm.size > 1,
+                                      allReduce: comm.allReduce)
         defer { buckets.shutdown() }
 
         // Power: each rank its sources; node-wide counters on the node's first rank only.
