@@ -66,7 +66,7 @@ public final class AllReduce {
     let tag: Int32 = 7001
 
     public init(transport: any Transport, algorithm: AllReduceAlgorithm = .auto,
-                segmentBytes: Int = 1 << 20, smallMessageBytes: Int = 16 << 10, largeMessageBytes: Int = 2 << 20) {
+                segmentBytes: Int = 1 << 20, smallMessageBytes: Int = 16 << 10, largeMessageBytes: Int = 512 << 10) {
         precondition(segmentBytes >= 4)
         self.transport = transport
         self.algorithm = algorithm

@@ -101,7 +101,7 @@ struct RunTotals {
 
     func summary(status: String, config: TrainConfig, nodes: Int, epochs: Int, wallSeconds: Double,
                  accuracies: [Double], peakRSS: Double, nodeSources: [String], estimate: EstimateModel?,
-                 parameterChecksum: UInt64, notes: [String], algorithms: [String], buckets: [Int],
+                 parameterChecksum: UInt64, notes: [String], overlap: Bool, algorithms: [String], buckets: [Int],
                  parameterCount: Int, skippedSteps: Int) -> JSON {
         let energy = energyJoules
         let compute = phaseJoules[Phase.compute.rawValue], comm = phaseJoules[Phase.comm.rawValue]
@@ -135,7 +135,7 @@ struct RunTotals {
             ("comm_algorithm", .string(Array(Set(algorithms)).sorted().joined(separator: "+"))),
             ("comm_buckets_bytes", .array(buckets.map { .int($0) })),
             ("comm_bucket_algorithms", .array(algorithms.map { .string($0) })),
-            ("overlap", .bool(config.overlap)),
+            ("overlap", .bool(overlap)),
             ("wire_dtype", .string(config.wire.rawValue)),
             ("busbw_GBps", .number(busbw)),
             ("energy_j", .number(energy)),

@@ -87,11 +87,13 @@ public struct TrainConfig: Sendable, Equatable {
     public var algorithm = AllReduceAlgorithm.auto
     public var segmentBytes = 1 << 20
     public var smallMessageBytes = 16 << 10
-    public var largeMessageBytes = 2 << 20
-    /// Gradient buckets: at least this many bytes of whole layers, in reverse layer order.
-    public var bucketBytes = 100_000
-    /// All-reduce buckets on a communication thread while backward goes on.
-    public var overlap = true
+    public var largeMessageBytes = 512 << 10
+    /// Gradient buckets: at least this many bytes of whole layers, in reverse layer order
+    /// (nil: automatic — 100 kB, or one bucket when ranks share cores).
+    public var bucketBytes: Int? = nil
+    /// All-reduce buckets on a communication thread while backward goes on (nil: automatic — on,
+    /// unless ranks share cores, where the extra thread competes with compute).
+    public var overlap: Bool? = nil
     /// Gradient values on the wire (sums stay Float32).
     public var wire = WireFormat.f32
 
@@ -126,7 +128,7 @@ public struct TrainConfig: Sendable, Equatable {
         try need(stallSeconds >= 0 && stallSeconds.isFinite, "--stall-seconds must be ≥ 0, got \(stallSeconds)")
         try need(segmentBytes >= 4, "--segment-bytes must be at least 4, got \(segmentBytes)")
         try need(smallMessageBytes >= 0 && largeMessageBytes >= 0, "--small-message-bytes and --large-message-bytes must be ≥ 0")
-        try need(bucketBytes >= 0, "--bucket-mb must be ≥ 0")
+        if let b = bucketBytes { try need(b >= 0, "--bucket-mb must be ≥ 0") }
         try need(sampleHz > 0 && sampleHz <= 10_000, "--sample-hz must be in (0, 10000], got \(sampleHz)")
         try need(estimate.wattsPerBusyCore >= 0 && estimate.nodeIdleWatts >= 0, "estimate watts must be ≥ 0")
         try need(accounting.pue >= 1, "--pue must be ≥ 1, got \(accounting.pue)")
@@ -178,8 +180,8 @@ public struct TrainConfig: Sendable, Equatable {
             ("segment_bytes", .int(segmentBytes)),
             ("small_message_bytes", .int(smallMessageBytes)),
             ("large_message_bytes", .int(largeMessageBytes)),
-            ("bucket_bytes", .int(bucketBytes)),
-            ("overlap", .bool(overlap)),
+            ("bucket_bytes", bucketBytes.map { .int($0) } ?? .string("auto")),
+            ("overlap", overlap.map { .bool($0) } ?? .string("auto")),
             ("wire_dtype", .string(wire.rawValue)),
             ("power_source", .string(powerSource.rawValue)),
             ("sample_hz", .number(sampleHz)),

@@ -177,10 +177,17 @@ public final class Trainer {
         comm.allReduce.verifyLengths = false
         var layerRanges = model.layers.map(\.range)
         layerRanges[layerRanges.count - 1] = layerRanges.last!.lowerBound..<(layerRanges.last!.upperBound + model.controlSlots)
-        // One rank has nothing to overlap: its "all-reduce" is a local scale, not worth a thread hand-off.
+        // Ranks sharing cores (more ranks on a node than it has cores, on any node): one bucket and
+        // no communication thread — every extra collective and thread costs a trip through the
+        // scheduler there. Decided collectively, so every rank builds the same buckets.
+        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let crowded = try comm.max([comm.localSize > cores ? 1 : 0])[0] > 0
+        let overlap = (config.overlap ?? !crowded) && comm.size > 1  // one rank: nothing to overlap
+        let bucketBytes = config.bucketBytes ?? (crowded ? Int.max / 8 : 100_000)
         let buckets = GradientBuckets(layers: layerRanges, buffer: model.gradients.buffer,
-                                      bucketBytes: config.bucketBytes, overlap: config.overlap && comm.size > 1,
-                                      allReduce: comm.allReduce)
+                                      bucketBytes: bucketBytes, overlap: overlap, allReduce: comm.allReduce)
+        let commNote = crowded && (config.overlap == nil || config.bucketBytes == nil)
+            ? ["ranks share cores (\(comm.localSize) on a node with \(cores)): one gradient bucket\(config.overlap == nil ? ", no overlap" : "") (auto)"] : []
         defer { buckets.shutdown() }
 
         // Power: each rank its sources; node-wide counters on the node's first rank only.
@@ -539,7 +546,7 @@ public final class Trainer {
             status: status, config: config, nodes: comm.nodeCount, epochs: accuracies.count,
             wallSeconds: loopSeconds, accuracies: accuracies, peakRSS: rss,
             nodeSources: nodeSources, estimate: selectionKinds.contains(.estimate) || nodeSources.contains { $0.contains("estimate") } ? config.estimate : nil,
-            parameterChecksum: checksum, notes: Array(Set(selectionNotes)).sorted() + allFailures,
+            parameterChecksum: checksum, notes: Array(Set(selectionNotes)).sorted() + allFailures + commNote, overlap: overlap,
             algorithms: buckets.ranges.map { comm.allReduce.resolvedAlgorithm(count: $0.count).rawValue },
             buckets: buckets.ranges.map { $0.count * 4 },
             parameterCount: model.parameterCount, skippedSteps: skippedSteps)

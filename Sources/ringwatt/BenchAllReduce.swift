@@ -29,7 +29,7 @@ struct BenchAllReduce: ParsableCommand {
     var algorithms = "ring,recursive-doubling,halving-doubling,auto,mpi"
     @Option(help: "Ring pipeline segment in bytes.") var segmentBytes = 1 << 20
     @Option(help: "auto: recursive doubling below this many bytes.") var smallMessageBytes = 16 << 10
-    @Option(help: "auto: halving-doubling (more than 2 ranks) below this many bytes, ring above.") var largeMessageBytes = 2 << 20
+    @Option(help: "auto: halving-doubling (more than 2 ranks) below this many bytes, ring above.") var largeMessageBytes = 512 << 10
     @Option(help: "Write the rows as JSON to this file.") var json: String?
     @Option(help: "Write the rows as CSV to this file.") var csv: String?
     @Flag(help: "Exit non-zero if any result differs from the exact sum (beyond the wire format's bound).") var check = false

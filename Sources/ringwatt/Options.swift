@@ -79,11 +79,11 @@ struct CommOptions: ParsableArguments {
     @Option(help: "auto uses recursive doubling below this many bytes.")
     var smallMessageBytes = 16 << 10
     @Option(help: "auto uses halving-doubling (more than 2 ranks) below this many bytes, the ring above.")
-    var largeMessageBytes = 2 << 20
-    @Option(help: "Gradient bucket size in MB (10^6 bytes): whole layers, in reverse layer order.")
-    var bucketMb = 0.1
-    @Option(help: "Overlap each bucket's all-reduce with the backward of earlier layers (on|off).")
-    var overlap = Switch.on
+    var largeMessageBytes = 512 << 10
+    @Option(help: "Gradient bucket size in MB (10^6 bytes): whole layers, in reverse layer order (default: 0.1, or one bucket when ranks share cores).")
+    var bucketMb: Double?
+    @Option(help: "Overlap each bucket's all-reduce with the backward of earlier layers: on, off, or auto (on unless ranks share cores).")
+    var overlap = Switch.auto
     @Option(help: "Gradient values on the wire: f32, or bf16/f16 (half the bytes, sums still in f32).")
     var wireDtype = WireFormat.f32
     @Option(help: "Wait for messages by spinning (0) or by testing every N µs and sleeping in between, which leaves cores to the kernel's network processing when ranks share them (default from RINGWATT_COMM_WAIT_US; launch/emucluster.sh sets 50).")
@@ -91,7 +91,8 @@ struct CommOptions: ParsableArguments {
 }
 
 enum Switch: String, ExpressibleByArgument, CaseIterable {
-    case on, off
+    case auto, on, off
+    var value: Bool? { self == .auto ? nil : self == .on }
 }
 
 /// Where power sources are looked for (tests point these at fixture trees).

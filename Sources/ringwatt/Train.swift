@@ -42,8 +42,8 @@ struct Train: ParsableCommand {
         c.segmentBytes = commOptions.segmentBytes
         c.smallMessageBytes = commOptions.smallMessageBytes
         c.largeMessageBytes = commOptions.largeMessageBytes
-        c.bucketBytes = Int((commOptions.bucketMb * 1e6).rounded())
-        c.overlap = commOptions.overlap == .on
+        c.bucketBytes = commOptions.bucketMb.map { Int(($0 * 1e6).rounded()) }
+        c.overlap = commOptions.overlap.value
         c.wire = commOptions.wireDtype
         c.powerSource = energy.powerSource
         c.sampleHz = energy.sampleHz
@@ -72,7 +72,7 @@ struct Train: ParsableCommand {
         let config = try makeConfig()
         installStopSignalHandlers()
         // The communication thread and the compute thread take turns in MPI: SERIALIZED is enough.
-        try withMPI(threadLevel: config.overlap ? .serialized : .funneled, waitMicroseconds: commOptions.commWaitUs) { comm in
+        try withMPI(threadLevel: config.overlap == false ? .funneled : .serialized, waitMicroseconds: commOptions.commWaitUs) { comm in
             let trainer = Trainer(config: config, comm: comm)
             trainer.timeline = dataOptions.timeline
             trainer.progress = ProgressOptions(logEvery: dataOptions.logEvery, verbose: dataOptions.verbose)
