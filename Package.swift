@@ -30,7 +30,8 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "ringwatt",
                           dependencies: ["Trainer",
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Logging", package: "swift-log")]),
 
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),

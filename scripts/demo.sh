@@ -9,6 +9,5 @@ source scripts/env.sh
 swift build -c release --product ringwatt
 OUT="${OUT:-runs/demo}"
 RANKS="${RANKS:-4}"
-mpirun --oversubscribe -np "$RANKS" -x OPENBLAS_NUM_THREADS .build/release/ringwatt train \
-  --epochs "${EPOCHS:-1}" --out "$OUT" --overwrite "$@"
+bash launch/local.sh "$RANKS" --epochs "${EPOCHS:-1}" --out "$OUT" --overwrite "$@"
 python3 scripts/plot_run.py "$OUT"

@@ -57,7 +57,7 @@ final class ProgressPrinter {
         self.options = options
         enabled = isRoot
         var logger = Logger(label: "ringwatt")
-        logger.logLevel = options.verbose ? .debug : .info
+        logger.logLevel = options.mode == .quiet ? .warning : options.verbose ? .debug : .info
         log = logger
     }
 

@@ -186,7 +186,7 @@ public final class Trainer {
         let bucketBytes = config.bucketBytes ?? (crowded ? Int.max / 8 : 100_000)
         let buckets = GradientBuckets(layers: layerRanges, buffer: model.gradients.buffer,
                                       bucketBytes: bucketBytes, overlap: overlap, allReduce: comm.allReduce)
-        let commNote = crowded && (config.overlap == nil || config.bucketBytes == nil)
+        let commNote = crowded && (config.overlap == nil || config.bucketBytes == nil) && comm.size > 1
             ? ["ranks share cores (\(comm.localSize) on a node with \(cores)): one gradient bucket\(config.overlap == nil ? ", no overlap" : "") (auto)"] : []
         defer { buckets.shutdown() }
 
@@ -207,7 +207,7 @@ public final class Trainer {
         let allSourceNames = try comm.allGatherBytes(Array(sourceNames.joined(separator: "\n").utf8))
             .map { String(decoding: $0, as: UTF8.self).split(separator: "\n").map(String.init) }
         if comm.isRoot {
-            for note in Set(selectionNotes) { report("power: \(note)") }
+            for note in Set(selectionNotes).sorted() { printer.log.warning("power: \(note)") }
             report("ringwatt: \(comm.size) ranks on \(comm.nodeCount) node(s); model \(config.layers.map(String.init).joined(separator: "-")) "
                    + "(\(model.parameterCount) parameters); \(batchesPerEpoch) steps/epoch of \(config.batchSize)×\(comm.size); "
                    + "energy: \(nodeSources.enumerated().map { "node \($0.offset) \($0.element)" }.joined(separator: ", "))")
@@ -253,7 +253,7 @@ public final class Trainer {
             skippedSteps = Int(checkpoint.header["skipped_steps"]?.double ?? 0)
             if case let .array(a)? = checkpoint.header["accuracies"] { accuracies = a.compactMap(\.double) }
             if let t = checkpoint.header["totals"] { try totals.restore(t) }
-            if comm.isRoot { report("ringwatt: resuming \(config.out) at iteration \(step) (epoch \(step / batchesPerEpoch + 1))") }
+            if comm.isRoot { printer.log.notice("resuming \(config.out) at iteration \(step) (epoch \(step / batchesPerEpoch + 1))") }
         }
         var previousEnd = now()
         let loopStart = previousEnd
@@ -541,7 +541,10 @@ public final class Trainer {
             .map { String(decoding: $0, as: UTF8.self) }.filter { !$0.isEmpty }
 
         let status = rootWriteError != nil ? "failed" : (stopReason ?? "complete")
-        if stopReason != nil, comm.isRoot { report("ringwatt: stopped (\(stopReason!)) at iteration \(step); resume with --resume \(config.out)") }
+        if stopReason != nil, comm.isRoot {
+            printer.clearLive()
+            printer.log.notice("stopped (\(stopReason!)) at iteration \(step); resume with --resume \(config.out)")
+        }
         let summary = totals.summary(
             status: status, config: config, nodes: comm.nodeCount, epochs: accuracies.count,
             wallSeconds: loopSeconds, accuracies: accuracies, peakRSS: rss,

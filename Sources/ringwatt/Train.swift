@@ -2,6 +2,7 @@ import ArgumentParser
 import Collectives
 import Datasets
 import Foundation
+import Logging
 import Trainer
 
 struct Train: ParsableCommand {
@@ -71,6 +72,8 @@ struct Train: ParsableCommand {
     func run() throws {
         let config = try makeConfig()
         installStopSignalHandlers()
+        // Notes and warnings go through swift-log to stderr; progress and results to stdout.
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         // The communication thread and the compute thread take turns in MPI: SERIALIZED is enough.
         try withMPI(threadLevel: config.overlap == false ? .funneled : .serialized, waitMicroseconds: commOptions.commWaitUs) { comm in
             let trainer = Trainer(config: config, comm: comm)

@@ -62,7 +62,7 @@ import Fixtures
 
         let resumed = try Harness.mpirun(4, Self.job + ["--resume", dir + "/run"])
         #expect(resumed.status == 0, "\(resumed.all)")
-        #expect(resumed.stdout.contains("resuming"))
+        #expect(resumed.stderr.contains("resuming"), "notes go to stderr through swift-log")
         #expect(weights(dir + "/run") == weights(dir + "/reference") && weights(dir + "/run") != nil, "bit-identical final weights")
         let its = try Harness.lines(dir + "/run/iterations.jsonl").map { Int($0["iter"]!.double!) }
         #expect(its == Array(0..<its.count), "iterations.jsonl continues without gaps or duplicates")
