@@ -17,13 +17,12 @@ public enum AllReduceAlgorithm: String, CaseIterable, Sendable {
     case auto
 }
 
-/// Cumulative communication statistics of one `AllReduce` instance.
+/// Cumulative communication statistics of one `AllReduce` instance (callers time the calls they
+/// care about — `GradientBuckets` does — so the latency-bound path reads no clock).
 public struct CommStats: Sendable, Equatable {
     public var calls = 0
     /// Bytes this rank sent.
     public var bytesSent = 0
-    /// Seconds spent inside all-reduce calls.
-    public var seconds = 0.0
     /// Bytes of the user buffers reduced (n × 4 per call): the "size" of nccl-tests.
     public var bytesReduced = 0
     public init() {}
@@ -105,7 +104,6 @@ public final class AllReduce {
     }
 
     private func reduce(_ buffer: UnsafeMutableBufferPointer<Float>, scale: Float) throws {
-        let start = monotonicSeconds()
         if verifyLengths { try checkLengthsAgree(buffer.count) }
         var sent = 0
         if transport.size == 1 {
@@ -116,7 +114,6 @@ public final class AllReduce {
         stats.calls += 1
         stats.bytesSent += sent
         stats.bytesReduced += buffer.count * 4
-        stats.seconds += monotonicSeconds() - start
     }
 
     /// One algorithm on p > 1 ranks and a non-empty buffer.

@@ -458,7 +458,7 @@ public final class Trainer {
                 record.loss = Double(loss)
                 record.samples = B
                 record.commBytes = comm.allReduce.stats.bytesSent - before.bytesSent
-                record.commSeconds = comm.allReduce.stats.seconds - before.seconds
+                record.commSeconds = buckets.timings.map { $0.end - $0.start }.reduce(0, +)
                 step += 1
                 let epochEnds = batch == batchesPerEpoch - 1 || step == totalSteps
                 if epochEnds {
