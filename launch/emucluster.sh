@@ -80,9 +80,12 @@ case "$cmd" in
     # in MPI starve it (every message then waits for a 4 ms scheduler tick). Ours test and sleep.
     export RINGWATT_COMM_WAIT_US="${RINGWATT_COMM_WAIT_US:-50}"
     # mpirun runs inside host 0; every host (host 0 too) is entered through the rsh agent.
+    # rtc_hwloc_vmhole none: Open MPI 4.1.4's daemons otherwise share their hwloc topology through
+    # a shared-memory segment mapped at a guessed address, which crashed mpirun (SIGSEGV in
+    # hwloc_shmem_topology_write) in about one launch in six here.
     set +e
     ip netns exec ${PREFIX}-h0 mpirun --hostfile "$tmp/hosts" -np $((k * per)) --oversubscribe \
-      --mca plm_rsh_agent "$HERE/launch/netns-rsh" --mca btl tcp,self \
+      --mca plm_rsh_agent "$HERE/launch/netns-rsh" --mca btl tcp,self --mca rtc_hwloc_vmhole none \
       --mca btl_tcp_if_include "$SUBNET.0/24" --mca oob_tcp_if_include "$SUBNET.0/24" \
       -x OPENBLAS_NUM_THREADS -x RINGWATT_TTY -x RINGWATT_COMM_WAIT_US -x PATH \
       "$BIN" "${RINGWATT_SUBCOMMAND:-train}" "$@"
