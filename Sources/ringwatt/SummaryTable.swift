@@ -3,6 +3,14 @@ import Trainer
 
 /// The end-of-run table printed by rank 0 (and by `ringwatt report`).
 enum SummaryTable {
+    /// "estimate", "estimate on all 4 nodes", or "rapl on node 0, estimate on node 1".
+    static func sourcesByNode(_ s: JSON) -> String {
+        guard case let .array(nodes)? = s["energy_source_by_node"], nodes.count > 1 else { return s["energy_source"]?.string ?? "?" }
+        let names = nodes.map { $0.string ?? "?" }
+        if Set(names).count == 1 { return "\(names[0]) on all \(names.count) nodes" }
+        return names.enumerated().map { "\($0.element) on node \($0.offset)" }.joined(separator: ", ")
+    }
+
     static func render(_ s: JSON, directory: String) -> String {
         func num(_ key: String) -> Double { s[key]?.double ?? .nan }
         func f(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
@@ -22,7 +30,7 @@ enum SummaryTable {
             ("  comm", f(num("energy_comm_j"), 1) + " J (" + share("energy_comm_j") + ")"),
             ("  other", f(num("energy_other_j"), 1) + " J (" + share("energy_other_j") + ")"),
             ("mean power", f(num("mean_power_w"), 1) + " W"),
-            ("energy source", s["energy_source"]?.string ?? "?"),
+            ("energy source", sourcesByNode(s)),
             ("communication", String(format: "%.1f MB sent per rank, %.3f s, busbw %.2f GB/s (%@)",
                                      num("comm_bytes") / 1e6, num("comm_s"), num("busbw_GBps"),
                                      s["comm_algorithm"]?.string ?? "?")),
