@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Energy-vs-nodes plots from a scaling study directory (scripts/scaling-study.sh):
-OUT/compare.csv (measured, `ringwatt compare --csv`), OUT/predict.csv (`ringwatt predict --csv`),
-OUT/n*/power.csv. Writes OUT/energy_vs_nodes, OUT/speedup and OUT/power_timeline as PNG and SVG.
+"""Energy-vs-nodes plots from OUT/compare.csv (`ringwatt compare --csv`), OUT/predict.csv if present
+(`ringwatt predict --csv`), and each compared run's power.csv. Writes OUT/energy_vs_nodes,
+OUT/energy_vs_nodes_predicted, OUT/speedup and OUT/power_timeline as PNG and SVG.
 
-    python3 scripts/plot_scaling.py runs/scaling
+    python3 scripts/plot_scaling.py runs/scaling       # after scripts/scaling-study.sh
+    bash scripts/plot-runs.sh OUT RUN_DIR…             # from any run directories in one command
 """
 import csv
 import sys
@@ -90,7 +91,7 @@ def main(out: Path) -> None:
     ax.set_title("Speed-up and efficiency vs nodes")
     save(fig, out, "speedup")
 
-    runs = [out / f"n{n}" for n in nodes if (out / f"n{n}" / "power.csv").exists()]
+    runs = [Path(r["run"]) for r in measured if Path(r["run"], "power.csv").exists()]
     if runs:
         fig, axes = plt.subplots(len(runs), 1, figsize=(9, 2.4 * len(runs)), constrained_layout=True, squeeze=False)
         for axis, run in zip(axes[:, 0], runs):
@@ -100,7 +101,7 @@ def main(out: Path) -> None:
                 series[r["rank"]][1].append(float(r["watts"]))
             for rank, (ts, ws) in sorted(series.items(), key=lambda kv: int(kv[0])):
                 axis.plot(ts, ws, linewidth=0.8, label=f"rank {rank}")
-            axis.set_title(run.name, fontsize=9)
+            axis.set_title(str(run), fontsize=9)
             axis.set_ylabel("W")
             axis.legend(fontsize=7, loc="upper right")
         axes[-1, 0].set_xlabel("time since start (s)")

@@ -29,6 +29,16 @@ import Testing
         let cells = rows[2].split(separator: ",")
         #expect(abs(Double(cells[7])! - s2["energy_j"]!.double! / 2) < 0.06)
 
+        // From run directories to plots in one command.
+        let plots = try Harness.run("/bin/bash", [Harness.repository + "/scripts/plot-runs.sh", "\(dir)/plots",
+                                                  "\(dir)/n1", "\(dir)/n2", "\(dir)/n3"])
+        #expect(plots.status == 0, "\(plots.all)")
+        for name in ["energy_vs_nodes", "speedup", "power_timeline"] {
+            for ext in ["png", "svg"] {
+                #expect(FileManager.default.fileExists(atPath: "\(dir)/plots/\(name).\(ext)"), "\(name).\(ext)")
+            }
+        }
+
         let fit = "\(dir)/fit.json"
         try JSON.object([("alpha_s", .number(1e-5)), ("beta_s_per_byte", .number(1e-9)), ("gamma_s_per_byte", .number(1e-10))])
             .serialized().write(toFile: fit, atomically: false, encoding: .utf8)
