@@ -10,13 +10,12 @@ public struct Dataset: Sendable {
     public var count: Int { labels.count }
     /// FNV-1a of shape and every byte: ranks compare it to be sure they loaded the same data.
     public var fingerprint: UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ v: UInt64) { h = (h ^ v) &* 0x100_0000_01b3 }
-        mix(UInt64(features)); mix(UInt64(classes)); mix(UInt64(count))
-        for b in labels { mix(UInt64(b)) }
+        var h = FNV1a()
+        h.mix(UInt64(features)); h.mix(UInt64(classes)); h.mix(UInt64(count))
+        for b in labels { h.mix(UInt64(b)) }
         var i = 0
-        while i < images.count { mix(UInt64(images[i])); i += 97 }  // sampled: 47 MB in ~1 ms
-        return h
+        while i < images.count { h.mix(UInt64(images[i])); i += 97 }  // sampled: 47 MB in ~1 ms
+        return h.value
     }
 
     public init(images: [UInt8], labels: [UInt8], features: Int, classes: Int) throws {

@@ -143,12 +143,11 @@ public final class MLP {
         return flops
     }
 
-    /// FNV-1a over the parameters' bits: equal checksums mean bit-identical weights.
-    public func parameterChecksum() -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for i in 0..<parameters.count {
-            hash = (hash ^ UInt64(parameters.pointer[i].bitPattern)) &* 0x100_0000_01b3
-        }
-        return hash
+    /// FNV-1a over the bits of `range` of the parameters (all of them by default): equal
+    /// checksums mean bit-identical weights.
+    public func parameterChecksum(_ range: Range<Int>? = nil) -> UInt64 {
+        var h = FNV1a()
+        for i in range ?? 0..<parameters.count { h.mix(UInt64(parameters.pointer[i].bitPattern)) }
+        return h.value
     }
 }

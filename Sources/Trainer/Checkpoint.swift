@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 public struct CheckpointError: Error, CustomStringConvertible, Equatable {
     public let description: String
@@ -34,7 +35,7 @@ public struct Checkpoint: Equatable {
         var out: [UInt8] = Array("RWCK".utf8)
         Self.append(Self.version, to: &out)
         Self.append(UInt64(payload.count), to: &out)
-        Self.append(fnv1a(payload), to: &out)
+        Self.append(FNV1a.hash(payload), to: &out)
         return out + payload
     }
 
@@ -47,7 +48,7 @@ public struct Checkpoint: Equatable {
         let length: UInt64 = read(bytes, 8)
         guard length == UInt64(bytes.count - 24) else { throw fail("truncated or padded (\(bytes.count - 24) payload bytes, header says \(length))") }
         let payload = Array(bytes[24...])
-        guard fnv1a(payload) == read(bytes, 16) as UInt64 else { throw fail("checksum mismatch (corrupt)") }
+        guard FNV1a.hash(payload) == read(bytes, 16) as UInt64 else { throw fail("checksum mismatch (corrupt)") }
         guard payload.count >= 4 else { throw fail("no header") }
         let headerLength = Int(read(payload, 0) as UInt32)
         guard headerLength <= payload.count - 4 else { throw fail("header length out of range") }
@@ -109,10 +110,4 @@ public struct Checkpoint: Equatable {
     static func read<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int) -> T {
         bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
     }
-}
-
-func fnv1a(_ bytes: [UInt8]) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-    return h
 }

@@ -100,7 +100,7 @@ struct RunTotals {
     }
 
     func summary(status: String, config: TrainConfig, nodes: Int, epochs: Int, wallSeconds: Double,
-                 accuracies: [Double], peakRSS: Double, nodeSources: [String], estimate: EstimateModel?,
+                 accuracies: [Double], peakRSS: Double, nodeSources: [String], sourceLabel: String, estimate: EstimateModel?,
                  parameterChecksum: UInt64, notes: [String], overlap: Bool, algorithms: [String], buckets: [Int],
                  parameterCount: Int, skippedSteps: Int) -> JSON {
         let energy = energyJoules
@@ -149,7 +149,7 @@ struct RunTotals {
             ("samples_per_joule", .number(energy > 0 ? Double(samples) / energy : 0)),
             ("mean_power_w", .number(seconds > 0 ? energy / seconds : 0)),
             ("rank_energy_j", .array(rankJoules.map { .number($0) })),
-            ("energy_source", .string(Set(nodeSources).count == 1 ? nodeSources[0] : Set(nodeSources).sorted().joined(separator: "|"))),
+            ("energy_source", .string(sourceLabel)),
             ("energy_source_by_node", .array(nodeSources.map { .string($0) })),
             ("accounting", .object([
                 ("model", .string("E = E_compute + E_transfer + E_storage + E_aux; E_aux = (PUE - 1) * E_IT; E_transfer = network_joules_per_byte * bytes moved by all ranks")),

@@ -202,6 +202,8 @@ public final class Trainer {
         let labels = try comm.allGatherBytes(Array(selection.label.utf8)).map { String(decoding: $0, as: UTF8.self) }
         var nodeSources = [String](repeating: "none", count: comm.nodeCount)
         for r in 0..<comm.size { nodeSources[nodeOf[r]] = labels[r] }
+        // "estimate", or the distinct sources of the nodes joined by "|": the label every record carries.
+        let sourceLabel = Array(Set(nodeSources)).sorted().joined(separator: "|")
         let sourceNames = selection.sources.map { "\($0.kind.rawValue),\($0.domain)" }
         let selectionKinds = selection.kinds, selectionNotes = selection.notes
         let allSourceNames = try comm.allGatherBytes(Array(sourceNames.joined(separator: "\n").utf8))
@@ -329,7 +331,7 @@ public final class Trainer {
             for k in 0..<count {
                 let records = (0..<comm.size).map { byRank[$0][k] }
                 let line = totals.add(records, nodeOf: nodeOf, localSizeOf: localSizeOf,
-                                      source: nodeSources.count == 1 ? nodeSources[0] : Set(nodeSources).sorted().joined(separator: "|"),
+                                      source: sourceLabel,
                                       learningRate: Double(schedule.rate(at: records[0].iter)))
                 lines.append(line)
             }
@@ -490,7 +492,7 @@ public final class Trainer {
                                     samplesPerSecond: totals.samplesPerSecond,
                                     watts: totals.seconds > 0 ? totals.energyJoules / totals.seconds : 0,
                                     joules: totals.energyJoules, elapsed: now() - loopStart, startStep: firstStep,
-                                    source: Array(Set(nodeSources)).sorted().joined(separator: "|"))
+                                    source: sourceLabel)
                 }
                 printer.iteration(figures(), now: previousEnd)
 
@@ -507,7 +509,7 @@ public final class Trainer {
                         report(String(format: "epoch %d/%d  step %d/%d  loss %.4f  test accuracy %.2f %%  %.1f s  %.0f samples/s  %.1f J (%@)",
                                       epoch + 1, epochs, step, totalSteps, totals.lastLoss, 100 * accuracies.last!,
                                       totals.seconds, totals.samplesPerSecond, totals.energyJoules,
-                                      Array(Set(nodeSources)).sorted().joined(separator: "|")))
+                                      sourceLabel))
                     }
                     if code != 0 {
                         stopReason = code == 3 ? "energy_budget" : code == 2 ? "interrupted" : "failed"
@@ -548,7 +550,7 @@ public final class Trainer {
         let summary = totals.summary(
             status: status, config: config, nodes: comm.nodeCount, epochs: accuracies.count,
             wallSeconds: loopSeconds, accuracies: accuracies, peakRSS: rss,
-            nodeSources: nodeSources, estimate: selectionKinds.contains(.estimate) || nodeSources.contains { $0.contains("estimate") } ? config.estimate : nil,
+            nodeSources: nodeSources, sourceLabel: sourceLabel, estimate: selectionKinds.contains(.estimate) || nodeSources.contains { $0.contains("estimate") } ? config.estimate : nil,
             parameterChecksum: checksum, notes: Array(Set(selectionNotes)).sorted() + allFailures + commNote, overlap: overlap,
             algorithms: buckets.ranges.map { comm.allReduce.resolvedAlgorithm(count: $0.count).rawValue },
             buckets: buckets.ranges.map { $0.count * 4 },
@@ -573,11 +575,7 @@ public final class Trainer {
     /// Every rank's per-layer parameter checksums must match rank 0's; a divergence names the
     /// ranks and layers and stops every rank (all see the same gathered checksums).
     func verifyReplicas(_ model: MLP, iteration: Int) throws {
-        let mine = model.layers.map { layer -> UInt64 in
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for i in layer.range { h = (h ^ UInt64(model.parameters.pointer[i].bitPattern)) &* 0x100_0000_01b3 }
-            return h
-        }
+        let mine = model.layers.map { model.parameterChecksum($0.range) }
         let all = try comm.allGather(mine)
         let L = mine.count
         var problems: [String] = []
