@@ -54,20 +54,22 @@ public final class PowerSampler: Sendable {
     @discardableResult
     public func sampleNow() -> PowerSample {
         state.withLock { s in
-            let t = monotonicSeconds() - epoch
-            for i in s.sources.indices {
-                do {
-                    switch try s.sources[i].read() {
-                    case let .energy(joules):
-                        if let base = s.baseline[i] { s.cumulative[i] = max(s.cumulative[i], joules - base) }
-                        else { s.baseline[i] = joules }
-                    case let .power(watts):
-                        if let last = s.lastPower[i], let lastTime = s.lastTime {
-                            s.cumulative[i] += 0.5 * (last + watts) * (t - lastTime)
-                        }
-                        s.lastPower[i] = watts
+            // Stamp the sample at the middle of its reads: if this thread is descheduled while
+            // reading, the values belong somewhere inside [before, after], not at `before`.
+            let before = monotonicSeconds()
+            let readings: [Result<PowerReading, Error>] = s.sources.map { source in Result { try source.read() } }
+            let t = (before + monotonicSeconds()) / 2 - epoch
+            for (i, reading) in readings.enumerated() {
+                switch reading {
+                case let .success(.energy(joules)):
+                    if let base = s.baseline[i] { s.cumulative[i] = max(s.cumulative[i], joules - base) }
+                    else { s.baseline[i] = joules }
+                case let .success(.power(watts)):
+                    if let last = s.lastPower[i], let lastTime = s.lastTime {
+                        s.cumulative[i] += 0.5 * (last + watts) * (t - lastTime)
                     }
-                } catch {
+                    s.lastPower[i] = watts
+                case let .failure(error):
                     s.failures[i] += 1
                     s.lastError[i] = "\(error)"
                 }
