@@ -172,13 +172,6 @@ public final class MPITransport: Transport {
                                      rw_float(), rw_op_sum(), world), "MPI_Allreduce")
     }
 
-    /// Max over ranks of one Int64, through MPI_Allreduce (used for collective flags).
-    public func libraryAllReduceMax(_ value: Int64) throws -> Int64 {
-        var input = value, output: Int64 = 0
-        try Self.check(MPI_Allreduce(&input, &output, 1, rw_int64(), rw_op_max(), world), "MPI_Allreduce")
-        return output
-    }
-
     static func count(_ bytes: Int) throws -> Int32 {
         guard bytes <= Int(Int32.max) else { throw CollectiveError.messageTooLarge(bytes: bytes) }
         return Int32(bytes)

@@ -110,12 +110,6 @@ public final class PowerSampler: Sendable {
         sampleNow()
     }
 
-    /// Cumulative joules (all sources) at time t, interpolated between ticks; clamped to the
-    /// first and last tick held.
-    public func cumulativeJoules(at t: Double) -> Double {
-        state.withLock { s in Self.interpolate(s.samples, at: t) }
-    }
-
     /// Joules of all this rank's sources in [t0, t1].
     public func joules(from t0: Double, to t1: Double) -> Double {
         state.withLock { s in Self.interpolate(s.samples, at: t1) - Self.interpolate(s.samples, at: t0) }

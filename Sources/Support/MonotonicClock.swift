@@ -14,13 +14,6 @@ public func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-/// Seconds since the Unix epoch (CLOCK_REALTIME), for timestamps people read.
-public func wallClockSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
 /// Process CPU seconds (user + system) of the calling process, from getrusage(RUSAGE_SELF).
 public func processCPUSeconds() -> Double {
     var usage = rusage()
