@@ -16,7 +16,8 @@ func temporaryDirectory() -> String {
     return path
 }
 
-func write(_ bytes: [UInt8], to path: String) { FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+/// Plain (non-atomic) write: FileManager.createFile on Linux leaves a TemporaryDirectory.* behind in /tmp.
+func write(_ bytes: [UInt8], to path: String) { try! Data(bytes).write(to: URL(fileURLWithPath: path)) }
 
 func gzip(_ path: String) {
     let p = Process()

@@ -3,6 +3,9 @@ import Testing
 import Fixtures
 import Trainer
 
+/// Plain (non-atomic) write: FileManager.createFile on Linux leaves a TemporaryDirectory.* behind in /tmp.
+func write(_ path: String, _ data: Data) throws { try data.write(to: URL(fileURLWithPath: path)) }
+
 /// Each bad input: one clear line naming the problem, a non-zero exit, and nothing on disk
 /// that claims success.
 @Suite(.serialized) struct BadInputTests {
@@ -44,17 +47,17 @@ import Trainer
             return Data(b + data)
         }
         let fm = FileManager.default
-        fm.createFile(atPath: dir + "/train-images-idx3-ubyte", contents: idx([10, 2, 2], Array(repeating: 1, count: 30)))
-        fm.createFile(atPath: dir + "/train-labels-idx1-ubyte", contents: idx([10], Array(repeating: 1, count: 10)))
-        fm.createFile(atPath: dir + "/t10k-images-idx3-ubyte", contents: idx([2, 2, 2], Array(repeating: 1, count: 8)))
-        fm.createFile(atPath: dir + "/t10k-labels-idx1-ubyte", contents: idx([2], [0, 1]))
+        try write(dir + "/train-images-idx3-ubyte", idx([10, 2, 2], Array(repeating: 1, count: 30)))
+        try write(dir + "/train-labels-idx1-ubyte", idx([10], Array(repeating: 1, count: 10)))
+        try write(dir + "/t10k-images-idx3-ubyte", idx([2, 2, 2], Array(repeating: 1, count: 8)))
+        try write(dir + "/t10k-labels-idx1-ubyte", idx([2], [0, 1]))
         try expectRefused(2, ["--data", dir, "--layers", "4-3-10"], saying: ["train-images-idx3-ubyte is truncated"])
-        fm.createFile(atPath: dir + "/train-images-idx3-ubyte", contents: idx([10, 2, 2], Array(repeating: 1, count: 40)))
-        fm.createFile(atPath: dir + "/train-labels-idx1-ubyte", contents: idx([10], [0, 1, 2, 3, 4, 5, 6, 7, 8, 12]))
+        try write(dir + "/train-images-idx3-ubyte", idx([10, 2, 2], Array(repeating: 1, count: 40)))
+        try write(dir + "/train-labels-idx1-ubyte", idx([10], [0, 1, 2, 3, 4, 5, 6, 7, 8, 12]))
         try expectRefused(2, ["--data", dir, "--layers", "4-3-10"], saying: ["label 12 at index 9 is outside 0..<10"])
-        fm.createFile(atPath: dir + "/train-labels-idx1-ubyte", contents: idx([9], Array(repeating: 1, count: 9)))
+        try write(dir + "/train-labels-idx1-ubyte", idx([9], Array(repeating: 1, count: 9)))
         try expectRefused(2, ["--data", dir, "--layers", "4-3-10"], saying: ["count mismatch: 10 images but 9 labels"])
-        fm.createFile(atPath: dir + "/train-labels-idx1-ubyte.gz", contents: Data([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]))
+        try write(dir + "/train-labels-idx1-ubyte.gz", Data([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]))
         try expectRefused(2, ["--data", dir, "--layers", "4-3-10"], saying: ["cannot read", "train-labels-idx1-ubyte.gz"])
     }
 
@@ -70,7 +73,7 @@ import Trainer
         let again = try Harness.mpirun(2, ["train"] + args + ["--overwrite"])
         #expect(again.status == 0, "\(again.all)")
         // A file where the directory should be.
-        FileManager.default.createFile(atPath: dir + "/plainfile", contents: Data())
+        try write(dir + "/plainfile", Data())
         try expectRefused(1, ["--data", "synthetic:600:8:3", "--layers", "8-4-3", "--steps", "2", "--out", dir + "/plainfile"],
                           saying: ["exists and is not a directory"])
         try expectRefused(1, ["--data", "synthetic:600:8:3", "--layers", "8-4-3", "--steps", "2", "--out", dir + "/plainfile/sub"],
