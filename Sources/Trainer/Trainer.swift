@@ -404,8 +404,7 @@ public final class Trainer {
                     record.phaseSeconds[Phase.idle.rawValue] -= c.seconds
                     lastCheckpoint = nil
                 }
-                func close(_ phase: Phase) {
-                    let t = now()
+                func close(_ phase: Phase, at t: Double = now()) {
                     record.phaseStart[phase.rawValue] = phaseStart
                     record.phaseSeconds[phase.rawValue] = t - phaseStart
                     phaseStart = t
@@ -421,16 +420,22 @@ public final class Trainer {
                 let before = comm.allReduce.stats
                 control[0] = stopRequested.load(ordering: .relaxed) != 0 ? 1 : 0
                 var lastMark = phaseStart
+                // Backward ends when its last layer is done, stamped before that layer's bucket is
+                // handed over: the woken communication thread may take this core at once, and its
+                // all-reduce must count as communication, not as compute.
+                var backwardEnd = phaseStart
                 let loss = y.withUnsafeBufferPointer {
                     model.forwardBackward(x.pointer, labels: $0.baseAddress!, batch: B, forwardDone: {
                         guard trace.enabled else { return }
                         let t = now(); trace.add(.forward, 0, start: lastMark, duration: t - lastMark); lastMark = t
                     }, layerDone: { layer in
-                        if trace.enabled { let t = now(); trace.add(.backward, layer, start: lastMark, duration: t - lastMark); lastMark = t }
+                        let t = now()
+                        if trace.enabled { trace.add(.backward, layer, start: lastMark, duration: t - lastMark); lastMark = t }
+                        backwardEnd = t
                         buckets.layerDone(layer)
                     })
                 }
-                close(.compute)
+                close(.compute, at: backwardEnd)
 
                 try buckets.finishStep()  // with overlap: only the part not hidden behind backward
                 close(.comm)
