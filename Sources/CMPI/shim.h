@@ -24,4 +24,29 @@ static inline int rw_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
 static inline int rw_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 static inline int rw_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }
 
+// Open MPI's ring all-reduce (coll/base; what `--mca coll_tuned_use_dynamic_rules 1
+// --mca coll_tuned_allreduce_algorithm 4` selects), called directly so it can be timed in the
+// same run as everything else. An exported symbol of libmpi, not part of the MPI standard: other
+// MPI libraries get MPI_ERR_UNSUPPORTED_OPERATION. The module argument is unused by the ring
+// (and by the recursive doubling it falls back to for fewer elements than ranks).
+#if defined(OPEN_MPI) && OPEN_MPI && defined(OMPI_MAJOR_VERSION) && OMPI_MAJOR_VERSION >= 2
+#if OMPI_MAJOR_VERSION >= 5
+typedef size_t rw_ompi_count_t;
+#else
+typedef int rw_ompi_count_t;
+#endif
+int ompi_coll_base_allreduce_intra_ring(const void *sbuf, void *rbuf, rw_ompi_count_t count,
+                                        MPI_Datatype dtype, MPI_Op op, MPI_Comm comm, void *module);
+static inline int rw_has_ompi_ring(void) { return 1; }
+static inline int rw_ompi_ring_allreduce(void *buffer, int count, MPI_Datatype dtype, MPI_Op op, MPI_Comm comm) {
+    return ompi_coll_base_allreduce_intra_ring(MPI_IN_PLACE, buffer, (rw_ompi_count_t)count, dtype, op, comm, NULL);
+}
+#else
+static inline int rw_has_ompi_ring(void) { return 0; }
+static inline int rw_ompi_ring_allreduce(void *buffer, int count, MPI_Datatype dtype, MPI_Op op, MPI_Comm comm) {
+    (void)buffer; (void)count; (void)dtype; (void)op; (void)comm;
+    return MPI_ERR_UNSUPPORTED_OPERATION;
+}
+#endif
+
 #endif

@@ -4,11 +4,12 @@ import Support
 
 /// The gradient all-reduce of one training step, bucket by bucket.
 ///
-/// Buckets are contiguous ranges of the flat gradient buffer, formed from whole layers in reverse
-/// layer order (the order backward finishes them), each at least `bucketBytes` unless it is the
-/// last. With `overlap`, a communication thread all-reduces a bucket as soon as backward reports
-/// its layers done, while earlier layers are still computing; without it, the same buckets run
-/// one after another once backward is over. Either way each bucket is averaged by the same
+/// Buckets are contiguous ranges of the flat gradient buffer, formed from the pieces backward
+/// finishes (whole layers, or row blocks of a layer's weight gradient) in the order it finishes
+/// them — from the end of the buffer down — each at least `bucketBytes` unless it is the last.
+/// With `overlap`, a communication thread all-reduces a bucket as soon as backward reports its
+/// pieces final, while earlier ones are still computing; without it, the same buckets run one
+/// after another once backward is over. Either way each bucket is averaged by the same
 /// algorithm over the same range, so overlap on and off give bit-identical gradients.
 ///
 /// Open MPI has no asynchronous progress thread: a non-blocking transfer advances only while
@@ -25,9 +26,8 @@ public final class GradientBuckets: @unchecked Sendable {
         public var bytesSent: Int
     }
 
+    /// The buckets in the order they are reduced (descending offsets).
     public let ranges: [Range<Int>]
-    /// Index into `ranges` of the bucket each layer completes (nil when it completes none).
-    public let completesBucket: [Int?]
     public let overlap: Bool
     public let allReduce: AllReduce
     public var clockEpoch = 0.0
@@ -41,24 +41,19 @@ public final class GradientBuckets: @unchecked Sendable {
     /// Bucket timings of the last step (valid after `finishStep`).
     public private(set) var timings: [BucketTiming] = []
 
-    /// - layers: each layer's range in the flat buffer, in layer order (layer 0 first).
-    public init(layers: [Range<Int>], buffer: UnsafeMutableBufferPointer<Float>, bucketBytes: Int,
+    /// - boundaries: the offsets backward reports final, in its order: strictly descending,
+    ///   ending with 0 (after k, everything from k to the end of the buffer is final).
+    public init(boundaries: [Int], buffer: UnsafeMutableBufferPointer<Float>, bucketBytes: Int,
                 overlap: Bool, allReduce: AllReduce) {
-        precondition(!layers.isEmpty)
+        precondition(boundaries.last == 0 && zip(boundaries, boundaries.dropFirst()).allSatisfy { $0 > $1 }
+                     && boundaries[0] < buffer.count, "boundaries must descend from inside the buffer to 0")
         var ranges: [Range<Int>] = []
-        var completes = [Int?](repeating: nil, count: layers.count)
-        var upper = layers.last!.upperBound
-        var lower = upper
-        for l in stride(from: layers.count - 1, through: 0, by: -1) {
-            lower = layers[l].lowerBound
-            if (upper - lower) * 4 >= bucketBytes || l == 0 {
-                completes[l] = ranges.count
-                ranges.append(lower..<upper)
-                upper = lower
-            }
+        var upper = buffer.count
+        for lower in boundaries where (upper - lower) * 4 >= bucketBytes || lower == 0 {
+            ranges.append(lower..<upper)
+            upper = lower
         }
         self.ranges = ranges
-        self.completesBucket = completes
         self.overlap = overlap
         self.allReduce = allReduce
         self.buffer = buffer.baseAddress!
@@ -80,12 +75,14 @@ public final class GradientBuckets: @unchecked Sendable {
 
     deinit { shutdown() }
 
-    /// Backward reports that layer `layer`'s gradients are final.
-    public func layerDone(_ layer: Int) {
-        guard overlap, let bucket = completesBucket[layer] else { return }
-        precondition(bucket == posted, "buckets must complete in order")
-        posted += 1
-        ready.signal()
+    /// Backward reports that every gradient from `offset` to the end of the buffer is final:
+    /// the buckets now complete go to the communication thread.
+    public func gradientsFinal(from offset: Int) {
+        guard overlap else { return }
+        while posted < ranges.count && ranges[posted].lowerBound >= offset {
+            posted += 1
+            ready.signal()
+        }
     }
 
     /// Completes the step's all-reduce: waits for the communication thread (overlap), or runs

@@ -172,6 +172,18 @@ public final class MPITransport: Transport {
                                      rw_float(), rw_op_sum(), world), "MPI_Allreduce")
     }
 
+    /// Whether this MPI library is Open MPI with its ring all-reduce callable (`libraryRingAllReduceSum`).
+    public static var hasLibraryRing: Bool { rw_has_ompi_ring() != 0 }
+
+    /// The baseline ring: Open MPI's own ring all-reduce (the algorithm
+    /// `--mca coll_tuned_allreduce_algorithm 4` forces), called directly so it shares a run with
+    /// `libraryAllReduceSum` and ours. In place, sum.
+    public func libraryRingAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        guard Self.hasLibraryRing else { throw CollectiveError.mpi(call: "ompi_coll_base_allreduce_intra_ring", code: 0, message: "not Open MPI: its ring cannot be called directly") }
+        try Self.check(rw_ompi_ring_allreduce(buffer.baseAddress, try Self.count(buffer.count), rw_float(), rw_op_sum(), world),
+                       "ompi_coll_base_allreduce_intra_ring")
+    }
+
     static func count(_ bytes: Int) throws -> Int32 {
         guard bytes <= Int(Int32.max) else { throw CollectiveError.messageTooLarge(bytes: bytes) }
         return Int32(bytes)

@@ -21,16 +21,36 @@ public func denseBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: Unsaf
                           _ dbias: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                           _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
                           batch B: Int, inputs I: Int, outputs O: Int) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(O), Int32(I), Int32(B),
-                1, dout, Int32(O), inp, Int32(I), 1, dweight, Int32(I))
+    denseBiasBackward(dbias, dout, batch: B, outputs: O)
+    denseWeightBackward(dweight, dout, inp, batch: B, inputs: I, outputs: O, rows: 0..<O)
+    if let dinp { denseInputBackward(dinp, dout, weight, batch: B, inputs: I, outputs: O) }
+}
+
+/// dbias (O) += Σ_b dout (B,O).
+public func denseBiasBackward(_ dbias: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>, batch B: Int, outputs O: Int) {
     for b in 0..<B {
         let row = dout + b * O
         for o in 0..<O { dbias[o] += row[o] }
     }
-    if let dinp {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(B), Int32(I), Int32(O),
-                    1, dout, Int32(O), weight, Int32(I), 0, dinp, Int32(I))
-    }
+}
+
+/// Rows `rows` of the weight gradient: dweight[rows] (R,I) += dout[:, rows]ᵀ (R,B) · inp (B,I).
+/// A block of rows is contiguous in the (O,I) layout, so backward can hand it to the all-reduce
+/// while the rows before it are still computing. Each element sums over the batch alone, in the
+/// same order whatever the blocking, so blocked and whole-layer gradients are the same bits (tested).
+public func denseWeightBackward(_ dweight: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
+                                _ inp: UnsafePointer<Float>, batch B: Int, inputs I: Int, outputs O: Int,
+                                rows: Range<Int>) {
+    guard !rows.isEmpty else { return }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows.count), Int32(I), Int32(B),
+                1, dout + rows.lowerBound, Int32(O), inp, Int32(I), 1, dweight + rows.lowerBound * I, Int32(I))
+}
+
+/// dinp (B,I) = dout (B,O) · weight (O,I).
+public func denseInputBackward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
+                               _ weight: UnsafePointer<Float>, batch B: Int, inputs I: Int, outputs O: Int) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(B), Int32(I), Int32(O),
+                1, dout, Int32(O), weight, Int32(I), 0, dinp, Int32(I))
 }
 
 // MARK: ReLU

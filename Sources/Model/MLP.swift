@@ -91,11 +91,35 @@ public final class MLP {
         return acts[layers.count].pointer
     }
 
+    /// Target size of the row blocks in which backward computes each weight gradient (0: whole
+    /// layers). With blocks, the all-reduce of a layer's last rows can start while its first rows
+    /// are still computing — the first layer holds most of the parameters and would otherwise
+    /// be one bucket that can only start when backward is over. Blocks change no bits.
+    public var gradientBlockBytes = 0
+
+    /// Layer `l`'s weight-gradient row blocks in the order backward computes them (last rows first).
+    public func rowBlocks(_ l: Int) -> [Range<Int>] {
+        let layer = layers[l]
+        let rows = gradientBlockBytes > 0 ? max(1, gradientBlockBytes / (4 * layer.inputs)) : layer.outputs
+        return stride(from: layer.outputs, to: 0, by: -rows).map { max(0, $0 - rows)..<$0 }
+    }
+
+    /// The offsets backward reports to `gradientsFinal`, in order (descending, ending with 0):
+    /// after it reports k, every gradient at index ≥ k (control slots included) is final.
+    public func gradientBoundaries() -> [Int] {
+        stride(from: layers.count - 1, through: 0, by: -1).flatMap { l in
+            rowBlocks(l).map { layers[l].weightOffset + $0.lowerBound * layers[l].inputs }
+        }
+    }
+
     /// One training step's forward and backward: zeroes the gradients, computes the batch-mean
-    /// loss and its gradient into `gradients`. `layerDone(l)` is called as soon as layer l's
-    /// gradients are final (layers finish in reverse order), so their communication can start.
+    /// loss and its gradient into `gradients`. Backward goes layer by layer from the last: the
+    /// bias gradient, then the weight gradient in row blocks from the last rows (`rowBlocks`),
+    /// calling `gradientsFinal(k)` after each (see `gradientBoundaries`), so their communication
+    /// can start; then the input gradient for the layer below. `layerDone(l)` follows each layer.
     public func forwardBackward(_ input: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, batch B: Int,
                                 forwardDone: (() -> Void)? = nil,
+                                gradientsFinal: ((Int) -> Void)? = nil,
                                 layerDone: ((Int) -> Void)? = nil) -> Float {
         let logits = forward(input, batch: B)
         let loss = softmaxCrossEntropyForward(logits, labels, batch: B, classes: classes)
@@ -106,15 +130,20 @@ public final class MLP {
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[l]
             let inp: UnsafePointer<Float> = l == 0 ? input : UnsafePointer(acts[l].pointer)
-            let dinp: UnsafeMutablePointer<Float>? = l == 0 ? nil : dscratch[(layers.count - l) & 1].pointer
-            denseBackward(dinp, gradients.pointer + layer.weightOffset, gradients.pointer + layer.biasOffset,
-                          dout, inp, parameters.pointer + layer.weightOffset,
-                          batch: B, inputs: layer.inputs, outputs: layer.outputs)
-            layerDone?(l)
-            if let dinp {
+            let dweight = gradients.pointer + layer.weightOffset
+            denseBiasBackward(gradients.pointer + layer.biasOffset, dout, batch: B, outputs: layer.outputs)
+            for rows in rowBlocks(l) {
+                denseWeightBackward(dweight, dout, inp, batch: B, inputs: layer.inputs, outputs: layer.outputs, rows: rows)
+                gradientsFinal?(layer.weightOffset + rows.lowerBound * layer.inputs)
+            }
+            if l > 0 {
+                let dinp = dscratch[(layers.count - l) & 1].pointer
+                denseInputBackward(dinp, dout, parameters.pointer + layer.weightOffset,
+                                   batch: B, inputs: layer.inputs, outputs: layer.outputs)
                 reluBackward(dinp, acts[l].pointer, count: B * layer.inputs)
                 dout = dinp
             }
+            layerDone?(l)
         }
         return loss
     }

@@ -88,11 +88,12 @@ public struct TrainConfig: Sendable, Equatable {
     public var segmentBytes = 1 << 20
     public var smallMessageBytes = 16 << 10
     public var largeMessageBytes = 512 << 10
-    /// Gradient buckets: at least this many bytes of whole layers, in reverse layer order
-    /// (nil: automatic — 100 kB, or one bucket when ranks share cores).
+    /// Gradient buckets: at least this many bytes of the pieces backward finishes (row blocks of
+    /// about this size), from the last layer down (nil: automatic — 100 kB when overlap is on by
+    /// auto or chosen either way, else one bucket).
     public var bucketBytes: Int? = nil
-    /// All-reduce buckets on a communication thread while backward goes on (nil: automatic — on,
-    /// unless ranks share cores, where the extra thread competes with compute).
+    /// All-reduce buckets on a communication thread while backward goes on (nil: automatic — on
+    /// across nodes with a core per rank, or with a spare core per rank; off when all cores compute).
     public var overlap: Bool? = nil
     /// Gradient values on the wire (sums stay Float32).
     public var wire = WireFormat.f32

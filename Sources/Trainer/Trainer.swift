@@ -175,19 +175,28 @@ public final class Trainer {
         // the per-bucket calls of every step need no extra collective.
         try comm.allReduce.checkLengthsAgree(model.gradients.count, operation: "gradient all-reduce")
         comm.allReduce.verifyLengths = false
-        var layerRanges = model.layers.map(\.range)
-        layerRanges[layerRanges.count - 1] = layerRanges.last!.lowerBound..<(layerRanges.last!.upperBound + model.controlSlots)
-        // Ranks sharing cores (more ranks on a node than it has cores, on any node): one bucket and
-        // no communication thread — every extra collective and thread costs a trip through the
-        // scheduler there. Decided collectively, so every rank builds the same buckets.
+        // Overlap pays where the all-reduce leaves the CPU idle or has a core of its own: across
+        // nodes (the network, not the CPU, is the bottleneck) with a core per rank, or on a node
+        // with a spare core per rank for the communication thread. On a node whose cores are all
+        // busy computing, a shared-memory all-reduce is CPU work too: overlapping it only moves
+        // time from communication into compute (measured in README), so auto turns overlap off
+        // and sends one bucket. Decided collectively, so every rank builds the same buckets.
         let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        let crowded = try comm.max([comm.localSize > cores ? 1 : 0])[0] > 0
-        let overlap = (config.overlap ?? !crowded) && comm.size > 1  // one rank: nothing to overlap
-        let bucketBytes = config.bucketBytes ?? (crowded ? Int.max / 8 : 100_000)
-        let buckets = GradientBuckets(layers: layerRanges, buffer: model.gradients.buffer,
+        let flags = try comm.max([comm.localSize > cores ? 1 : 0, comm.localSize * 2 > cores ? 1 : 0])
+        let crowded = flags[0] > 0, noSpareCore = flags[1] > 0
+        let overlapPays = comm.size > 1 && !crowded && (comm.nodeCount > 1 || !noSpareCore)
+        let overlap = (config.overlap ?? overlapPays) && comm.size > 1  // one rank: nothing to overlap
+        // Buckets do not depend on the overlap setting itself, so --overlap on and off give the
+        // same bits: 100 kB when overlap pays or was chosen either way, else one bucket.
+        let bucketBytes = config.bucketBytes ?? (overlapPays || config.overlap != nil ? 100_000 : Int.max / 8)
+        // Weight gradients in row blocks of about a bucket, so the first layer (most of the
+        // parameters) is not one bucket that waits for the end of backward. Same bits either way.
+        model.gradientBlockBytes = bucketBytes < model.gradients.count * 4 ? bucketBytes : 0
+        let buckets = GradientBuckets(boundaries: model.gradientBoundaries(), buffer: model.gradients.buffer,
                                       bucketBytes: bucketBytes, overlap: overlap, allReduce: comm.allReduce)
-        let commNote = crowded && (config.overlap == nil || config.bucketBytes == nil) && comm.size > 1
-            ? ["ranks share cores (\(comm.localSize) on a node with \(cores)): one gradient bucket\(config.overlap == nil ? ", no overlap" : "") (auto)"] : []
+        let commNote = comm.size > 1 && !overlapPays && config.overlap == nil && config.bucketBytes == nil
+            ? ["\(comm.localSize) rank(s) on a node with \(cores) core(s)\(comm.nodeCount > 1 ? "" : ", one node"): "
+               + "one gradient bucket, no overlap (auto; --overlap on to overlap)"] : []
         defer { buckets.shutdown() }
 
         // Power: each rank its sources; node-wide counters on the node's first rank only.
@@ -420,19 +429,21 @@ public final class Trainer {
                 let before = comm.allReduce.stats
                 control[0] = stopRequested.load(ordering: .relaxed) != 0 ? 1 : 0
                 var lastMark = phaseStart
-                // Backward ends when its last layer is done, stamped before that layer's bucket is
-                // handed over: the woken communication thread may take this core at once, and its
+                // Backward ends with the hand-over of its last piece (offset 0), stamped before the
+                // hand-over: the woken communication thread may take this core at once, and its
                 // all-reduce must count as communication, not as compute.
                 var backwardEnd = phaseStart
                 let loss = y.withUnsafeBufferPointer {
                     model.forwardBackward(x.pointer, labels: $0.baseAddress!, batch: B, forwardDone: {
                         guard trace.enabled else { return }
                         let t = now(); trace.add(.forward, 0, start: lastMark, duration: t - lastMark); lastMark = t
+                    }, gradientsFinal: { offset in
+                        if offset == 0 { backwardEnd = now() }
+                        buckets.gradientsFinal(from: offset)
                     }, layerDone: { layer in
-                        let t = now()
-                        if trace.enabled { trace.add(.backward, layer, start: lastMark, duration: t - lastMark); lastMark = t }
-                        backwardEnd = t
-                        buckets.layerDone(layer)
+                        guard trace.enabled else { return }
+                        let t = layer == 0 ? backwardEnd : now()
+                        trace.add(.backward, layer, start: lastMark, duration: t - lastMark); lastMark = t
                     })
                 }
                 close(.compute, at: backwardEnd)

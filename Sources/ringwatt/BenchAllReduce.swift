@@ -15,8 +15,10 @@ struct BenchAllReduce: ParsableCommand {
             time_us is, per call, the slowest rank's time; mean, min and max over --iters calls, timed in
             rounds of 5 back-to-back calls that start at a barrier, rounds interleaved across algorithms.
             algbw = bytes / time; busbw = algbw · 2(p−1)/p (nccl-tests' definition for all-reduce).
-            The 'mpi' rows use whatever Open MPI selects at launch, e.g. force its ring with
-            --mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4.
+            The 'mpi' rows use whatever Open MPI selects at launch (labelled 'mpi-forced-ring' when the
+            launch forces its ring with --mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4).
+            The 'mpi-ring' rows call that same Open MPI ring (coll/base's allreduce_intra_ring) directly, so
+            the two rings are compared within one run.
             """)
 
     @Option(help: "Smallest size in bytes.") var minBytes = 4
@@ -25,8 +27,8 @@ struct BenchAllReduce: ParsableCommand {
     @Option(help: "Explicit element counts instead of the size range, comma-separated.") var counts: String?
     @Option(help: "Timed calls per size.") var iters = 20
     @Option(help: "Untimed calls per size first.") var warmup = 5
-    @Option(help: "Algorithms, comma-separated: ring, recursive-doubling, halving-doubling, auto, mpi.")
-    var algorithms = "ring,recursive-doubling,halving-doubling,auto,mpi"
+    @Option(help: "Algorithms, comma-separated: ring, recursive-doubling, halving-doubling, auto, mpi (MPI_Allreduce), mpi-ring (Open MPI's ring, called directly).")
+    var algorithms = "ring,recursive-doubling,halving-doubling,auto,mpi" + (MPITransport.hasLibraryRing ? ",mpi-ring" : "")
     @Option(help: "Ring pipeline segment in bytes.") var segmentBytes = 1 << 20
     @Option(help: "auto: recursive doubling below this many bytes.") var smallMessageBytes = 16 << 10
     @Option(help: "auto: halving-doubling (more than 2 ranks) below this many bytes, ring above.") var largeMessageBytes = 512 << 10
@@ -63,11 +65,16 @@ struct BenchAllReduce: ParsableCommand {
 
     func parsedAlgorithms() throws -> [String] {
         let names = algorithms.split(separator: ",").map(String.init)
-        for n in names where n != "mpi" && AllReduceAlgorithm(rawValue: n) == nil {
-            throw ValidationError("unknown algorithm '\(n)'; choose from \(AllReduceAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")), mpi")
+        for n in names where !Self.libraryNames.contains(n) && AllReduceAlgorithm(rawValue: n) == nil {
+            throw ValidationError("unknown algorithm '\(n)'; choose from \(AllReduceAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")), mpi, mpi-ring")
+        }
+        if names.contains("mpi-ring") && !MPITransport.hasLibraryRing {
+            throw ValidationError("mpi-ring calls Open MPI's ring directly and this MPI library is not Open MPI; use mpi")
         }
         return names
     }
+
+    static let libraryNames: Set<String> = ["mpi", "mpi-ring"]
 
     struct Row {
         var algorithm: String
@@ -96,6 +103,7 @@ struct BenchAllReduce: ParsableCommand {
                 // Every call sums; a round starts from a fresh buffer, so values grow at most p^5.
                 let calls: [(UnsafeMutableBufferPointer<Float>) throws -> Void] = names.map { name in
                     if name == "mpi" { return { try mpi.libraryAllReduceSum($0) } }
+                    if name == "mpi-ring" { return { try mpi.libraryRingAllReduceSum($0) } }
                     let algorithm = AllReduceAlgorithm(rawValue: name)!
                     return { comm.allReduce.algorithm = algorithm; try comm.allReduce.sum($0) }
                 }
@@ -108,7 +116,7 @@ struct BenchAllReduce: ParsableCommand {
                     let scale = Double(p * (p + 1) / 2)
                     for i in 0..<count { error = Swift.max(error, abs(Double(buffer[i]) - Double(i % 13 + 1) / 4 * scale)) }
                     // MPI sums exactly here (small integers); ours may round on a 16-bit wire: (p+1)·u·Σ|x|.
-                    let bound = names[a] == "mpi" ? 0 : Double(p + 1) * wireDtype.unitRoundoff * 13.0 / 4 * scale
+                    let bound = Self.libraryNames.contains(names[a]) ? 0 : Double(p + 1) * wireDtype.unitRoundoff * 13.0 / 4 * scale
                     let worst = try comm.max([error, error > bound ? 1 : 0])
                     errors.append(worst[0])
                     if worst[1] > 0 { failed = true }
@@ -184,11 +192,11 @@ struct BenchAllReduce: ParsableCommand {
         }
     }
 
-    /// "mpi" plus the tuned algorithm forced through MCA, if any (e.g. "mpi-alg4").
+    /// "mpi", or the tuned algorithm forced through MCA at launch (e.g. "mpi-forced-ring").
     func mpiAlgorithmLabel() -> String {
         let env = ProcessInfo.processInfo.environment
         if env["OMPI_MCA_coll_tuned_use_dynamic_rules"] == "1", let a = env["OMPI_MCA_coll_tuned_allreduce_algorithm"] {
-            return a == "4" ? "mpi-ring" : "mpi-alg\(a)"
+            return a == "4" ? "mpi-forced-ring" : "mpi-forced-alg\(a)"
         }
         return "mpi"
     }

@@ -80,9 +80,9 @@ struct CommOptions: ParsableArguments {
     var smallMessageBytes = 16 << 10
     @Option(help: "auto uses halving-doubling (more than 2 ranks) below this many bytes, the ring above.")
     var largeMessageBytes = 512 << 10
-    @Option(help: "Gradient bucket size in MB (10^6 bytes): whole layers, in reverse layer order (default: 0.1, or one bucket when ranks share cores).")
+    @Option(help: "Gradient bucket size in MB (10^6 bytes), from the last layer down; weight gradients are computed in row blocks of about this size (default: 0.1 when overlap is on by auto or set either way, else one bucket).")
     var bucketMb: Double?
-    @Option(help: "Overlap each bucket's all-reduce with the backward of earlier layers: on, off, or auto (on unless ranks share cores).")
+    @Option(help: "Overlap each bucket's all-reduce with the rest of backward: on, off, or auto (on across nodes with a core per rank, or with a spare core per rank; off when every core computes).")
     var overlap = Switch.auto
     @Option(help: "Gradient values on the wire: f32, or bf16/f16 (half the bytes, sums still in f32).")
     var wireDtype = WireFormat.f32

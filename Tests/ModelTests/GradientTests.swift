@@ -111,8 +111,11 @@ import Support
         #expect(loss0.isFinite)
         let grads = model.gradients.array
         var doneOrder: [Int] = []
-        _ = model.forwardBackward(x, labels: labels, batch: B, layerDone: { doneOrder.append($0) })
+        var reported: [Int] = []
+        _ = model.forwardBackward(x, labels: labels, batch: B, gradientsFinal: { reported.append($0) },
+                                  layerDone: { doneOrder.append($0) })
         #expect(doneOrder == [2, 1, 0], "backward runs in reverse layer order")
+        #expect(reported == model.layers.reversed().map(\.weightOffset), "whole layers: one report per layer")
         /// Which hidden units are active: a difference across a ReLU kink is not a derivative.
         func pattern() -> [Bool] {
             (1..<(model.widths.count - 1)).flatMap { l in
@@ -136,6 +139,37 @@ import Support
                     "seed \(seed) parameter \(i): finite difference \((up - down) / Double(2 * h)), backward \(grads[i])")
         }
         #expect(checked >= model.parameterCount * 9 / 10, "only \(checked) of \(model.parameterCount) away from ReLU kinks")
+    }
+
+    /// Row-blocked backward (sub-layer buckets): the same bits as whole layers, reports in the
+    /// order `gradientBoundaries` promises, and at each report everything from there on is final.
+    @Test(arguments: [4, 20, 100, 1 << 20])
+    func rowBlockedBackwardIsTheSameBitsAndReportsFinalPieces(blockBytes: Int) {
+        let model = MLP(widths: [37, 23, 11, 5], seed: 7, controlSlots: 1)
+        var rng = SplitMix64(seed: 9)
+        let B = 13
+        let x = randomArray(B * 37, &rng)
+        let labels: [UInt8] = (0..<B).map { UInt8($0 % 5) }
+        _ = model.forwardBackward(x, labels: labels, batch: B)
+        let whole = model.gradients.array.map(\.bitPattern)
+        model.gradientBlockBytes = blockBytes
+        let expected = model.gradientBoundaries()
+        var reported: [Int] = []
+        var snapshots: [[UInt32]] = []
+        _ = model.forwardBackward(x, labels: labels, batch: B, gradientsFinal: { k in
+            reported.append(k)
+            snapshots.append((k..<model.parameterCount).map { model.gradients.pointer[$0].bitPattern })
+        })
+        let blocked = model.gradients.array.map(\.bitPattern)
+        #expect(blocked == whole, "row blocks changed the gradient bits")
+        #expect(reported == expected)
+        #expect(expected.last == 0 && zip(expected, expected.dropFirst()).allSatisfy { $0 > $1 })
+        let rowsPerBlock = max(1, blockBytes / (4 * 37))
+        #expect(model.rowBlocks(0).count == (23 + rowsPerBlock - 1) / rowsPerBlock)
+        #expect(model.rowBlocks(0).first?.upperBound == 23 && model.rowBlocks(0).last?.lowerBound == 0)
+        for (k, snapshot) in zip(reported, snapshots) {
+            #expect(snapshot == Array(blocked[k..<model.parameterCount]), "gradients from \(k) changed after they were reported final")
+        }
     }
 
     @Test func layoutIsOneFlatBufferWithViewsPerLayer() {
