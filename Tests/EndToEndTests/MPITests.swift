@@ -16,7 +16,9 @@ import Trainer
         #expect(out.status == 0, "\(out.all)")
         #expect(out.stdout.contains("# ranks \(ranks),"))
         let rows = out.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.contains("algorithm") }
-        #expect(rows.count == 5 * 5, "\(out.stdout)")
+        // ring, recursive-doubling, halving-doubling, auto, mpi and (Open MPI) mpi-ring, for 5 sizes.
+        #expect(rows.count == 5 * 6, "\(out.stdout)")
+        #expect(rows.filter { $0.contains(" mpi-ring ") }.count == 5, "Open MPI's ring in the same run:\n\(out.stdout)")
         #expect(rows.allSatisfy { $0.hasSuffix(" 0") }, "max_error must be 0:\n\(out.stdout)")
         for wire in ["bf16", "f16"] {
             let compressed = try Harness.mpirun(ranks, ["bench-allreduce", "--counts", counts, "--iters", "1", "--warmup", "0",
@@ -93,7 +95,11 @@ import Trainer
             let s = try Harness.json("\(dir)/\(overlap)/summary.json")
             checksums.append(s["parameter_checksum"]?.string ?? "")
             guard case let .array(buckets)? = s["comm_buckets_bytes"] else { Issue.record("buckets"); continue }
-            #expect(buckets.count == 3, "one bucket per layer at 1 kB")
+            // 1 kB buckets split layers into row blocks (a row of layer 0 is 512 B), and cover everything.
+            #expect(buckets.count > 3, "sub-layer buckets at 1 kB: \(buckets)")
+            let parameters = 128 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10
+            let covered = buckets.compactMap(\.double).reduce(0, +)
+            #expect(covered == Double((parameters + 1) * 4), "buckets cover the parameters and the control slot: \(covered) bytes")
             let line = try Harness.lines("\(dir)/\(overlap)/iterations.jsonl")[5]
             #expect(line["comm_exposed_s"] != nil && line["busbw_GBps"] != nil)
         }
