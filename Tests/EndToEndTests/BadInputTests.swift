@@ -29,6 +29,18 @@ func write(_ path: String, _ data: Data) throws { try data.write(to: URL(fileURL
         try expectRefused(1, ["--data", "synthetic:10:0:3"], saying: ["synthetic:SAMPLES:FEATURES:CLASSES"])
     }
 
+    /// bench-allreduce's own bad input: unknown algorithms and impossible ranges, one line each.
+    @Test func badBenchmarkOptions() throws {
+        for (arguments, words) in [(["--algorithms", "ring,tree"], ["unknown algorithm 'tree'", "mpi-ring"]),
+                                   (["--min-bytes", "64", "--max-bytes", "4"], ["--min-bytes"]),
+                                   (["--factor", "1"], ["--factor must be at least 2"]),
+                                   (["--counts", "4,-1"], ["--counts must be non-negative"])] {
+            let out = try Harness.mpirun(1, ["bench-allreduce"] + arguments)
+            #expect(out.status != 0, "accepted \(arguments)")
+            for w in words { #expect(out.stderr.contains(w), "stderr should say '\(w)':\n\(out.stderr)") }
+        }
+    }
+
     @Test func layerWidthsThatDoNotMatchTheData() throws {
         try expectRefused(2, ["--data", "synthetic:200:16:4", "--layers", "17-8-4"],
                           saying: ["--layers starts with 17 inputs but the data has 16 features"])
