@@ -22,7 +22,7 @@ for rep in $(seq 1 "${REPEATS:-3}"); do
 done
 cp "$OUT/fit-1.json" "$OUT/fit.json"
 python3 - "$OUT" <<'PY'
-import csv, glob, re, statistics, sys
+import csv, glob, statistics, sys
 from collections import defaultdict
 out = sys.argv[1]
 # run key -> {(algorithm, bytes): time_us}
@@ -35,12 +35,10 @@ times = defaultdict(list)
 for run in runs.values():
     for k, v in run.items(): times[k].append(v)
 t = {k: statistics.median(v) for k, v in times.items()}
-def ratio(a, b, n, same_run=True):
-    """busbw(a)/busbw(b) = time(b)/time(a): median over runs holding both (same_run), or of medians."""
-    if same_run:
-        rs = [run[(b, n)] / run[(a, n)] for run in runs.values() if (a, n) in run and (b, n) in run]
-        return f"{statistics.median(rs):.2f}" if rs else "-"
-    return f"{t[(b, n)] / t[(a, n)]:.2f}" if (a, n) in t and (b, n) in t else "-"
+def ratio(a, b, n):
+    """busbw(a)/busbw(b) = time(b)/time(a) within each run holding both; the median over those runs."""
+    rs = [run[(b, n)] / run[(a, n)] for run in runs.values() if (a, n) in run and (b, n) in run]
+    return f"{statistics.median(rs):.2f}" if rs else "-"
 def tt(a, n):
     return f"{t[(a, n)]:.1f}" if (a, n) in t else "-"
 sizes = sorted({n for (_, n) in t})

@@ -177,9 +177,8 @@ public final class MPITransport: Transport {
 
     /// The baseline ring: Open MPI's own ring all-reduce (the algorithm
     /// `--mca coll_tuned_allreduce_algorithm 4` forces), called directly so it shares a run with
-    /// `libraryAllReduceSum` and ours. In place, sum.
+    /// `libraryAllReduceSum` and ours. In place, sum. Other MPI libraries: MPI_ERR_UNSUPPORTED_OPERATION.
     public func libraryRingAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
-        guard Self.hasLibraryRing else { throw CollectiveError.mpi(call: "ompi_coll_base_allreduce_intra_ring", code: 0, message: "not Open MPI: its ring cannot be called directly") }
         try Self.check(rw_ompi_ring_allreduce(buffer.baseAddress, try Self.count(buffer.count), rw_float(), rw_op_sum(), world),
                        "ompi_coll_base_allreduce_intra_ring")
     }

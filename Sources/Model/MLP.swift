@@ -8,6 +8,8 @@ public struct DenseLayout: Sendable, Equatable {
     public var biasOffset: Int { weightOffset + inputs * outputs }
     public var end: Int { biasOffset + outputs }
     public var range: Range<Int> { weightOffset..<end }
+    /// Where row `row` of the (outputs × inputs) weight starts in the flat buffers.
+    public func offset(ofRow row: Int) -> Int { weightOffset + row * inputs }
     /// Multiply-adds of forward for one sample.
     public var macs: Int { inputs * outputs }
 }
@@ -97,18 +99,20 @@ public final class MLP {
     /// be one bucket that can only start when backward is over. Blocks change no bits.
     public var gradientBlockBytes = 0
 
-    /// Layer `l`'s weight-gradient row blocks in the order backward computes them (last rows first).
-    public func rowBlocks(_ l: Int) -> [Range<Int>] {
+    /// Layer `l`'s weight-gradient row blocks in the order backward computes them (last rows
+    /// first); lazy, so the training step allocates nothing for them.
+    public func rowBlocks(_ l: Int) -> LazyMapSequence<StrideTo<Int>, Range<Int>> {
         let layer = layers[l]
         let rows = gradientBlockBytes > 0 ? max(1, gradientBlockBytes / (4 * layer.inputs)) : layer.outputs
-        return stride(from: layer.outputs, to: 0, by: -rows).map { max(0, $0 - rows)..<$0 }
+        return stride(from: layer.outputs, to: 0, by: -rows).lazy.map { max(0, $0 - rows)..<$0 }
     }
 
     /// The offsets backward reports to `gradientsFinal`, in order (descending, ending with 0):
     /// after it reports k, every gradient at index ≥ k (control slots included) is final.
     public func gradientBoundaries() -> [Int] {
         stride(from: layers.count - 1, through: 0, by: -1).flatMap { l in
-            rowBlocks(l).map { layers[l].weightOffset + $0.lowerBound * layers[l].inputs }
+            let layer = layers[l]
+            return rowBlocks(l).map { layer.offset(ofRow: $0.lowerBound) }
         }
     }
 
@@ -134,7 +138,7 @@ public final class MLP {
             denseBiasBackward(gradients.pointer + layer.biasOffset, dout, batch: B, outputs: layer.outputs)
             for rows in rowBlocks(l) {
                 denseWeightBackward(dweight, dout, inp, batch: B, inputs: layer.inputs, outputs: layer.outputs, rows: rows)
-                gradientsFinal?(layer.weightOffset + rows.lowerBound * layer.inputs)
+                gradientsFinal?(layer.offset(ofRow: rows.lowerBound))
             }
             if l > 0 {
                 let dinp = dscratch[(layers.count - l) & 1].pointer
