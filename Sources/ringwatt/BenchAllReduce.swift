@@ -12,8 +12,10 @@ struct BenchAllReduce: ParsableCommand {
         abstract: "Time and verify all-reduce algorithms over a range of sizes (run under mpirun).",
         discussion: """
             Rank r contributes (r+1)·v(i) with v(i) = ((i mod 13) + 1)/4, so the exact sum is v(i)·p(p+1)/2.
-            time_us is, per call, the slowest rank's time; mean, min and max over --iters calls, timed in
-            rounds of 5 back-to-back calls that start at a barrier, rounds interleaved across algorithms.
+            time_us is, per call, the slowest rank's time; mean, min and max over the timed calls: at least
+            --iters, and as many more as fill --min-time-ms (estimated from the warm-up), so a millisecond of
+            scheduler noise cannot move a 10 µs mean by much. Calls are timed in rounds of 5 back-to-back calls
+            that start at a barrier, rounds interleaved across algorithms.
             algbw = bytes / time; busbw = algbw · 2(p−1)/p (nccl-tests' definition for all-reduce).
             The 'mpi' rows use whatever Open MPI selects at launch (labelled 'mpi-forced-ring' when the
             launch forces its ring with --mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4).
@@ -25,7 +27,9 @@ struct BenchAllReduce: ParsableCommand {
     @Option(help: "Largest size in bytes.") var maxBytes = 64 << 20
     @Option(help: "Multiply the size by this each row.") var factor = 4
     @Option(help: "Explicit element counts instead of the size range, comma-separated.") var counts: String?
-    @Option(help: "Timed calls per size.") var iters = 20
+    @Option(help: "Timed calls per size and algorithm, at least.") var iters = 20
+    @Option(help: "Time each algorithm at each size for at least this long (more calls than --iters where they are short); 0: exactly --iters calls.")
+    var minTimeMs = 50.0
     @Option(help: "Untimed calls per size first.") var warmup = 5
     @Option(help: "Algorithms, comma-separated: ring, recursive-doubling, halving-doubling, auto, mpi (MPI_Allreduce), mpi-ring (Open MPI's ring, called directly).")
     var algorithms = "ring,recursive-doubling,halving-doubling,auto,mpi" + (MPITransport.hasLibraryRing ? ",mpi-ring" : "")
@@ -46,6 +50,7 @@ struct BenchAllReduce: ParsableCommand {
         guard minBytes >= 0, maxBytes >= minBytes else { throw ValidationError("need 0 ≤ --min-bytes ≤ --max-bytes") }
         guard factor >= 2 else { throw ValidationError("--factor must be at least 2") }
         guard iters > 0, warmup >= 0 else { throw ValidationError("--iters must be positive and --warmup ≥ 0") }
+        guard minTimeMs >= 0, minTimeMs <= 60_000 else { throw ValidationError("--min-time-ms must be in [0, 60000]") }
         guard segmentBytes >= 4 else { throw ValidationError("--segment-bytes must be at least 4") }
         _ = try parsedCounts()
         _ = try parsedAlgorithms()
@@ -79,6 +84,7 @@ struct BenchAllReduce: ParsableCommand {
     struct Row {
         var algorithm: String
         var count: Int
+        var iters: Int
         var mean: Double, min: Double, max: Double
         var error: Double
         var bytes: Int { count * 4 }
@@ -111,6 +117,7 @@ struct BenchAllReduce: ParsableCommand {
                     return { comm.allReduce.algorithm = algorithm; try comm.allReduce.sum($0) }
                 }
                 var errors: [Double] = []
+                var perCall: [Double] = []  // this rank's median warm-up call, per algorithm
                 for (a, call) in calls.enumerated() {
                     // Correctness on a fresh buffer, then warm-up.
                     buffer = pristine
@@ -123,17 +130,26 @@ struct BenchAllReduce: ParsableCommand {
                     let worst = try comm.max([error, error > bound ? 1 : 0])
                     errors.append(worst[0])
                     if worst[1] > 0 { failed = true }
-                    for _ in 0..<warmupCalls { buffer = pristine; try buffer.withUnsafeMutableBufferPointer { try call($0) } }
+                    var warm: [Double] = []
+                    for _ in 0..<warmupCalls {
+                        buffer = pristine
+                        let t0 = monotonicSeconds()
+                        try buffer.withUnsafeMutableBufferPointer { try call($0) }
+                        warm.append(monotonicSeconds() - t0)
+                    }
+                    perCall.append(warm.isEmpty ? 0 : warm.sorted()[warm.count / 2])
                 }
+                // Calls per algorithm: --iters, or more where the warm-up says that is shorter than
+                // --min-time-ms (decided from the slowest rank's estimate, so every rank agrees).
+                let estimates = try comm.max(perCall)
+                let counts = estimates.map { Self.timedCalls(iters: iters, minSeconds: minTimeMs / 1000, perCall: $0) }
                 // Timed in rounds of back-to-back calls (as a training loop issues them), rounds
                 // interleaved across algorithms so drifting machine noise hits all alike. A barrier
                 // starts each round, not each call, so its exit skew does not count as latency.
                 var times = [[Double]](repeating: [], count: calls.count)
-                let perRound = min(5, iters)
-                var done = 0
-                while done < iters {
-                    let k = min(perRound, iters - done)
-                    for (a, call) in calls.enumerated() {
+                while zip(times, counts).contains(where: { $0.count < $1 }) {
+                    for (a, call) in calls.enumerated() where times[a].count < counts[a] {
+                        let k = min(5, counts[a] - times[a].count)
                         buffer.withUnsafeMutableBufferPointer { b in pristine.withUnsafeBufferPointer { b.baseAddress?.update(from: $0.baseAddress!, count: count) } }
                         try comm.barrier()
                         for _ in 0..<k {
@@ -142,44 +158,43 @@ struct BenchAllReduce: ParsableCommand {
                             times[a].append(monotonicSeconds() - t0)
                         }
                     }
-                    done += k
                 }
                 for (a, name) in names.enumerated() {
                     let slowest = try comm.max(times[a])
-                    rows.append(Row(algorithm: name == "mpi" ? mpiLabel : name, count: count,
-                                    mean: slowest.reduce(0, +) / Double(iters), min: slowest.min()!, max: slowest.max()!,
+                    rows.append(Row(algorithm: name == "mpi" ? mpiLabel : name, count: count, iters: counts[a],
+                                    mean: slowest.reduce(0, +) / Double(slowest.count), min: slowest.min()!, max: slowest.max()!,
                                     error: errors[a]))
                 }
             }
             guard comm.isRoot else { if check && failed { throw ExitCode(1) }; return }
             let busFactor = p > 1 ? 2 * Double(p - 1) / Double(p) : 0
             func algbw(_ r: Row) -> Double { r.mean > 0 ? Double(r.bytes) / r.mean / 1e9 : 0 }
-            print("# ranks \(p), nodes \(comm.nodeCount), iters \(iters), warmup \(warmup), segment \(segmentBytes) B, "
+            print("# ranks \(p), nodes \(comm.nodeCount), iters ≥ \(iters), min time \(minTimeMs) ms, warmup \(warmup), segment \(segmentBytes) B, "
                   + "auto thresholds \(smallMessageBytes)/\(largeMessageBytes) B, wire \(wireDtype.rawValue), length check \(verifyLengths ? "on" : "off")")
             func cell(_ s: String, _ w: Int, left: Bool = false) -> String {
                 let pad = String(repeating: " ", count: Swift.max(0, w - s.count))
                 return left ? s + pad : pad + s
             }
-            print(cell("bytes", 12) + cell("count", 11) + "  " + cell("algorithm", 19, left: true) + cell("time_us", 11)
+            print(cell("bytes", 12) + cell("count", 11) + "  " + cell("algorithm", 19, left: true) + cell("calls", 7) + cell("time_us", 11)
                   + cell("min_us", 11) + cell("max_us", 11) + cell("algbw_GBps", 12) + cell("busbw_GBps", 12) + cell("max_error", 11))
             for r in rows {
-                print(cell(String(r.bytes), 12) + cell(String(r.count), 11) + "  " + cell(r.algorithm, 19, left: true)
+                print(cell(String(r.bytes), 12) + cell(String(r.count), 11) + "  " + cell(r.algorithm, 19, left: true) + cell(String(r.iters), 7)
                       + cell(String(format: "%.2f", r.mean * 1e6), 11) + cell(String(format: "%.2f", r.min * 1e6), 11)
                       + cell(String(format: "%.2f", r.max * 1e6), 11) + cell(String(format: "%.3f", algbw(r)), 12)
                       + cell(String(format: "%.3f", algbw(r) * busFactor), 12) + cell(String(format: "%.2g", r.error), 11))
             }
             let objects: [JSON] = rows.map { r in
                 .object([("ranks", .int(p)), ("nodes", .int(comm.nodeCount)), ("algorithm", .string(r.algorithm)),
-                         ("bytes", .int(r.bytes)), ("count", .int(r.count)), ("time_us", .number(r.mean * 1e6)),
+                         ("bytes", .int(r.bytes)), ("count", .int(r.count)), ("iters", .int(r.iters)), ("time_us", .number(r.mean * 1e6)),
                          ("min_us", .number(r.min * 1e6)), ("max_us", .number(r.max * 1e6)),
                          ("algbw_GBps", .number(algbw(r))), ("busbw_GBps", .number(algbw(r) * busFactor)),
                          ("max_abs_error", .number(r.error))])
             }
             if let json { try RunDirectory.writeAtomically(path: json, JSON.array(objects).serialized(pretty: true) + "\n") }
             if let csv {
-                var text = "ranks,nodes,algorithm,bytes,count,time_us,min_us,max_us,algbw_GBps,busbw_GBps,max_abs_error\n"
+                var text = "ranks,nodes,algorithm,bytes,count,iters,time_us,min_us,max_us,algbw_GBps,busbw_GBps,max_abs_error\n"
                 for r in rows {
-                    text += "\(p),\(comm.nodeCount),\(r.algorithm),\(r.bytes),\(r.count),\(r.mean * 1e6),\(r.min * 1e6),\(r.max * 1e6),\(algbw(r)),\(algbw(r) * busFactor),\(r.error)\n"
+                    text += "\(p),\(comm.nodeCount),\(r.algorithm),\(r.bytes),\(r.count),\(r.iters),\(r.mean * 1e6),\(r.min * 1e6),\(r.max * 1e6),\(algbw(r)),\(algbw(r) * busFactor),\(r.error)\n"
                 }
                 try RunDirectory.writeAtomically(path: csv, text)
             }
@@ -193,6 +208,13 @@ struct BenchAllReduce: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+    }
+
+    /// Timed calls for one algorithm at one size: `iters`, or enough to last `minSeconds` at
+    /// `perCall` seconds a call, capped at 100 000 (a 4-byte call takes a few µs).
+    static func timedCalls(iters: Int, minSeconds: Double, perCall: Double) -> Int {
+        guard minSeconds > 0, perCall > 0 else { return iters }
+        return max(iters, min(100_000, Int((minSeconds / perCall).rounded(.up))))
     }
 
     /// "mpi", or the tuned algorithm forced through MCA at launch (e.g. "mpi-forced-ring").

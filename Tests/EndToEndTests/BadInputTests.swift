@@ -34,7 +34,8 @@ func write(_ path: String, _ data: Data) throws { try data.write(to: URL(fileURL
         for (arguments, words) in [(["--algorithms", "ring,tree"], ["unknown algorithm 'tree'", "mpi-ring"]),
                                    (["--min-bytes", "64", "--max-bytes", "4"], ["--min-bytes"]),
                                    (["--factor", "1"], ["--factor must be at least 2"]),
-                                   (["--counts", "4,-1"], ["--counts must be non-negative"])] {
+                                   (["--counts", "4,-1"], ["--counts must be non-negative"]),
+                                   (["--min-time-ms=-5"], ["--min-time-ms must be in [0, 60000]"])] {
             let out = try Harness.mpirun(1, ["bench-allreduce"] + arguments)
             #expect(out.status != 0, "accepted \(arguments)")
             for w in words { #expect(out.stderr.contains(w), "stderr should say '\(w)':\n\(out.stderr)") }
@@ -58,7 +59,6 @@ func write(_ path: String, _ data: Data) throws { try data.write(to: URL(fileURL
             for d in dims { b += [UInt8(d >> 24 & 255), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)] }
             return Data(b + data)
         }
-        let fm = FileManager.default
         try write(dir + "/train-images-idx3-ubyte", idx([10, 2, 2], Array(repeating: 1, count: 30)))
         try write(dir + "/train-labels-idx1-ubyte", idx([10], Array(repeating: 1, count: 10)))
         try write(dir + "/t10k-images-idx3-ubyte", idx([2, 2, 2], Array(repeating: 1, count: 8)))

@@ -12,7 +12,7 @@ import Trainer
     func allReduceIsExactUnderMpirun(ranks: Int) throws {
         let counts = [0, 1, max(0, ranks - 1), ranks + 1, 1_000_003].map(String.init).joined(separator: ",")
         let out = try Harness.mpirun(ranks, ["bench-allreduce", "--counts", counts, "--iters", "1", "--warmup", "0",
-                                             "--check", "--verify-lengths", "--segment-bytes", "65536"])
+                                             "--min-time-ms", "0", "--check", "--verify-lengths", "--segment-bytes", "65536"])
         #expect(out.status == 0, "\(out.all)")
         #expect(out.stdout.contains("# ranks \(ranks),"))
         let rows = out.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.contains("algorithm") }
@@ -22,9 +22,37 @@ import Trainer
         #expect(rows.allSatisfy { $0.hasSuffix(" 0") }, "max_error must be 0:\n\(out.stdout)")
         for wire in ["bf16", "f16"] {
             let compressed = try Harness.mpirun(ranks, ["bench-allreduce", "--counts", counts, "--iters", "1", "--warmup", "0",
-                                                        "--check", "--wire-dtype", wire, "--algorithms", "ring,recursive-doubling,halving-doubling"])
+                                                        "--min-time-ms", "0", "--check", "--wire-dtype", wire, "--algorithms", "ring,recursive-doubling,halving-doubling"])
             #expect(compressed.status == 0, "\(wire): \(compressed.all)")
         }
+    }
+
+    /// Timed calls: exactly --iters with --min-time-ms 0; more where calls are short and a minimum
+    /// time is asked for; the same count on every rank (or the job would hang), recorded per row.
+    @Test func benchmarkTimesShortCallsLonger() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (minTime, file) in [("0", "exact.csv"), ("30", "timed.csv")] {
+            let out = try Harness.mpirun(2, ["bench-allreduce", "--counts", "1,262144", "--iters", "7", "--warmup", "3",
+                                             "--algorithms", "recursive-doubling,mpi", "--min-time-ms", minTime,
+                                             "--csv", "\(dir)/\(file)"])
+            #expect(out.status == 0, "\(out.all)")
+        }
+        func calls(_ file: String) throws -> [String: Int] {
+            let lines = try String(contentsOfFile: "\(dir)/\(file)", encoding: .utf8).split(separator: "\n")
+            let header = lines[0].split(separator: ",").map(String.init)
+            let (a, b, i) = (header.firstIndex(of: "algorithm")!, header.firstIndex(of: "bytes")!, header.firstIndex(of: "iters")!)
+            return Dictionary(uniqueKeysWithValues: lines.dropFirst().map {
+                let f = $0.split(separator: ",").map(String.init)
+                return ("\(f[a])@\(f[b])", Int(f[i])!)
+            })
+        }
+        let exact = try calls("exact.csv"), timed = try calls("timed.csv")
+        #expect(exact.count == 4 && exact.values.allSatisfy { $0 == 7 }, "\(exact)")
+        // A 4-byte all-reduce takes microseconds here (milliseconds on the worst noisy host), so 30 ms
+        // is many more than 7 calls; every row has at least --iters.
+        #expect(timed["recursive-doubling@4"]! > 7 && timed["mpi@4"]! > 7, "\(timed)")
+        #expect(timed.values.allSatisfy { $0 >= 7 }, "\(timed)")
     }
 
     /// Same seed and rank count twice: bit-identical weights; files follow the contract.
