@@ -21,7 +21,10 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "Support"),
-        .target(name: "Collectives", dependencies: ["CMPI", "Support"]),
+        // Our C: the collectives' element-wise kernels, one variant per x86-64 level, picked at load.
+        // Optimised in every configuration, so the tests (debug builds) check the vector code that runs.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "Collectives", dependencies: ["CMPI", "CKernels", "Support"]),
         .target(name: "Model", dependencies: ["CBLAS", "Support"]),
         .target(name: "Datasets", dependencies: ["CZlib", "Support"]),
         .target(name: "Energy", dependencies: ["Support"]),
@@ -33,7 +36,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")]),
 
-        .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
+        .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Support"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .target(name: "Fixtures", dependencies: ["Support"], path: "Tests/Fixtures"),

@@ -1,3 +1,5 @@
+import CKernels
+
 /// How gradient values travel between ranks. Sums always accumulate in Float32; 16-bit formats
 /// halve the bytes on the wire at the cost of rounding each value sent.
 ///
@@ -20,42 +22,24 @@ public enum WireFormat: String, CaseIterable, Sendable {
         }
     }
 
-    @inline(__always)
-    static func bf16(_ x: Float) -> UInt16 {
-        let bits = x.bitPattern
-        if x.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x40 }
-        let rounding: UInt32 = 0x7FFF + ((bits >> 16) & 1)  // round to nearest, ties to even
-        return UInt16(truncatingIfNeeded: (bits &+ rounding) >> 16)
-    }
-
-    @inline(__always)
-    static func float(bf16 h: UInt16) -> Float { Float(bitPattern: UInt32(h) << 16) }
+    // The element-wise work is in CKernels (vectorised for the CPU the binary runs on; the same
+    // bits on every CPU). Pointers are raw on the wire side: a segment of 16-bit values.
 
     /// src (Float32) → dst (this format), n values.
     func encode(_ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, _ n: Int) {
         switch self {
         case .f32: dst.copyMemory(from: src, byteCount: n * 4)
-        case .bf16:
-            let d = dst.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<n { d[i] = Self.bf16(src[i]) }
-        case .f16:
-            let d = dst.assumingMemoryBound(to: Float16.self)
-            for i in 0..<n { d[i] = Float16(src[i]) }
+        case .bf16: rw_bf16_encode(src, dst.assumingMemoryBound(to: UInt16.self), n)
+        case .f16: rw_f16_encode(src, dst.assumingMemoryBound(to: UInt16.self), n)
         }
     }
 
     /// dst += decode(src), n values.
     func decodeAdd(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
         switch self {
-        case .f32:
-            let s = src.assumingMemoryBound(to: Float.self)
-            for i in 0..<n { dst[i] += s[i] }
-        case .bf16:
-            let s = src.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<n { dst[i] += Self.float(bf16: s[i]) }
-        case .f16:
-            let s = src.assumingMemoryBound(to: Float16.self)
-            for i in 0..<n { dst[i] += Float(s[i]) }
+        case .f32: rw_add_f32(dst, src.assumingMemoryBound(to: Float.self), n)
+        case .bf16: rw_bf16_decode_add(src.assumingMemoryBound(to: UInt16.self), dst, n)
+        case .f16: rw_f16_decode_add(src.assumingMemoryBound(to: UInt16.self), dst, n)
         }
     }
 
@@ -63,12 +47,8 @@ public enum WireFormat: String, CaseIterable, Sendable {
     func decode(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
         switch self {
         case .f32: UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: n * 4)
-        case .bf16:
-            let s = src.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<n { dst[i] = Self.float(bf16: s[i]) }
-        case .f16:
-            let s = src.assumingMemoryBound(to: Float16.self)
-            for i in 0..<n { dst[i] = Float(s[i]) }
+        case .bf16: rw_bf16_decode(src.assumingMemoryBound(to: UInt16.self), dst, n)
+        case .f16: rw_f16_decode(src.assumingMemoryBound(to: UInt16.self), dst, n)
         }
     }
 
@@ -76,8 +56,8 @@ public enum WireFormat: String, CaseIterable, Sendable {
     func round(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
         switch self {
         case .f32: return
-        case .bf16: for i in 0..<n { x[i] = Self.float(bf16: Self.bf16(x[i])) }
-        case .f16: for i in 0..<n { x[i] = Float(Float16(x[i])) }
+        case .bf16: rw_bf16_round(x, n)
+        case .f16: rw_f16_round(x, n)
         }
     }
 }

@@ -240,7 +240,7 @@ struct BenchAllReduce: ParsableCommand {
         let b = (sw * sxy - sx * sy) / (sw * sxx - sx * sx)
         let a = (sy - b * sx) / sw
         let relErrors = points.map { (x, y) -> Double in abs(a + b * x - y) / y }
-        let gamma = measureReductionSecondsPerByte()
+        let gamma = AllReduce.reductionSecondsPerByte()
         let q = Double(p - 1) / Double(p)
         let alpha = max(0, a) / (2 * Double(p - 1))
         let beta = max(0, (b / q - gamma) / 2)
@@ -251,20 +251,5 @@ struct BenchAllReduce: ParsableCommand {
                         ("max_relative_error", .number(relErrors.max() ?? 0)),
                         ("mean_relative_error", .number(relErrors.reduce(0, +) / Double(relErrors.count))),
                         ("points", .int(points.count))])
-    }
-
-    /// Seconds per byte of dst += src over 16 MiB buffers (out of cache, as in the ring).
-    func measureReductionSecondsPerByte() -> Double {
-        let n = 4 << 20
-        var dst = [Float](repeating: 1, count: n), src = [Float](repeating: 2, count: n)
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let t0 = monotonicSeconds()
-            dst.withUnsafeMutableBufferPointer { d in src.withUnsafeMutableBufferPointer { s in
-                for i in 0..<n { d[i] += s[i] }
-            } }
-            best = min(best, monotonicSeconds() - t0)
-        }
-        return best / Double(n * 4) + (dst[n / 2] > 0 ? 0 : 1)
     }
 }
