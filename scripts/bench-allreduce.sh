@@ -3,10 +3,10 @@
 # the same run and interleaved: ours (ring, halving-doubling, recursive doubling, auto),
 # MPI_Allreduce with Open MPI's default tuned rules ('mpi') and Open MPI's ring called directly
 # ('mpi-ring', the algorithm --mca coll_tuned_allreduce_algorithm 4 selects). Ratios are taken
-# within each run and the table keeps their median over REPEATS launches (default 3). A second
+# within each run and the table keeps their median over REPEATS launches (default 5). A second
 # launch per repeat forces Open MPI's ring through MCA ('mpi-forced-ring') as a cross-check that
 # the direct call is the same algorithm. Also fits the ring's cost model (alpha, beta, gamma).
-#   [ITERS=40] [REPEATS=3] bash scripts/bench-allreduce.sh [RANKS] [OUTDIR] [extra bench-allreduce options]
+#   [ITERS=40] [REPEATS=5] bash scripts/bench-allreduce.sh [RANKS] [OUTDIR] [extra bench-allreduce options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -14,7 +14,7 @@ NP="${1:-2}"; OUT="${2:-runs/bench-allreduce-np$NP}"; shift $(( $# > 2 ? 2 : $# 
 mkdir -p "$OUT"
 swift build -c release --product ringwatt >/dev/null
 BIN=.build/release/ringwatt
-for rep in $(seq 1 "${REPEATS:-3}"); do
+for rep in $(seq 1 "${REPEATS:-5}"); do
   mpirun --oversubscribe -np "$NP" "$BIN" bench-allreduce --iters "${ITERS:-40}" --csv "$OUT/default-$rep.csv" \
     --fit "$OUT/fit-$rep.json" "$@" > "$OUT/default-$rep.txt"
   mpirun --oversubscribe -np "$NP" --mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4 \
