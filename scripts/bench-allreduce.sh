@@ -21,36 +21,5 @@ for rep in $(seq 1 "${REPEATS:-5}"); do
     "$BIN" bench-allreduce --iters "${ITERS:-40}" --algorithms mpi,mpi-ring --csv "$OUT/forced-$rep.csv" "$@" > "$OUT/forced-$rep.txt"
 done
 cp "$OUT/fit-1.json" "$OUT/fit.json"
-python3 - "$OUT" <<'PY'
-import csv, glob, statistics, sys
-from collections import defaultdict
-out = sys.argv[1]
-# run key -> {(algorithm, bytes): time_us}
-runs = defaultdict(dict)
-for f in sorted(glob.glob(f"{out}/default-*.csv") + glob.glob(f"{out}/forced-*.csv")):
-    for r in csv.DictReader(open(f)):
-        runs[f][(r["algorithm"], int(r["bytes"]))] = float(r["time_us"])
-        ranks = r["ranks"]
-times = defaultdict(list)
-for run in runs.values():
-    for k, v in run.items(): times[k].append(v)
-t = {k: statistics.median(v) for k, v in times.items()}
-def ratio(a, b, n):
-    """busbw(a)/busbw(b) = time(b)/time(a) within each run holding both; the median over those runs."""
-    rs = [run[(b, n)] / run[(a, n)] for run in runs.values() if (a, n) in run and (b, n) in run]
-    return f"{statistics.median(rs):.2f}" if rs else "-"
-def tt(a, n):
-    return f"{t[(a, n)]:.1f}" if (a, n) in t else "-"
-sizes = sorted({n for (_, n) in t})
-lines = [f"ranks {ranks}: time_us per call (median over launches); ratios are of busbw (> 1: ours faster), taken within each run, median over runs",
-         "",
-         "| bytes | ring | halving-doubling | recursive-doubling | auto | MPI default | MPI ring | ring / MPI default | ring / MPI ring | auto / MPI default | MPI forced ring (own launch) |",
-         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-for n in sizes:
-    lines.append(f"| {n} | {tt('ring', n)} | {tt('halving-doubling', n)} | {tt('recursive-doubling', n)} | {tt('auto', n)} | "
-                 f"{tt('mpi', n)} | {tt('mpi-ring', n)} | {ratio('ring', 'mpi', n)} | {ratio('ring', 'mpi-ring', n)} | "
-                 f"{ratio('auto', 'mpi', n)} | {tt('mpi-forced-ring', n)} |")
-open(f"{out}/table.md", "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
-PY
+python3 scripts/bench_table.py "$OUT"
 echo "fit: $(cat "$OUT/fit.json" | tr -d '\n ')"
