@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Overlap on against off in the default training run (the demo's: Fashion-MNIST, 1 epoch),
-# interleaved REPEATS times so machine noise hits both alike. Prints each run's exposed
+# Overlap on against off in the default training run (the demo's: Fashion-MNIST, 1 epoch, one rank
+# per core unless RANKS is given), interleaved REPEATS times so machine noise hits both alike. Prints each run's exposed
 # communication, total communication, compute and wall time, the medians, and checks that every
 # run ends with the same weights (exit 1 if not). Extra options go to `ringwatt train`.
 #   [REPEATS=5] bash scripts/overlap-study.sh [RANKS] [OUTDIR] [extra train options…]
-#   e.g. bash scripts/overlap-study.sh 4 runs/overlap-np4
+#   e.g. bash scripts/overlap-study.sh 4 runs/overlap-np4   (4 ranks, oversubscribed on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-NP="${1:-4}"; OUT="${2:-runs/overlap-np$NP}"; shift $(( $# > 2 ? 2 : $# ))
+NP="${1:-$(ringwatt_default_ranks)}"; OUT="${2:-runs/overlap-np$NP}"; shift $(( $# > 2 ? 2 : $# ))
 mkdir -p "$OUT"
 swift build -c release --product ringwatt >/dev/null
 for rep in $(seq 1 "${REPEATS:-5}"); do
