@@ -28,22 +28,6 @@ static inline float f16_value(uint16_t b) {
     return (float)h;
 }
 
-VARIANTS void rw_f16_encode(const float *restrict src, uint16_t *restrict dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = f16_bits(src[i]);
-}
-
-VARIANTS void rw_f16_decode(const uint16_t *restrict src, float *restrict dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = f16_value(src[i]);
-}
-
-VARIANTS void rw_f16_decode_add(const uint16_t *restrict src, float *restrict dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] += f16_value(src[i]);
-}
-
-VARIANTS void rw_f16_round(float *restrict x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = (float)(_Float16)x[i];
-}
-
 static inline uint16_t bf16_bits(float x) {
     uint32_t b;
     memcpy(&b, &x, 4);
@@ -59,18 +43,20 @@ static inline float bf16_value(uint16_t h) {
     return x;
 }
 
-VARIANTS void rw_bf16_encode(const float *restrict src, uint16_t *restrict dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = bf16_bits(src[i]);
-}
+// The four loops of a 16-bit wire format, from its two element conversions.
+#define WIRE_FORMAT(name, to_bits, to_float)                                                    \
+    VARIANTS void rw_##name##_encode(const float *restrict src, uint16_t *restrict dst, size_t n) { \
+        for (size_t i = 0; i < n; i++) dst[i] = to_bits(src[i]);                                 \
+    }                                                                                           \
+    VARIANTS void rw_##name##_decode(const uint16_t *restrict src, float *restrict dst, size_t n) { \
+        for (size_t i = 0; i < n; i++) dst[i] = to_float(src[i]);                                \
+    }                                                                                           \
+    VARIANTS void rw_##name##_decode_add(const uint16_t *restrict src, float *restrict dst, size_t n) { \
+        for (size_t i = 0; i < n; i++) dst[i] += to_float(src[i]);                               \
+    }                                                                                           \
+    VARIANTS void rw_##name##_round(float *restrict x, size_t n) {                              \
+        for (size_t i = 0; i < n; i++) x[i] = to_float(to_bits(x[i]));                           \
+    }
 
-VARIANTS void rw_bf16_decode(const uint16_t *restrict src, float *restrict dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = bf16_value(src[i]);
-}
-
-VARIANTS void rw_bf16_decode_add(const uint16_t *restrict src, float *restrict dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] += bf16_value(src[i]);
-}
-
-VARIANTS void rw_bf16_round(float *restrict x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = bf16_value(bf16_bits(x[i]));
-}
+WIRE_FORMAT(f16, f16_bits, f16_value)
+WIRE_FORMAT(bf16, bf16_bits, bf16_value)
