@@ -28,7 +28,7 @@ struct BenchAllReduce: ParsableCommand {
     @Option(help: "Multiply the size by this each row.") var factor = 4
     @Option(help: "Explicit element counts instead of the size range, comma-separated.") var counts: String?
     @Option(help: "Timed calls per size and algorithm, at least.") var iters = 20
-    @Option(help: "Time each algorithm at each size for at least this long (more calls than --iters where they are short); 0: exactly --iters calls.")
+    @Option(help: "Time each algorithm at each size for at least this long (more calls than --iters where they are short, estimated from the warm-up); 0, or --warmup 0: exactly --iters calls.")
     var minTimeMs = 50.0
     @Option(help: "Untimed calls per size first.") var warmup = 5
     @Option(help: "Algorithms, comma-separated: ring, recursive-doubling, halving-doubling, auto, mpi (MPI_Allreduce), mpi-ring (Open MPI's ring, called directly).")
@@ -137,7 +137,8 @@ struct BenchAllReduce: ParsableCommand {
                         try buffer.withUnsafeMutableBufferPointer { try call($0) }
                         warm.append(monotonicSeconds() - t0)
                     }
-                    perCall.append(warm.isEmpty ? 0 : warm.sorted()[warm.count / 2])
+                    // No estimate without warm-up calls asked for (the first size's job warm-up does not count).
+                    perCall.append(warmup == 0 || warm.isEmpty ? 0 : warm.sorted()[warm.count / 2])
                 }
                 // Calls per algorithm: --iters, or more where the warm-up says that is shorter than
                 // --min-time-ms (decided from the slowest rank's estimate, so every rank agrees).

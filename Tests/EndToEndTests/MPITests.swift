@@ -27,13 +27,13 @@ import Trainer
         }
     }
 
-    /// Timed calls: exactly --iters with --min-time-ms 0; more where calls are short and a minimum
-    /// time is asked for; the same count on every rank (or the job would hang), recorded per row.
+    /// Timed calls: exactly --iters with --min-time-ms 0 or --warmup 0; more where calls are short
+    /// and a minimum time is asked for; the same count on every rank (or the job would hang), recorded per row.
     @Test func benchmarkTimesShortCallsLonger() throws {
         let dir = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        for (minTime, file) in [("0", "exact.csv"), ("30", "timed.csv")] {
-            let out = try Harness.mpirun(2, ["bench-allreduce", "--counts", "1,262144", "--iters", "7", "--warmup", "3",
+        for (minTime, warmup, file) in [("0", "3", "exact.csv"), ("30", "0", "unwarmed.csv"), ("30", "3", "timed.csv")] {
+            let out = try Harness.mpirun(2, ["bench-allreduce", "--counts", "1,262144", "--iters", "7", "--warmup", warmup,
                                              "--algorithms", "recursive-doubling,mpi", "--min-time-ms", minTime,
                                              "--csv", "\(dir)/\(file)"])
             #expect(out.status == 0, "\(out.all)")
@@ -47,8 +47,10 @@ import Trainer
                 return ("\(f[a])@\(f[b])", Int(f[i])!)
             })
         }
-        let exact = try calls("exact.csv"), timed = try calls("timed.csv")
+        let exact = try calls("exact.csv"), unwarmed = try calls("unwarmed.csv"), timed = try calls("timed.csv")
         #expect(exact.count == 4 && exact.values.allSatisfy { $0 == 7 }, "\(exact)")
+        // No warm-up asked for, no estimate: exactly --iters (the first size's job warm-up does not count).
+        #expect(unwarmed.count == 4 && unwarmed.values.allSatisfy { $0 == 7 }, "\(unwarmed)")
         // A 4-byte all-reduce takes microseconds here (milliseconds on the worst noisy host), so 30 ms
         // is many more than 7 calls; every row has at least --iters.
         #expect(timed["recursive-doubling@4"]! > 7 && timed["mpi@4"]! > 7, "\(timed)")
