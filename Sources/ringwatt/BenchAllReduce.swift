@@ -138,7 +138,7 @@ struct BenchAllReduce: ParsableCommand {
                         warm.append(monotonicSeconds() - t0)
                     }
                     // No estimate without warm-up calls asked for (the first size's job warm-up does not count).
-                    perCall.append(warmup == 0 || warm.isEmpty ? 0 : warm.sorted()[warm.count / 2])
+                    perCall.append(warmup == 0 ? 0 : warm.sorted()[warm.count / 2])
                 }
                 // Calls per algorithm: --iters, or more where the warm-up says that is shorter than
                 // --min-time-ms (decided from the slowest rank's estimate, so every rank agrees).
