@@ -99,12 +99,24 @@ public final class MLP {
     /// be one bucket that can only start when backward is over. Blocks change no bits.
     public var gradientBlockBytes = 0
 
+    /// Row blocks hold a multiple of this many rows and start at multiples of it from row 0.
+    /// `cblas_sgemm` tiles its output; a block edge that cuts a tile moves that tile into another
+    /// kernel path whose sums round differently (OpenBLAS 0.3.21's Haswell kernel changes bits for
+    /// any block edge that is not a multiple of 12 rows). Edges at multiples of 48 (a multiple of
+    /// the 4-, 8-, 12- and 16-wide tiles of the x86-64 kernels) leave every tile whole, so blocks
+    /// give the bits of the whole-layer product (tested on the BLAS the tests run with).
+    public static let rowBlockQuantum = 48
+
     /// Layer `l`'s weight-gradient row blocks in the order backward computes them (last rows
-    /// first); lazy, so the training step allocates nothing for them.
-    public func rowBlocks(_ l: Int) -> LazyMapSequence<StrideTo<Int>, Range<Int>> {
+    /// first); lazy, so the training step allocates nothing for them. Each block holds about
+    /// `gradientBlockBytes`, rounded up to a multiple of `rowBlockQuantum` rows; the top block
+    /// holds what is left over.
+    public func rowBlocks(_ l: Int) -> LazyMapSequence<StrideThrough<Int>, Range<Int>> {
         let layer = layers[l]
-        let rows = gradientBlockBytes > 0 ? max(1, gradientBlockBytes / (4 * layer.inputs)) : layer.outputs
-        return stride(from: layer.outputs, to: 0, by: -rows).lazy.map { max(0, $0 - rows)..<$0 }
+        let q = Self.rowBlockQuantum
+        let rows = gradientBlockBytes > 0 ? max(1, (gradientBlockBytes / (4 * layer.inputs) + q - 1) / q) * q : layer.outputs
+        let top = (layer.outputs - 1) / rows * rows  // the highest block's first row
+        return stride(from: top, through: 0, by: -rows).lazy.map { $0..<min($0 + rows, layer.outputs) }
     }
 
     /// The offsets backward reports to `gradientsFinal`, in order (descending, ending with 0):

@@ -143,9 +143,10 @@ import Support
 
     /// Row-blocked backward (sub-layer buckets): the same bits as whole layers, reports in the
     /// order `gradientBoundaries` promises, and at each report everything from there on is final.
-    @Test(arguments: [4, 20, 100, 1 << 20])
+    /// Layer 0 has 150 rows: blocks of 48 (4 blocks), 96 (2) and the whole layer.
+    @Test(arguments: [4, 20, 100, 48 * 37 * 4 + 1, 1 << 20])
     func rowBlockedBackwardIsTheSameBitsAndReportsFinalPieces(blockBytes: Int) {
-        let model = MLP(widths: [37, 23, 11, 5], seed: 7, controlSlots: 1)
+        let model = MLP(widths: [37, 150, 100, 5], seed: 7, controlSlots: 1)
         var rng = SplitMix64(seed: 9)
         let B = 13
         let x = randomArray(B * 37, &rng)
@@ -164,10 +165,12 @@ import Support
         #expect(blocked == whole, "row blocks changed the gradient bits")
         #expect(reported == expected)
         #expect(expected.last == 0 && zip(expected, expected.dropFirst()).allSatisfy { $0 > $1 })
-        let rowsPerBlock = max(1, blockBytes / (4 * 37))
+        let q = MLP.rowBlockQuantum
+        let rowsPerBlock = min(150, max(1, (blockBytes / (4 * 37) + q - 1) / q) * q)
         let blocks = Array(model.rowBlocks(0))
-        #expect(blocks.count == (23 + rowsPerBlock - 1) / rowsPerBlock)
-        #expect(blocks.first?.upperBound == 23 && blocks.last?.lowerBound == 0)
+        #expect(blocks.count == (150 + rowsPerBlock - 1) / rowsPerBlock)
+        #expect(blocks.first?.upperBound == 150 && blocks.last?.lowerBound == 0)
+        #expect(blocks.dropLast().allSatisfy { $0.lowerBound % q == 0 } && blocks.dropFirst().allSatisfy { $0.count == rowsPerBlock })
         for (k, snapshot) in zip(reported, snapshots) {
             #expect(snapshot == Array(blocked[k..<model.parameterCount]), "gradients from \(k) changed after they were reported final")
         }
