@@ -33,11 +33,13 @@ let package = Package(
         .target(name: "Model", dependencies: ["CBLAS", "Support"]),
         .target(name: "Datasets", dependencies: ["CZlib", "Support"]),
         .target(name: "Energy", dependencies: ["Support"]),
+        // The maths of scaling: bus bandwidth, the ring's cost model and its fit, prediction.
+        .target(name: "CostModel"),
         .target(name: "Trainer",
-                dependencies: ["Collectives", "Model", "Datasets", "Energy", "Support",
+                dependencies: ["Collectives", "Model", "Datasets", "Energy", "CostModel", "Support",
                                .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "ringwatt",
-                          dependencies: ["Trainer",
+                          dependencies: ["Trainer", "CostModel",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")]),
 
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .target(name: "Fixtures", dependencies: ["Support"], path: "Tests/Fixtures"),
         .testTarget(name: "EnergyTests", dependencies: ["Energy", "Fixtures"]),
+        .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Trainer", "Fixtures"]),
     ]
 )

@@ -2,7 +2,7 @@ import CKernels
 import Support
 
 /// Which all-reduce algorithm to run.
-public enum AllReduceAlgorithm: String, CaseIterable, Sendable {
+public enum AllReduceAlgorithm: String, CaseIterable, Sendable, Codable {
     /// Ring: reduce-scatter then all-gather, 2(p−1) steps, each moving n/p elements.
     /// Bandwidth-optimal: every rank sends 2(p−1)/p·n elements.
     case ring
@@ -37,26 +37,43 @@ public struct CommStats: Sendable, Equatable {
 ///
 /// No allocation per call once the scratch buffers have grown to the largest segment seen.
 public final class AllReduce {
+    /// How an all-reduce runs: algorithm, pipelining, thresholds, wire format, checks. One value,
+    /// set at once (the trainer's configuration and the benchmark's options fill the same fields).
+    public struct Options: Sendable, Equatable {
+        public var algorithm: AllReduceAlgorithm
+        /// The ring's reduce-scatter sends each step's chunk in segments of this many bytes, two in
+        /// flight: while one segment is added in, the next is on the wire. (The all-gather sends
+        /// each chunk whole: it has nothing to overlap the transfer with.)
+        public var segmentBytes: Int
+        /// `auto` uses recursive doubling for buffers of fewer bytes than this.
+        public var smallMessageBytes: Int
+        /// `auto` uses halving-doubling (more than two ranks) for buffers of fewer bytes than this.
+        public var largeMessageBytes: Int
+        /// Recursive doubling sends in pieces of at most this many bytes, below Open MPI's shared-
+        /// memory eager limit (4 KiB including its header), so no piece waits for a rendezvous.
+        public var eagerBytes: Int
+        /// Values on the wire: Float32, or bf16/f16 (half the bytes; sums still in Float32).
+        public var wire: WireFormat
+        /// Check before each call that every rank passes the same length (one small all-gather:
+        /// a clear error instead of a hang). Callers that have established the length once (the
+        /// trainer checks its gradient layout at start) or benchmarks comparing with MPI_Allreduce,
+        /// which does not check, may turn it off.
+        public var verifyLengths: Bool
+
+        public init(algorithm: AllReduceAlgorithm = .auto, segmentBytes: Int = 1 << 20, smallMessageBytes: Int = 16 << 10,
+                    largeMessageBytes: Int = 512 << 10, eagerBytes: Int = 4000, wire: WireFormat = .f32,
+                    verifyLengths: Bool = true) {
+            precondition(segmentBytes >= 4 && eagerBytes >= 4)
+            self.algorithm = algorithm; self.segmentBytes = segmentBytes; self.smallMessageBytes = smallMessageBytes
+            self.largeMessageBytes = largeMessageBytes; self.eagerBytes = eagerBytes; self.wire = wire
+            self.verifyLengths = verifyLengths
+        }
+    }
+
     public let transport: any Transport
-    public var algorithm: AllReduceAlgorithm
-    /// Ring steps are split into segments of this many bytes: while one segment is being reduced,
-    /// the next is in flight.
-    public var segmentBytes: Int
-    /// `auto` uses recursive doubling for buffers of fewer bytes than this.
-    public var smallMessageBytes: Int
-    /// `auto` uses halving-doubling (more than two ranks) for buffers of fewer bytes than this.
-    public var largeMessageBytes: Int
-    /// Recursive doubling sends in pieces of at most this many bytes, below Open MPI's shared-
-    /// memory eager limit (4 KiB including its header), so no piece waits for a rendezvous.
-    public var eagerBytes = 4000
-    /// Check before each call that every rank passes the same length (one small all-gather:
-    /// a clear error instead of a hang). Callers that have established the length once (the
-    /// trainer checks its gradient layout at start) or benchmarks comparing with MPI_Allreduce,
-    /// which does not check, may turn it off.
-    public var verifyLengths = true
+    public var options: Options
     public private(set) var stats = CommStats()
-    /// Values on the wire: Float32, or bf16/f16 (half the bytes; sums still in Float32).
-    public var wire = WireFormat.f32
+    private var wire: WireFormat { options.wire }
     private var scratch: UnsafeMutablePointer<Float>
     private var scratchCount: Int
     private var wireOut = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
@@ -65,14 +82,9 @@ public final class AllReduce {
     private var lengths: [Int64]
     let tag: Int32 = 7001
 
-    public init(transport: any Transport, algorithm: AllReduceAlgorithm = .auto,
-                segmentBytes: Int = 1 << 20, smallMessageBytes: Int = 16 << 10, largeMessageBytes: Int = 512 << 10) {
-        precondition(segmentBytes >= 4)
+    public init(transport: any Transport, options: Options = Options()) {
         self.transport = transport
-        self.algorithm = algorithm
-        self.segmentBytes = segmentBytes
-        self.smallMessageBytes = smallMessageBytes
-        self.largeMessageBytes = largeMessageBytes
+        self.options = options
         scratchCount = 0
         scratch = UnsafeMutablePointer<Float>.allocate(capacity: 1)
         lengths = [Int64](repeating: 0, count: transport.size)
@@ -101,13 +113,13 @@ public final class AllReduce {
 
     /// The algorithm `auto` resolves to for a buffer of `count` floats.
     public func resolvedAlgorithm(count: Int) -> AllReduceAlgorithm {
-        switch algorithm {
+        switch options.algorithm {
         case .auto:
             let bytes = count * 4
-            if bytes < smallMessageBytes { return .recursiveDoubling }
-            if transport.size > 2 && bytes < largeMessageBytes { return .halvingDoubling }
+            if bytes < options.smallMessageBytes { return .recursiveDoubling }
+            if transport.size > 2 && bytes < options.largeMessageBytes { return .halvingDoubling }
             return .ring
-        default: return algorithm
+        default: return options.algorithm
         }
     }
 
@@ -122,7 +134,7 @@ public final class AllReduce {
     }
 
     private func reduce(_ buffer: UnsafeMutableBufferPointer<Float>, scale: Float) throws {
-        if verifyLengths { try checkLengthsAgree(buffer.count) }
+        if options.verifyLengths { try checkLengthsAgree(buffer.count) }
         var sent = 0
         if transport.size == 1 {
             if scale != 1 && buffer.count > 0 { scaleInPlace(buffer.baseAddress!, buffer.count, scale) }
@@ -207,27 +219,51 @@ public final class AllReduce {
         (i * n / p)..<((i + 1) * n / p)
     }
 
-    /// Reduce-scatter then all-gather. Returns the bytes this rank sent.
+    /// Posts exchange 0, then for each k: posts k+1, waits for k, lands k — so landing (adding)
+    /// piece k overlaps the transfer of piece k+1. The pipeline the segmented algorithms share.
+    @inline(__always)
+    private func pipelined(_ count: Int, post: (Int) throws -> Exchange, land: (Int) -> Void) throws {
+        guard count > 0 else { return }
+        var inFlight = try post(0)
+        for k in 0..<count {
+            var next: Exchange? = nil
+            if k + 1 < count { next = try post(k + 1) }
+            try transport.wait(&inFlight)
+            land(k)
+            if let next { inFlight = next }
+        }
+    }
+
+    /// The ring: reduce-scatter, scale and round this rank's finished chunk, all-gather.
+    /// Returns the bytes this rank sent.
     private func ring(_ buffer: UnsafeMutableBufferPointer<Float>, scale: Float) throws -> Int {
         let p = transport.size, r = transport.rank, n = buffer.count
         let base = buffer.baseAddress!
+        var sent = try reduceScatter(base, n)
+        let owned = Self.chunk((r + 1) % p, count: n, ranks: p)
+        if scale != 1 && !owned.isEmpty { scaleInPlace(base + owned.lowerBound, owned.count, scale) }
+        wire.round(base + owned.lowerBound, owned.count)  // keep what the others will receive
+        sent += try allGather(base, n)
+        return sent
+    }
+
+    /// Ring reduce-scatter: at step s rank r sends chunk r−s to its right neighbour and adds chunk
+    /// r−s−1 from its left into its own copy. After p−1 steps it holds the full sum of chunk r+1.
+    /// Each step's chunk goes in segments of `segmentBytes` (two slots of scratch alternate), so the
+    /// add of one segment overlaps the transfer of the next.
+    private func reduceScatter(_ base: UnsafeMutablePointer<Float>, _ n: Int) throws -> Int {
+        let p = transport.size, r = transport.rank
         let right = (r + 1) % p, left = (r + p - 1) % p
-        let segment = max(1, segmentBytes / 4)
+        let segment = max(1, options.segmentBytes / 4)
         let slot = min(segment, n / p + 1)
         reserve(values: max(2 * slot, n / p + 1))
         var sent = 0
-
-        // Reduce-scatter: at step s, send chunk r−s, receive chunk r−s−1 and add it into ours.
-        // After p−1 steps this rank holds the full sum of chunk r+1.
         for s in 0..<(p - 1) {
             let sendRange = Self.chunk((r - s + 2 * p) % p, count: n, ranks: p)
             let recvRange = Self.chunk((r - s - 1 + 2 * p) % p, count: n, ranks: p)
             let sendSegments = (sendRange.count + segment - 1) / segment
             let recvSegments = (recvRange.count + segment - 1) / segment
-            let steps = max(sendSegments, recvSegments)
-            guard steps > 0 else { continue }
-
-            func postSegment(_ k: Int) throws -> Exchange {
+            try pipelined(max(sendSegments, recvSegments), post: { k in
                 var send: UnsafeRawBufferPointer? = nil
                 var recv: UnsafeMutableRawBufferPointer? = nil
                 if k < sendSegments {
@@ -239,28 +275,24 @@ public final class AllReduce {
                     recv = incoming(min(segment, recvRange.upperBound - lo), slot: k & 1, slotValues: slot)
                 }
                 return try transport.post(send: send, to: right, receive: recv, from: left, tag: tag)
-            }
-
-            var inFlight = try postSegment(0)
-            for k in 0..<steps {
-                var next: Exchange? = nil
-                if k + 1 < steps { next = try postSegment(k + 1) }
-                try transport.wait(&inFlight)
-                if k < recvSegments {
-                    let lo = recvRange.lowerBound + k * segment
-                    let len = min(segment, recvRange.upperBound - lo)
-                    landAdding(incoming(len, slot: k & 1, slotValues: slot), into: base + lo, len)
-                }
-                if let next { inFlight = next }
-            }
+            }, land: { k in
+                guard k < recvSegments else { return }
+                let lo = recvRange.lowerBound + k * segment
+                let len = min(segment, recvRange.upperBound - lo)
+                landAdding(incoming(len, slot: k & 1, slotValues: slot), into: base + lo, len)
+            })
             sent += sendRange.count * wire.bytes
         }
+        return sent
+    }
 
-        let owned = Self.chunk((r + 1) % p, count: n, ranks: p)
-        if scale != 1 && !owned.isEmpty { scaleInPlace(base + owned.lowerBound, owned.count, scale) }
-        wire.round(base + owned.lowerBound, owned.count)  // keep what the others will receive
-
-        // All-gather: at step s, send chunk r+1−s (complete), receive chunk r−s into place.
+    /// Ring all-gather: at step s rank r sends chunk r+1−s (finished) to its right neighbour and
+    /// receives chunk r−s from its left into place (through scratch when the wire is 16-bit).
+    /// One message per step, not segmented.
+    private func allGather(_ base: UnsafeMutablePointer<Float>, _ n: Int) throws -> Int {
+        let p = transport.size, r = transport.rank
+        let right = (r + 1) % p, left = (r + p - 1) % p
+        var sent = 0
         for s in 0..<(p - 1) {
             let sendRange = Self.chunk((r + 1 - s + 2 * p) % p, count: n, ranks: p)
             let recvRange = Self.chunk((r - s + 2 * p) % p, count: n, ranks: p)
@@ -314,13 +346,14 @@ public final class AllReduce {
         return sent
     }
 
-    /// Latency-optimal all-reduce: log2 p exchanges of the whole buffer. Every pairwise sum is
+    /// Latency-optimal all-reduce: log2 p exchanges of the whole buffer, each in pieces of at most
+    /// `eagerBytes` pipelined as the ring's segments are. Every pairwise sum is
     /// computed as `mine + theirs` on both sides from values rounded alike; IEEE addition is
     /// commutative, so both partners hold the same bits at every level.
     private func recursiveDoubling(_ buffer: UnsafeMutableBufferPointer<Float>, scale: Float) throws -> Int {
         let n = buffer.count, base = buffer.baseAddress!
         reserve(values: n)
-        let piece = max(1, eagerBytes / wire.bytes)
+        let piece = max(1, options.eagerBytes / wire.bytes)
         let pieces = (n + piece - 1) / piece
         return try fold(base, n) { virtualRank, p2, rem in
             var sent = 0
@@ -337,23 +370,16 @@ public final class AllReduce {
                     // Pieces below the eager limit, pipelined: piece k+1 in flight while piece k is added.
                     // With a 16-bit wire the whole buffer is encoded first, so adds never race the sends.
                     if wire != .f32 { _ = outgoing(base, n) }
-                    func post(_ k: Int) throws -> Exchange {
+                    try pipelined(pieces, post: { k in
                         let lo = k * piece, len = min(piece, n - lo)
                         let send = wire == .f32 ? UnsafeRawBufferPointer(start: base + lo, count: len * 4)
                             : UnsafeRawBufferPointer(start: wireOut + lo * wire.bytes, count: len * wire.bytes)
                         return try transport.post(send: send, to: partner, receive: incoming(len, slot: k, slotValues: piece),
                                                   from: partner, tag: tag)
-                    }
-                    var inFlight = try post(0)
-                    for k in 0..<pieces {
-                        var next: Exchange? = nil
-                        if k + 1 < pieces { next = try post(k + 1) }
-                        try transport.wait(&inFlight)
-                        let lo = k * piece
-                        let len = min(piece, n - lo)
+                    }, land: { k in
+                        let lo = k * piece, len = min(piece, n - lo)
                         landAdding(incoming(len, slot: k, slotValues: piece), into: base + lo, len)
-                        if let next { inFlight = next }
-                    }
+                    })
                 }
                 sent += n * wire.bytes
                 mask <<= 1

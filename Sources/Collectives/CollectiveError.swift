@@ -1,5 +1,7 @@
+import Support
+
 /// Errors raised by collectives. Environment failures throw; programmer errors trap.
-public enum CollectiveError: Error, CustomStringConvertible, Equatable {
+public enum CollectiveError: RingwattError, Equatable {
     /// An MPI call returned a code other than MPI_SUCCESS (the communicator uses MPI_ERRORS_RETURN).
     case mpi(call: String, code: Int32, message: String)
     /// Ranks entered the same collective with different buffer lengths.
@@ -25,5 +27,12 @@ public enum CollectiveError: Error, CustomStringConvertible, Equatable {
         case let .messageTooLarge(bytes):
             return "message of \(bytes) bytes exceeds MPI's 2^31-1 count limit"
         }
+    }
+
+    /// A failed MPI call happens on one rank (the others would wait for it); the rest are found by
+    /// every rank together (lengths and values are all-gathered before anyone decides).
+    public var isRaisedOnEveryRank: Bool {
+        if case .mpi = self { return false }
+        return true
     }
 }

@@ -147,4 +147,7 @@ public final class LocalTransport: Transport {
     }
 
     public func barrier() throws { world.barrier() }
+
+    /// Threads cannot be aborted one by one: the in-process world ends with the test process.
+    public func abort(code: Int32) -> Never { fatalError("rank \(rank) aborted the in-process world (code \(code))") }
 }

@@ -34,12 +34,12 @@ public final class MPITransport: Transport {
     /// Initialises MPI (once per process) at `required` thread level or throws.
     public init(threadLevel required: ThreadLevel = .serialized) throws {
         var initialized: Int32 = 0
-        MPI_Initialized(&initialized)
+        try Self.check(MPI_Initialized(&initialized), "MPI_Initialized")
         var provided: Int32 = 0
         if initialized == 0 {
             try Self.check(MPI_Init_thread(nil, nil, required.rawValue, &provided), "MPI_Init_thread")
         } else {
-            MPI_Query_thread(&provided)
+            try Self.check(MPI_Query_thread(&provided), "MPI_Query_thread")
         }
         let providedLevel = ThreadLevel(rawValue: provided) ?? .single
         guard provided >= required.rawValue else {
@@ -56,7 +56,7 @@ public final class MPITransport: Transport {
 
         var nameBytes = [CChar](repeating: 0, count: Int(rw_max_processor_name()) + 1)
         var nameLength: Int32 = 0
-        MPI_Get_processor_name(&nameBytes, &nameLength)
+        try Self.check(MPI_Get_processor_name(&nameBytes, &nameLength), "MPI_Get_processor_name")
         processorName = String(decoding: nameBytes.prefix(Int(nameLength)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 
         // Node topology: ranks sharing memory form a node; its leader is its lowest world rank.
@@ -64,11 +64,12 @@ public final class MPITransport: Transport {
         try Self.check(MPI_Comm_split_type(world, rw_comm_type_shared(), r, rw_info_null(), &shared),
                        "MPI_Comm_split_type")
         var lr: Int32 = 0, ls: Int32 = 0
-        MPI_Comm_rank(shared, &lr); MPI_Comm_size(shared, &ls)
+        try Self.check(MPI_Comm_rank(shared, &lr), "MPI_Comm_rank")
+        try Self.check(MPI_Comm_size(shared, &ls), "MPI_Comm_size")
         localRank = Int(lr); localSize = Int(ls)
         var leader = Int64(r)
         try Self.check(MPI_Bcast(&leader, 1, rw_int64(), 0, shared), "MPI_Bcast")
-        MPI_Comm_free(&shared)
+        try Self.check(MPI_Comm_free(&shared), "MPI_Comm_free")
         var leaders = [Int64](repeating: 0, count: Int(s))
         try Self.check(MPI_Allgather(&leader, 1, rw_int64(), &leaders, 1, rw_int64(), world), "MPI_Allgather")
         let distinct = Array(Set(leaders)).sorted()
@@ -76,10 +77,14 @@ public final class MPITransport: Transport {
         nodeCount = distinct.count
     }
 
+    /// Ends MPI for this process (once). A failure here cannot be acted on: it is reported.
     public func finalize() {
         guard !finalized else { return }
         finalized = true
-        MPI_Finalize()
+        do { try Self.check(MPI_Finalize(), "MPI_Finalize") } catch {
+            let line = Array("ringwatt: rank \(rank): \(error)\n".utf8)
+            _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        }
     }
 
     /// Ends every rank of the job (MPI_Abort): for a rank that cannot continue while others wait.

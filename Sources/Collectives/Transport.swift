@@ -47,4 +47,6 @@ public protocol Transport: AnyObject {
     /// Copies root's `buffer` into every rank's `buffer` (same byte count everywhere).
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws
     func barrier() throws
+    /// Ends every rank of the job, for a rank that cannot continue while others would wait for it.
+    func abort(code: Int32) -> Never
 }

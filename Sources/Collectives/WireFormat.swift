@@ -8,7 +8,7 @@ import CKernels
 /// (in f16 also for values inside its range, |x| < 65504; smaller than 6·10⁻⁵ lose precision).
 /// Every rank ends with the same bits: what a rank keeps of its own contribution is rounded the
 /// same way as what it sends.
-public enum WireFormat: String, CaseIterable, Sendable {
+public enum WireFormat: String, CaseIterable, Sendable, Codable {
     case f32, bf16, f16
 
     public var bytes: Int { self == .f32 ? 4 : 2 }

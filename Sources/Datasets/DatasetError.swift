@@ -1,5 +1,8 @@
+import Support
+
 /// What can be wrong with a data set on disk. Each message names the file and what to do.
-public enum DatasetError: Error, CustomStringConvertible, Equatable {
+/// Raised on every rank: the trainer agrees on loading errors before going on.
+public enum DatasetError: RingwattError, Equatable {
     case cannotOpen(path: String, reason: String)
     case readFailed(path: String, reason: String)
     case badMagic(path: String, found: [UInt8])
@@ -38,4 +41,6 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
             return message
         }
     }
+
+    public var isRaisedOnEveryRank: Bool { true }
 }

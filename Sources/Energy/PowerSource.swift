@@ -1,3 +1,4 @@
+import Support
 /// What kind of measurement a joule came from. Every figure Ringwatt reports carries one.
 public enum SourceKind: String, Sendable, Codable, CaseIterable, Comparable {
     /// Intel/AMD RAPL counters through Linux powercap: measured by the CPU's energy model, per package.
@@ -42,7 +43,7 @@ public protocol PowerSource: AnyObject, Sendable {
 }
 
 /// Why a source cannot be used. Each message says how to fix it where a fix exists.
-public enum EnergyError: Error, CustomStringConvertible, Equatable {
+public enum EnergyError: RingwattError, Equatable {
     case permissionDenied(path: String)
     case unreadable(path: String, reason: String)
     case malformed(path: String, content: String)
@@ -50,13 +51,24 @@ public enum EnergyError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .permissionDenied(path):
-            return "\(path): permission denied (since Linux 5.10 RAPL energy_uj is readable by root only; "
-                + "fix: run as root, or `sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj`, "
-                + "or a udev rule); falling back"
+        case .permissionDenied:
+            return reason + "; falling back"
         case let .unreadable(path, reason): return "\(path): \(reason)"
         case let .malformed(path, content): return "\(path): expected a number, read '\(content)'"
         case let .unavailable(why): return why
         }
     }
+
+    /// What is wrong, without what happens next.
+    public var reason: String {
+        if case let .permissionDenied(path) = self {
+            return "\(path): permission denied (since Linux 5.10 RAPL energy_uj is readable by root only; "
+                + "fix: run as root, or `sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj`, or a udev rule)"
+        }
+        return description
+    }
+
+    /// Source problems become notes; an explicitly requested source that is missing is agreed
+    /// on by every rank before the run stops.
+    public var isRaisedOnEveryRank: Bool { true }
 }

@@ -28,15 +28,23 @@ public struct SourceSelection {
 
     /// Chooses this rank's sources. Node-wide sources (RAPL, hwmon, NVML) are read by the node's
     /// first rank only (`isNodeLeader`); every rank reads its own estimate. Every rank of a node
-    /// sees the same sysfs and so makes the same choice.
+    /// sees the same sysfs and so makes the same choice. `auto` falls back to the labelled
+    /// estimate; a source asked for by name that this node lacks is an error saying why.
     public static func choose(_ preference: SourcePreference, roots: SourceRoots = SourceRoots(),
                               includeDRAM: Bool = false, estimate: EstimateModel,
-                              ranksOnNode: Int, isNodeLeader: Bool) -> SourceSelection {
+                              ranksOnNode: Int, isNodeLeader: Bool) throws -> SourceSelection {
         var notes: [String] = []
         var node: [PowerSource] = []
         func take<S: PowerSource>(_ found: (sources: [S], problems: [EnergyError])) -> [S] {
             notes += found.problems.map { "\($0)" }
             return found.sources
+        }
+        /// The sources asked for by name, or why there are none.
+        func required<S: PowerSource>(_ found: (sources: [S], problems: [EnergyError]), missing: String) throws -> [S] {
+            guard found.sources.isEmpty else { return take(found) }
+            let why = found.problems.isEmpty ? missing : found.problems.map(\.reason).joined(separator: "; ")
+            throw EnergyError.unavailable("--power-source \(preference.rawValue): \(why) "
+                                          + "(--power-source auto falls back to the labelled estimate)")
         }
         switch preference {
         case .none:
@@ -44,14 +52,14 @@ public struct SourceSelection {
         case .estimate:
             break
         case .rapl:
-            node = take(RAPLSource.discover(root: roots.powercap, includeDRAM: includeDRAM))
-            if node.isEmpty { notes.append("no readable RAPL package zone under \(roots.powercap); falling back to the estimate") }
+            node = try required(RAPLSource.discover(root: roots.powercap, includeDRAM: includeDRAM),
+                                missing: "no RAPL package zone under \(roots.powercap) (a virtual machine, or not an Intel/AMD CPU)")
         case .hwmon:
-            node = take(HwmonSource.discover(root: roots.hwmon))
-            if node.isEmpty { notes.append("no hwmon energy or power sensor under \(roots.hwmon); falling back to the estimate") }
+            node = try required(HwmonSource.discover(root: roots.hwmon),
+                                missing: "no hwmon energy or power sensor under \(roots.hwmon)")
         case .nvml:
-            node = take(NVMLSource.discover(libraryName: roots.nvmlLibrary))
-            if node.isEmpty { notes.append("no NVML GPU; falling back to the estimate") }
+            node = try required(NVMLSource.discover(libraryName: roots.nvmlLibrary),
+                                missing: "no NVIDIA GPU through NVML (\(roots.nvmlLibrary) absent or no device)")
         case .auto:
             let rapl = take(RAPLSource.discover(root: roots.powercap, includeDRAM: includeDRAM))
             node = rapl.isEmpty ? take(HwmonSource.discover(root: roots.hwmon)) : rapl

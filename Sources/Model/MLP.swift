@@ -14,12 +14,13 @@ public struct DenseLayout: Sendable, Equatable {
     public var macs: Int { inputs * outputs }
 }
 
-/// A multi-layer perceptron: dense → ReLU → … → dense → softmax cross-entropy.
+/// A multi-layer perceptron: dense → ReLU → … → dense → softmax cross-entropy; the classifier
+/// workload (`TrainableModel` with `ClassificationBatch`es, evaluated by accuracy).
 ///
 /// All parameters live in one flat buffer and all gradients in another with the same layout
 /// (layer 0's weight, layer 0's bias, layer 1's weight, …), so the gradient all-reduce is one
 /// call over one buffer, or a few calls over contiguous buckets.
-public final class MLP {
+public final class MLP: TrainableModel {
     public let widths: [Int]
     public let layers: [DenseLayout]
     public let parameters: FloatBuffer
@@ -33,12 +34,12 @@ public final class MLP {
     private var dscratch: [FloatBuffer] = []
     private var batchCapacity = 0
 
-    /// Slots after the gradients that travel with them through the all-reduce (the trainer's
-    /// control word: stop requests, non-finite flags). Not parameters; never zeroed here.
-    public let controlSlots: Int
+    /// Floats after the gradients that belong to the caller (the trainer's control slot travels
+    /// there through the all-reduce). Never read or written here.
+    public let gradientSlack: Int
 
     /// widths: [inputs, hidden…, classes], at least two entries, all positive.
-    public init(widths: [Int], seed: UInt64, controlSlots: Int = 0) {
+    public init(widths: [Int], seed: UInt64, gradientSlack: Int = 0) {
         precondition(widths.count >= 2 && widths.allSatisfy { $0 > 0 }, "MLP widths must be ≥ 2 positive numbers")
         self.widths = widths
         var offset = 0
@@ -49,9 +50,9 @@ public final class MLP {
             offset = layer.end
         }
         self.layers = layers
-        self.controlSlots = controlSlots
+        self.gradientSlack = gradientSlack
         parameters = FloatBuffer(count: offset)
-        gradients = FloatBuffer(count: offset + controlSlots)
+        gradients = FloatBuffer(count: offset + gradientSlack)
         initialize(seed: seed)
     }
 
@@ -120,7 +121,7 @@ public final class MLP {
     }
 
     /// The offsets backward reports to `gradientsFinal`, in order (descending, ending with 0):
-    /// after it reports k, every gradient at index ≥ k (control slots included) is final.
+    /// after it reports k, every gradient at index ≥ k (the slack included) is final.
     public func gradientBoundaries() -> [Int] {
         stride(from: layers.count - 1, through: 0, by: -1).flatMap { l in
             let layer = layers[l]
@@ -188,11 +189,26 @@ public final class MLP {
         return flops
     }
 
-    /// FNV-1a over the bits of `range` of the parameters (all of them by default): equal
-    /// checksums mean bit-identical weights.
-    public func parameterChecksum(_ range: Range<Int>? = nil) -> UInt64 {
-        var h = FNV1a()
-        for i in range ?? 0..<parameters.count { h.mix(UInt64(parameters.pointer[i].bitPattern)) }
-        return h.value
+    // MARK: TrainableModel
+
+    public var summary: String { "MLP \(widths.map(String.init).joined(separator: "-")) (\(parameterCount) parameters)" }
+    public var parameterGroups: [Range<Int>] { layers.map(\.range) }
+
+    public func forwardBackward(_ batch: ClassificationBatch, events: StepEvents) -> Float {
+        forwardBackward(batch.inputs.pointer, labels: batch.labels, batch: batch.count, forwardDone: events.forwardDone,
+                        gradientsFinal: events.gradientsFinal, layerDone: events.layerDone)
     }
+
+    public var evaluationSumCount: Int { 2 }
+
+    /// [correct, samples] of one batch.
+    public func evaluationSums(_ batch: ClassificationBatch) -> [Double] {
+        [Double(countCorrect(batch.inputs.pointer, labels: batch.labels, batch: batch.count)), Double(batch.count)]
+    }
+
+    public func metrics(fromSums sums: [Double]) -> [Metric] {
+        [Metric(name: "accuracy", value: sums[1] > 0 ? sums[0] / sums[1] : 0)]
+    }
+
+    public func trainingFLOPs(samples: Int) -> Double { trainingFLOPs(batch: samples) }
 }

@@ -1,3 +1,4 @@
+import Support
 /// Which optimizer updates the parameters.
 public enum OptimizerKind: String, CaseIterable, Sendable, Codable {
     case sgd

@@ -1,8 +1,67 @@
 import Foundation
+import Model
 import Support
 
-public struct CheckpointError: Error, CustomStringConvertible, Equatable {
-    public let description: String
+/// The checkpoint's header: where the run stands and what it had accounted so far.
+public struct CheckpointHeader: Codable, Equatable {
+    public var format = "ringwatt-checkpoint"
+    public var ranks: Int
+    /// Iterations done: the next one to run.
+    public var step: Int
+    /// The aligned clock at the checkpoint (a resumed run continues it).
+    public var clockSeconds: Double
+    public var optimizerSteps: Int
+    public var skippedSteps: Int
+    /// Each finished epoch's evaluation.
+    public var evaluations: [[Metric]]
+    var totals: RunTotals
+    public var config: TrainConfig
+    public var parameterCount: Int
+    public var firstMomentCount: Int
+    public var secondMomentCount: Int
+
+    /// The energy the run had used by the checkpoint, by phase (J).
+    public var phaseJoules: [Double] { totals.phaseJoules }
+
+    enum CodingKeys: String, CodingKey {
+        case format, ranks, step, clockSeconds = "clock_s", optimizerSteps = "optimizer_steps"
+        case skippedSteps = "skipped_steps", evaluations, accuracies, totals, config
+        case parameterCount = "parameter_count", firstMomentCount = "first_moment_count"
+        case secondMomentCount = "second_moment_count"
+    }
+
+    init(ranks: Int, step: Int, clockSeconds: Double, optimizerSteps: Int, skippedSteps: Int, evaluations: [[Metric]],
+         totals: RunTotals, config: TrainConfig, parameterCount: Int, firstMomentCount: Int, secondMomentCount: Int) {
+        self.ranks = ranks; self.step = step; self.clockSeconds = clockSeconds; self.optimizerSteps = optimizerSteps
+        self.skippedSteps = skippedSteps; self.evaluations = evaluations; self.totals = totals; self.config = config
+        self.parameterCount = parameterCount; self.firstMomentCount = firstMomentCount; self.secondMomentCount = secondMomentCount
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(String.self, forKey: .format)
+        ranks = try c.decode(Int.self, forKey: .ranks); step = try c.decode(Int.self, forKey: .step)
+        clockSeconds = try c.decode(Double.self, forKey: .clockSeconds)
+        optimizerSteps = try c.decode(Int.self, forKey: .optimizerSteps); skippedSteps = try c.decode(Int.self, forKey: .skippedSteps)
+        // Checkpoints written before evaluations were named held the classifier's accuracy per epoch.
+        if let e = try c.decodeIfPresent([[Metric]].self, forKey: .evaluations) { evaluations = e } else {
+            evaluations = try c.decode([Double].self, forKey: .accuracies).map { [Metric(name: "accuracy", value: $0)] }
+        }
+        totals = try c.decode(RunTotals.self, forKey: .totals); config = try c.decode(TrainConfig.self, forKey: .config)
+        parameterCount = try c.decode(Int.self, forKey: .parameterCount)
+        firstMomentCount = try c.decode(Int.self, forKey: .firstMomentCount)
+        secondMomentCount = try c.decode(Int.self, forKey: .secondMomentCount)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(format, forKey: .format); try c.encode(ranks, forKey: .ranks); try c.encode(step, forKey: .step)
+        try c.encode(clockSeconds, forKey: .clockSeconds); try c.encode(optimizerSteps, forKey: .optimizerSteps)
+        try c.encode(skippedSteps, forKey: .skippedSteps); try c.encode(evaluations, forKey: .evaluations)
+        try c.encode(totals, forKey: .totals); try c.encode(config, forKey: .config)
+        try c.encode(parameterCount, forKey: .parameterCount); try c.encode(firstMomentCount, forKey: .firstMomentCount)
+        try c.encode(secondMomentCount, forKey: .secondMomentCount)
+    }
 }
 
 /// Everything needed to continue a run exactly: parameters, optimizer state, where in the data
@@ -18,13 +77,19 @@ public struct Checkpoint: Equatable {
     public static let fileName = "checkpoint.bin"
     public static let previousName = "checkpoint.prev.bin"
 
-    public var header: JSON
+    public var header: CheckpointHeader
     public var parameters: [Float]
     public var firstMoment: [Float]
     public var secondMoment: [Float]
 
-    public func encode() -> [UInt8] {
-        let text = Array(header.serialized().utf8)
+    public init(header: CheckpointHeader, parameters: [Float], firstMoment: [Float], secondMoment: [Float]) {
+        precondition(parameters.count == header.parameterCount && firstMoment.count == header.firstMomentCount
+                     && secondMoment.count == header.secondMomentCount, "checkpoint arrays must match the header's counts")
+        self.header = header; self.parameters = parameters; self.firstMoment = firstMoment; self.secondMoment = secondMoment
+    }
+
+    public func encode() throws -> [UInt8] {
+        let text = Array(try RunFileCoding.line(header).utf8)
         var payload: [UInt8] = []
         payload.reserveCapacity(4 + text.count + 4 * (parameters.count + firstMoment.count + secondMoment.count))
         Self.append(UInt32(text.count), to: &payload)
@@ -39,9 +104,9 @@ public struct Checkpoint: Equatable {
         return out + payload
     }
 
-    /// Never traps, whatever the bytes: every inconsistency is a `CheckpointError`.
+    /// Never traps, whatever the bytes: every inconsistency is a `TrainerError.checkpoint`.
     public static func decode(_ bytes: [UInt8], path: String) throws -> Checkpoint {
-        func fail(_ why: String) -> CheckpointError { CheckpointError(description: "checkpoint \(path) is unusable: \(why)") }
+        func fail(_ why: String) -> TrainerError { .checkpoint("checkpoint \(path) is unusable: \(why)") }
         guard bytes.count >= 24, Array(bytes[0..<4]) == Array("RWCK".utf8) else { throw fail("not a Ringwatt checkpoint") }
         let version: UInt32 = read(bytes, 4)
         guard version == Self.version else { throw fail("format version \(version), this build reads \(Self.version)") }
@@ -52,21 +117,22 @@ public struct Checkpoint: Equatable {
         guard payload.count >= 4 else { throw fail("no header") }
         let headerLength = Int(read(payload, 0) as UInt32)
         guard headerLength <= payload.count - 4 else { throw fail("header length out of range") }
-        guard let header = try? JSON.parse(String(decoding: payload[4..<(4 + headerLength)], as: UTF8.self)) else {
-            throw fail("header is not JSON")
+        let header: CheckpointHeader
+        do { header = try RunFileCoding.decode(CheckpointHeader.self, String(decoding: payload[4..<(4 + headerLength)], as: UTF8.self)) } catch {
+            throw fail("header is not a checkpoint header (\(error))")
         }
+        guard header.format == "ringwatt-checkpoint" else { throw fail("header format '\(header.format)'") }
         var offset = 4 + headerLength
-        func floats(_ key: String) throws -> [Float] {
-            guard let n = header[key]?.double, n >= 0, n == n.rounded(), n < 1e10 else { throw fail("header lacks \(key)") }
-            let count = Int(n)
-            guard offset + 4 * count <= payload.count else { throw fail("\(key) runs past the end") }
+        func floats(_ count: Int, _ what: String) throws -> [Float] {
+            guard count >= 0, count < 1 << 34, offset + 4 * count <= payload.count else { throw fail("\(what) runs past the end") }
             let values = payload[offset..<(offset + 4 * count)].withUnsafeBytes { raw in
                 (0..<count).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) }
             }
             offset += 4 * count
             return values
         }
-        let p = try floats("parameter_count"), m = try floats("first_moment_count"), v = try floats("second_moment_count")
+        let p = try floats(header.parameterCount, "parameters"), m = try floats(header.firstMomentCount, "first moment")
+        let v = try floats(header.secondMomentCount, "second moment")
         guard offset == payload.count else { throw fail("\(payload.count - offset) unexpected bytes at the end") }
         return Checkpoint(header: header, parameters: p, firstMoment: m, secondMoment: v)
     }
@@ -76,7 +142,7 @@ public struct Checkpoint: Equatable {
         let fm = FileManager.default
         let temporary = path + ".tmp"
         let file = try AppendFile(path: temporary, truncate: true)
-        var bytes = encode()
+        var bytes = try encode()
         try bytes.withUnsafeMutableBytes { try file.write(raw: UnsafeRawBufferPointer($0)) }
         try file.sync()
         file.close()
@@ -86,7 +152,7 @@ public struct Checkpoint: Equatable {
             link(path, previous)  // the old checkpoint survives under its own name until the rename below
         }
         guard rename(temporary, path) == 0 else {
-            throw CheckpointError(description: "cannot rename \(temporary): \(String(cString: strerror(errno)))")
+            throw TrainerError.checkpoint("cannot rename \(temporary): \(String(cString: strerror(errno)))")
         }
         bytes.removeAll()
     }
@@ -98,7 +164,7 @@ public struct Checkpoint: Equatable {
     public static func readBytes(directory: String) throws -> [UInt8] {
         let path = directory + "/" + fileName
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw CheckpointError(description: "--resume \(directory): no \(fileName) there (checkpoints are written at epoch ends and every --checkpoint-every iterations)")
+            throw TrainerError.checkpoint("--resume \(directory): no \(fileName) there (checkpoints are written at epoch ends and every --checkpoint-every iterations)")
         }
         return Array(data)
     }

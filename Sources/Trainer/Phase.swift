@@ -29,23 +29,35 @@ public enum Phase: Int, CaseIterable, Sendable {
         }
     }
 
-    /// The phase a rank is in once this one has closed (what the watchdog reports).
-    public var next: Phase {
-        switch self {
-        case .idle: .data
-        case .data: .compute
-        case .compute: .comm
-        case .comm: .optimizer
-        case .optimizer, .eval, .checkpoint: .idle
-        }
-    }
-
     /// The three-way split reported everywhere: compute, comm, and other (all the rest).
     public var category: String {
         switch self {
         case .compute: "compute"
         case .comm: "comm"
         default: "other"
+        }
+    }
+}
+
+/// What a rank's record tells every rank at a flush: carry on, or stop (the highest wins).
+enum RankSignal: Int, Comparable {
+    case carryOn = 0
+    /// Rank 0 could not write the run directory.
+    case failed = 1
+    /// A stop was requested (signal), seen by every rank in the same step.
+    case interrupted = 2
+    /// The energy budget is used up.
+    case energyBudget = 3
+
+    static func < (a: RankSignal, b: RankSignal) -> Bool { a.rawValue < b.rawValue }
+
+    /// The status a run that stops on this signal ends with.
+    var status: RunStatus? {
+        switch self {
+        case .carryOn: nil
+        case .failed: .failed
+        case .interrupted: .interrupted
+        case .energyBudget: .energyBudget
         }
     }
 }
@@ -61,8 +73,7 @@ struct IterationRecord {
     var samples = 0
     var commBytes = 0
     var commSeconds = 0.0
-    /// Non-zero stops every rank after this flush (1: failure on this rank, 2: interrupted, 3: budget).
-    var status = 0.0
+    var signal = RankSignal.carryOn
     var start = 0.0
     var end = 0.0
     var phaseStart = [Double](repeating: 0, count: phaseCount)
@@ -71,7 +82,7 @@ struct IterationRecord {
     var nodeJoules = [Double](repeating: 0, count: phaseCount)
 
     var flat: [Double] {
-        [Double(iter), Double(epoch), loss, Double(samples), Double(commBytes), commSeconds, status, start, end]
+        [Double(iter), Double(epoch), loss, Double(samples), Double(commBytes), commSeconds, Double(signal.rawValue), start, end]
             + phaseStart + phaseSeconds + processJoules + nodeJoules
     }
 
@@ -80,7 +91,8 @@ struct IterationRecord {
     init(flat f: ArraySlice<Double>) {
         let b = f.startIndex
         iter = Int(f[b]); epoch = Int(f[b + 1]); loss = f[b + 2]; samples = Int(f[b + 3])
-        commBytes = Int(f[b + 4]); commSeconds = f[b + 5]; status = f[b + 6]; start = f[b + 7]; end = f[b + 8]
+        commBytes = Int(f[b + 4]); commSeconds = f[b + 5]; signal = RankSignal(rawValue: Int(f[b + 6])) ?? .failed
+        start = f[b + 7]; end = f[b + 8]
         let n = Self.phaseCount
         phaseStart = Array(f[(b + 9)..<(b + 9 + n)])
         phaseSeconds = Array(f[(b + 9 + n)..<(b + 9 + 2 * n)])
@@ -89,4 +101,13 @@ struct IterationRecord {
     }
 
     var joules: Double { processJoules.reduce(0, +) + nodeJoules.reduce(0, +) }
+
+    /// Phase `phase` ran from its start to `end`.
+    mutating func close(_ phase: Phase, from start: Double, to end: Double) {
+        phaseStart[phase.rawValue] = start
+        phaseSeconds[phase.rawValue] = end - start
+    }
+
+    func seconds(_ phase: Phase) -> Double { phaseSeconds[phase.rawValue] }
+    func started(_ phase: Phase) -> Double { phaseStart[phase.rawValue] }
 }

@@ -1,9 +1,5 @@
 import Foundation
 
-public struct RunDirectoryError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-}
-
 /// The run directory rank 0 writes: iterations.jsonl and power.csv appended as the run goes,
 /// summary.json written atomically (temporary file, fsync, rename) once, at the end.
 /// An interrupted or failed run leaves a summary whose `status` says so.
@@ -28,7 +24,7 @@ public final class RunDirectory {
             let iterationsPath = path + "/" + Self.iterationsFile, powerPath = path + "/" + Self.powerFile
             let lines = ((try? String(contentsOfFile: iterationsPath, encoding: .utf8)) ?? "").split(separator: "\n")
             guard lines.count >= resume.iterations else {
-                throw RunDirectoryError(description: "\(iterationsPath) has \(lines.count) lines but the checkpoint is at iteration \(resume.iterations)")
+                throw TrainerError.runDirectory("\(iterationsPath) has \(lines.count) lines but the checkpoint is at iteration \(resume.iterations)")
             }
             let kept = lines.prefix(resume.iterations).map { $0 + "\n" }.joined()
             let powerLines = ((try? String(contentsOfFile: powerPath, encoding: .utf8)) ?? Self.powerHeader).split(separator: "\n")
@@ -45,19 +41,19 @@ public final class RunDirectory {
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
-                throw RunDirectoryError(description: "--out \(path) exists and is not a directory")
+                throw TrainerError.runDirectory("--out \(path) exists and is not a directory")
             }
             let ours = [Self.iterationsFile, Self.powerFile, Self.summaryFile, "timeline.json", Checkpoint.fileName]
             let present = ours.filter { fm.fileExists(atPath: path + "/" + $0) }
             if !present.isEmpty {
                 guard overwrite else {
-                    throw RunDirectoryError(description: "--out \(path) already holds a run (\(present.joined(separator: ", "))); choose another directory or pass --overwrite")
+                    throw TrainerError.runDirectory("--out \(path) already holds a run (\(present.joined(separator: ", "))); choose another directory or pass --overwrite")
                 }
                 for name in present { try? fm.removeItem(atPath: path + "/" + name) }
             }
         } else {
             do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-                throw RunDirectoryError(description: "cannot create --out \(path): \(Self.reason(error))")
+                throw TrainerError.runDirectory("cannot create --out \(path): \(Self.reason(error))")
             }
         }
         iterations = try AppendFile(path: path + "/" + Self.iterationsFile)
@@ -87,7 +83,7 @@ public final class RunDirectory {
         try file.sync()
         file.close()
         guard rename(temporary, path) == 0 else {
-            throw RunDirectoryError(description: "cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
+            throw TrainerError.runDirectory("cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -111,7 +107,7 @@ final class AppendFile {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | (truncate ? O_TRUNC : O_APPEND) | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw RunDirectoryError(description: "cannot open \(path) for writing: \(String(cString: strerror(errno)))")
+            throw TrainerError.runDirectory("cannot open \(path) for writing: \(String(cString: strerror(errno)))")
         }
     }
 
@@ -126,7 +122,7 @@ final class AppendFile {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw RunDirectoryError(description: "cannot write \(path): \(String(cString: strerror(errno)))")
+                throw TrainerError.runDirectory("cannot write \(path): \(String(cString: strerror(errno)))")
             }
             offset += n
         }
@@ -134,7 +130,7 @@ final class AppendFile {
 
     func sync() throws {
         guard fsync(fd) == 0 else {
-            throw RunDirectoryError(description: "cannot fsync \(path): \(String(cString: strerror(errno)))")
+            throw TrainerError.runDirectory("cannot fsync \(path): \(String(cString: strerror(errno)))")
         }
     }
 

@@ -2,7 +2,7 @@
 /// written by rank 0 as Chrome trace event JSON (Perfetto, chrome://tracing): one process per
 /// rank; thread 0 the training loop (phases, forward, backward per layer), thread 1 the
 /// communication thread (each bucket's all-reduce); counters for power and bytes sent.
-struct TimelineRecorder {
+final class TimelineRecorder {
     enum Kind: Int {
         case phase = 0, forward = 1, backward = 2, bucket = 3, power = 4, bytes = 5
     }
@@ -16,7 +16,7 @@ struct TimelineRecorder {
         self.limit = limit
     }
 
-    mutating func add(_ kind: Kind, _ detail: Int, start: Double, duration: Double) {
+    func add(_ kind: Kind, _ detail: Int, start: Double, duration: Double) {
         guard enabled, flat.count < limit else { return }
         flat += [Double(kind.rawValue), Double(detail), start, duration]
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Collectives
 import Energy
 import Model
@@ -19,7 +20,7 @@ public enum DataSpec: Sendable, Equatable {
         if text.hasPrefix("synthetic:") {
             let parts = text.dropFirst(10).split(separator: ":").map { Int($0) }
             guard parts.count == 3, let s = parts[0], let f = parts[1], let c = parts[2], s > 0, f > 0, c >= 2 else {
-                throw ConfigError.invalid("--data synthetic:SAMPLES:FEATURES:CLASSES needs three positive integers (classes ≥ 2), got '\(text)'")
+                throw TrainerError.configuration("--data synthetic:SAMPLES:FEATURES:CLASSES needs three positive integers (classes ≥ 2), got '\(text)'")
             }
             return .synthetic(samples: s, features: f, classes: c)
         }
@@ -36,20 +37,17 @@ public enum DataSpec: Sendable, Equatable {
 }
 
 /// What to do when the loss or the averaged gradient is NaN or infinite.
-public enum NonfinitePolicy: String, CaseIterable, Sendable {
+public enum NonfinitePolicy: String, CaseIterable, Sendable, Codable {
     /// Skip the update (counted in the summary as `skipped_steps`).
     case skip
     /// Stop, naming the ranks and layers; the last checkpoint stays.
     case stop
 }
 
-public struct ConfigError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public static func invalid(_ message: String) -> ConfigError { ConfigError(description: message) }
-}
-
-/// Everything a training run is configured by. Every rank parses the same command line; the
-/// trainer checks collectively that they agree (a hash of this struct's canonical JSON).
+/// Everything a training run is configured by, and the one place its defaults are written (the
+/// command line's options start from these). Every rank parses the same command line; the trainer
+/// checks collectively that they agree. Written as the `config` object of summary.json and of the
+/// checkpoint header (`Codable`, below), and read back by the same code.
 public struct TrainConfig: Sendable, Equatable {
     // Model and optimisation
     public var layers: [Int] = [784, 256, 128, 10]
@@ -112,7 +110,7 @@ public struct TrainConfig: Sendable, Equatable {
 
     /// Checks every field that can be checked without the data. Messages name the flag.
     public func validate() throws {
-        func need(_ ok: Bool, _ message: String) throws { if !ok { throw ConfigError.invalid(message) } }
+        func need(_ ok: Bool, _ message: String) throws { if !ok { throw TrainerError.configuration(message) } }
         try need(layers.count >= 2, "--layers needs at least an input and an output width, e.g. 784-256-128-10")
         try need(layers.allSatisfy { $0 > 0 }, "--layers widths must all be positive, got \(layers.map(String.init).joined(separator: "-"))")
         try need(batchSize > 0, "--batch-size must be positive, got \(batchSize)")
@@ -129,7 +127,7 @@ public struct TrainConfig: Sendable, Equatable {
         try need(stallSeconds >= 0 && stallSeconds.isFinite, "--stall-seconds must be ≥ 0, got \(stallSeconds)")
         try need(segmentBytes >= 4, "--segment-bytes must be at least 4, got \(segmentBytes)")
         try need(smallMessageBytes >= 0 && largeMessageBytes >= 0, "--small-message-bytes and --large-message-bytes must be ≥ 0")
-        if let b = bucketBytes { try need(b >= 0, "--bucket-mb must be ≥ 0") }
+        if let b = bucketBytes { try need(b > 0, "--bucket-mb must be positive (leave it out for the automatic choice)") }
         try need(sampleHz > 0 && sampleHz <= 10_000, "--sample-hz must be in (0, 10000], got \(sampleHz)")
         try need(estimate.wattsPerBusyCore >= 0 && estimate.nodeIdleWatts >= 0, "estimate watts must be ≥ 0")
         try need(accounting.pue >= 1, "--pue must be ≥ 1, got \(accounting.pue)")
@@ -145,7 +143,7 @@ public struct TrainConfig: Sendable, Equatable {
         let parts = text.split(whereSeparator: { $0 == "-" || $0 == "," || $0 == "x" })
         let widths = parts.compactMap { Int($0) }
         guard !parts.isEmpty, widths.count == parts.count else {
-            throw ConfigError.invalid("--layers expects widths joined by '-', e.g. 784-256-128-10, got '\(text)'")
+            throw TrainerError.configuration("--layers expects widths joined by '-', e.g. 784-256-128-10, got '\(text)'")
         }
         return widths
     }
@@ -154,49 +152,99 @@ public struct TrainConfig: Sendable, Equatable {
     public static let resumableKeys: Set<String> = ["out", "resume", "flush_every", "checkpoint_every", "verify_every",
                                                     "stall_seconds", "sample_hz", "energy_budget_j", "overlap"]
 
-    /// The configuration as ordered JSON (the `config` object of summary.json).
-    public var json: JSON {
-        var pairs: [(String, JSON)] = [
-            ("layers", .array(layers.map { .int($0) })),
-            ("batch_size", .int(batchSize)),
-            ("epochs", .int(epochs)),
-            ("steps", steps.map { .int($0) } ?? .null),
-            ("optimizer", .string(optimizer.rawValue)),
-            ("lr", .float(learningRate)),
-            ("momentum", .float(momentum)),
-            ("weight_decay", .float(weightDecay)),
-            ("schedule", .string(schedule.rawValue)),
-            ("warmup_steps", .int(warmupSteps)),
-            ("seed", .int(Int(truncatingIfNeeded: seed))),
-            ("eval_batch", .int(evalBatch)),
-            ("data", .string(data.description)),
-            ("out", .string(out)),
-            ("flush_every", .int(flushEvery)),
-            ("checkpoint_every", checkpointEvery.map { .int($0) } ?? .null),
-            ("resume", resume.map { .string($0) } ?? .null),
-            ("verify_every", .int(verifyEvery)),
-            ("on_nonfinite", .string(onNonfinite.rawValue)),
-            ("stall_seconds", .number(stallSeconds)),
-            ("algorithm", .string(algorithm.rawValue)),
-            ("segment_bytes", .int(segmentBytes)),
-            ("small_message_bytes", .int(smallMessageBytes)),
-            ("large_message_bytes", .int(largeMessageBytes)),
-            ("bucket_bytes", bucketBytes.map { .int($0) } ?? .string("auto")),
-            ("overlap", overlap.map { .bool($0) } ?? .string("auto")),
-            ("wire_dtype", .string(wire.rawValue)),
-            ("power_source", .string(powerSource.rawValue)),
-            ("sample_hz", .number(sampleHz)),
-            ("dram", .bool(includeDRAM)),
-            ("estimate_watts_per_busy_core", .number(estimate.wattsPerBusyCore)),
-            ("estimate_node_idle_watts", .number(estimate.nodeIdleWatts)),
-            ("pue", .number(accounting.pue)),
-            ("network_joules_per_byte", .number(accounting.networkJoulesPerByte)),
-            ("carbon_g_per_kwh", .number(accounting.carbonGramsPerKWh)),
-            ("price_per_kwh", accounting.pricePerKWh.map { .number($0) } ?? .null),
-            ("energy_budget_j", energyBudgetJoules.map { .number($0) } ?? .null),
-        ]
-        if powercapRoot != "/sys/class/powercap" { pairs.append(("powercap_root", .string(powercapRoot))) }
-        if hwmonRoot != "/sys/class/hwmon" { pairs.append(("hwmon_root", .string(hwmonRoot))) }
-        return .object(pairs)
+    /// The keys whose values differ between two configurations (as written to run files).
+    public func differingKeys(from other: TrainConfig) -> [String] {
+        func object(_ c: TrainConfig) -> [String: NSObject] {
+            let data = (try? RunFileCoding.encoder().encode(c)) ?? Data()
+            return (try? JSONSerialization.jsonObject(with: data) as? [String: NSObject]) ?? [:]
+        }
+        let a = object(self), b = object(other)
+        return Set(a.keys).union(b.keys).sorted().filter { a[$0] != b[$0] }
+    }
+}
+
+extension TrainConfig: Codable {
+    enum CodingKeys: String, CodingKey {
+        case layers, batchSize = "batch_size", epochs, steps, optimizer, lr, momentum, weightDecay = "weight_decay"
+        case schedule, warmupSteps = "warmup_steps", seed, evalBatch = "eval_batch", data, out
+        case flushEvery = "flush_every", checkpointEvery = "checkpoint_every", resume, verifyEvery = "verify_every"
+        case onNonfinite = "on_nonfinite", stallSeconds = "stall_seconds", algorithm, segmentBytes = "segment_bytes"
+        case smallMessageBytes = "small_message_bytes", largeMessageBytes = "large_message_bytes"
+        case bucketBytes = "bucket_bytes", overlap, wire = "wire_dtype", powerSource = "power_source"
+        case sampleHz = "sample_hz", dram, estimateCoreWatts = "estimate_watts_per_busy_core"
+        case estimateIdleWatts = "estimate_node_idle_watts", pue, networkJoulesPerByte = "network_joules_per_byte"
+        case carbon = "carbon_g_per_kwh", price = "price_per_kwh", energyBudget = "energy_budget_j"
+        case powercapRoot = "powercap_root", hwmonRoot = "hwmon_root"
+    }
+
+    /// Absent keys keep this type's defaults, so configurations written before a field existed still read.
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try read(.layers, &layers); try read(.batchSize, &batchSize); try read(.epochs, &epochs)
+        steps = try c.decodeIfPresent(Int.self, forKey: .steps)
+        try read(.optimizer, &optimizer); try read(.lr, &learningRate); try read(.momentum, &momentum)
+        try read(.weightDecay, &weightDecay); try read(.schedule, &schedule); try read(.warmupSteps, &warmupSteps)
+        if let s = try c.decodeIfPresent(Int.self, forKey: .seed) { seed = UInt64(truncatingIfNeeded: s) }
+        try read(.evalBatch, &evalBatch)
+        if let d = try c.decodeIfPresent(String.self, forKey: .data) { data = try DataSpec.parse(d) }
+        try read(.out, &out); try read(.flushEvery, &flushEvery)
+        checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery)
+        resume = try c.decodeIfPresent(String.self, forKey: .resume)
+        try read(.verifyEvery, &verifyEvery); try read(.onNonfinite, &onNonfinite); try read(.stallSeconds, &stallSeconds)
+        try read(.algorithm, &algorithm); try read(.segmentBytes, &segmentBytes)
+        try read(.smallMessageBytes, &smallMessageBytes); try read(.largeMessageBytes, &largeMessageBytes)
+        bucketBytes = try c.decodeIfPresent(AutoOr<Int>.self, forKey: .bucketBytes)?.value
+        overlap = try c.decodeIfPresent(AutoOr<Bool>.self, forKey: .overlap)?.value
+        try read(.wire, &wire); try read(.powerSource, &powerSource); try read(.sampleHz, &sampleHz); try read(.dram, &includeDRAM)
+        try read(.estimateCoreWatts, &estimate.wattsPerBusyCore); try read(.estimateIdleWatts, &estimate.nodeIdleWatts)
+        try read(.pue, &accounting.pue); try read(.networkJoulesPerByte, &accounting.networkJoulesPerByte)
+        try read(.carbon, &accounting.carbonGramsPerKWh)
+        accounting.pricePerKWh = try c.decodeIfPresent(Double.self, forKey: .price)
+        energyBudgetJoules = try c.decodeIfPresent(Double.self, forKey: .energyBudget)
+        try read(.powercapRoot, &powercapRoot); try read(.hwmonRoot, &hwmonRoot)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(layers, forKey: .layers); try c.encode(batchSize, forKey: .batchSize); try c.encode(epochs, forKey: .epochs)
+        try c.encode(steps, forKey: .steps); try c.encode(optimizer, forKey: .optimizer); try c.encode(learningRate, forKey: .lr)
+        try c.encode(momentum, forKey: .momentum); try c.encode(weightDecay, forKey: .weightDecay)
+        try c.encode(schedule, forKey: .schedule); try c.encode(warmupSteps, forKey: .warmupSteps)
+        try c.encode(Int(truncatingIfNeeded: seed), forKey: .seed); try c.encode(evalBatch, forKey: .evalBatch)
+        try c.encode(data.description, forKey: .data); try c.encode(out, forKey: .out); try c.encode(flushEvery, forKey: .flushEvery)
+        try c.encode(checkpointEvery, forKey: .checkpointEvery); try c.encode(resume, forKey: .resume)
+        try c.encode(verifyEvery, forKey: .verifyEvery); try c.encode(onNonfinite, forKey: .onNonfinite)
+        try c.encode(stallSeconds, forKey: .stallSeconds); try c.encode(algorithm, forKey: .algorithm)
+        try c.encode(segmentBytes, forKey: .segmentBytes); try c.encode(smallMessageBytes, forKey: .smallMessageBytes)
+        try c.encode(largeMessageBytes, forKey: .largeMessageBytes)
+        try c.encode(AutoOr(bucketBytes), forKey: .bucketBytes); try c.encode(AutoOr(overlap), forKey: .overlap)
+        try c.encode(wire, forKey: .wire); try c.encode(powerSource, forKey: .powerSource); try c.encode(sampleHz, forKey: .sampleHz)
+        try c.encode(includeDRAM, forKey: .dram); try c.encode(estimate.wattsPerBusyCore, forKey: .estimateCoreWatts)
+        try c.encode(estimate.nodeIdleWatts, forKey: .estimateIdleWatts); try c.encode(accounting.pue, forKey: .pue)
+        try c.encode(accounting.networkJoulesPerByte, forKey: .networkJoulesPerByte)
+        try c.encode(accounting.carbonGramsPerKWh, forKey: .carbon); try c.encode(accounting.pricePerKWh, forKey: .price)
+        try c.encode(energyBudgetJoules, forKey: .energyBudget)
+        // Fixture roots only: the real ones are the same on every machine and say nothing.
+        let defaults = TrainConfig()
+        if powercapRoot != defaults.powercapRoot { try c.encode(powercapRoot, forKey: .powercapRoot) }
+        if hwmonRoot != defaults.hwmonRoot { try c.encode(hwmonRoot, forKey: .hwmonRoot) }
+    }
+}
+
+/// A setting that is a value or "auto" in run files.
+struct AutoOr<T: Codable>: Codable {
+    var value: T?
+    init(_ value: T?) { self.value = value }
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        value = (try? c.decode(String.self)) == "auto" ? nil : try c.decode(T.self)
+    }
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        if let value { try c.encode(value) } else { try c.encode("auto") }
     }
 }

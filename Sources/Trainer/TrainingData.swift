@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Model
 
 /// The training and test sets of a run.
 public struct TrainingData: Sendable {
@@ -37,5 +38,23 @@ public struct TrainingData: Sendable {
                 test: try Dataset(images: Array(all.images[split...]), labels: Array(all.labels[samples...]),
                                   features: features, classes: classes))
         }
+    }
+}
+
+/// The workloads a configuration can name: a model and the batch source that feeds it.
+enum Workloads {
+    /// The MLP on labelled images (IDX files or synthetic), identical on every rank (same seed).
+    /// `gradientSlack` floats after the gradients carry the trainer's control slot.
+    static func classifier(_ config: TrainConfig, ranks: Int, rank: Int, gradientSlack: Int) throws -> (MLP, LabelledImageSource) {
+        let data = try TrainingData.load(config.data, seed: config.seed)
+        guard config.layers.first == data.train.features else {
+            throw TrainerError.configuration("--layers starts with \(config.layers[0]) inputs but the data has \(data.train.features) features per sample")
+        }
+        guard config.layers.last == data.train.classes else {
+            throw TrainerError.configuration("--layers ends with \(config.layers.last!) outputs but the data has \(data.train.classes) classes")
+        }
+        let source = try LabelledImageSource(train: data.train, test: data.test, ranks: ranks, rank: rank, seed: config.seed,
+                                             batchSize: config.batchSize, evaluationBatchSize: config.evalBatch)
+        return (MLP(widths: config.layers, seed: config.seed, gradientSlack: gradientSlack), source)
     }
 }

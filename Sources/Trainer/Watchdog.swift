@@ -13,14 +13,50 @@ public func installStopSignalHandlers() {
     }
 }
 
+/// Where a rank is, as the watchdog reports it: a phase of the iteration, or one of the
+/// collectives outside the gradient all-reduce. A rank stuck in a collective is waiting for ranks
+/// that have not arrived; naming which one tells a user where the missing rank is not.
+public enum Activity: Int, Sendable {
+    case setUp, idle, data, compute, comm, optimizer
+    /// Gathering every rank's records to rank 0 (every --flush-every iterations and at epoch ends).
+    case recordGather
+    /// Evaluating on the held-out data and summing over ranks.
+    case evaluation
+    /// Comparing per-layer parameter checksums across ranks (--verify-every).
+    case verification
+    /// Rank 0 writing a checkpoint (the others go on to the next collective and wait there).
+    case checkpoint
+    /// The end of the run: the final replica check, totals, summary.
+    case finishing
+
+    public var name: String {
+        switch self {
+        case .setUp: "set-up"
+        case .idle: "idle"
+        case .data: "data"
+        case .compute: "compute"
+        case .comm: "comm"
+        case .optimizer: "optimizer"
+        case .recordGather: "record gather"
+        case .evaluation: "eval"
+        case .verification: "verification"
+        case .checkpoint: "checkpoint"
+        case .finishing: "finish"
+        }
+    }
+
+    /// Activities in which a rank waits for every other rank.
+    public var isCollective: Bool { [.comm, .recordGather, .evaluation, .verification, .finishing].contains(self) }
+}
+
 /// A per-rank stall detector, in the spirit of Horovod's stall inspector. The training loop
-/// beats at every phase edge; if no beat comes for `stallSeconds`, this rank says where it is
-/// stuck (a rank waiting in `comm` is waiting for the ranks that are not there; a rank that is
-/// gone says nothing) and `onStall` aborts the job (MPI_Abort) instead of waiting forever.
+/// beats whenever it starts an activity; if no beat comes for `stallSeconds`, this rank says where
+/// it is stuck (a rank waiting in a collective waits for the ranks that are not there; a rank that
+/// is gone says nothing) and `onStall` aborts the job (MPI_Abort) instead of waiting forever.
 public final class Watchdog: Sendable {
     public let stallSeconds: Double
     private let lastBeat = Atomic<UInt64>(monotonicSeconds().bitPattern)
-    private let phase = Atomic<Int>(0)
+    private let activity = Atomic<Int>(Activity.setUp.rawValue)
     private let iteration = Atomic<Int>(0)
     private let running = Atomic<Bool>(true)
 
@@ -33,10 +69,8 @@ public final class Watchdog: Sendable {
                 usleep(UInt32(period * 1e6))
                 let age = monotonicSeconds() - Double(bitPattern: lastBeat.load(ordering: .acquiring))
                 if age > stallSeconds && running.load(ordering: .acquiring) {
-                    let where_ = Phase(rawValue: phase.load(ordering: .relaxed))?.name ?? "set-up"
-                    onStall(String(format: "rank %d: no progress for %.1f s (in phase '%@' of iteration %d; a rank waiting in 'comm' "
-                                   + "waits for ranks that have not arrived); aborting the job (--stall-seconds %.0f)",
-                                   rank, age, where_, iteration.load(ordering: .relaxed), stallSeconds))
+                    onStall(Self.message(rank: rank, age: age, activity: Activity(rawValue: activity.load(ordering: .relaxed)) ?? .setUp,
+                                         iteration: iteration.load(ordering: .relaxed), stallSeconds: stallSeconds))
                     return
                 }
             }
@@ -45,10 +79,17 @@ public final class Watchdog: Sendable {
         thread.start()
     }
 
+    static func message(rank: Int, age: Double, activity: Activity, iteration: Int, stallSeconds: Double) -> String {
+        let waiting = activity.isCollective ? "a collective: this rank waits for ranks that have not arrived"
+            : "this rank's own work"
+        return String(format: "rank %d: no progress for %.1f s (in phase '%@' of iteration %d, %@); aborting the job (--stall-seconds %.0f)",
+                      rank, age, activity.name, iteration, waiting, stallSeconds)
+    }
+
     @inline(__always)
-    public func beat(_ p: Phase, iteration i: Int) {
+    public func beat(_ a: Activity, iteration i: Int) {
         lastBeat.store(monotonicSeconds().bitPattern, ordering: .releasing)
-        phase.store(p.rawValue, ordering: .relaxed)
+        activity.store(a.rawValue, ordering: .relaxed)
         iteration.store(i, ordering: .relaxed)
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Collectives
 import Foundation
 import Support
+import CostModel
 import Trainer
 
 /// nccl-tests-style all-reduce benchmark: ours (ring, recursive doubling, auto) against Open MPI's
@@ -33,15 +34,10 @@ struct BenchAllReduce: ParsableCommand {
     @Option(help: "Untimed calls per size first.") var warmup = 5
     @Option(help: "Algorithms, comma-separated: ring, recursive-doubling, halving-doubling, auto, mpi (MPI_Allreduce), mpi-ring (Open MPI's ring, called directly).")
     var algorithms = "ring,recursive-doubling,halving-doubling,auto,mpi" + (MPITransport.hasLibraryRing ? ",mpi-ring" : "")
-    @Option(help: "Ring pipeline segment in bytes.") var segmentBytes = 1 << 20
-    @Option(help: "auto: recursive doubling below this many bytes.") var smallMessageBytes = 16 << 10
-    @Option(help: "auto: halving-doubling (more than 2 ranks) below this many bytes, ring above.") var largeMessageBytes = 512 << 10
+    @OptionGroup(title: "Our all-reduce") var allReduce: AllReduceOptions
     @Option(help: "Write the rows as JSON to this file.") var json: String?
     @Option(help: "Write the rows as CSV to this file.") var csv: String?
     @Flag(help: "Exit non-zero if any result differs from the exact sum (beyond the wire format's bound).") var check = false
-    @Option(help: "Our algorithms' wire format: f32, bf16, f16.") var wireDtype = WireFormat.f32
-    @Option(help: "Our algorithms wait by spinning (0) or testing every N µs (see train --help).")
-    var commWaitUs = Int(ProcessInfo.processInfo.environment["RINGWATT_COMM_WAIT_US"] ?? "") ?? 0
     @Option(help: "Fit the ring's cost model to the ring rows and write α, β, γ as JSON to this file.") var fit: String?
     @Flag(help: "Check lengths agree before each call of ours (MPI_Allreduce does not; off by default for a like-for-like comparison).")
     var verifyLengths = false
@@ -51,7 +47,6 @@ struct BenchAllReduce: ParsableCommand {
         guard factor >= 2 else { throw ValidationError("--factor must be at least 2") }
         guard iters > 0, warmup >= 0 else { throw ValidationError("--iters must be positive and --warmup ≥ 0") }
         guard minTimeMs >= 0, minTimeMs <= 60_000 else { throw ValidationError("--min-time-ms must be in [0, 60000]") }
-        guard segmentBytes >= 4 else { throw ValidationError("--segment-bytes must be at least 4") }
         _ = try parsedCounts()
         _ = try parsedAlgorithms()
     }
@@ -93,14 +88,11 @@ struct BenchAllReduce: ParsableCommand {
     func run() throws {
         let sizes = try parsedCounts(), names = try parsedAlgorithms()
         let mpiLabel = mpiAlgorithmLabel()
-        try withMPI(waitMicroseconds: commWaitUs) { comm in
+        let wireDtype = allReduce.wireDtype
+        try withMPI(waitMicroseconds: allReduce.commWaitUs) { comm in
             guard let mpi = comm.transport as? MPITransport else { return }
             let p = comm.size
-            comm.allReduce.segmentBytes = segmentBytes
-            comm.allReduce.smallMessageBytes = smallMessageBytes
-            comm.allReduce.largeMessageBytes = largeMessageBytes
-            comm.allReduce.verifyLengths = verifyLengths
-            comm.allReduce.wire = wireDtype
+            comm.allReduce.options = allReduce.options(algorithm: .auto, verifyLengths: verifyLengths)
             var rows: [Row] = []
             var failed = false
             for (sizeIndex, count) in sizes.enumerated() {
@@ -114,7 +106,7 @@ struct BenchAllReduce: ParsableCommand {
                     if name == "mpi" { return { try mpi.libraryAllReduceSum($0) } }
                     if name == "mpi-ring" { return { try mpi.libraryRingAllReduceSum($0) } }
                     let algorithm = AllReduceAlgorithm(rawValue: name)!
-                    return { comm.allReduce.algorithm = algorithm; try comm.allReduce.sum($0) }
+                    return { comm.allReduce.options.algorithm = algorithm; try comm.allReduce.sum($0) }
                 }
                 var errors: [Double] = []
                 var perCall: [Double] = []  // this rank's median warm-up call, per algorithm
@@ -168,46 +160,49 @@ struct BenchAllReduce: ParsableCommand {
                 }
             }
             guard comm.isRoot else { if check && failed { throw ExitCode(1) }; return }
-            let busFactor = p > 1 ? 2 * Double(p - 1) / Double(p) : 0
-            func algbw(_ r: Row) -> Double { r.mean > 0 ? Double(r.bytes) / r.mean / 1e9 : 0 }
-            print("# ranks \(p), nodes \(comm.nodeCount), iters ≥ \(iters), min time \(minTimeMs) ms, warmup \(warmup), segment \(segmentBytes) B, "
-                  + "auto thresholds \(smallMessageBytes)/\(largeMessageBytes) B, wire \(wireDtype.rawValue), length check \(verifyLengths ? "on" : "off")")
-            func cell(_ s: String, _ w: Int, left: Bool = false) -> String {
-                let pad = String(repeating: " ", count: Swift.max(0, w - s.count))
-                return left ? s + pad : pad + s
-            }
-            print(cell("bytes", 12) + cell("count", 11) + "  " + cell("algorithm", 19, left: true) + cell("calls", 7) + cell("time_us", 11)
-                  + cell("min_us", 11) + cell("max_us", 11) + cell("algbw_GBps", 12) + cell("busbw_GBps", 12) + cell("max_error", 11))
-            for r in rows {
-                print(cell(String(r.bytes), 12) + cell(String(r.count), 11) + "  " + cell(r.algorithm, 19, left: true) + cell(String(r.iters), 7)
-                      + cell(String(format: "%.2f", r.mean * 1e6), 11) + cell(String(format: "%.2f", r.min * 1e6), 11)
-                      + cell(String(format: "%.2f", r.max * 1e6), 11) + cell(String(format: "%.3f", algbw(r)), 12)
-                      + cell(String(format: "%.3f", algbw(r) * busFactor), 12) + cell(String(format: "%.2g", r.error), 11))
-            }
-            let objects: [JSON] = rows.map { r in
-                .object([("ranks", .int(p)), ("nodes", .int(comm.nodeCount)), ("algorithm", .string(r.algorithm)),
-                         ("bytes", .int(r.bytes)), ("count", .int(r.count)), ("iters", .int(r.iters)), ("time_us", .number(r.mean * 1e6)),
-                         ("min_us", .number(r.min * 1e6)), ("max_us", .number(r.max * 1e6)),
-                         ("algbw_GBps", .number(algbw(r))), ("busbw_GBps", .number(algbw(r) * busFactor)),
-                         ("max_abs_error", .number(r.error))])
-            }
-            if let json { try RunDirectory.writeAtomically(path: json, JSON.array(objects).serialized(pretty: true) + "\n") }
-            if let csv {
-                var text = "ranks,nodes,algorithm,bytes,count,iters,time_us,min_us,max_us,algbw_GBps,busbw_GBps,max_abs_error\n"
-                for r in rows {
-                    text += "\(p),\(comm.nodeCount),\(r.algorithm),\(r.bytes),\(r.count),\(r.iters),\(r.mean * 1e6),\(r.min * 1e6),\(r.max * 1e6),\(algbw(r)),\(algbw(r) * busFactor),\(r.error)\n"
-                }
-                try RunDirectory.writeAtomically(path: csv, text)
-            }
-            if let fit {
-                let model = try fitRingModel(rows.filter { $0.algorithm == "ring" }, ranks: p, nodes: comm.nodeCount)
-                try RunDirectory.writeAtomically(path: fit, model.serialized(pretty: true) + "\n")
-                print("# fit: \(model.serialized())")
-            }
+            try report(rows, ranks: p, nodes: comm.nodeCount)
             if check && failed {
                 FileHandle.standardError.write(Data("bench-allreduce: results differ from the exact sum\n".utf8))
                 throw ExitCode(1)
             }
+        }
+    }
+
+    /// Rank 0: the table, and the JSON, CSV and fit files asked for.
+    func report(_ rows: [Row], ranks p: Int, nodes: Int) throws {
+        print("# ranks \(p), nodes \(nodes), iters ≥ \(iters), min time \(minTimeMs) ms, warmup \(warmup), segment \(allReduce.segmentBytes) B, "
+              + "auto thresholds \(allReduce.smallMessageBytes)/\(allReduce.largeMessageBytes) B, wire \(allReduce.wireDtype.rawValue), "
+              + "length check \(verifyLengths ? "on" : "off")")
+        func cell(_ s: String, _ w: Int, left: Bool = false) -> String {
+            let pad = String(repeating: " ", count: Swift.max(0, w - s.count))
+            return left ? s + pad : pad + s
+        }
+        print(cell("bytes", 12) + cell("count", 11) + "  " + cell("algorithm", 19, left: true) + cell("calls", 7) + cell("time_us", 11)
+              + cell("min_us", 11) + cell("max_us", 11) + cell("algbw_GBps", 12) + cell("busbw_GBps", 12) + cell("max_error", 11))
+        let records = rows.map { BenchRecord($0, ranks: p, nodes: nodes) }
+        for r in records {
+            print(cell(String(r.bytes), 12) + cell(String(r.count), 11) + "  " + cell(r.algorithm, 19, left: true) + cell(String(r.iters), 7)
+                  + cell(String(format: "%.2f", r.timeUs), 11) + cell(String(format: "%.2f", r.minUs), 11)
+                  + cell(String(format: "%.2f", r.maxUs), 11) + cell(String(format: "%.3f", r.algbwGBps), 12)
+                  + cell(String(format: "%.3f", r.busbwGBps), 12) + cell(String(format: "%.2g", r.maxAbsError), 11))
+        }
+        if let json { try RunDirectory.writeAtomically(path: json, try RunFileCoding.document(records)) }
+        if let csv {
+            var text = "ranks,nodes,algorithm,bytes,count,iters,time_us,min_us,max_us,algbw_GBps,busbw_GBps,max_abs_error\n"
+            for r in records {
+                text += "\(p),\(nodes),\(r.algorithm),\(r.bytes),\(r.count),\(r.iters),\(r.timeUs),\(r.minUs),\(r.maxUs),"
+                    + "\(r.algbwGBps),\(r.busbwGBps),\(r.maxAbsError)\n"
+            }
+            try RunDirectory.writeAtomically(path: csv, text)
+        }
+        if let fit {
+            let ring = rows.filter { $0.algorithm == "ring" && $0.count > 0 }.map { (bytes: Double($0.bytes), seconds: $0.mean) }
+            guard let model = RingFit.fit(ring, ranks: p, gamma: AllReduce.reductionSecondsPerByte()) else {
+                throw ValidationError("--fit needs at least 2 ranks and 2 ring sizes")
+            }
+            let file = RingFitFile(model, ranks: p, nodes: nodes)
+            try RunDirectory.writeAtomically(path: fit, try RunFileCoding.document(file))
+            print("# fit: \(try RunFileCoding.line(file))")
         }
     }
 
@@ -227,30 +222,33 @@ struct BenchAllReduce: ParsableCommand {
         return "mpi"
     }
 
-    /// Weighted least-squares fit of t(n) = a + b·n over the ring rows (n in bytes), read as the ring's
-    /// cost 2(p−1)α + 2((p−1)/p)·n·β + ((p−1)/p)·n·γ with γ (seconds per byte reduced) measured
-    /// here by timing the local reduction itself: α = a / 2(p−1), β = (b·p/(p−1) − γ) / 2.
-    func fitRingModel(_ rows: [Row], ranks p: Int, nodes: Int) throws -> JSON {
-        let points = rows.filter { $0.count > 0 }.map { (Double($0.bytes), $0.mean) }
-        guard p > 1, points.count >= 2 else { throw ValidationError("--fit needs at least 2 ranks and 2 ring sizes") }
-        // Weighted by 1/t², i.e. least relative error, so small sizes (latency) count as much as large ones.
-        let w = points.map { 1 / ($0.1 * $0.1) }
-        let sw = w.reduce(0, +)
-        let sx = zip(w, points).map { $0 * $1.0 }.reduce(0, +), sy = zip(w, points).map { $0 * $1.1 }.reduce(0, +)
-        let sxx = zip(w, points).map { $0 * $1.0 * $1.0 }.reduce(0, +), sxy = zip(w, points).map { $0 * $1.0 * $1.1 }.reduce(0, +)
-        let b = (sw * sxy - sx * sy) / (sw * sxx - sx * sx)
-        let a = (sy - b * sx) / sw
-        let relErrors = points.map { (x, y) -> Double in abs(a + b * x - y) / y }
-        let gamma = AllReduce.reductionSecondsPerByte()
-        let q = Double(p - 1) / Double(p)
-        let alpha = max(0, a) / (2 * Double(p - 1))
-        let beta = max(0, (b / q - gamma) / 2)
-        return .object([("model", .string("t = 2(p-1)*alpha + 2((p-1)/p)*n*beta + ((p-1)/p)*n*gamma, n in bytes")),
-                        ("ranks", .int(p)), ("nodes", .int(nodes)),
-                        ("alpha_s", .number(alpha)), ("beta_s_per_byte", .number(beta)),
-                        ("gamma_s_per_byte", .number(gamma)), ("intercept_s", .number(a)), ("slope_s_per_byte", .number(b)),
-                        ("max_relative_error", .number(relErrors.max() ?? 0)),
-                        ("mean_relative_error", .number(relErrors.reduce(0, +) / Double(relErrors.count))),
-                        ("points", .int(points.count))])
+}
+
+/// One row of the JSON output: one algorithm at one size.
+struct BenchRecord: Codable {
+    var ranks: Int
+    var nodes: Int
+    var algorithm: String
+    var bytes: Int
+    var count: Int
+    var iters: Int
+    var timeUs: Double
+    var minUs: Double
+    var maxUs: Double
+    var algbwGBps: Double
+    var busbwGBps: Double
+    var maxAbsError: Double
+
+    enum CodingKeys: String, CodingKey {
+        case ranks, nodes, algorithm, bytes, count, iters, timeUs = "time_us", minUs = "min_us", maxUs = "max_us"
+        case algbwGBps = "algbw_GBps", busbwGBps = "busbw_GBps", maxAbsError = "max_abs_error"
+    }
+
+    init(_ r: BenchAllReduce.Row, ranks p: Int, nodes: Int) {
+        ranks = p; self.nodes = nodes; algorithm = r.algorithm; bytes = r.bytes; count = r.count; iters = r.iters
+        timeUs = r.mean * 1e6; minUs = r.min * 1e6; maxUs = r.max * 1e6
+        algbwGBps = r.mean > 0 ? Double(r.bytes) / r.mean / 1e9 : 0
+        busbwGBps = busBandwidth(bytes: Double(r.bytes), seconds: r.mean, ranks: p) / 1e9
+        maxAbsError = r.error
     }
 }

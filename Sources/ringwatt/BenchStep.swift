@@ -53,7 +53,7 @@ struct BenchStep: ParsableCommand {
             return total / Double(steps)
         }
         _ = trainingSteps(); _ = gemmSteps()  // warm-up
-        let selection = SourceSelection.choose(powerSource == .none ? .estimate : powerSource, estimate: EstimateModel(),
+        let selection = try SourceSelection.choose(powerSource == .none ? .estimate : powerSource, estimate: EstimateModel(),
                                                ranksOnNode: 1, isNodeLeader: true)
         let sampler = PowerSampler(sources: selection.sources, hz: sampleHz, epoch: monotonicSeconds())
         var stepTimes: [Double] = [], gemmTimes: [Double] = [], sampledTimes: [Double] = []

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CostModel
 import Trainer
 
 struct Compare: ParsableCommand {
@@ -24,16 +25,16 @@ struct Compare: ParsableCommand {
                       "busbw_GBps", "test_accuracy", "energy_to_target_j", "edp_js"]
         var rows: [[String]] = []
         for r in loaded {
-            let speedup = base.secondsPerEpoch / r.secondsPerEpoch
-            let efficiency = speedup / (Double(r.nodes) / Double(base.nodes))
-            let e = r.epochs
-            rows.append([r.path, "\(r.nodes)", "\(r.ranks)", f(r.secondsPerEpoch, 3), f(r.number("samples_per_s"), 0),
-                         f(speedup, 2), f(efficiency, 2), f(r.joulesPerEpoch, 1), f(r.number("energy_compute_j") / e, 1),
-                         f(r.number("energy_comm_j") / e, 1), f(r.number("energy_other_j") / e, 1),
-                         String(format: "%.4g", r.number("joules_per_sample")), f(r.number("comm_energy_share"), 3),
-                         f(r.number("busbw_GBps"), 3), f(r.number("test_accuracy"), 4),
-                         r.energyToReach(targetAccuracy).map { f($0, 1) } ?? "-",
-                         f(r.joulesPerEpoch * r.secondsPerEpoch, 1)])
+            let scaling = ScalingFigures(secondsPerEpoch: r.secondsPerEpoch, joulesPerEpoch: r.joulesPerEpoch, nodes: r.nodes,
+                                         baselineSecondsPerEpoch: base.secondsPerEpoch, baselineNodes: base.nodes)
+            let s = r.summary, e = r.epochs
+            rows.append([r.path, "\(r.nodes)", "\(r.ranks)", f(r.secondsPerEpoch, 3), f(s.samplesPerS, 0),
+                         f(scaling.speedup, 2), f(scaling.efficiency, 2), f(r.joulesPerEpoch, 1), f(s.energyComputeJ / e, 1),
+                         f(s.energyCommJ / e, 1), f(s.energyOtherJ / e, 1),
+                         String(format: "%.4g", s.joulesPerSample), f(s.commEnergyShare, 3),
+                         f(s.busbwGBps, 3), f(s.lastMetric("accuracy") ?? .nan, 4),
+                         r.energyToReach("accuracy", targetAccuracy, higherIsBetter: true).map { f($0, 1) } ?? "-",
+                         f(scaling.energyDelay, 1)])
         }
         let widths = header.indices.map { c in max(header[c].count, rows.map { $0[c].count }.max() ?? 0) }
         func line(_ cells: [String]) -> String {
@@ -46,7 +47,7 @@ struct Compare: ParsableCommand {
         let byEDP = loaded.min { $0.joulesPerEpoch * $0.secondsPerEpoch < $1.joulesPerEpoch * $1.secondsPerEpoch }!
         print("lowest energy per epoch: \(byEnergy.nodes) node(s) (\(f(byEnergy.joulesPerEpoch, 1)) J, \(byEnergy.path))")
         print("lowest energy-delay product: \(byEDP.nodes) node(s) (\(f(byEDP.joulesPerEpoch * byEDP.secondsPerEpoch, 1)) J·s, \(byEDP.path))")
-        let sources = Set(loaded.compactMap { $0.summary["energy_source"]?.string })
+        let sources = Set(loaded.map(\.summary.energySource))
         if sources.contains(where: { $0.contains("estimate") }) { print("note: energy is a model-based ESTIMATE on these runs") }
         if let csv {
             let text = ([header] + rows).map { $0.map { $0.contains(",") ? "\"\($0)\"" : $0 }.joined(separator: ",") }.joined(separator: "\n") + "\n"

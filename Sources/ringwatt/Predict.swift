@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CostModel
 import Trainer
 
 /// Extrapolates time and energy per epoch to many nodes from a one-node calibration run and the
@@ -41,94 +42,100 @@ struct Predict: ParsableCommand {
         if let l = linkGbit { guard l > 0 else { throw ValidationError("--link-gbit must be positive") } }
     }
 
-    struct Point { var nodes: Int; var steps: Double; var tIter, tEpoch, eCompute, eComm, eOther: Double; var samples: Double
-        var energy: Double { eCompute + eComm + eOther } }
-
     func run() throws {
         let cal = try RunOnDisk(path: calibration)
         guard cal.ranks == 1 else { throw ValidationError("--calibration must be a 1-rank run (it has \(cal.ranks))") }
-        guard let fitText = try? String(contentsOfFile: fit, encoding: .utf8), let model = try? JSON.parse(fitText),
-              let alpha = model["alpha_s"]?.double, var beta = model["beta_s_per_byte"]?.double,
-              let gamma = model["gamma_s_per_byte"]?.double else {
+        guard cal.summary.iterations > 0 else { throw ValidationError("\(calibration): the run has no iterations") }
+        let fitted: RingFitFile
+        do { fitted = try RingFitFile.read(path: fit) } catch {
             throw ValidationError("\(fit): not a bench-allreduce --fit file (alpha_s, beta_s_per_byte, gamma_s_per_byte)")
         }
-        if let rate = linkGbit {
-            let wireNow = 8 / (rate * 1e9)
-            let wireFit = fitLinkGbit.map { 8 / ($0 * 1e9) } ?? 0
-            beta = max(wireNow, beta - wireFit + wireNow)
-        }
-        let iterations = cal.iterations
-        guard case let .object(phases)? = cal.summary["seconds_by_phase"], iterations > 0 else {
-            throw ValidationError("\(calibration): summary lacks seconds_by_phase")
-        }
-        let phase = Dictionary(phases.map { ($0.0, $0.1.double ?? 0) }, uniquingKeysWith: { a, _ in a })
-        let tCompute = (phase["compute"] ?? 0) / iterations
+        let ring = linkGbit.map { fitted.ring.atLink(gbit: $0, fitLinkGbit: fitLinkGbit) } ?? fitted.ring
+        let s = cal.summary, iterations = cal.iterations
+        let compute = (s.secondsByPhase["compute"] ?? 0) / iterations
         // Everything but compute (with one rank, "comm" is only the local averaging of the buckets).
-        let tOther = (cal.number("seconds") - (phase["compute"] ?? 0)) / iterations
-        let samplesPerEpoch = cal.number("samples") / cal.epochs
-        let batch = cal.summary["config"]?["batch_size"]?.double ?? 64
-        let gradientBytes = cal.number("parameters") * 4
-        // One all-reduce per gradient bucket per step: each pays the latency terms.
-        var buckets: [Double] = [gradientBytes]
-        if case let .array(b)? = cal.summary["comm_buckets_bytes"], !b.isEmpty { buckets = b.compactMap(\.double) }
-        let p1 = cal.number("mean_power_w")
-        let idle = idleWatts ?? cal.summary["estimate"]?["node_idle_watts"]?.double ?? 0
-        let busy = max(0, p1 - idle)
-
-        func predict(_ nodes: Int) -> Point {
-            let p = Double(nodes * ranksPerNode)
-            let steps = (samplesPerEpoch / (p * batch)).rounded(.up)
-            let stretch = sharedCores > 0 ? max(1, p / Double(sharedCores)) : 1
-            let q = (p - 1) / p
-            let tComm = p > 1 ? buckets.map { 2 * (p - 1) * alpha + 2 * q * $0 * beta + q * $0 * gamma }.reduce(0, +) : 0
-            let tIter = stretch * (tCompute + tOther) + tComm
-            let nodePower = idle + Double(ranksPerNode) * busy / stretch
-            let commPowerNode = commPower == .busy ? nodePower : idle
-            let n = Double(nodes)
-            return Point(nodes: nodes, steps: steps, tIter: tIter, tEpoch: steps * tIter,
-                         eCompute: n * nodePower * steps * stretch * tCompute, eComm: n * commPowerNode * steps * tComm,
-                         eOther: n * nodePower * steps * stretch * tOther, samples: samplesPerEpoch)
-        }
+        let other = (s.seconds - (s.secondsByPhase["compute"] ?? 0)) / iterations
+        let gradientBytes = Double(s.parameters * 4)
+        let model = ScalingPrediction(
+            computeSeconds: compute, otherSeconds: other, samplesPerEpoch: Double(s.samples) / cal.epochs,
+            batchPerRank: Double(s.config.batchSize),
+            bucketBytes: s.commBucketsBytes.isEmpty ? [gradientBytes] : s.commBucketsBytes.map(Double.init),
+            calibrationWatts: s.meanPowerW, idleWatts: idleWatts ?? s.estimate?.nodeIdleWatts ?? 0, ring: ring,
+            ranksPerNode: ranksPerNode, sharedCores: sharedCores, idleWhileCommunicating: commPower == .idle)
         var nodes: [Int] = []
         var n = 1
         while n <= maxNodes { nodes.append(n); n *= 2 }
-        let points = nodes.map(predict)
-        print("model: t_iter = s·(\(String(format: "%.3g", tCompute)) s compute + \(String(format: "%.3g", tOther)) s other) + t_comm; "
-              + "α = \(String(format: "%.3g", alpha)) s, β = \(String(format: "%.3g", beta)) s/B, γ = \(String(format: "%.3g", gamma)) s/B, "
-              + "n = \(Int(gradientBytes)) B; P_1 = \(String(format: "%.1f", p1)) W, P_idle = \(String(format: "%.1f", idle)) W"
+        let points = nodes.map(model.point(nodes:))
+        print("model: t_iter = s·(\(String(format: "%.3g", compute)) s compute + \(String(format: "%.3g", other)) s other) + t_comm; "
+              + "α = \(String(format: "%.3g", ring.alpha)) s, β = \(String(format: "%.3g", ring.beta)) s/B, "
+              + "γ = \(String(format: "%.3g", ring.gamma)) s/B, n = \(Int(gradientBytes)) B; "
+              + "P_1 = \(String(format: "%.1f", model.calibrationWatts)) W, P_idle = \(String(format: "%.1f", model.idleWatts)) W"
               + (sharedCores > 0 ? "; hosts share \(sharedCores) cores" : ""))
         print("nodes    steps    t_iter_ms   t_epoch_s   energy_epoch_j   compute_j    comm_j   other_j   j_per_sample")
         for pt in points {
-            print(String(format: "%5d %8.0f %12.3f %11.3f %16.1f %11.1f %9.1f %9.1f %14.5f", pt.nodes, pt.steps, pt.tIter * 1e3,
-                         pt.tEpoch, pt.energy, pt.eCompute, pt.eComm, pt.eOther, pt.energy / pt.samples))
+            print(String(format: "%5d %8.0f %12.3f %11.3f %16.1f %11.1f %9.1f %9.1f %14.5f", pt.nodes, pt.steps, pt.iterationSeconds * 1e3,
+                         pt.epochSeconds, pt.joules, pt.computeJoules, pt.commJoules, pt.otherJoules, pt.joulesPerSample))
         }
-        let best = points.min { $0.energy < $1.energy }!
-        print("predicted lowest energy per epoch: \(best.nodes) node(s)")
+        print("predicted lowest energy per epoch: \(points.min { $0.joules < $1.joules }!.nodes) node(s)")
         if let csv {
             var text = "nodes,steps,t_iter_s,t_epoch_s,energy_epoch_j,compute_j,comm_j,other_j,j_per_sample\n"
             for pt in points {
-                text += "\(pt.nodes),\(pt.steps),\(pt.tIter),\(pt.tEpoch),\(pt.energy),\(pt.eCompute),\(pt.eComm),\(pt.eOther),\(pt.energy / pt.samples)\n"
+                text += "\(pt.nodes),\(pt.steps),\(pt.iterationSeconds),\(pt.epochSeconds),\(pt.joules),\(pt.computeJoules),"
+                    + "\(pt.commJoules),\(pt.otherJoules),\(pt.joulesPerSample)\n"
             }
             try RunDirectory.writeAtomically(path: csv, text)
         }
-        var errorRows: [JSON] = []
-        if !measured.isEmpty {
-            print("error on measured points (predicted vs measured):")
-            for path in measured {
-                let m = try RunOnDisk(path: path)
-                guard m.ranks == m.nodes * ranksPerNode else { continue }
-                let pt = predict(m.nodes)
-                let tMeasured = m.number("seconds") / m.iterations
-                let eMeasured = m.joulesPerEpoch
-                let tErr = (pt.tIter - tMeasured) / tMeasured, eErr = (pt.energy - eMeasured) / eMeasured
-                print(String(format: "  %d node(s): time/iteration %.3f ms vs %.3f ms (%+.1f %%), energy/epoch %.1f J vs %.1f J (%+.1f %%)",
-                             m.nodes, pt.tIter * 1e3, tMeasured * 1e3, 100 * tErr, pt.energy, eMeasured, 100 * eErr))
-                errorRows.append(.object([("nodes", .int(m.nodes)), ("t_iter_predicted_s", .number(pt.tIter)),
-                                          ("t_iter_measured_s", .number(tMeasured)), ("t_iter_error", .number(tErr)),
-                                          ("energy_predicted_j", .number(pt.energy)), ("energy_measured_j", .number(eMeasured)),
-                                          ("energy_error", .number(eErr))]))
-            }
-        }
-        if let errors { try RunDirectory.writeAtomically(path: errors, JSON.array(errorRows).serialized(pretty: true) + "\n") }
+        if !measured.isEmpty { print("error on measured points (predicted vs measured):") }
+        let rows = try measured.compactMap { try errorOnMeasured(RunOnDisk(path: $0), model) }
+        if let errors { try RunDirectory.writeAtomically(path: errors, try RunFileCoding.document(rows)) }
+    }
+
+    /// The prediction's error on one measured run (nil for a run with another ranks-per-node).
+    func errorOnMeasured(_ m: RunOnDisk, _ model: ScalingPrediction) -> PredictionError? {
+        guard m.ranks == m.nodes * ranksPerNode else { return nil }
+        let pt = model.point(nodes: m.nodes)
+        let e = PredictionError(nodes: m.nodes, tIterPredictedS: pt.iterationSeconds, tIterMeasuredS: m.summary.seconds / m.iterations,
+                                energyPredictedJ: pt.joules, energyMeasuredJ: m.joulesPerEpoch)
+        print(String(format: "  %d node(s): time/iteration %.3f ms vs %.3f ms (%+.1f %%), energy/epoch %.1f J vs %.1f J (%+.1f %%)",
+                     m.nodes, e.tIterPredictedS * 1e3, e.tIterMeasuredS * 1e3, 100 * e.tIterError,
+                     e.energyPredictedJ, e.energyMeasuredJ, 100 * e.energyError))
+        return e
+    }
+}
+
+/// One row of `predict --errors`: the prediction against a measured run.
+struct PredictionError: Codable {
+    var nodes: Int
+    var tIterPredictedS: Double
+    var tIterMeasuredS: Double
+    var energyPredictedJ: Double
+    var energyMeasuredJ: Double
+    var tIterError: Double { (tIterPredictedS - tIterMeasuredS) / tIterMeasuredS }
+    var energyError: Double { (energyPredictedJ - energyMeasuredJ) / energyMeasuredJ }
+
+    enum CodingKeys: String, CodingKey {
+        case nodes, tIterPredictedS = "t_iter_predicted_s", tIterMeasuredS = "t_iter_measured_s", tIterError = "t_iter_error"
+        case energyPredictedJ = "energy_predicted_j", energyMeasuredJ = "energy_measured_j", energyError = "energy_error"
+    }
+
+    init(nodes: Int, tIterPredictedS: Double, tIterMeasuredS: Double, energyPredictedJ: Double, energyMeasuredJ: Double) {
+        self.nodes = nodes; self.tIterPredictedS = tIterPredictedS; self.tIterMeasuredS = tIterMeasuredS
+        self.energyPredictedJ = energyPredictedJ; self.energyMeasuredJ = energyMeasuredJ
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(nodes: try c.decode(Int.self, forKey: .nodes), tIterPredictedS: try c.decode(Double.self, forKey: .tIterPredictedS),
+                  tIterMeasuredS: try c.decode(Double.self, forKey: .tIterMeasuredS),
+                  energyPredictedJ: try c.decode(Double.self, forKey: .energyPredictedJ),
+                  energyMeasuredJ: try c.decode(Double.self, forKey: .energyMeasuredJ))
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(nodes, forKey: .nodes); try c.encode(tIterPredictedS, forKey: .tIterPredictedS)
+        try c.encode(tIterMeasuredS, forKey: .tIterMeasuredS); try c.encode(tIterError, forKey: .tIterError)
+        try c.encode(energyPredictedJ, forKey: .energyPredictedJ); try c.encode(energyMeasuredJ, forKey: .energyMeasuredJ)
+        try c.encode(energyError, forKey: .energyError)
     }
 }

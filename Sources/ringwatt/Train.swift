@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collectives
 import Datasets
+import Support
 import Foundation
 import Logging
 import Trainer
@@ -11,7 +12,7 @@ struct Train: ParsableCommand {
 
     @OptionGroup(title: "Model and optimisation") var model: ModelOptions
     @OptionGroup(title: "Data and output") var dataOptions: DataOptions
-    @OptionGroup(title: "Communication") var commOptions: CommOptions
+    @OptionGroup(title: "Communication") var commOptions: GradientOptions
     @OptionGroup(title: "Energy") var energy: EnergyOptions
     @OptionGroup(title: "Reliability") var reliability: ReliabilityOptions
 
@@ -40,12 +41,12 @@ struct Train: ParsableCommand {
         c.onNonfinite = reliability.onNonfinite
         c.stallSeconds = reliability.stallSeconds
         c.algorithm = commOptions.algorithm
-        c.segmentBytes = commOptions.segmentBytes
-        c.smallMessageBytes = commOptions.smallMessageBytes
-        c.largeMessageBytes = commOptions.largeMessageBytes
+        c.segmentBytes = commOptions.allReduce.segmentBytes
+        c.smallMessageBytes = commOptions.allReduce.smallMessageBytes
+        c.largeMessageBytes = commOptions.allReduce.largeMessageBytes
         c.bucketBytes = commOptions.bucketMb.map { Int(($0 * 1e6).rounded()) }
         c.overlap = commOptions.overlap.value
-        c.wire = commOptions.wireDtype
+        c.wire = commOptions.allReduce.wireDtype
         c.powerSource = energy.powerSource
         c.sampleHz = energy.sampleHz
         c.includeDRAM = energy.roots.dram
@@ -62,9 +63,6 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         do { try makeConfig().validate() } catch { throw ValidationError("\(error)") }
-        guard commOptions.commWaitUs >= 0 && commOptions.commWaitUs <= 1_000_000 else {
-            throw ValidationError("--comm-wait-us must be 0…1000000")
-        }
         guard dataOptions.logEvery > 0 else { throw ValidationError("--log-every must be positive") }
         guard !(dataOptions.quiet && dataOptions.verbose) else { throw ValidationError("--quiet and --verbose exclude each other") }
     }
@@ -75,7 +73,7 @@ struct Train: ParsableCommand {
         // Notes and warnings go through swift-log to stderr; progress and results to stdout.
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         // The communication thread and the compute thread take turns in MPI: SERIALIZED is enough.
-        try withMPI(threadLevel: config.overlap == false ? .funneled : .serialized, waitMicroseconds: commOptions.commWaitUs) { comm in
+        try withMPI(threadLevel: config.overlap == false ? .funneled : .serialized, waitMicroseconds: commOptions.allReduce.commWaitUs) { comm in
             let trainer = Trainer(config: config, comm: comm)
             trainer.timeline = dataOptions.timeline
             trainer.progress = ProgressOptions(logEvery: dataOptions.logEvery, verbose: dataOptions.verbose)
@@ -84,15 +82,15 @@ struct Train: ParsableCommand {
             if comm.isRoot {
                 if dataOptions.quiet {
                     let s = result.summary
-                    print(String(format: "%@: %.2f s, test accuracy %.2f %%, %.1f J (%@) — %@", s["status"]?.string ?? "?",
-                                 s["seconds"]?.double ?? 0, 100 * (s["test_accuracy"]?.double ?? 0), s["energy_j"]?.double ?? 0,
-                                 s["energy_source"]?.string ?? "?", result.outDirectory))
+                    let metrics = (s.evaluations.last ?? []).map(\.display).joined(separator: ", ")
+                    print(String(format: "%@: %.2f s, %@, %.1f J (%@) — %@", s.status.rawValue, s.seconds, metrics,
+                                 s.energyJ, s.energySource, result.outDirectory))
                 } else {
                     print(SummaryTable.render(result.summary, directory: result.outDirectory))
                 }
             }
             // A budget stop is a normal end; an interrupted or failed run is not.
-            if result.status != "complete" && result.status != "energy_budget" { throw ExitCode(3) }
+            if !result.status.isSuccess { throw ExitCode(3) }
         }
     }
 }
@@ -118,9 +116,9 @@ func withMPI(threadLevel: MPITransport.ThreadLevel = .serialized, waitMicrosecon
         transport.finalize()
         throw exit
     } catch {
-        let collective = error is ConfigError || error is DatasetError || error is RunDirectoryError
-            || error is TrainingError || error is CheckpointError
-            || (error as? CollectiveError).map { if case .mpi = $0 { false } else { true } } ?? false
+        // Errors every rank raises together are printed by rank 0 and end the job normally; an error
+        // on one rank alone aborts the job, since the others would otherwise wait for it forever.
+        let collective = (error as? RingwattError)?.isRaisedOnEveryRank ?? false
         if comm.isRoot || !collective {
             let who = comm.size > 1 && !collective ? "rank \(comm.rank): " : ""
             FileHandle.standardError.write(Data("ringwatt: error: \(who)\(error)\n".utf8))

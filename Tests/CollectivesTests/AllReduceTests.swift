@@ -9,8 +9,8 @@ import Foundation
 
     func check(ranks p: Int, algorithm: AllReduceAlgorithm, segmentBytes: Int = 1 << 20, average: Bool) {
         let errors = LocalWorld.run(ranks: p) { comm in
-            comm.allReduce.algorithm = algorithm
-            comm.allReduce.segmentBytes = segmentBytes
+            comm.allReduce.options.algorithm = algorithm
+            comm.allReduce.options.segmentBytes = segmentBytes
             for n in Self.lengths(p) {
                 var buffer = (0..<n).map { Float((comm.rank + 1) * ($0 % 97 + 1)) }
                 try buffer.withUnsafeMutableBufferPointer {
@@ -50,8 +50,8 @@ import Foundation
     @Test func largeOddLength() {
         let n = 1_000_003
         let errors = LocalWorld.run(ranks: 3) { comm in
-            comm.allReduce.algorithm = .ring
-            comm.allReduce.segmentBytes = 64 << 10
+            comm.allReduce.options.algorithm = .ring
+            comm.allReduce.options.segmentBytes = 64 << 10
             var buffer = [Float](repeating: Float(comm.rank + 1), count: n)
             try buffer.withUnsafeMutableBufferPointer { try comm.allReduce.sum($0) }
             guard buffer.allSatisfy({ $0 == 6 }) else { throw Failure("rank \(comm.rank): wrong sum") }
@@ -70,7 +70,7 @@ import Foundation
         let p = 5, n = 777
         let results = ResultBox(count: p)
         let errors = LocalWorld.run(ranks: p) { comm in
-            comm.allReduce.algorithm = algorithm
+            comm.allReduce.options.algorithm = algorithm
             var state = UInt64(comm.rank + 1) &* 0x9E3779B97F4A7C15
             var buffer = (0..<n).map { _ -> Float in
                 state = state &* 6364136223846793005 &+ 1442695040888963407
@@ -96,10 +96,10 @@ import Foundation
                 return Float(z % 20001) / 10000 - 1  // in [-1, 1]
             }
             let errors = LocalWorld.run(ranks: p) { comm in
-                comm.allReduce.algorithm = algorithm
-                comm.allReduce.wire = wire
-                comm.allReduce.segmentBytes = 256
-                comm.allReduce.eagerBytes = 300
+                comm.allReduce.options.algorithm = algorithm
+                comm.allReduce.options.wire = wire
+                comm.allReduce.options.segmentBytes = 256
+                comm.allReduce.options.eagerBytes = 300
                 var buffer = (0..<n).map { value(comm.rank, $0) }
                 try buffer.withUnsafeMutableBufferPointer { try comm.allReduce.average($0) }
                 for i in 0..<n {
@@ -125,7 +125,7 @@ import Foundation
             try a.withUnsafeMutableBufferPointer { try comm.allReduce.sum($0) }
             let full = comm.allReduce.stats.bytesSent
             comm.allReduce.resetStats()
-            comm.allReduce.wire = .bf16
+            comm.allReduce.options.wire = .bf16
             try a.withUnsafeMutableBufferPointer { try comm.allReduce.sum($0) }
             guard comm.allReduce.stats.bytesSent * 2 == full else { throw Failure("\(comm.allReduce.stats.bytesSent) vs \(full)") }
             guard a.allSatisfy({ $0 == 16 }) else { throw Failure("small integers are exact in bf16") }

@@ -31,7 +31,7 @@ import Testing
         let pieces = [340..<347, 300..<340, 230..<300, 160..<230, 90..<160, 20..<90, 0..<20]
         let results = ResultBox(count: 2 * p)
         let errors = LocalWorld.run(ranks: p) { comm in
-            comm.allReduce.segmentBytes = 64
+            comm.allReduce.options.segmentBytes = 64
             for (k, overlap) in [false, true].enumerated() {
                 var g = [Float](repeating: 0, count: 347)
                 try g.withUnsafeMutableBufferPointer { buffer in

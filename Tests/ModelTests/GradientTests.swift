@@ -146,7 +146,7 @@ import Support
     /// Layer 0 has 150 rows: blocks of 48 (4 blocks), 96 (2) and the whole layer.
     @Test(arguments: [4, 20, 100, 48 * 37 * 4 + 1, 1 << 20])
     func rowBlockedBackwardIsTheSameBitsAndReportsFinalPieces(blockBytes: Int) {
-        let model = MLP(widths: [37, 150, 100, 5], seed: 7, controlSlots: 1)
+        let model = MLP(widths: [37, 150, 100, 5], seed: 7, gradientSlack: 1)
         var rng = SplitMix64(seed: 9)
         let B = 13
         let x = randomArray(B * 37, &rng)

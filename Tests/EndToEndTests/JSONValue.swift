@@ -1,7 +1,8 @@
 import Foundation
 
-/// A JSON value with ordered object keys, so run files read the same way every time.
-public indirect enum JSON: Equatable, Sendable {
+/// A JSON value, for the tests to read run files as any JSON reader would (independently of the
+/// `Codable` types that write them), and to write small inputs such as a fit file.
+indirect enum JSON: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
@@ -10,9 +11,9 @@ public indirect enum JSON: Equatable, Sendable {
     case array([JSON])
     case object([(String, JSON)])
 
-    public static func == (a: JSON, b: JSON) -> Bool { a.serialized() == b.serialized() }
+    static func == (a: JSON, b: JSON) -> Bool { a.serialized() == b.serialized() }
 
-    public func serialized(pretty: Bool = false, indent: String = "") -> String {
+    func serialized(pretty: Bool = false, indent: String = "") -> String {
         switch self {
         case .null: return "null"
         case let .bool(b): return b ? "true" : "false"
@@ -55,10 +56,10 @@ public indirect enum JSON: Equatable, Sendable {
     }
 
     /// A Float as the shortest decimal that reads back as the same Float (0.1, not 0.10000000149).
-    public static func float(_ f: Float) -> JSON { .number(Double("\(f)") ?? Double(f)) }
+    static func float(_ f: Float) -> JSON { .number(Double("\(f)") ?? Double(f)) }
 
     /// Equal, with numbers compared to 1e-12 relative (JSON parsers may round the last digit).
-    public func closelyEquals(_ other: JSON) -> Bool {
+    func closelyEquals(_ other: JSON) -> Bool {
         switch (self, other) {
         case let (.array(a), .array(b)): return a.count == b.count && zip(a, b).allSatisfy { $0.closelyEquals($1) }
         case let (.object(a), .object(b)):
@@ -69,12 +70,12 @@ public indirect enum JSON: Equatable, Sendable {
         }
     }
 
-    public subscript(key: String) -> JSON? {
+    subscript(key: String) -> JSON? {
         if case let .object(pairs) = self { return pairs.first { $0.0 == key }?.1 }
         return nil
     }
 
-    public var double: Double? {
+    var double: Double? {
         switch self {
         case let .number(d): return d
         case let .int(i): return Double(i)
@@ -82,10 +83,10 @@ public indirect enum JSON: Equatable, Sendable {
         }
     }
 
-    public var string: String? { if case let .string(s) = self { return s } else { return nil } }
+    var string: String? { if case let .string(s) = self { return s } else { return nil } }
 
     /// Parses JSON text (through Foundation; object key order is not preserved).
-    public static func parse(_ text: String) throws -> JSON {
+    static func parse(_ text: String) throws -> JSON {
         let object = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
         return from(object)
     }

@@ -1,0 +1,25 @@
+/// Where a rank's batches come from, for any workload.
+///
+/// Every batch is a pure function of the seed, the rank count, the rank and (epoch, step), so two
+/// runs with the same seed see the same data in the same order and a resumed run continues
+/// exactly. Batches are allocated once (`make…Batch`) and refilled: a step allocates nothing.
+public protocol BatchSource: AnyObject {
+    associatedtype Batch
+
+    /// Training steps per epoch: the same on every rank.
+    var batchesPerEpoch: Int { get }
+    /// Hashes of the loaded data that every rank must share (a mismatch means ranks read different files).
+    var fingerprints: [UInt64] { get }
+
+    func makeTrainingBatch() -> Batch
+    /// Fills `batch` with this rank's training batch `step` (0-based within the epoch) of `epoch`.
+    func fillTraining(_ batch: Batch, epoch: Int, step: Int)
+    /// Samples (or tokens) in a filled batch: what throughput and energy per sample count.
+    func samples(in batch: Batch) -> Int
+
+    func makeEvaluationBatch() -> Batch
+    /// This rank's share of the held-out data, in batches (ranks may differ by one).
+    var evaluationBatches: Int { get }
+    /// Fills `batch` with this rank's evaluation batch `index` (0..<evaluationBatches).
+    func fillEvaluation(_ batch: Batch, index: Int)
+}

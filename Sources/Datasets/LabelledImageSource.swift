@@ -1,0 +1,68 @@
+import Support
+
+/// The classifier's batches: a labelled training set shared among ranks epoch by epoch
+/// (`DistributedSampler`: a seeded permutation per epoch, rank r taking every p-th sample), bytes
+/// converted to normalised floats as each batch is drawn; the test set split over the ranks by
+/// stride (rank r evaluates samples r, r+p, r+2p, …).
+public final class LabelledImageSource: BatchSource {
+    public let train: Dataset
+    public let test: Dataset
+    public let sampler: DistributedSampler
+    public let batchSize: Int
+    public let evaluationBatchSize: Int
+    private let converter = BatchConverter()
+    /// This rank's sample order for `orderEpoch` (computed once per epoch).
+    private var order: [Int32] = []
+    private var orderEpoch = -1
+    private var evaluationIndices: [Int32]
+
+    public init(train: Dataset, test: Dataset, ranks: Int, rank: Int, seed: UInt64,
+                batchSize: Int, evaluationBatchSize: Int) throws {
+        guard train.features == test.features else {
+            throw DatasetError.featureMismatch(train: train.features, test: test.features)
+        }
+        sampler = DistributedSampler(count: train.count, ranks: ranks, rank: rank, seed: seed)
+        guard sampler.samplesPerRank > 0 else {
+            throw DatasetError.invalid("\(train.count) training samples cannot be shared by \(ranks) ranks")
+        }
+        self.train = train
+        self.test = test
+        self.batchSize = batchSize
+        self.evaluationBatchSize = evaluationBatchSize
+        evaluationIndices = []
+        evaluationIndices.reserveCapacity(evaluationBatchSize)
+    }
+
+    public var batchesPerEpoch: Int { sampler.batchesPerEpoch(batchSize: batchSize) }
+    public var fingerprints: [UInt64] { [train.fingerprint, test.fingerprint] }
+
+    public func makeTrainingBatch() -> ClassificationBatch { ClassificationBatch(capacity: batchSize, features: train.features) }
+    public func makeEvaluationBatch() -> ClassificationBatch {
+        ClassificationBatch(capacity: evaluationBatchSize, features: test.features)
+    }
+
+    public func fillTraining(_ batch: ClassificationBatch, epoch: Int, step: Int) {
+        if epoch != orderEpoch {
+            order = sampler.indices(epoch: epoch)
+            orderEpoch = epoch
+        }
+        let lo = step * batchSize, hi = min(lo + batchSize, order.count)
+        converter.fill(batch.inputs.pointer, batch.labels, from: train, indices: order[lo..<hi])
+        batch.count = hi - lo
+    }
+
+    public func samples(in batch: ClassificationBatch) -> Int { batch.count }
+
+    /// Test samples this rank evaluates: r, r+p, … below the test set's size.
+    private var evaluationShare: Int { max(0, (test.count - sampler.rank + sampler.ranks - 1) / sampler.ranks) }
+
+    public var evaluationBatches: Int { (evaluationShare + evaluationBatchSize - 1) / evaluationBatchSize }
+
+    public func fillEvaluation(_ batch: ClassificationBatch, index: Int) {
+        let first = index * evaluationBatchSize, last = min(first + evaluationBatchSize, evaluationShare)
+        evaluationIndices.removeAll(keepingCapacity: true)
+        for k in first..<last { evaluationIndices.append(Int32(sampler.rank + k * sampler.ranks)) }
+        converter.fill(batch.inputs.pointer, batch.labels, from: test, indices: evaluationIndices[...])
+        batch.count = last - first
+    }
+}

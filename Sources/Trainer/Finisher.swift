@@ -1,0 +1,76 @@
+import Collectives
+import Energy
+import Foundation
+import Model
+import Support
+
+/// What a finished (or stopped) run reports back to the command line.
+public struct RunResult: Sendable {
+    public var summary: RunSummary
+    public var status: RunStatus
+    public var outDirectory: String
+}
+
+/// The end of a run, on every rank: the timeline, the final replica check, the summary and the
+/// weights (rank 0), and whether rank 0 could write them (every rank learns it and fails with it).
+struct Finisher<M: TrainableModel> {
+    let comm: Communicator
+    let config: TrainConfig
+    let model: M
+    let directory: RunDirectory?
+    let plan: PowerPlan
+    let commPlan: CommPlan
+
+    /// `writeError`: rank 0's earlier failure to write the run directory, if any.
+    func finish(totals: RunTotals, position: RunPosition, stop: RunStatus?, loopSeconds: Double,
+                trace: TimelineRecorder, sampler: PowerSampler, writeError: String?) throws -> RunResult {
+        var writeError = writeError
+        if trace.enabled {
+            let all = try comm.allGatherVariable(trace.flat)
+            if comm.isRoot, let directory {
+                do {
+                    try directory.writeAtomically("timeline.json", TimelineRecorder.render(ranks: all, nodeOf: plan.nodeOf,
+                                                                                           phaseNames: Phase.allCases.map(\.name)))
+                } catch { writeError = writeError ?? "\(error)" }
+            }
+        }
+        // Replicas must be bit-identical: every rank applied the same update to the same gradient.
+        let checksum = model.parameterChecksum()
+        try comm.agree(on: checksum, what: "final parameters (replicas diverged)")
+        let rss = try comm.max([Double(peakRSSBytes())])[0]
+        let failedReads = try plan.failedReads(sampler, comm)
+        let status = writeError != nil ? .failed : (stop ?? .complete)
+        let summary = totals.summary(RunFacts(
+            status: status, nodes: comm.nodeCount, wallSeconds: loopSeconds, evaluations: position.evaluations,
+            peakRSSBytes: rss, nodeSources: plan.nodeSources, sourceLabel: plan.sourceLabel, estimate: plan.estimate(config),
+            parameterChecksum: checksum, notes: plan.notes + failedReads + commPlan.notes, overlap: commPlan.overlap,
+            bucketAlgorithms: commPlan.bucketAlgorithms(comm.allReduce), bucketBytes: commPlan.buckets.ranges.map { $0.count * 4 },
+            parameterCount: model.parameterCount, skippedSteps: position.skippedSteps), config: config)
+        if comm.isRoot, let directory {
+            do {
+                if let writeError { throw TrainerError.runDirectory(writeError) }
+                try directory.writeAtomically(RunDirectory.summaryFile, try RunFileCoding.document(summary))
+                try writeWeights(to: directory.path + "/weights.bin")
+            } catch {
+                writeError = "\(error)"
+                try? directory.writeAtomically(RunDirectory.summaryFile,
+                                               try RunFileCoding.document(FailedRun(error: "\(error)", checkpoint: nil)))
+            }
+        }
+        // Every rank learns whether rank 0 could write the results, and fails with it if not.
+        let finalError = String(decoding: try comm.broadcast(Array((writeError ?? "").utf8)), as: UTF8.self)
+        if !finalError.isEmpty { throw TrainerError.runDirectory("rank 0 could not write the run directory: \(finalError)") }
+        return RunResult(summary: summary, status: status, outDirectory: config.out)
+    }
+
+    /// The final parameters as raw little-endian Float32, in the flat layout (written atomically).
+    private func writeWeights(to path: String) throws {
+        let file = try AppendFile(path: path + ".tmp", truncate: true)
+        try file.write(raw: UnsafeRawBufferPointer(start: model.parameters.pointer, count: model.parameterCount * 4))
+        try file.sync()
+        file.close()
+        guard rename(path + ".tmp", path) == 0 else {
+            throw TrainerError.runDirectory("cannot rename \(path).tmp: \(String(cString: strerror(errno)))")
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Collectives
+import Energy
+import Foundation
+import Support
+
+/// Every `--flush-every` iterations (and at epoch ends, checkpoints, stops): closes the pending
+/// records' energy windows from this rank's sampled cumulative-joules curve, gathers every rank's
+/// records and power samples, adds them to the run's totals (on every rank, so all take the same
+/// decisions), and on rank 0 appends iterations.jsonl and power.csv.
+final class RecordFlusher {
+    private let comm: Communicator
+    private let plan: PowerPlan
+    let power: PowerSampler
+    private let directory: RunDirectory?
+    private let trace: TimelineRecorder
+    private let energyBudget: Double?
+    private let learningRate: (Int) -> Double
+    private(set) var pending: [IterationRecord] = []
+    var totals: RunTotals
+    /// Rank 0's first failure to write the run directory: every rank stops at the next flush.
+    private(set) var writeError: String?
+    private var lastPowerSample: PowerSample?
+
+    init(comm: Communicator, plan: PowerPlan, power: PowerSampler, directory: RunDirectory?, trace: TimelineRecorder,
+         totals: RunTotals, energyBudget: Double?, learningRate: @escaping (Int) -> Double) {
+        self.comm = comm; self.plan = plan; self.power = power; self.directory = directory; self.trace = trace
+        self.totals = totals; self.energyBudget = energyBudget; self.learningRate = learningRate
+        pending.reserveCapacity(256)
+    }
+
+    func append(_ record: IterationRecord) { pending.append(record) }
+
+    /// Records rank 0's failure to write; the run stops, failed, at the next flush.
+    func failed(writing error: Error) { if writeError == nil { writeError = "\(error)" } }
+
+    /// Flushes the pending records. Returns the signal every rank agrees on: carry on, or why to stop.
+    func flush() throws -> RankSignal {
+        closeEnergyWindows()
+        if writeError != nil, let last = pending.indices.last { pending[last].signal = .failed }
+        let byRank = try gatherRecords()
+        let powerRows = try comm.allGatherVariable(drainPowerRows())
+        let lines = (0..<pending.count).map { k -> IterationLine in
+            let records = byRank.map { $0[k] }
+            return totals.add(records, nodeOf: plan.nodeOf, localSizeOf: plan.localSizeOf, source: plan.sourceLabel,
+                              learningRate: learningRate(records[0].iter))
+        }
+        if comm.isRoot, let directory, writeError == nil {
+            do {
+                try directory.appendIterations(try lines.map { try RunFileCoding.line($0) })
+                try directory.appendPower(csv(powerRows))
+            } catch { failed(writing: error) }
+        }
+        pending.removeAll(keepingCapacity: true)
+        let signal = byRank.joined().map(\.signal).max() ?? .carryOn
+        if signal == .carryOn, let energyBudget, totals.energyJoules >= energyBudget { return .energyBudget }
+        return signal
+    }
+
+    /// Each phase's energy is the sampled curve's difference over the phase's window. Idle is the
+    /// gap before the data phase less a checkpoint written inside it, so the phases tile the
+    /// iteration's window exactly and phase energies add up to the iteration's.
+    private func closeEnergyWindows() {
+        power.sampleNow()
+        for i in pending.indices {
+            for phase in Phase.allCases where pending[i].seconds(phase) > 0 && phase != .idle {
+                let t0 = pending[i].started(phase)
+                let split = power.joulesByScope(from: t0, to: t0 + pending[i].seconds(phase))
+                pending[i].processJoules[phase.rawValue] = split.process
+                pending[i].nodeJoules[phase.rawValue] = split.node
+            }
+            let gap = power.joulesByScope(from: pending[i].start, to: pending[i].started(.data))
+            let c = Phase.checkpoint.rawValue, idle = Phase.idle.rawValue
+            pending[i].processJoules[idle] = gap.process - pending[i].processJoules[c]
+            pending[i].nodeJoules[idle] = gap.node - pending[i].nodeJoules[c]
+        }
+    }
+
+    /// Every rank's pending records, by rank (all ranks flush the same iterations).
+    private func gatherRecords() throws -> [[IterationRecord]] {
+        let gathered = try comm.allGather(pending.flatMap(\.flat))
+        let count = pending.count, width = IterationRecord.width
+        return (0..<comm.size).map { r in
+            (0..<count).map { IterationRecord(flat: gathered[((r * count + $0) * width)..<((r * count + $0 + 1) * width)]) }
+        }
+    }
+
+    /// This rank's power samples since the last flush as [t, watts per source…] rows.
+    private func drainPowerRows() -> [Double] {
+        var rows: [Double] = []
+        for sample in power.drain(before: pending.last?.end ?? monotonicSeconds() - power.epoch) {
+            if let previous = lastPowerSample, sample.t > previous.t {
+                trace.add(.power, 0, start: sample.t, duration: (sample.total - previous.total) / (sample.t - previous.t))
+                rows.append(sample.t)
+                for j in sample.joules.indices { rows.append((sample.joules[j] - previous.joules[j]) / (sample.t - previous.t)) }
+            }
+            lastPowerSample = sample
+        }
+        return rows
+    }
+
+    /// power.csv rows: rank, node, t_s, watts, source, domain.
+    private func csv(_ rowsByRank: [[Double]]) -> String {
+        var csv = ""
+        for (r, names) in plan.allSourceNames.enumerated() where !names.isEmpty {
+            let rows = rowsByRank[r], stride = 1 + names.count
+            var i = 0
+            while i + stride <= rows.count {
+                for (j, name) in names.enumerated() {
+                    csv += "\(r),\(plan.nodeOf[r]),\(String(format: "%.4f", rows[i])),\(String(format: "%.3f", rows[i + 1 + j])),\(name)\n"
+                }
+                i += stride
+            }
+        }
+        return csv
+    }
+}

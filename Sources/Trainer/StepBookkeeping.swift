@@ -1,0 +1,88 @@
+import Collectives
+import Datasets
+import Foundation
+import Model
+import Support
+
+/// What happens between steps: replica checks, flushes, checkpoints, the epoch line, the timeline.
+extension TrainingRun {
+    /// After step `position.step`: verify replicas when due; flush when due (every --flush-every,
+    /// at epoch ends, checkpoints, stops and progress lines); checkpoint when due or stopping.
+    /// Returns the status the run stops with, if it stops.
+    func bookkeeping(epoch: Int, epochEnds: Bool, stopAsked: Bool, firstStep: Int) throws -> RunStatus? {
+        let step = position.step
+        if config.verifyEvery > 0 && step % config.verifyEvery == 0 {
+            watchdog.beat(.verification, iteration: step)
+            try verifyReplicas(iteration: step)
+        }
+        let checkpointDue = epochEnds || (config.checkpointEvery.map { step % $0 == 0 } ?? false)
+        let logLineDue = step % progress.logEvery == 0  // the same on every rank
+        guard flusher.pending.count >= config.flushEvery || epochEnds || checkpointDue || stopAsked || logLineDue else {
+            watchdog.beat(.idle, iteration: step)
+            return nil
+        }
+        let stepBeforeFlush = flusher.totals.iterations
+        watchdog.beat(.recordGather, iteration: step)
+        var signal = try flusher.flush()
+        printer.flushed(figures(epoch: epoch, firstStep: firstStep), previousStep: stepBeforeFlush)
+        if stopAsked && signal == .carryOn { signal = .interrupted }
+        if checkpointDue || signal == .interrupted || signal == .energyBudget {
+            watchdog.beat(.checkpoint, iteration: step)
+            checkpoints.save(position, totals: flusher.totals, start: now(), now: now, failed: flusher.failed(writing:))
+        }
+        if epochEnds && comm.isRoot { printer.line(epochLine(epoch)) }
+        watchdog.beat(.idle, iteration: step)
+        return signal.status
+    }
+
+    /// Every rank's per-group parameter checksums must match rank 0's; a divergence names the
+    /// ranks and groups (layers) and stops every rank (all see the same gathered checksums).
+    func verifyReplicas(iteration: Int) throws {
+        let mine = model.parameterGroups.map { model.parameterChecksum($0) }
+        let all = try comm.allGather(mine)
+        let L = mine.count
+        let problems = (1..<max(1, comm.size)).compactMap { r -> String? in
+            let layers = (0..<L).filter { all[r * L + $0] != all[$0] }
+            return layers.isEmpty ? nil : "rank \(r) layer(s) \(layers.map(String.init).joined(separator: ", "))"
+        }
+        if !problems.isEmpty {
+            throw TrainerError.training("replicas diverged at iteration \(iteration): \(problems.joined(separator: "; ")) differ from rank 0")
+        }
+    }
+
+    /// "epoch 1/1  step 937/937  loss 0.3912  test accuracy 86.23 %  1.1 s  …": rank 0 at each epoch's end.
+    func epochLine(_ epoch: Int) -> String {
+        let totals = flusher.totals
+        let metrics = (position.evaluations.last ?? []).map(\.display).joined(separator: "  ")
+        return String(format: "epoch %d/%d  step %d/%d  loss %.4f  %@  %.1f s  %.0f samples/s  %.1f J (%@)",
+                      epoch + 1, epochs, position.step, totalSteps, totals.lastLoss ?? .nan, metrics,
+                      totals.seconds, totals.samplesPerSecond, totals.energyJoules, powerPlan.sourceLabel)
+    }
+
+    func figures(epoch: Int, firstStep: Int) -> ProgressFigures {
+        let totals = flusher.totals
+        return ProgressFigures(epoch: epoch + 1, epochs: epochs, step: position.step, totalSteps: totalSteps,
+                               loss: totals.lastLoss ?? lastStepLoss, samplesPerSecond: totals.samplesPerSecond,
+                               watts: totals.seconds > 0 ? totals.energyJoules / totals.seconds : 0,
+                               joules: totals.energyJoules, elapsed: now() - loopStart, startStep: firstStep,
+                               source: powerPlan.sourceLabel)
+    }
+
+    /// The iteration's phases, buckets and bytes on the timeline (--timeline).
+    func traceIteration(_ record: IterationRecord) {
+        guard trace.enabled else { return }
+        for (i, timing) in commPlan.buckets.timings.enumerated() {
+            trace.add(.bucket, i, start: timing.start, duration: timing.end - timing.start)
+        }
+        for phase in Phase.allCases where record.seconds(phase) > 0 {
+            if phase == .idle && record.seconds(.checkpoint) > 0 {  // the checkpoint sits inside the idle gap
+                let cs = record.started(.checkpoint), ce = cs + record.seconds(.checkpoint)
+                trace.add(.phase, phase.rawValue, start: record.start, duration: cs - record.start)
+                trace.add(.phase, phase.rawValue, start: ce, duration: record.started(.data) - ce)
+            } else {
+                trace.add(.phase, phase.rawValue, start: record.started(phase), duration: record.seconds(phase))
+            }
+        }
+        trace.add(.bytes, 0, start: record.end, duration: Double(comm.allReduce.stats.bytesSent))
+    }
+}

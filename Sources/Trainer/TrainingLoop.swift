@@ -1,0 +1,109 @@
+// The training loop: every rank runs this, on its share of each epoch's data.
+//
+//   next batch → forward/backward (finished gradient buckets handed to the communication thread)
+//   → finish the all-reduce → guard (stop word, non-finite values) → optimizer step → record.
+//
+// Everything decided once was decided before (TrainingRun.swift); every --flush-every iterations
+// the records are gathered and written (RecordFlusher), and the run finishes in Finisher.
+
+import Collectives
+import Datasets
+import Foundation
+import Model
+import Support
+
+extension TrainingRun {
+    /// Epochs from the current position to the last step; returns why the run stopped early, if it did.
+    func loop(firstStep: Int) throws -> RunStatus? {
+        let startEpoch = position.step / batchesPerEpoch
+        for epoch in startEpoch..<max(startEpoch, epochs) {
+            for index in (epoch == startEpoch ? position.step % batchesPerEpoch : 0)..<batchesPerEpoch {
+                guard position.step < totalSteps else { return nil }
+                let stopAsked = try step(epoch: epoch, index: index)
+                printer.iteration(figures(epoch: epoch, firstStep: firstStep), now: previousEnd)
+                let epochEnds = index == batchesPerEpoch - 1 || position.step == totalSteps
+                if let stop = try bookkeeping(epoch: epoch, epochEnds: epochEnds, stopAsked: stopAsked, firstStep: firstStep) {
+                    return stop
+                }
+            }
+        }
+        return nil
+    }
+
+    /// One training step, recorded phase by phase. Returns whether any rank asked to stop.
+    func step(epoch: Int, index: Int) throws -> Bool {
+        var clock = PhaseClock(iteration: position.step, epoch: epoch, previousEnd: previousEnd, now: now(),
+                               checkpoint: checkpoints.takeLastWindow(), watchdog: watchdog)
+        source.fillTraining(batch, epoch: epoch, step: index)
+        clock.close(.data, at: now(), next: .compute)
+
+        let sentBefore = comm.allReduce.stats.bytesSent
+        control.send(stop: stopRequested.load(ordering: .relaxed) != 0)
+        observer.begin(at: clock.now)
+        let loss = model.forwardBackward(batch, events: observer.events)
+        clock.close(.compute, at: observer.backwardEnd, next: .comm)
+
+        try commPlan.buckets.finishStep()  // with overlap: only the part not hidden behind backward
+        clock.close(.comm, at: now(), next: .optimizer)
+
+        let stopAsked = control.stopRequested
+        try update(loss: loss)
+        faults.afterUpdate(model, rank: comm.rank, iteration: position.step)
+        clock.close(.optimizer, at: now(), next: .idle)
+
+        position.step += 1
+        if index == batchesPerEpoch - 1 || position.step == totalSteps {
+            watchdog.beat(.evaluation, iteration: position.step)
+            position.evaluations.append(try evaluator.run())
+            clock.close(.eval, at: now(), next: .idle)
+        }
+        var record = clock.finish()
+        record.loss = Double(loss)
+        lastStepLoss = Double(loss)
+        record.samples = source.samples(in: batch)
+        record.commBytes = comm.allReduce.stats.bytesSent - sentBefore
+        record.commSeconds = commPlan.buckets.timings.map { $0.end - $0.start }.reduce(0, +)
+        previousEnd = record.end
+        flusher.append(record)
+        traceIteration(record)
+        return stopAsked
+    }
+
+    /// Every rank holds the same averaged bits, so these decisions need no communication: apply
+    /// the update, or (non-finite values) skip it or stop naming the ranks and parameter groups.
+    func update(loss: Float) throws {
+        let gradients = model.gradients.pointer
+        if allFinite(gradients, model.parameterCount) {
+            optimizer.step(parameters: model.parameters, gradients: model.gradients,
+                           learningRate: schedule.rate(at: position.step))
+            return
+        }
+        if config.onNonfinite == .skip {
+            position.skippedSteps += 1
+            return
+        }
+        let lossFinite = try comm.allGather([loss.isFinite ? Int64(1) : 0])
+        let ranks = lossFinite.indices.filter { lossFinite[$0] == 0 }
+        let layers = model.parameterGroups.indices.filter {
+            !allFinite(gradients + model.parameterGroups[$0].lowerBound, model.parameterGroups[$0].count)
+        }
+        throw TrainerError.training("non-finite values at iteration \(position.step): loss on rank(s) "
+            + "\(ranks.isEmpty ? "none" : ranks.map(String.init).joined(separator: ", ")), averaged gradient of layer(s) "
+            + "\(layers.map(String.init).joined(separator: ", ")) (--on-nonfinite stop; the last checkpoint is kept; "
+            + "try a lower --lr or --on-nonfinite skip)")
+    }
+}
+
+/// True when no element is NaN or ±infinity: x·0 is NaN exactly for those, and NaN propagates
+/// through the sum. Four accumulators so the loop vectorises.
+@inline(__always)
+func allFinite(_ p: UnsafePointer<Float>, _ n: Int) -> Bool {
+    var a: Float = 0, b: Float = 0, c: Float = 0, d: Float = 0
+    var i = 0
+    while i + 4 <= n {
+        a += p[i] * 0; b += p[i + 1] * 0; c += p[i + 2] * 0; d += p[i + 3] * 0
+        i += 4
+    }
+    while i < n { a += p[i] * 0; i += 1 }
+    return (a + b + c + d) == 0
+}

@@ -1,0 +1,130 @@
+import Collectives
+import Datasets
+import Energy
+import Foundation
+import Model
+import Support
+
+/// One run of the training loop, with everything decided once made before it: the workload, the
+/// optimizer and schedule, the communication plan, the power plan, the evaluator, the record
+/// flusher, the checkpointer, the watchdog and the faults tests inject. The loop itself is in
+/// TrainingLoop.swift.
+final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Batch {
+    let config: TrainConfig
+    let comm: Communicator
+    let model: M
+    let source: S
+    let batch: S.Batch
+    let optimizer: Optimizer
+    let schedule: LearningRateSchedule
+    let control: ControlSlot
+    let commPlan: CommPlan
+    let powerPlan: PowerPlan
+    let evaluator: Evaluator<M, S>
+    let checkpoints: Checkpointer<M>
+    let finisher: Finisher<M>
+    let faults = FaultInjection(environment: ProcessInfo.processInfo.environment)
+    let printer: ProgressPrinter
+    let progress: ProgressOptions
+    let trace: TimelineRecorder
+    let batchesPerEpoch: Int
+    let totalSteps: Int
+    let epochs: Int
+    /// Set when the loop starts (after the barrier that aligns the ranks' clocks).
+    private(set) var clockEpoch = 0.0
+    private(set) var flusher: RecordFlusher!
+    private(set) var observer: StepObserver!
+    private(set) var watchdog: Watchdog!
+    var position = RunPosition()
+    var previousEnd = 0.0
+    /// The last step's own loss: progress shows it until the first flush has a mean over ranks.
+    var lastStepLoss = Double.nan
+    private(set) var loopStart = 0.0
+    private var totals: RunTotals
+    private let directory: RunDirectory?
+    private let resumedClock: Double
+
+    init(config: TrainConfig, comm: Communicator, model: M, source: S, checkpoint: Checkpoint?, directory: RunDirectory?,
+         progress: ProgressOptions, timeline: Bool) throws {
+        self.config = config; self.comm = comm; self.model = model; self.source = source; self.directory = directory
+        self.progress = progress
+        batch = source.makeTrainingBatch()
+        control = ControlSlot(pointer: model.gradients.pointer + model.parameterCount)
+        optimizer = Optimizer(settings: OptimizerSettings(kind: config.optimizer, momentum: config.momentum,
+                                                          weightDecay: config.weightDecay),
+                              parameterCount: model.parameterCount)
+        let perEpoch = source.batchesPerEpoch
+        batchesPerEpoch = perEpoch
+        totalSteps = config.steps ?? config.epochs * perEpoch
+        epochs = config.steps.map { ($0 + perEpoch - 1) / perEpoch } ?? config.epochs
+        schedule = LearningRateSchedule(kind: config.schedule, baseRate: config.learningRate,
+                                        warmupSteps: config.warmupSteps, totalSteps: totalSteps)
+        commPlan = try CommPlan(config: config, comm: comm, model: model)
+        powerPlan = try PowerPlan(config: config, comm: comm)
+        evaluator = Evaluator(model: model, source: source, comm: comm)
+        checkpoints = Checkpointer(comm: comm, config: config, model: model, optimizer: optimizer, directory: directory)
+        finisher = Finisher(comm: comm, config: config, model: model, directory: directory, plan: powerPlan, commPlan: commPlan)
+        printer = ProgressPrinter(options: progress, isRoot: comm.isRoot)
+        trace = TimelineRecorder(enabled: timeline)
+        totals = RunTotals(ranks: comm.size, reducedBytes: model.parameterCount * 4)
+        resumedClock = checkpoint?.header.clockSeconds ?? 0
+        if let checkpoint {
+            position = try checkpoints.restore(checkpoint, totals: &totals)
+            if comm.isRoot {
+                printer.log.notice("resuming \(config.out) at iteration \(position.step) (epoch \(position.step / batchesPerEpoch + 1))")
+            }
+        }
+        announce()
+    }
+
+    /// Rank 0 says what runs where, and what the power sources could not do.
+    private func announce() {
+        guard comm.isRoot else { return }
+        for note in powerPlan.notes { printer.log.warning("power: \(note)") }
+        printer.line("ringwatt: \(comm.size) ranks on \(comm.nodeCount) node(s); \(model.summary); "
+                     + "\(batchesPerEpoch) steps/epoch × \(comm.size) ranks; energy: "
+                     + powerPlan.nodeSources.enumerated().map { "node \($0.offset) \($0.element)" }.joined(separator: ", "))
+    }
+
+    /// The aligned clock: t = 0 on every rank to within the barrier's skew; a resumed run continues it.
+    func now() -> Double { monotonicSeconds() - clockEpoch }
+
+    /// Trains from the current position to the end (or a stop), then finishes the run.
+    func run() throws -> RunResult {
+        try comm.barrier()
+        clockEpoch = monotonicSeconds() - resumedClock
+        commPlan.buckets.clockEpoch = clockEpoch
+        let sampler = powerPlan.makeSampler(hz: config.sampleHz, epoch: clockEpoch)
+        sampler.start()
+        defer { sampler.stop(); commPlan.buckets.shutdown() }
+        flusher = RecordFlusher(comm: comm, plan: powerPlan, power: sampler, directory: directory, trace: trace, totals: totals,
+                                energyBudget: config.energyBudgetJoules,
+                                learningRate: { [schedule] in Double(schedule.rate(at: $0)) })
+        observer = StepObserver(buckets: commPlan.buckets, trace: trace, clock: { [unowned self] in now() })
+        let transport = AbortHandle(transport: comm.transport)
+        watchdog = Watchdog(stallSeconds: config.stallSeconds, rank: comm.rank) { message in
+            FileHandle.standardError.write(Data("ringwatt: \(message)\n".utf8))
+            transport.transport.abort(code: 4)
+        }
+        defer { watchdog.stop() }
+        previousEnd = now()
+        loopStart = previousEnd
+        let firstStep = position.step
+        let stop = try loop(firstStep: firstStep)
+        let loopSeconds = now() - loopStart
+        sampler.stop()
+        printer.clearLive()
+        watchdog.beat(.finishing, iteration: position.step)
+        if let stop, comm.isRoot {
+            printer.log.notice("stopped (\(stop.rawValue)) at iteration \(position.step); resume with --resume \(config.out)")
+        }
+        return try finisher.finish(totals: flusher.totals, position: position, stop: stop, loopSeconds: loopSeconds,
+                                   trace: trace, sampler: sampler, writeError: flusher.writeError)
+    }
+}
+
+/// The transport, for the watchdog's thread to end the job with: aborting is the one call made
+/// from there, when every other thread is stuck.
+private struct AbortHandle: @unchecked Sendable {
+    let transport: any Transport
+}
