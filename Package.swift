@@ -46,7 +46,8 @@ let package = Package(
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Support"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .target(name: "Fixtures", dependencies: ["Support"], path: "Tests/Fixtures"),
+        // Fixture trees and counters; runs/ holds run directories written by earlier versions (read by tests).
+        .target(name: "Fixtures", dependencies: ["Support"], path: "Tests/Fixtures", exclude: ["runs"]),
         .testTarget(name: "EnergyTests", dependencies: ["Energy", "Fixtures"]),
         .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Trainer", "Fixtures"]),

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+@testable import Trainer
+
+/// The run files are typed: written and read by the same `Codable` types. A run directory written
+/// before they were (Tests/Fixtures/runs/v1-mlp-2ranks, by the trainer of commit c9bdc25) still reads.
+@Suite struct RunFilesTests {
+    static let v1 = Harness.repository + "/Tests/Fixtures/runs/v1-mlp-2ranks"
+
+    @Test func aRunWrittenBeforeTheTypedSchemaStillReads() throws {
+        guard case let .figures(s) = try SummaryFile.read(directory: Self.v1) else { Issue.record("not figures"); return }
+        #expect(s.status == .complete && s.ranks == 2 && s.iterations == 40 && s.parameters == 596)
+        #expect(s.parameterChecksum == "d1b9f056dc8b1136")
+        #expect(s.evaluations.map { $0.map(\.name) } == [["accuracy"], ["accuracy"]])
+        #expect(s.evaluations.map { $0[0].value } == [0.975975975975976, 1])
+        #expect(s.config.layers == [32, 16, 4] && s.config.batchSize == 50 && s.config.epochs == 2 && s.config.flushEvery == 5)
+        #expect(s.config.data == .synthetic(samples: 2000, features: 32, classes: 4))
+        #expect(s.secondsByPhase.count == 7 && s.energySource == "estimate" && s.estimate != nil)
+
+        let lines = try IterationLine.readAll(path: Self.v1 + "/iterations.jsonl")
+        #expect(lines.count == 40 && lines.map(\.iter) == Array(0..<40))
+        #expect(lines[0].loss == 1.938875 && lines[0].samples == 100 && lines[0].rankEnergyJ.count == 2)
+        #expect(abs(lines.map(\.energyJ).reduce(0, +) - s.energyJ) < 1e-4 * s.energyJ)
+
+        let checkpoint = try Checkpoint.read(directory: Self.v1)
+        #expect(checkpoint.header.step == 40 && checkpoint.header.ranks == 2 && checkpoint.parameters.count == 596)
+        #expect(checkpoint.header.evaluations.map { $0.map(\.value) } == [[0.975975975975976], [1]], "old 'accuracies' become evaluations")
+        #expect(checkpoint.header.totals.iterations == 40 && checkpoint.header.config == s.config)
+
+        let run = try RunOnDisk(path: Self.v1)
+        #expect(run.energyByEpoch.count == 2 && run.energyToReach("accuracy", 0.99, higherIsBetter: true) == run.energyByEpoch[1])
+    }
+
+    /// Field names stay: every key of the old files is in what the typed schema writes, with the same value.
+    @Test func theTypedSchemaWritesTheSameFieldNames() throws {
+        let oldText = try String(contentsOfFile: Self.v1 + "/summary.json", encoding: .utf8)
+        let old = try JSONSerialization.jsonObject(with: Data(oldText.utf8)) as! [String: NSObject]
+        let summary = try RunFileCoding.decode(RunSummary.self, oldText)
+        let written = try JSONSerialization.jsonObject(with: try RunFileCoding.encoder().encode(summary)) as! [String: NSObject]
+        #expect(Set(old.keys).subtracting(written.keys).isEmpty, "missing: \(Set(old.keys).subtracting(written.keys))")
+        for key in old.keys where key != "config" {
+            #expect(old[key] == written[key], "\(key): \(old[key]!) → \(written[key].map { "\($0)" } ?? "nil")")
+        }
+        let oldConfig = old["config"] as! [String: NSObject], newConfig = written["config"] as! [String: NSObject]
+        #expect(Set(oldConfig.keys) == Set(newConfig.keys))
+        for key in oldConfig.keys { #expect(oldConfig[key] == newConfig[key], "config.\(key)") }
+        #expect(try RunFileCoding.decode(RunSummary.self, try RunFileCoding.document(summary)) == summary, "round trip")
+
+        let line = try String(contentsOfFile: Self.v1 + "/iterations.jsonl", encoding: .utf8).split(separator: "\n")[3]
+        let oldLine = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! NSDictionary
+        let newLine = try JSONSerialization.jsonObject(with: Data(try RunFileCoding.line(try RunFileCoding.decode(IterationLine.self, String(line))).utf8)) as! NSDictionary
+        #expect(oldLine == newLine)
+    }
+
+    @Test func reportAndCompareReadTheOldRun() throws {
+        let report = try Harness.ringwatt(["report", Self.v1])
+        #expect(report.status == 0 && report.stdout.contains("test accuracy 100.00 %") && report.stdout.contains("2 / 1"), "\(report.all)")
+        let compare = try Harness.ringwatt(["compare", Self.v1, "--target-accuracy", "0.99"])
+        #expect(compare.status == 0 && compare.stdout.contains("lowest energy per epoch: 1 node(s)"), "\(compare.all)")
+    }
+
+    /// Every config key a run file holds is one the configuration type reads back, and the
+    /// command line's defaults are the configuration type's.
+    @Test func configurationRoundTripsAndDefaultsComeFromOnePlace() throws {
+        var c = TrainConfig()
+        c.bucketBytes = 1234; c.overlap = false; c.steps = 7; c.accounting.pricePerKWh = 0.3; c.powercapRoot = "/tmp/x"
+        let back = try RunFileCoding.decode(TrainConfig.self, try RunFileCoding.line(c))
+        #expect(back == c)
+        #expect(try RunFileCoding.decode(TrainConfig.self, "{}") == TrainConfig(), "absent keys keep the defaults")
+        #expect(c.differingKeys(from: TrainConfig()).sorted() == ["bucket_bytes", "overlap", "powercap_root", "price_per_kwh", "steps"])
+        let help = try Harness.ringwatt(["train", "--help"]).stdout
+        #expect(help.contains("(default: 784-256-128-10)") && help.contains("(default: 64)") && help.contains("(default: 0.1)"))
+    }
+}
