@@ -13,15 +13,12 @@ struct BenchAllReduce: ParsableCommand {
         abstract: "Time and verify all-reduce algorithms over a range of sizes (run under mpirun).",
         discussion: """
             Rank r contributes (r+1)·v(i) with v(i) = ((i mod 13) + 1)/4, so the exact sum is v(i)·p(p+1)/2.
-            time_us is, per call, the slowest rank's time; mean, min and max over the timed calls: at least
-            --iters, and as many more as fill --min-time-ms (estimated from the warm-up), so a millisecond of
-            scheduler noise cannot move a 10 µs mean by much. Calls are timed in rounds of 5 back-to-back calls
-            that start at a barrier, rounds interleaved across algorithms.
+
+            time_us is, per call, the slowest rank's time; mean, min and max over the timed calls: at least --iters, and as many more as fill --min-time-ms (estimated from the warm-up), so a millisecond of scheduler noise cannot move a 10 µs mean by much. Calls are timed in rounds of 5 back-to-back calls that start at a barrier, rounds interleaved across algorithms.
+
             algbw = bytes / time; busbw = algbw · 2(p−1)/p (nccl-tests' definition for all-reduce).
-            The 'mpi' rows use whatever Open MPI selects at launch (labelled 'mpi-forced-ring' when the
-            launch forces its ring with --mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4).
-            The 'mpi-ring' rows call that same Open MPI ring (coll/base's allreduce_intra_ring) directly, so
-            the two rings are compared within one run.
+
+            The 'mpi' rows use whatever Open MPI selects at launch (labelled 'mpi-forced-ring' when the launch forces its ring with --mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4). The 'mpi-ring' rows call that same Open MPI ring (coll/base's allreduce_intra_ring) directly, so the two rings are compared within one run.
             """)
 
     @Option(help: "Smallest size in bytes.") var minBytes = 4

@@ -9,16 +9,16 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Predict time and energy per epoch for 1…N nodes from a calibration run and a fitted all-reduce model.",
         discussion: """
-            Weak scaling (fixed per-rank batch), p = nodes × ranks-per-node ranks, n = gradient bytes:
+            Weak scaling (a fixed batch per rank); p = nodes × ranks per node; n_b = bytes of gradient bucket b.
+
               steps(N)  = ceil(samples per epoch / (p · batch))
-              t_iter(N) = s(N) · (t_compute + t_other) + t_comm(N),   from the calibration run (1 node, 1 rank)
-              t_comm(N) = Σ over gradient buckets of 2(p−1)α + 2((p−1)/p)·n_b·β + ((p−1)/p)·n_b·γ
-                          (α, β, γ from bench-allreduce --fit; the ring, as trained with --algorithm ring)
-              s(N)      = max(1, p / shared-cores) when all hosts share that many cores (the emulated
-                          cluster), else 1: ranks that share a core take turns, so their work stretches
-              P_node    = P_idle + r · (P_1 − P_idle) / s(N), with P_1 the calibration's mean power
-                          (during communication P_idle only, with --comm-power idle)
-              E_epoch   = nodes · P_node · steps · t_iter, split compute / comm / other by time
+              t_iter(N) = s(N) · (t_compute + t_other) + t_comm(N)
+              t_comm(N) = Σ_b 2(p−1)α + 2((p−1)/p)·n_b·β + ((p−1)/p)·n_b·γ
+              s(N)      = max(1, p / shared cores), or 1 without --shared-cores
+              P_node    = P_idle + r · (P_1 − P_idle) / s(N)
+              E_epoch   = nodes · P_node · steps · t_iter
+
+            t_compute, t_other and P_1 come from the calibration run (1 node, 1 rank); α, β, γ from bench-allreduce --fit (the ring, as trained with --algorithm ring). s(N) stretches the work of ranks that share cores (the emulated cluster). During communication a node draws P_idle instead of P_node with --comm-power idle. Energy is split compute / comm / other by time.
             """)
 
     @Option(help: "A one-node, one-rank run directory to calibrate compute time and power.") var calibration: String

@@ -28,6 +28,32 @@ import Testing
         #expect(missing.status != 0 && missing.stderr.contains("holds no summary.json"))
     }
 
+    /// Help texts print as written: formulas line by line, paragraphs wrapped only between words,
+    /// and no line of any command's text wider than the 80 columns the parser wraps at.
+    @Test func helpTextsPrintAsWritten() throws {
+        let predict = try Harness.ringwatt(["predict", "--help"]).stdout
+        for formula in ["  steps(N)  = ceil(samples per epoch / (p · batch))",
+                        "  t_iter(N) = s(N) · (t_compute + t_other) + t_comm(N)",
+                        "  t_comm(N) = Σ_b 2(p−1)α + 2((p−1)/p)·n_b·β + ((p−1)/p)·n_b·γ",
+                        "  s(N)      = max(1, p / shared cores), or 1 without --shared-cores",
+                        "  P_node    = P_idle + r · (P_1 − P_idle) / s(N)",
+                        "  E_epoch   = nodes · P_node · steps · t_iter"] {
+            #expect(predict.split(separator: "\n").contains(Substring(formula)), "\(formula) in:\n\(predict)")
+        }
+        let bench = try Harness.ringwatt(["bench-allreduce", "--help"]).stdout
+        let flowed = bench.replacingOccurrences(of: "\n", with: " ")
+        for sentence in ["Rank r contributes (r+1)·v(i) with v(i) = ((i mod 13) + 1)/4, so the exact sum is v(i)·p(p+1)/2.",
+                         "Calls are timed in rounds of 5 back-to-back calls that start at a barrier, rounds interleaved across algorithms.",
+                         "algbw = bytes / time; busbw = algbw · 2(p−1)/p (nccl-tests' definition for all-reduce)."] {
+            #expect(flowed.contains(sentence), "\(sentence) in:\n\(bench)")
+        }
+        for command in ["train", "report", "compare", "predict", "bench-allreduce", "bench-step", "power"] {
+            let help = try Harness.ringwatt([command, "--help"]).stdout
+            let text = help.components(separatedBy: "\nUSAGE:")[0]  // the usage line is the parser's, one line by design
+            #expect(!text.split(separator: "\n").contains { $0.count > 80 }, "\(command) --help:\n\(text)")
+        }
+    }
+
     @Test func timelineIsAValidTraceWithNestedEventsPerRank() throws {
         let dir = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
