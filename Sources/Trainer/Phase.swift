@@ -67,15 +67,14 @@ struct IterationRecord {
     static let phaseCount = Phase.allCases.count
     static let width = 9 + 4 * phaseCount
 
-    var iter = 0
-    var epoch = 0
+    var iter = 0, epoch = 0, samples = 0
+    /// This rank's batch-mean loss.
     var loss = 0.0
-    var samples = 0
-    var commBytes = 0
-    var commSeconds = 0.0
+    /// What this rank sent in the gradient all-reduce, and the seconds its buckets took.
+    var commBytes = 0, commSeconds = 0.0
     var signal = RankSignal.carryOn
-    var start = 0.0
-    var end = 0.0
+    /// The iteration's window on the aligned clock: from the previous iteration's end to this one's.
+    var start = 0.0, end = 0.0
     var phaseStart = [Double](repeating: 0, count: phaseCount)
     var phaseSeconds = [Double](repeating: 0, count: phaseCount)
     var processJoules = [Double](repeating: 0, count: phaseCount)

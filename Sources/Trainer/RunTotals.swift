@@ -10,10 +10,8 @@ import Model
 /// and take the same decisions (e.g. the energy budget). Checkpoints carry it (`Codable`).
 struct RunTotals: Codable, Equatable {
     /// Set by the trainer, not stored: the job's rank count and the gradient bytes each step reduces (n × 4).
-    var ranks = 0
-    var reducedBytes = 0
-    var iterations = 0
-    var samples = 0
+    var ranks = 0, reducedBytes = 0
+    var iterations = 0, samples = 0
     /// Σ over iterations of the ranks' mean iteration seconds. Each rank's iterations tile its
     /// training loop, so this is the loop's wall time (a max per iteration would add up jitter).
     var seconds = 0.0
@@ -108,10 +106,10 @@ struct RunTotals: Codable, Equatable {
         let compute = phaseJoules[Phase.compute.rawValue], comm = phaseJoules[Phase.comm.rawValue]
         let facility = config.accounting.totals(measuredJoules: energy, bytesMoved: commBytes * Double(ranks))
         let algbwSeconds = commSeconds / Double(max(1, iterations))
-        return RunSummary(
+        return RunSummary(figures: RunFigures(
             status: run.status, ranks: ranks, nodes: run.nodes, epochs: run.evaluations.count, iterations: iterations,
             samples: samples, seconds: seconds, wallSeconds: run.wallSeconds, trainSeconds: trainSeconds,
-            samplesPerS: samplesPerSecond, finalLoss: lastLoss, evaluations: run.evaluations, parameters: run.parameterCount,
+            samplesPerS: samplesPerSecond, finalLoss: lastLoss, parameters: run.parameterCount,
             skippedSteps: run.skippedSteps, parameterChecksum: String(run.parameterChecksum, radix: 16),
             peakRssMib: (run.peakRSSBytes / 1048576 * 10).rounded() / 10,
             secondsByPhase: Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0.name, phaseSeconds[$0.rawValue]) }),
@@ -133,7 +131,7 @@ struct RunTotals: Codable, Equatable {
             co2G: facility.co2Grams, cost: facility.cost,
             estimate: run.estimate.map { EstimateSummary(formula: $0.formula, wattsPerBusyCore: $0.wattsPerBusyCore,
                                                          nodeIdleWatts: $0.nodeIdleWatts) },
-            notes: run.notes, config: config)
+            notes: run.notes, config: config), evaluations: run.evaluations)
     }
 }
 

@@ -12,34 +12,27 @@ import Support
 final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Batch {
     let config: TrainConfig
     let comm: Communicator
-    let model: M
-    let source: S
-    let batch: S.Batch
-    let optimizer: Optimizer
-    let schedule: LearningRateSchedule
+    // The workload, its optimisation, and the control slot that travels with its gradient.
+    let model: M, source: S, batch: S.Batch
+    let optimizer: Optimizer, schedule: LearningRateSchedule
     let control: ControlSlot
-    let commPlan: CommPlan
-    let powerPlan: PowerPlan
+    let batchesPerEpoch: Int, totalSteps: Int, epochs: Int
+    // The plans and the parts that carry them out.
+    let commPlan: CommPlan, powerPlan: PowerPlan
     let evaluator: Evaluator<M, S>
-    let checkpoints: Checkpointer<M>
-    let finisher: Finisher<M>
+    let checkpoints: Checkpointer<M>, finisher: Finisher<M>
     let faults = FaultInjection(environment: ProcessInfo.processInfo.environment)
-    let printer: ProgressPrinter
-    let progress: ProgressOptions
+    // What rank 0 prints and the timeline records.
+    let printer: ProgressPrinter, progress: ProgressOptions
     let trace: TimelineRecorder
-    let batchesPerEpoch: Int
-    let totalSteps: Int
-    let epochs: Int
-    /// Set when the loop starts (after the barrier that aligns the ranks' clocks).
-    private(set) var clockEpoch = 0.0
-    private(set) var flusher: RecordFlusher!
-    private(set) var observer: StepObserver!
-    private(set) var watchdog: Watchdog!
+    // Made when the loop starts, after the barrier that aligns the ranks' clocks.
+    private(set) var clockEpoch = 0.0, loopStart = 0.0
+    private(set) var flusher: RecordFlusher!, observer: StepObserver!, watchdog: Watchdog!
+    // Where the run stands.
     var position = RunPosition()
     var previousEnd = 0.0
     /// The last step's own loss: progress shows it until the first flush has a mean over ranks.
     var lastStepLoss = Double.nan
-    private(set) var loopStart = 0.0
     private var totals: RunTotals
     private let directory: RunDirectory?
     private let resumedClock: Double

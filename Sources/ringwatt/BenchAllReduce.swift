@@ -185,12 +185,10 @@ struct BenchAllReduce: ParsableCommand {
         }
         if let json { try RunDirectory.writeAtomically(path: json, try RunFileCoding.document(records)) }
         if let csv {
-            var text = "ranks,nodes,algorithm,bytes,count,iters,time_us,min_us,max_us,algbw_GBps,busbw_GBps,max_abs_error\n"
-            for r in records {
-                text += "\(p),\(nodes),\(r.algorithm),\(r.bytes),\(r.count),\(r.iters),\(r.timeUs),\(r.minUs),\(r.maxUs),"
-                    + "\(r.algbwGBps),\(r.busbwGBps),\(r.maxAbsError)\n"
-            }
-            try RunDirectory.writeAtomically(path: csv, text)
+            try writeCSV(csv, header: BenchRecord.CodingKeys.allCases.map(\.rawValue), rows: records.map {
+                [$0.ranks, $0.nodes, $0.algorithm, $0.bytes, $0.count, $0.iters, $0.timeUs, $0.minUs, $0.maxUs,
+                 $0.algbwGBps, $0.busbwGBps, $0.maxAbsError]
+            })
         }
         if let fit {
             let ring = rows.filter { $0.algorithm == "ring" && $0.count > 0 }.map { (bytes: Double($0.bytes), seconds: $0.mean) }
@@ -223,20 +221,17 @@ struct BenchAllReduce: ParsableCommand {
 
 /// One row of the JSON output: one algorithm at one size.
 struct BenchRecord: Codable {
-    var ranks: Int
-    var nodes: Int
+    var ranks, nodes: Int
     var algorithm: String
-    var bytes: Int
-    var count: Int
-    var iters: Int
-    var timeUs: Double
-    var minUs: Double
-    var maxUs: Double
-    var algbwGBps: Double
-    var busbwGBps: Double
+    /// The size: bytes = 4 × count floats, timed in `iters` calls.
+    var bytes, count, iters: Int
+    /// Mean, fastest and slowest call, µs (each call's time is its slowest rank's).
+    var timeUs, minUs, maxUs: Double
+    var algbwGBps, busbwGBps: Double
+    /// Worst difference from the exact sum.
     var maxAbsError: Double
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case ranks, nodes, algorithm, bytes, count, iters, timeUs = "time_us", minUs = "min_us", maxUs = "max_us"
         case algbwGBps = "algbw_GBps", busbwGBps = "busbw_GBps", maxAbsError = "max_abs_error"
     }

@@ -24,9 +24,11 @@ struct Compare: ParsableCommand {
                       "energy_per_epoch_j", "compute_j", "comm_j", "other_j", "j_per_sample", "comm_energy_share",
                       "busbw_GBps", "test_accuracy", "energy_to_target_j", "edp_js"]
         var rows: [[String]] = []
-        for r in loaded {
-            let scaling = ScalingFigures(secondsPerEpoch: r.secondsPerEpoch, joulesPerEpoch: r.joulesPerEpoch, nodes: r.nodes,
-                                         baselineSecondsPerEpoch: base.secondsPerEpoch, baselineNodes: base.nodes)
+        let scaling = loaded.map {
+            ScalingFigures(secondsPerEpoch: $0.secondsPerEpoch, joulesPerEpoch: $0.joulesPerEpoch, nodes: $0.nodes,
+                           baselineSecondsPerEpoch: base.secondsPerEpoch, baselineNodes: base.nodes)
+        }
+        for (r, scaling) in zip(loaded, scaling) {
             let s = r.summary, e = r.epochs
             rows.append([r.path, "\(r.nodes)", "\(r.ranks)", f(r.secondsPerEpoch, 3), f(s.samplesPerS, 0),
                          f(scaling.speedup, 2), f(scaling.efficiency, 2), f(r.joulesPerEpoch, 1), f(s.energyComputeJ / e, 1),
@@ -44,15 +46,12 @@ struct Compare: ParsableCommand {
         print(line(header))
         for row in rows { print(line(row)) }
         let byEnergy = loaded.min { $0.joulesPerEpoch < $1.joulesPerEpoch }!
-        let byEDP = loaded.min { $0.joulesPerEpoch * $0.secondsPerEpoch < $1.joulesPerEpoch * $1.secondsPerEpoch }!
+        let byEDP = zip(loaded, scaling).min { $0.1.energyDelay < $1.1.energyDelay }!
         print("lowest energy per epoch: \(byEnergy.nodes) node(s) (\(f(byEnergy.joulesPerEpoch, 1)) J, \(byEnergy.path))")
-        print("lowest energy-delay product: \(byEDP.nodes) node(s) (\(f(byEDP.joulesPerEpoch * byEDP.secondsPerEpoch, 1)) J·s, \(byEDP.path))")
+        print("lowest energy-delay product: \(byEDP.0.nodes) node(s) (\(f(byEDP.1.energyDelay, 1)) J·s, \(byEDP.0.path))")
         let sources = Set(loaded.map(\.summary.energySource))
         if sources.contains(where: { $0.contains("estimate") }) { print("note: energy is a model-based ESTIMATE on these runs") }
-        if let csv {
-            let text = ([header] + rows).map { $0.map { $0.contains(",") ? "\"\($0)\"" : $0 }.joined(separator: ",") }.joined(separator: "\n") + "\n"
-            try RunDirectory.writeAtomically(path: csv, text)
-        }
+        if let csv { try writeCSV(csv, header: header, rows: rows) }
     }
 }
 

@@ -78,12 +78,11 @@ struct Predict: ParsableCommand {
         }
         print("predicted lowest energy per epoch: \(points.min { $0.joules < $1.joules }!.nodes) node(s)")
         if let csv {
-            var text = "nodes,steps,t_iter_s,t_epoch_s,energy_epoch_j,compute_j,comm_j,other_j,j_per_sample\n"
-            for pt in points {
-                text += "\(pt.nodes),\(pt.steps),\(pt.iterationSeconds),\(pt.epochSeconds),\(pt.joules),\(pt.computeJoules),"
-                    + "\(pt.commJoules),\(pt.otherJoules),\(pt.joulesPerSample)\n"
-            }
-            try RunDirectory.writeAtomically(path: csv, text)
+            try writeCSV(csv, header: ["nodes", "steps", "t_iter_s", "t_epoch_s", "energy_epoch_j", "compute_j", "comm_j", "other_j",
+                                       "j_per_sample"], rows: points.map {
+                [$0.nodes, $0.steps, $0.iterationSeconds, $0.epochSeconds, $0.joules, $0.computeJoules, $0.commJoules,
+                 $0.otherJoules, $0.joulesPerSample]
+            })
         }
         if !measured.isEmpty { print("error on measured points (predicted vs measured):") }
         let rows = try measured.compactMap { try errorOnMeasured(RunOnDisk(path: $0), model) }

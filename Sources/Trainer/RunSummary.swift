@@ -1,0 +1,117 @@
+import Foundation
+import Model
+
+/// summary.json of a run that trained (complete, interrupted, stopped by its budget, or failed
+/// late): the figures, whose names are the file's field names, and each epoch's evaluation,
+/// written as `test_<metric>` (the last epoch) and `test_<metric>_per_epoch` for each of the
+/// model's metrics, with `eval_metrics` naming them in the model's order.
+@dynamicMemberLookup
+public struct RunSummary: Equatable, Sendable {
+    public var figures: RunFigures
+    public var evaluations: [[Metric]]
+
+    public subscript<T>(dynamicMember path: KeyPath<RunFigures, T>) -> T { figures[keyPath: path] }
+
+    /// The metrics' names in the model's order.
+    public var metricNames: [String] { evaluations.first?.map(\.name) ?? [] }
+
+    /// The last epoch's value of metric `name`.
+    public func lastMetric(_ name: String) -> Double? { evaluations.last?.first { $0.name == name }?.value }
+}
+
+extension RunSummary: Codable {
+    struct MetricKey: CodingKey {
+        var stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+    static let metricOrderKey = MetricKey(stringValue: "eval_metrics")
+
+    public init(from decoder: Decoder) throws {
+        figures = try RunFigures(from: decoder)
+        let m = try decoder.container(keyedBy: MetricKey.self)
+        let written = m.allKeys.map(\.stringValue).filter { $0.hasPrefix("test_") && $0.hasSuffix("_per_epoch") }
+            .map { String($0.dropFirst(5).dropLast(10)) }
+        // Files from before `eval_metrics` held one metric; otherwise keep the model's order.
+        let names = try m.decodeIfPresent([String].self, forKey: Self.metricOrderKey) ?? written.sorted()
+        let series = try names.map { try m.decode([Double?].self, forKey: MetricKey(stringValue: "test_\($0)_per_epoch")) }
+        let count = series.map(\.count).min() ?? 0
+        evaluations = (0..<count).map { e in zip(names, series).map { Metric(name: $0, value: $1[e] ?? .nan) } }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try figures.encode(to: encoder)
+        var m = encoder.container(keyedBy: MetricKey.self)
+        try m.encode(metricNames, forKey: Self.metricOrderKey)
+        for name in metricNames {
+            let series = evaluations.map { $0.first { $0.name == name }?.value }
+            try m.encode(series.last ?? nil, forKey: MetricKey(stringValue: "test_\(name)"))
+            try m.encode(series, forKey: MetricKey(stringValue: "test_\(name)_per_epoch"))
+        }
+    }
+}
+
+/// The figures of summary.json (field names in `CodingKeys`). Absent optionals are left out.
+public struct RunFigures: Codable, Equatable, Sendable {
+    public var status: RunStatus
+    public var ranks, nodes, epochs, iterations, samples: Int
+    /// The training loop's wall time: Σ over iterations of the ranks' mean iteration time.
+    public var seconds: Double
+    public var wallSeconds: Double
+    /// `seconds` without data loading, evaluation and checkpoints.
+    public var trainSeconds: Double
+    public var samplesPerS: Double
+    /// The last flushed iteration's mean loss (absent where it was not finite).
+    public var finalLoss: Double?
+    public var parameters: Int
+    public var skippedSteps: Int
+    /// FNV-1a of the final parameters' bits, hexadecimal: equal checksums, identical weights.
+    public var parameterChecksum: String
+    public var peakRssMib: Double
+    public var secondsByPhase: [String: Double]
+    /// Bytes each rank sent in all-reduces, summed over iterations (max over ranks per iteration).
+    public var commBytes: Double
+    public var commS: Double
+    public var commExposedS: Double
+    public var commAlgorithm: String
+    public var commBucketsBytes: [Int]
+    public var commBucketAlgorithms: [String]
+    public var overlap: Bool
+    public var wireDtype: String
+    public var busbwGBps: Double
+    /// Joules: the cluster's, split by phase and into compute / comm / other.
+    public var energyJ, energyKwh, energyComputeJ, energyCommJ, energyOtherJ: Double
+    public var energyByPhaseJ: [String: Double]
+    public var commEnergyShare: Double
+    public var joulesPerSample: Double
+    public var samplesPerJoule: Double
+    public var meanPowerW: Double
+    public var rankEnergyJ: [Double]
+    /// Where every joule came from: the label, and per node.
+    public var energySource: String
+    public var energySourceByNode: [String]
+    public var accounting: AccountingSummary
+    public var co2G: Double
+    /// At `--price-per-kwh` (absent without a price).
+    public var cost: Double?
+    /// The estimate's formula and parameters, where any joule is modelled.
+    public var estimate: EstimateSummary?
+    public var notes: [String]
+    public var config: TrainConfig
+
+    enum CodingKeys: String, CodingKey {
+        case status, ranks, nodes, epochs, iterations, samples, seconds, wallSeconds = "wall_seconds"
+        case trainSeconds = "train_seconds", samplesPerS = "samples_per_s", finalLoss = "final_loss", parameters
+        case skippedSteps = "skipped_steps", parameterChecksum = "parameter_checksum", peakRssMib = "peak_rss_mib"
+        case secondsByPhase = "seconds_by_phase", commBytes = "comm_bytes", commS = "comm_s", commExposedS = "comm_exposed_s"
+        case commAlgorithm = "comm_algorithm", commBucketsBytes = "comm_buckets_bytes"
+        case commBucketAlgorithms = "comm_bucket_algorithms", overlap, wireDtype = "wire_dtype", busbwGBps = "busbw_GBps"
+        case energyJ = "energy_j", energyKwh = "energy_kwh", energyComputeJ = "energy_compute_j"
+        case energyCommJ = "energy_comm_j", energyOtherJ = "energy_other_j", energyByPhaseJ = "energy_by_phase_j"
+        case commEnergyShare = "comm_energy_share", joulesPerSample = "joules_per_sample"
+        case samplesPerJoule = "samples_per_joule", meanPowerW = "mean_power_w", rankEnergyJ = "rank_energy_j"
+        case energySource = "energy_source", energySourceByNode = "energy_source_by_node", accounting, co2G = "co2_g"
+        case cost, estimate, notes, config
+    }
+}
