@@ -33,14 +33,18 @@ public final class Trainer {
     func train<M: TrainableModel, S: BatchSource>(_ model: M, _ source: S) throws -> RunResult where M.Batch == S.Batch {
         try checkAgreement(fingerprints: source.fingerprints)
         let checkpoint = try loadCheckpoint()
+        // Decided before anything is written: a plan that cannot be made leaves no run directory.
+        let commPlan = try CommPlan(config: config, comm: comm, model: model)
+        let powerPlan = try PowerPlan(config: config, comm: comm)
         let directory = try comm.onRoot {
             try RunDirectory(path: config.out, overwrite: config.overwrite,
                              resumingAt: checkpoint.map { ($0.header.step, $0.header.clockSeconds) })
         }
         defer { directory?.close() }
         do {
-            return try TrainingRun(config: config, comm: comm, model: model, source: source, checkpoint: checkpoint,
-                                   directory: directory, progress: progress, timeline: timeline).run()
+            return try TrainingRun(config: config, comm: comm, model: model, source: source, commPlan: commPlan,
+                                   powerPlan: powerPlan, checkpoint: checkpoint, directory: directory,
+                                   progress: progress, timeline: timeline).run()
         } catch {
             if let directory {
                 let saved = FileManager.default.fileExists(atPath: directory.path + "/" + Checkpoint.fileName)

@@ -37,9 +37,10 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
     private let directory: RunDirectory?
     private let resumedClock: Double
 
-    init(config: TrainConfig, comm: Communicator, model: M, source: S, checkpoint: Checkpoint?, directory: RunDirectory?,
-         progress: ProgressOptions, timeline: Bool) throws {
+    init(config: TrainConfig, comm: Communicator, model: M, source: S, commPlan: CommPlan, powerPlan: PowerPlan,
+         checkpoint: Checkpoint?, directory: RunDirectory?, progress: ProgressOptions, timeline: Bool) throws {
         self.config = config; self.comm = comm; self.model = model; self.source = source; self.directory = directory
+        self.commPlan = commPlan; self.powerPlan = powerPlan
         self.progress = progress
         batch = source.makeTrainingBatch()
         control = ControlSlot(pointer: model.gradients.pointer + model.parameterCount)
@@ -52,8 +53,6 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         epochs = config.steps.map { ($0 + perEpoch - 1) / perEpoch } ?? config.epochs
         schedule = LearningRateSchedule(kind: config.schedule, baseRate: config.learningRate,
                                         warmupSteps: config.warmupSteps, totalSteps: totalSteps)
-        commPlan = try CommPlan(config: config, comm: comm, model: model)
-        powerPlan = try PowerPlan(config: config, comm: comm)
         evaluator = Evaluator(model: model, source: source, comm: comm)
         checkpoints = Checkpointer(comm: comm, config: config, model: model, optimizer: optimizer, directory: directory)
         finisher = Finisher(comm: comm, config: config, model: model, directory: directory, plan: powerPlan, commPlan: commPlan)

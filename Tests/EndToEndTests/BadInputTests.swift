@@ -27,6 +27,20 @@ func write(_ path: String, _ data: Data) throws { try data.write(to: URL(fileURL
         try expectRefused(1, ["--layers", "784-abc-10"], saying: ["--layers expects widths"])
         try expectRefused(1, ["--momentum", "1.5"], saying: ["--momentum must be in [0, 1)"])
         try expectRefused(1, ["--data", "synthetic:10:0:3"], saying: ["synthetic:SAMPLES:FEATURES:CLASSES"])
+        try expectRefused(1, ["--bucket-mb", "0"], saying: ["--bucket-mb must be positive (leave it out for the automatic choice)"])
+    }
+
+    /// A power source asked for by name that the machine lacks is an error that says why, on every
+    /// rank (auto falls back to the labelled estimate instead).
+    @Test func anAbsentPowerSourceAskedForByNameIsAnError() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let small = ["--data", "synthetic:400:8:3", "--layers", "8-4-3", "--out", dir + "/run"]
+        try expectRefused(2, small + ["--power-source", "rapl", "--powercap-root", dir + "/none"],
+                          saying: ["--power-source rapl: no RAPL package zone under \(dir)/none", "--power-source auto falls back"])
+        try expectRefused(2, small + ["--power-source", "hwmon", "--hwmon-root", dir + "/none"],
+                          saying: ["--power-source hwmon: no hwmon energy or power sensor under \(dir)/none"])
+        #expect(!FileManager.default.fileExists(atPath: dir + "/run"), "refused before any file is written")
     }
 
     /// bench-allreduce's own bad input: unknown algorithms and impossible ranges, one line each.
