@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs what Ringwatt needs on Debian/Ubuntu. Idempotent: installs only what is missing.
-#   Debian packages: Open MPI, OpenBLAS, zlib, pkg-config, Fashion-MNIST, iproute2 (emulated cluster)
-#   Python packages: matplotlib (plots)
+#   Debian packages: Open MPI, OpenBLAS, zlib, pkg-config, Fashion-MNIST, the fortunes corpus (the
+#   language model's default text), iproute2 (emulated cluster)
+#   Python packages, for the python3 first on PATH (the one the scripts and tests run): matplotlib
+#   (plots), numpy (the GPT's reference implementation)
 # Not root? It names the missing packages and exits non-zero; on clusters load MPI/BLAS modules instead.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-ensure_debs install-deps libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config dataset-fashion-mnist iproute2 python3
-if ! python3 -c 'import matplotlib' 2>/dev/null; then
-  python3 -m pip install --quiet --disable-pip-version-check matplotlib \
-    || { echo "install-deps: could not install matplotlib with pip (needed for the plots)" >&2; exit 1; }
-fi
+ensure_debs install-deps libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config dataset-fashion-mnist fortunes iproute2 python3
+for module in matplotlib numpy; do
+  if ! python3 -c "import $module" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check "$module" \
+      || { echo "install-deps: could not install $module with pip for $(command -v python3)" >&2; exit 1; }
+  fi
+done
 echo "install-deps: all dependencies present"

@@ -62,6 +62,13 @@ public protocol TrainableModel: AnyObject {
 
     /// Floating-point operations of one training step on `samples` samples.
     func trainingFLOPs(samples: Int) -> Double
+
+    /// The parameters weight decay applies to (all of them unless a model says otherwise).
+    var decayedParameterRanges: [Range<Int>] { get }
+}
+
+extension TrainableModel {
+    public var decayedParameterRanges: [Range<Int>] { [0..<parameterCount] }
 }
 
 extension TrainableModel {

@@ -1,0 +1,222 @@
+// The GPT's layers as forward/backward pairs over raw row-major buffers, in the manner of llm.c's
+// train_gpt2.c. B = batch, T = time (context), C = channels, NH = heads, hs = C / NH, V = vocabulary,
+// N = B·T rows. Parameter gradients (d + the forward name) accumulate with +=; so do input
+// gradients named `dinp` unless a comment says "=". Every matrix product is one cblas_sgemm call.
+
+import CBLAS
+import Foundation
+
+// MARK: Embeddings
+
+/// out (B,T,C) = wte[tokens[b,t]] (V,C) + wpe[t] (T,C).
+public func encoderForward(_ out: UnsafeMutablePointer<Float>, _ tokens: UnsafePointer<Int32>,
+                           _ wte: UnsafePointer<Float>, _ wpe: UnsafePointer<Float>, B: Int, T: Int, C: Int) {
+    for b in 0..<B {
+        for t in 0..<T {
+            let o = out + (b * T + t) * C, e = wte + Int(tokens[b * T + t]) * C, p = wpe + t * C
+            for i in 0..<C { o[i] = e[i] + p[i] }
+        }
+    }
+}
+
+/// dwte[tokens[b,t]] += dout[b,t]; dwpe[t] += dout[b,t].
+public func encoderBackward(_ dwte: UnsafeMutablePointer<Float>, _ dwpe: UnsafeMutablePointer<Float>,
+                            _ dout: UnsafePointer<Float>, _ tokens: UnsafePointer<Int32>, B: Int, T: Int, C: Int) {
+    for b in 0..<B {
+        for t in 0..<T {
+            let d = dout + (b * T + t) * C, e = dwte + Int(tokens[b * T + t]) * C, p = dwpe + t * C
+            for i in 0..<C { e[i] += d[i]; p[i] += d[i] }
+        }
+    }
+}
+
+// MARK: LayerNorm
+
+/// out (N,C) = (inp − mean) · rstd · weight + bias per row, ε = 1e-5; mean and rstd (N) kept for backward.
+public func layerNormForward(_ out: UnsafeMutablePointer<Float>, _ mean: UnsafeMutablePointer<Float>,
+                             _ rstd: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                             _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, N: Int, C: Int) {
+    for n in 0..<N {
+        let x = inp + n * C, o = out + n * C
+        var m: Float = 0
+        for i in 0..<C { m += x[i] }
+        m /= Float(C)
+        var v: Float = 0
+        for i in 0..<C { let d = x[i] - m; v += d * d }
+        v /= Float(C)
+        let s = 1 / (v + 1e-5).squareRoot()
+        for i in 0..<C { o[i] = (x[i] - m) * s * weight[i] + bias[i] }
+        mean[n] = m
+        rstd[n] = s
+    }
+}
+
+/// dinp (N,C) += ∂loss/∂inp; dweight, dbias (C) +=, from dout (N,C).
+public func layerNormBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: UnsafeMutablePointer<Float>,
+                              _ dbias: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
+                              _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+                              _ mean: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>, N: Int, C: Int) {
+    for n in 0..<N {
+        let x = inp + n * C, d = dout + n * C, di = dinp + n * C
+        let m = mean[n], s = rstd[n]
+        var dnormMean: Float = 0, dnormNormMean: Float = 0
+        for i in 0..<C {
+            let norm = (x[i] - m) * s, dnorm = weight[i] * d[i]
+            dnormMean += dnorm
+            dnormNormMean += dnorm * norm
+        }
+        dnormMean /= Float(C)
+        dnormNormMean /= Float(C)
+        for i in 0..<C {
+            let norm = (x[i] - m) * s, dnorm = weight[i] * d[i]
+            dbias[i] += d[i]
+            dweight[i] += norm * d[i]
+            di[i] += (dnorm - dnormMean - norm * dnormNormMean) * s
+        }
+    }
+}
+
+// MARK: Linear
+
+/// out (N,OC) = inp (N,C) · weightᵀ + bias, weight (OC,C), bias (OC) or nil.
+public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+                          _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int) {
+    if let bias {
+        for n in 0..<N { (out + n * OC).update(from: bias, count: OC) }
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(OC), Int32(C),
+                1, inp, Int32(C), weight, Int32(C), bias == nil ? 0 : 1, out, Int32(OC))
+}
+
+/// dinp (N,C) "=" dout (N,OC) · weight (OC,C); dweight (OC,C) += doutᵀ · inp; dbias (OC) += Σ_n dout.
+public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: UnsafeMutablePointer<Float>,
+                           _ dbias: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>,
+                           _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, N: Int, C: Int, OC: Int) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(N), Int32(C), Int32(OC),
+                1, dout, Int32(OC), weight, Int32(C), 0, dinp, Int32(C))
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(OC), Int32(C), Int32(N),
+                1, dout, Int32(OC), inp, Int32(C), 1, dweight, Int32(C))
+    if let dbias {
+        for n in 0..<N {
+            let row = dout + n * OC
+            for o in 0..<OC { dbias[o] += row[o] }
+        }
+    }
+}
+
+// MARK: Attention
+
+/// Causal multi-head self-attention. qkv (B,T,3C) holds q, k, v side by side; for each batch row
+/// and head h, Q, K, V are (T,hs) views with row stride 3C. att (B,NH,T,T) = softmax(Q·Kᵀ/√hs)
+/// under the causal mask (row t sees t2 ≤ t; the rest is 0); out (B,T,C) = att·V, head h in
+/// columns h·hs…(h+1)·hs.
+public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ att: UnsafeMutablePointer<Float>,
+                             _ qkv: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int) {
+    let hs = C / NH, scale = 1 / Float(hs).squareRoot(), C3 = Int32(3 * C)
+    for b in 0..<B {
+        for h in 0..<NH {
+            let q = qkv + b * T * 3 * C + h * hs, k = q + C, v = q + 2 * C
+            let a = att + (b * NH + h) * T * T
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(T), Int32(hs),
+                        scale, q, C3, k, C3, 0, a, Int32(T))
+            for t in 0..<T { causalSoftmaxRow(a + t * T, visible: t + 1, width: T) }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(hs), Int32(T),
+                        1, a, Int32(T), v, C3, 0, out + b * T * C + h * hs, Int32(C))
+        }
+    }
+}
+
+/// In place: row[0..<visible] = softmax(row[0..<visible]); row[visible..<width] = 0.
+@inline(__always)
+func causalSoftmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, width: Int) {
+    var maxValue = -Float.infinity
+    for i in 0..<visible where row[i] > maxValue { maxValue = row[i] }
+    var sum: Float = 0
+    for i in 0..<visible {
+        let e = expf(row[i] - maxValue)
+        row[i] = e
+        sum += e
+    }
+    let inv = 1 / sum
+    for i in 0..<visible { row[i] *= inv }
+    for i in visible..<width { row[i] = 0 }
+}
+
+/// dqkv (B,T,3C) "=" the gradient of the attention's input, from dout (B,T,C), qkv and att.
+/// `scratch` holds T·T floats. Per batch row and head: dV = attᵀ·dO; dA = dO·Vᵀ;
+/// dS = att ⊙ (dA − rowsum(att ⊙ dA)) (the softmax's Jacobian; masked entries stay 0); dQ = dS·K/√hs; dK = dSᵀ·Q/√hs.
+public func attentionBackward(_ dqkv: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
+                              _ dout: UnsafePointer<Float>, _ qkv: UnsafePointer<Float>, _ att: UnsafePointer<Float>,
+                              B: Int, T: Int, C: Int, NH: Int) {
+    let hs = C / NH, scale = 1 / Float(hs).squareRoot(), C3 = Int32(3 * C), TT = Int32(T)
+    for b in 0..<B {
+        for h in 0..<NH {
+            let q = qkv + b * T * 3 * C + h * hs, k = q + C, v = q + 2 * C
+            let dq = dqkv + b * T * 3 * C + h * hs, dk = dq + C, dv = dq + 2 * C
+            let a = att + (b * NH + h) * T * T, dO = dout + b * T * C + h * hs
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, TT, Int32(hs), TT, 1, a, TT, dO, Int32(C), 0, dv, C3)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TT, TT, Int32(hs), 1, dO, Int32(C), v, C3, 0, scratch, TT)
+            for t in 0..<T {
+                let ar = a + t * T, dr = scratch + t * T
+                var dot: Float = 0
+                for i in 0...t { dot += ar[i] * dr[i] }
+                for i in 0...t { dr[i] = ar[i] * (dr[i] - dot) }
+                for i in (t + 1)..<T { dr[i] = 0 }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, TT, Int32(hs), TT, scale, scratch, TT, k, C3, 0, dq, C3)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, TT, Int32(hs), TT, scale, scratch, TT, q, C3, 0, dk, C3)
+        }
+    }
+}
+
+// MARK: GELU, residual
+
+private let geluScale = Float((2 / Double.pi).squareRoot())
+
+/// out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), the tanh approximation GPT-2 uses; n elements.
+public func geluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count n: Int) {
+    for i in 0..<n {
+        let x = inp[i]
+        out[i] = 0.5 * x * (1 + tanhf(geluScale * (x + 0.044715 * x * x * x)))
+    }
+}
+
+/// dinp "=" dout · gelu′(inp).
+public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ dout: UnsafePointer<Float>,
+                         count n: Int) {
+    for i in 0..<n {
+        let x = inp[i], u = geluScale * (x + 0.044715 * x * x * x)
+        let th = tanhf(u), sech2 = 1 - th * th
+        let local = 0.5 * (1 + th) + 0.5 * x * sech2 * geluScale * (1 + 3 * 0.044715 * x * x)
+        dinp[i] = local * dout[i]
+    }
+}
+
+/// out = a + b, n elements.
+public func residualForward(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                            count n: Int) {
+    for i in 0..<n { out[i] = a[i] + b[i] }
+}
+
+// MARK: Loss
+
+/// In place over logits (N,V): probabilities; returns Σ_n −log p[target_n] (the caller divides).
+public func crossEntropyForward(_ logits: UnsafeMutablePointer<Float>, _ targets: UnsafePointer<Int32>, N: Int, V: Int) -> Double {
+    var total = 0.0
+    for n in 0..<N {
+        let row = logits + n * V
+        causalSoftmaxRow(row, visible: V, width: V)
+        total -= Double(logf(row[Int(targets[n])]))
+    }
+    return total
+}
+
+/// In place over probs (N,V): dlogits = (probs − onehot(target)) · scale (scale = 1/N for a mean loss).
+public func crossEntropyBackward(_ probs: UnsafeMutablePointer<Float>, _ targets: UnsafePointer<Int32>, N: Int, V: Int,
+                                 scale: Float) {
+    for n in 0..<N {
+        let row = probs + n * V
+        row[Int(targets[n])] -= 1
+        for v in 0..<V { row[v] *= scale }
+    }
+}
