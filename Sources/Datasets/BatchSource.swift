@@ -16,10 +16,16 @@ public protocol BatchSource: AnyObject {
     func fillTraining(_ batch: Batch, epoch: Int, step: Int)
     /// Samples (or tokens) in a filled batch: what throughput and energy per sample count.
     func samples(in batch: Batch) -> Int
+    /// What `samples` counts: "sample", or "token" for a language model.
+    var sampleUnit: String { get }
 
     func makeEvaluationBatch() -> Batch
     /// This rank's share of the held-out data, in batches (ranks may differ by one).
     var evaluationBatches: Int { get }
     /// Fills `batch` with this rank's evaluation batch `index` (0..<evaluationBatches).
     func fillEvaluation(_ batch: Batch, index: Int)
+}
+
+extension BatchSource {
+    public var sampleUnit: String { "sample" }
 }

@@ -3,6 +3,8 @@ import Support
 public enum OptimizerKind: String, CaseIterable, Sendable, Codable {
     case sgd
     case adam
+    /// Adam with decoupled weight decay (Loshchilov & Hutter), on the model's decayed parameters only.
+    case adamw
 }
 
 /// Optimizer hyper-parameters (the learning rate comes from the schedule each step).
@@ -14,15 +16,19 @@ public struct OptimizerSettings: Sendable, Equatable, Codable {
     public var beta2: Float
     public var epsilon: Float
 
+    /// β2 is 0.999 for Adam and 0.95 for AdamW unless given (GPT-2-style training uses 0.95).
     public init(kind: OptimizerKind = .sgd, momentum: Float = 0.9, weightDecay: Float = 0,
-                beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
+                beta1: Float = 0.9, beta2: Float? = nil, epsilon: Float = 1e-8) {
+        let beta2 = beta2 ?? (kind == .adamw ? 0.95 : 0.999)
         self.kind = kind; self.momentum = momentum; self.weightDecay = weightDecay
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
     }
 }
 
-/// SGD with momentum (PyTorch semantics: v ← μv + (g + λw); w ← w − η·v) or Adam
-/// (Kingma & Ba, with bias correction; weight decay added to the gradient, as torch.optim.Adam).
+/// SGD with momentum (PyTorch semantics: v ← μv + (g + λw); w ← w − η·v), Adam (Kingma & Ba,
+/// with bias correction; weight decay added to the gradient, as torch.optim.Adam), or AdamW
+/// (w ← w − η·(m̂/(√v̂ + ε) + λw) on the decayed parameters, w ← w − η·m̂/(√v̂ + ε) on the rest, as
+/// torch.optim.AdamW with parameter groups).
 /// State lives in flat buffers with the parameters' layout. Every rank applies the same update to
 /// the same averaged gradient, so replicas stay bit-identical.
 public final class Optimizer {
@@ -33,10 +39,23 @@ public final class Optimizer {
     public let secondMoment: FloatBuffer
     public private(set) var steps = 0
 
-    public init(settings: OptimizerSettings, parameterCount: Int) {
+    /// AdamW: the parameter ranges weight decay applies to, and those it does not, in order.
+    private let segments: [(range: Range<Int>, decayed: Bool)]
+
+    public init(settings: OptimizerSettings, parameterCount: Int, decayed: [Range<Int>]? = nil) {
         self.settings = settings
         firstMoment = FloatBuffer(count: parameterCount)
-        secondMoment = FloatBuffer(count: settings.kind == .adam ? parameterCount : 0)
+        secondMoment = FloatBuffer(count: settings.kind == .sgd ? 0 : parameterCount)
+        var segments: [(Range<Int>, Bool)] = []
+        var at = 0
+        for r in (decayed ?? [0..<parameterCount]).sorted(by: { $0.lowerBound < $1.lowerBound }) where !r.isEmpty {
+            precondition(r.lowerBound >= at && r.upperBound <= parameterCount, "decayed ranges must not overlap")
+            if r.lowerBound > at { segments.append((at..<r.lowerBound, false)) }
+            segments.append((r, true))
+            at = r.upperBound
+        }
+        if at < parameterCount { segments.append((at..<parameterCount, false)) }
+        self.segments = segments
     }
 
     /// Restores the step count (checkpoint resume); moments are restored through their buffers.
@@ -67,8 +86,33 @@ public final class Optimizer {
                 v[i] = b2 * v[i] + (1 - b2) * grad * grad
                 w[i] -= stepSize * m[i] / (v[i].squareRoot() * invSqrtC2 + eps)
             }
+        case .adamw:
+            let v = secondMoment.pointer
+            let b1 = settings.beta1, b2 = settings.beta2, eps = settings.epsilon
+            let c1 = 1 - powf(b1, Float(steps)), c2 = 1 - powf(b2, Float(steps))
+            for (range, decayed) in segments {
+                let decay = decayed ? wd : 0
+                for i in range {
+                    m[i] = b1 * m[i] + (1 - b1) * g[i]
+                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                    w[i] -= lr * (m[i] / c1 / ((v[i] / c2).squareRoot() + eps) + decay * w[i])
+                }
+            }
         }
     }
+}
+
+/// Scales gradient g[0..<n] so its L2 norm is at most `maxNorm`; returns the norm before. The
+/// sum runs in index order in Double, so every rank computes the same norm from the same bits.
+public func clipGradientNorm(_ g: UnsafeMutablePointer<Float>, count n: Int, maxNorm: Double) -> Double {
+    var sum = 0.0
+    for i in 0..<n { sum += Double(g[i]) * Double(g[i]) }
+    let norm = sum.squareRoot()
+    if norm > maxNorm {
+        let scale = Float(maxNorm / norm)
+        for i in 0..<n { g[i] *= scale }
+    }
+    return norm
 }
 
 #if canImport(Glibc)

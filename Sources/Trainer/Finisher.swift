@@ -22,7 +22,7 @@ struct Finisher<M: TrainableModel> {
     let commPlan: CommPlan
 
     /// `writeError`: rank 0's earlier failure to write the run directory, if any.
-    func finish(totals: RunTotals, position: RunPosition, stop: RunStatus?, loopSeconds: Double,
+    func finish(totals: RunTotals, position: RunPosition, stop: RunStatus?, loopSeconds: Double, sampleUnit: String,
                 trace: TimelineRecorder, sampler: PowerSampler, writeError: String?) throws -> RunResult {
         var writeError = writeError
         if trace.enabled {
@@ -45,7 +45,7 @@ struct Finisher<M: TrainableModel> {
             peakRSSBytes: rss, nodeSources: plan.nodeSources, sourceLabel: plan.sourceLabel, estimate: plan.estimate(config),
             parameterChecksum: checksum, notes: plan.notes + failedReads + commPlan.notes, overlap: commPlan.overlap,
             bucketAlgorithms: commPlan.bucketAlgorithms(comm.allReduce), bucketBytes: commPlan.buckets.ranges.map { $0.count * 4 },
-            parameterCount: model.parameterCount, skippedSteps: position.skippedSteps), config: config)
+            parameterCount: model.parameterCount, skippedSteps: position.skippedSteps, sampleUnit: sampleUnit), config: config)
         if comm.isRoot, let directory {
             do {
                 if let writeError { throw TrainerError.runDirectory(writeError) }

@@ -30,13 +30,15 @@ struct ProgressFigures {
     var epoch: Int, epochs: Int, step: Int, totalSteps: Int
     var loss: Double, samplesPerSecond: Double, watts: Double, joules: Double, elapsed: Double, startStep: Int
     var source: String
+    /// "sample" or "token".
+    var unit: String
 
     /// Remaining steps at this run's pace (a resumed run counts from where it resumed).
     var eta: Double { step > startStep ? elapsed / Double(step - startStep) * Double(totalSteps - step) : .nan }
 
     var line: String {
-        String(format: "epoch %d/%d  step %d/%d  loss %.4f  %.0f samples/s  %.1f W  %.1f J (%@)  ETA %@",
-               epoch, epochs, step, totalSteps, loss, samplesPerSecond, watts, joules, source, Self.duration(eta))
+        String(format: "epoch %d/%d  step %d/%d  loss %.4f  %.0f %@s/s  %.1f W  %.1f J (%@)  ETA %@",
+               epoch, epochs, step, totalSteps, loss, samplesPerSecond, unit, watts, joules, source, Self.duration(eta))
     }
 
     static func duration(_ s: Double) -> String {

@@ -75,13 +75,15 @@ public struct IterationLine: Codable, Equatable, Sendable {
     public var powerW: Double
     public var energySource: String
     public var rankEnergyJ: [Double]
+    /// energy_j / samples: J per sample, or per token for a language model (absent in files from before).
+    public var joulesPerSample: Double?
 
     enum CodingKeys: String, CodingKey {
         case iter, epoch, loss, lr, seconds, computeS = "compute_s", commS = "comm_s", commExposedS = "comm_exposed_s"
         case dataS = "data_s", optimizerS = "optimizer_s", evalS = "eval_s", idleS = "idle_s", commBytes = "comm_bytes"
         case busbwGBps = "busbw_GBps", samples, energyJ = "energy_j", energyComputeJ = "energy_compute_j"
         case energyCommJ = "energy_comm_j", energyOtherJ = "energy_other_j", powerW = "power_w"
-        case energySource = "energy_source", rankEnergyJ = "rank_energy_j"
+        case energySource = "energy_source", rankEnergyJ = "rank_energy_j", joulesPerSample = "joules_per_sample"
     }
 
     /// Every line of an iterations.jsonl (an empty or missing file: none).

@@ -87,6 +87,12 @@ public struct RunFigures: Codable, Equatable, Sendable {
     public var joulesPerSample: Double
     public var samplesPerJoule: Double
     public var meanPowerW: Double
+    /// What `samples` counts: "sample" (the classifier) or "token" (the language model); absent
+    /// in files from before, which counted samples.
+    public var sampleUnit: String?
+    /// J per sample (or token) split compute / comm / other.
+    public var joulesPerSampleByCategory: [String: Double]?
+    public var joulesPerParameter: Double?
     public var rankEnergyJ: [Double]
     /// Where every joule came from: the label, and per node.
     public var energySource: String
@@ -111,6 +117,8 @@ public struct RunFigures: Codable, Equatable, Sendable {
         case energyCommJ = "energy_comm_j", energyOtherJ = "energy_other_j", energyByPhaseJ = "energy_by_phase_j"
         case commEnergyShare = "comm_energy_share", joulesPerSample = "joules_per_sample"
         case samplesPerJoule = "samples_per_joule", meanPowerW = "mean_power_w", rankEnergyJ = "rank_energy_j"
+        case sampleUnit = "sample_unit", joulesPerSampleByCategory = "joules_per_sample_by_category"
+        case joulesPerParameter = "joules_per_parameter"
         case energySource = "energy_source", energySourceByNode = "energy_source_by_node", accounting, co2G = "co2_g"
         case cost, estimate, notes, config
     }

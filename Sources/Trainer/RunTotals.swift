@@ -96,7 +96,8 @@ struct RunTotals: Codable, Equatable {
             commBytes: bytes, busbwGBps: r6(busBandwidth(bytes: Double(reducedBytes), seconds: commSeconds, ranks: records.count) / 1e9),
             samples: samples, energyJ: r6(energy), energyComputeJ: r6(compute), energyCommJ: r6(comm),
             energyOtherJ: r6(energy - compute - comm), powerW: r6(seconds > 0 ? energy / seconds : 0),
-            energySource: source, rankEnergyJ: perRank.map(r6))
+            energySource: source, rankEnergyJ: perRank.map(r6),
+            joulesPerSample: samples > 0 ? energy / Double(samples) : 0)
     }
 
     /// What the run's summary says about time, energy and communication; the caller adds what the
@@ -123,6 +124,10 @@ struct RunTotals: Codable, Equatable {
             energyByPhaseJ: Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0.name, phaseJoules[$0.rawValue]) }),
             commEnergyShare: energy > 0 ? comm / energy : 0, joulesPerSample: samples > 0 ? energy / Double(samples) : 0,
             samplesPerJoule: energy > 0 ? Double(samples) / energy : 0, meanPowerW: seconds > 0 ? energy / seconds : 0,
+            sampleUnit: run.sampleUnit,
+            joulesPerSampleByCategory: samples > 0 ? ["compute": compute / Double(samples), "comm": comm / Double(samples),
+                                                      "other": (energy - compute - comm) / Double(samples)] : nil,
+            joulesPerParameter: run.parameterCount > 0 ? energy / Double(run.parameterCount) : nil,
             rankEnergyJ: rankJoules, energySource: run.sourceLabel, energySourceByNode: run.nodeSources,
             accounting: AccountingSummary(eComputeJ: facility.computeJ, eTransferJ: facility.transferJ, eStorageJ: facility.storageJ,
                                           eAuxJ: facility.auxJ, eTotalJ: facility.totalJ, pue: config.accounting.pue,
@@ -152,4 +157,5 @@ struct RunFacts {
     var bucketBytes: [Int]
     var parameterCount: Int
     var skippedSteps: Int
+    var sampleUnit: String
 }

@@ -54,9 +54,9 @@ extension TrainingRun {
     func epochLine(_ epoch: Int) -> String {
         let totals = flusher.totals
         let metrics = (position.evaluations.last ?? []).map(\.display).joined(separator: "  ")
-        return String(format: "epoch %d/%d  step %d/%d  loss %.4f  %@  %.1f s  %.0f samples/s  %.1f J (%@)",
+        return String(format: "epoch %d/%d  step %d/%d  loss %.4f  %@  %.1f s  %.0f %@s/s  %.1f J (%@)",
                       epoch + 1, epochs, position.step, totalSteps, totals.lastLoss ?? .nan, metrics,
-                      totals.seconds, totals.samplesPerSecond, totals.energyJoules, powerPlan.sourceLabel)
+                      totals.seconds, totals.samplesPerSecond, source.sampleUnit, totals.energyJoules, powerPlan.sourceLabel)
     }
 
     func figures(epoch: Int, firstStep: Int) -> ProgressFigures {
@@ -65,7 +65,7 @@ extension TrainingRun {
                                loss: totals.lastLoss ?? lastStepLoss, samplesPerSecond: totals.samplesPerSecond,
                                watts: totals.seconds > 0 ? totals.energyJoules / totals.seconds : 0,
                                joules: totals.energyJoules, elapsed: now() - loopStart, startStep: firstStep,
-                               source: powerPlan.sourceLabel)
+                               source: powerPlan.sourceLabel, unit: source.sampleUnit)
     }
 
     /// The iteration's phases, buckets and bytes on the timeline (--timeline).

@@ -1,5 +1,6 @@
 import Foundation
 import Collectives
+import Datasets
 import Energy
 import Model
 
@@ -11,11 +12,14 @@ public enum DataSpec: Sendable, Equatable {
     case files(trainImages: String, trainLabels: String, testImages: String, testLabels: String)
     /// Generated: `samples` training and `samples / 6` test samples.
     case synthetic(samples: Int, features: Int, classes: Int)
+    /// A text file, or a directory of them, read as bytes (the language model's data).
+    case text(String)
 
     public static let fashionMNIST = DataSpec.directory("/usr/share/datasets/fashion-mnist")
 
     /// Parses `--data`: a directory, or `synthetic` / `synthetic:SAMPLES:FEATURES:CLASSES`.
     public static func parse(_ text: String) throws -> DataSpec {
+        if text.hasPrefix("text:") { return .text(String(text.dropFirst(5))) }
         if text == "synthetic" { return .synthetic(samples: 60000, features: 784, classes: 10) }
         if text.hasPrefix("synthetic:") {
             let parts = text.dropFirst(10).split(separator: ":").map { Int($0) }
@@ -27,13 +31,24 @@ public enum DataSpec: Sendable, Equatable {
         return .directory(text)
     }
 
+    public var isText: Bool { if case .text = self { true } else { false } }
+
     public var description: String {
         switch self {
         case let .directory(d): return d
         case let .files(a, b, c, d): return [a, b, c, d].joined(separator: ",")
         case let .synthetic(s, f, c): return "synthetic:\(s):\(f):\(c)"
+        case let .text(path): return "text:" + path
         }
     }
+}
+
+/// Which workload `train` runs.
+public enum ModelKind: String, CaseIterable, Sendable, Codable {
+    /// The MLP classifier on labelled images (Fashion-MNIST by default).
+    case mlp
+    /// The byte-level GPT on a text corpus (Debian's fortunes by default).
+    case gpt
 }
 
 /// What to do when the loss or the averaged gradient is NaN or infinite.
@@ -50,7 +65,11 @@ public enum NonfinitePolicy: String, CaseIterable, Sendable, Codable {
 /// checkpoint header (`Codable`, below), and read back by the same code.
 public struct TrainConfig: Sendable, Equatable {
     // Model and optimisation
+    public var model = ModelKind.mlp
+    /// The MLP's widths, input to output.
     public var layers: [Int] = [784, 256, 128, 10]
+    /// The GPT's size.
+    public var gpt = GPTShape.standard
     public var batchSize = 64
     public var epochs = 1
     public var steps: Int? = nil
@@ -60,8 +79,14 @@ public struct TrainConfig: Sendable, Equatable {
     public var weightDecay: Float = 5e-4
     public var schedule = ScheduleKind.cosine
     public var warmupSteps = 100
+    /// The cosine schedule ends at this fraction of the base rate.
+    public var lrMinFactor: Float = 0
+    /// Clip the averaged gradient to this global L2 norm (0: no clipping).
+    public var gradClip = 0.0
     public var seed: UInt64 = 1
     public var evalBatch = 1000
+    /// The language model's validation windows (spread evenly over the validation text).
+    public var evalWindows = 256
 
     // Data and output
     public var data = DataSpec.fashionMNIST
@@ -108,9 +133,34 @@ public struct TrainConfig: Sendable, Equatable {
 
     public init() {}
 
+    /// Every default, for a model: the MLP's are this type's initial values; the GPT's are
+    /// GPT-2-style training (AdamW β 0.9/0.95, decay 0.1, 3e-3 warming up over 100 steps then cosine
+    /// to a tenth, clipping at norm 1) on Debian's fortunes, 8 sequences per rank.
+    public static func defaults(for model: ModelKind) -> TrainConfig {
+        var c = TrainConfig()
+        c.model = model
+        guard model == .gpt else { return c }
+        c.batchSize = 8
+        c.evalBatch = 8
+        c.optimizer = .adamw
+        c.learningRate = 3e-3
+        c.weightDecay = 0.1
+        c.lrMinFactor = 0.1
+        c.gradClip = 1
+        c.data = .text(TextCorpus.fortunes)
+        return c
+    }
+
     /// Checks every field that can be checked without the data. Messages name the flag.
     public func validate() throws {
         func need(_ ok: Bool, _ message: String) throws { if !ok { throw TrainerError.configuration(message) } }
+        try need(gpt.layers > 0 && gpt.channels > 0 && gpt.heads > 0 && gpt.context > 0,
+                 "--n-layer, --n-embd, --n-head and --context must be positive")
+        try need(gpt.channels % gpt.heads == 0, "--n-embd (\(gpt.channels)) must be a multiple of --n-head (\(gpt.heads))")
+        try need(lrMinFactor >= 0 && lrMinFactor <= 1, "--lr-min-factor must be in [0, 1], got \(lrMinFactor)")
+        try need(gradClip >= 0 && gradClip.isFinite, "--grad-clip must be ≥ 0 (0: off), got \(gradClip)")
+        try need(model != .gpt || data.isText, "--model gpt reads text: --data FILE|DIR (default \(TextCorpus.fortunes))")
+        try need(model != .mlp || !data.isText, "--model mlp reads labelled images: --data DIR or synthetic[:…], not text")
         try need(layers.count >= 2, "--layers needs at least an input and an output width, e.g. 784-256-128-10")
         try need(layers.allSatisfy { $0 > 0 }, "--layers widths must all be positive, got \(layers.map(String.init).joined(separator: "-"))")
         try need(batchSize > 0, "--batch-size must be positive, got \(batchSize)")
@@ -121,6 +171,7 @@ public struct TrainConfig: Sendable, Equatable {
         try need(weightDecay >= 0 && weightDecay.isFinite, "--weight-decay must be ≥ 0, got \(weightDecay)")
         try need(warmupSteps >= 0, "--warmup-steps must be ≥ 0, got \(warmupSteps)")
         try need(evalBatch > 0, "--eval-batch must be positive, got \(evalBatch)")
+        try need(evalWindows > 0, "--eval-windows must be positive, got \(evalWindows)")
         try need(flushEvery > 0, "--flush-every must be positive, got \(flushEvery)")
         if let c = checkpointEvery { try need(c > 0, "--checkpoint-every must be positive, got \(c)") }
         try need(verifyEvery >= 0, "--verify-every must be ≥ 0, got \(verifyEvery)")
@@ -165,6 +216,8 @@ public struct TrainConfig: Sendable, Equatable {
 
 extension TrainConfig: Codable {
     enum CodingKeys: String, CodingKey {
+        case model, gptLayers = "gpt_layers", gptChannels = "gpt_channels", gptHeads = "gpt_heads", context
+        case lrMinFactor = "lr_min_factor", gradClip = "grad_clip", evalWindows = "eval_windows"
         case layers, batchSize = "batch_size", epochs, steps, optimizer, lr, momentum, weightDecay = "weight_decay"
         case schedule, warmupSteps = "warmup_steps", seed, evalBatch = "eval_batch", data, out
         case flushEvery = "flush_every", checkpointEvery = "checkpoint_every", resume, verifyEvery = "verify_every"
@@ -184,6 +237,9 @@ extension TrainConfig: Codable {
         func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
             if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
         }
+        try read(.model, &model); try read(.gptLayers, &gpt.layers); try read(.gptChannels, &gpt.channels)
+        try read(.gptHeads, &gpt.heads); try read(.context, &gpt.context)
+        try read(.lrMinFactor, &lrMinFactor); try read(.gradClip, &gradClip); try read(.evalWindows, &evalWindows)
         try read(.layers, &layers); try read(.batchSize, &batchSize); try read(.epochs, &epochs)
         steps = try c.decodeIfPresent(Int.self, forKey: .steps)
         try read(.optimizer, &optimizer); try read(.lr, &learningRate); try read(.momentum, &momentum)
@@ -210,6 +266,10 @@ extension TrainConfig: Codable {
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model); try c.encode(gpt.layers, forKey: .gptLayers)
+        try c.encode(gpt.channels, forKey: .gptChannels); try c.encode(gpt.heads, forKey: .gptHeads)
+        try c.encode(gpt.context, forKey: .context); try c.encode(lrMinFactor, forKey: .lrMinFactor)
+        try c.encode(gradClip, forKey: .gradClip); try c.encode(evalWindows, forKey: .evalWindows)
         try c.encode(layers, forKey: .layers); try c.encode(batchSize, forKey: .batchSize); try c.encode(epochs, forKey: .epochs)
         try c.encode(steps, forKey: .steps); try c.encode(optimizer, forKey: .optimizer); try c.encode(learningRate, forKey: .lr)
         try c.encode(momentum, forKey: .momentum); try c.encode(weightDecay, forKey: .weightDecay)

@@ -22,10 +22,18 @@ public final class Trainer {
 
     public func run() throws -> RunResult {
         try config.validate()
-        let (model, source) = try comm.collectively {
-            try Workloads.classifier(config, ranks: comm.size, rank: comm.rank, gradientSlack: 1)
+        switch config.model {
+        case .mlp:
+            let (model, source) = try comm.collectively {
+                try Workloads.classifier(config, ranks: comm.size, rank: comm.rank, gradientSlack: 1)
+            }
+            return try train(model, source)
+        case .gpt:
+            let (model, source) = try comm.collectively {
+                try Workloads.languageModel(config, ranks: comm.size, rank: comm.rank, gradientSlack: 1)
+            }
+            return try train(model, source)
         }
-        return try train(model, source)
     }
 
     /// Any workload: agreement, checkpoint, run directory, the run; nothing on disk may claim

@@ -27,6 +27,8 @@ public struct TrainingData: Sendable {
                 throw DatasetError.featureMismatch(train: train.features, test: test.features)
             }
             return TrainingData(train: train, test: test)
+        case .text:
+            throw TrainerError.configuration("text is the language model's data (--model gpt), not labelled images")
         case let .synthetic(samples, features, classes):
             // One generator for both sets, so test samples come from the same class prototypes.
             let all = try Dataset.synthetic(count: samples + max(1, samples / 6), features: features,
@@ -56,5 +58,15 @@ enum Workloads {
         let source = try LabelledImageSource(train: data.train, test: data.test, ranks: ranks, rank: rank, seed: config.seed,
                                              batchSize: config.batchSize, evaluationBatchSize: config.evalBatch)
         return (MLP(widths: config.layers, seed: config.seed, gradientSlack: gradientSlack), source)
+    }
+
+    /// The GPT on a text corpus read as bytes, identical on every rank (same seed).
+    static func languageModel(_ config: TrainConfig, ranks: Int, rank: Int, gradientSlack: Int) throws -> (GPT, ByteWindowSource) {
+        guard case let .text(path) = config.data else {
+            throw TrainerError.configuration("--model gpt reads text: --data FILE|DIR")
+        }
+        let source = try ByteWindowSource(corpus: TextCorpus.load(path), context: config.gpt.context, batchSize: config.batchSize,
+                                          ranks: ranks, rank: rank, seed: config.seed, validationWindows: config.evalWindows)
+        return (GPT(shape: config.gpt, seed: config.seed, gradientSlack: gradientSlack), source)
     }
 }

@@ -74,6 +74,7 @@ extension TrainingRun {
     func update(loss: Float) throws {
         let gradients = model.gradients.pointer
         if allFinite(gradients, model.parameterCount) {
+            if config.gradClip > 0 { _ = clipGradientNorm(gradients, count: model.parameterCount, maxNorm: config.gradClip) }
             optimizer.step(parameters: model.parameters, gradients: model.gradients,
                            learningRate: schedule.rate(at: position.step))
             return

@@ -46,13 +46,13 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         control = ControlSlot(pointer: model.gradients.pointer + model.parameterCount)
         optimizer = Optimizer(settings: OptimizerSettings(kind: config.optimizer, momentum: config.momentum,
                                                           weightDecay: config.weightDecay),
-                              parameterCount: model.parameterCount)
+                              parameterCount: model.parameterCount, decayed: model.decayedParameterRanges)
         let perEpoch = source.batchesPerEpoch
         batchesPerEpoch = perEpoch
         totalSteps = config.steps ?? config.epochs * perEpoch
         epochs = config.steps.map { ($0 + perEpoch - 1) / perEpoch } ?? config.epochs
         schedule = LearningRateSchedule(kind: config.schedule, baseRate: config.learningRate,
-                                        warmupSteps: config.warmupSteps, totalSteps: totalSteps)
+                                        warmupSteps: config.warmupSteps, totalSteps: totalSteps, minFactor: config.lrMinFactor)
         evaluator = Evaluator(model: model, source: source, comm: comm)
         checkpoints = Checkpointer(comm: comm, config: config, model: model, optimizer: optimizer, directory: directory)
         finisher = Finisher(comm: comm, config: config, model: model, directory: directory, plan: powerPlan, commPlan: commPlan)
@@ -111,6 +111,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
             printer.log.notice("stopped (\(stop.rawValue)) at iteration \(position.step); resume with --resume \(config.out)")
         }
         return try finisher.finish(totals: flusher.totals, position: position, stop: stop, loopSeconds: loopSeconds,
+                                   sampleUnit: source.sampleUnit,
                                    trace: trace, sampler: sampler, writeError: flusher.writeError)
     }
 }

@@ -12,39 +12,95 @@ extension SourcePreference: ExpressibleByArgument {}
 extension NonfinitePolicy: ExpressibleByArgument {}
 extension WireFormat: ExpressibleByArgument {}
 
-/// Every default below is the configuration type's own: one place states them.
+/// Every default below is the configuration type's own: one place states them. Options whose
+/// default depends on the workload are optional here and name both defaults in their help.
 private let defaults = TrainConfig()
+private let gptDefaults = TrainConfig.defaults(for: .gpt)
+private func perModel<T>(_ path: KeyPath<TrainConfig, T>) -> String {
+    "\(defaults[keyPath: path]) for mlp, \(gptDefaults[keyPath: path]) for gpt"
+}
+
+extension ModelKind: ExpressibleByArgument {}
+
+/// GPT sizes with a name.
+enum GPTSize: String, ExpressibleByArgument, CaseIterable {
+    case standard, tiny
+    var shape: GPTShape { self == .standard ? .standard : .tiny }
+}
 
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Layer widths, input to output, joined by '-'.")
+    @Option(help: "Workload: mlp (the classifier on images) or gpt (the byte-level language model on text).")
+    var model = defaults.model
+    @Option(help: "MLP layer widths, input to output, joined by '-'.")
     var layers = defaults.layers.map(String.init).joined(separator: "-")
-    @Option(help: "Samples per rank per step (the global batch is this × ranks).")
-    var batchSize = defaults.batchSize
-    @Option(help: "Epochs to train (also the learning-rate schedule's length).")
+    @Option(help: "GPT size: standard (L 4, C 256, H 4, T 128) or tiny (L 2, C 32, H 4, T 16); the four options below override it.")
+    var size = GPTSize.standard
+    @Option(name: .customLong("n-layer"), help: "GPT blocks L.")
+    var nLayer: Int?
+    @Option(name: .customLong("n-embd"), help: "GPT channels C (a multiple of the heads).")
+    var nEmbd: Int?
+    @Option(name: .customLong("n-head"), help: "GPT attention heads H.")
+    var nHead: Int?
+    @Option(help: "GPT context T in bytes (tokens).")
+    var context: Int?
+    @Option(help: "Samples (mlp) or sequences of T bytes (gpt) per rank per step; the global batch is this × ranks (default: \(perModel(\.batchSize))).")
+    var batchSize: Int?
+    @Option(help: "Epochs to train (also the learning-rate schedule's length); a gpt epoch is a pass over the training text's bytes.")
     var epochs = defaults.epochs
     @Option(help: "Stop after this many steps in all (overrides --epochs for the schedule's length).")
     var steps: Int?
-    @Option(help: "Optimizer.")
-    var optimizer = defaults.optimizer
-    @Option(help: "Base learning rate.")
-    var lr: Float = defaults.learningRate
+    @Option(help: "Optimizer: sgd, adam or adamw (default: \(perModel(\.optimizer.rawValue))).")
+    var optimizer: OptimizerKind?
+    @Option(help: "Base (peak) learning rate (default: \(perModel(\.learningRate))).")
+    var lr: Float?
     @Option(help: "SGD momentum.")
     var momentum: Float = defaults.momentum
-    @Option(help: "L2 weight decay (added to the gradient).")
-    var weightDecay: Float = defaults.weightDecay
-    @Option(help: "Learning-rate schedule: cosine (linear warm-up, then cosine decay to 0) or constant.")
+    @Option(help: "Weight decay: L2 added to the gradient (sgd, adam), decoupled on the matrices (adamw) (default: \(perModel(\.weightDecay))).")
+    var weightDecay: Float?
+    @Option(help: "Learning-rate schedule: cosine (linear warm-up, then cosine decay) or constant.")
     var schedule = defaults.schedule
     @Option(help: "Warm-up steps of the schedule.")
     var warmupSteps = defaults.warmupSteps
-    @Option(help: "Seed for initialisation and shuffling.")
+    @Option(help: "The cosine schedule ends at this fraction of the base rate (default: \(perModel(\.lrMinFactor))).")
+    var lrMinFactor: Float?
+    @Option(help: "Clip the averaged gradient to this global L2 norm, 0 for none (default: \(perModel(\.gradClip))).")
+    var gradClip: Double?
+    @Option(help: "Seed for initialisation and data order.")
     var seed: UInt64 = defaults.seed
-    @Option(help: "Samples per evaluation batch.")
-    var evalBatch = defaults.evalBatch
+    @Option(help: "Samples (mlp) or sequences (gpt) per evaluation batch (default: \(perModel(\.evalBatch))).")
+    var evalBatch: Int?
+
+    @Option(help: "GPT: validation windows of T+1 bytes, spread evenly over the validation text.")
+    var evalWindows = defaults.evalWindows
+
+    /// The configuration's model part: the workload's defaults, then what was given.
+    func apply(to c: inout TrainConfig) throws {
+        c.layers = try TrainConfig.parseLayers(layers)
+        c.gpt = size.shape
+        if let v = nLayer { c.gpt.layers = v }
+        if let v = nEmbd { c.gpt.channels = v }
+        if let v = nHead { c.gpt.heads = v }
+        if let v = context { c.gpt.context = v }
+        if let v = batchSize { c.batchSize = v }
+        c.epochs = epochs
+        c.steps = steps
+        if let v = optimizer { c.optimizer = v }
+        if let v = lr { c.learningRate = v }
+        c.momentum = momentum
+        if let v = weightDecay { c.weightDecay = v }
+        c.schedule = schedule
+        c.warmupSteps = warmupSteps
+        if let v = lrMinFactor { c.lrMinFactor = v }
+        if let v = gradClip { c.gradClip = v }
+        c.seed = seed
+        if let v = evalBatch { c.evalBatch = v }
+        c.evalWindows = evalWindows
+    }
 }
 
 struct DataOptions: ParsableArguments {
-    @Option(help: "A directory with train-/t10k- IDX files (.gz or plain), or synthetic[:SAMPLES:FEATURES:CLASSES].")
-    var data = defaults.data.description
+    @Option(help: "mlp: a directory with train-/t10k- IDX files (.gz or plain), or synthetic[:SAMPLES:FEATURES:CLASSES]; gpt: a text file or a directory of them (default: \(perModel(\.data.description))).")
+    var data: String?
     @Option(help: "Run directory rank 0 writes.")
     var out = defaults.out
     @Flag(help: "Replace a previous run's files in --out.")

@@ -13,21 +13,25 @@ enum SummaryTable {
 
     static func render(_ s: RunSummary, directory: String) -> String {
         func f(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
-        let energy = s.energyJ
+        let energy = s.energyJ, unit = s.sampleUnit ?? "sample"
+        func perUnit(_ category: String) -> String {
+            s.joulesPerSampleByCategory?[category].map { String(format: ", %.3g J/%@", $0, unit) } ?? ""
+        }
         func share(_ joules: Double) -> String { energy > 0 ? f(100 * joules / energy, 1) + " %" : "-" }
         var rows: [(String, String)] = [
             ("status", s.status.rawValue),
             ("ranks / nodes", "\(s.ranks) / \(s.nodes)"),
             ("epochs / iterations", "\(s.epochs) / \(s.iterations)"),
             ("time", f(s.seconds, 2) + " s (training loop), " + f(s.trainSeconds, 2) + " s without data/eval"),
-            ("throughput", f(s.samplesPerS, 0) + " samples/s"),
+            ("throughput", f(s.samplesPerS, 0) + " \(unit)s/s"),
             ("final loss", s.finalLoss.map { f($0, 4) } ?? "-"),
             ("evaluation", s.evaluations.last.map { $0.map(\.display).joined(separator: ", ") } ?? "-"),
             ("energy", f(energy, 1) + " J = " + String(format: "%.3g", s.energyKwh) + " kWh, "
-                + String(format: "%.4g", s.joulesPerSample) + " J/sample"),
-            ("  compute", f(s.energyComputeJ, 1) + " J (" + share(s.energyComputeJ) + ")"),
-            ("  comm", f(s.energyCommJ, 1) + " J (" + share(s.energyCommJ) + ")"),
-            ("  other", f(s.energyOtherJ, 1) + " J (" + share(s.energyOtherJ) + ")"),
+                + String(format: "%.4g", s.joulesPerSample) + " J/\(unit)"
+                + (s.joulesPerParameter.map { String(format: ", %.3g J/parameter", $0) } ?? "")),
+            ("  compute", f(s.energyComputeJ, 1) + " J (" + share(s.energyComputeJ) + ")" + perUnit("compute")),
+            ("  comm", f(s.energyCommJ, 1) + " J (" + share(s.energyCommJ) + ")" + perUnit("comm")),
+            ("  other", f(s.energyOtherJ, 1) + " J (" + share(s.energyOtherJ) + ")" + perUnit("other")),
             ("mean power", f(s.meanPowerW, 1) + " W"),
             ("energy source", sourcesByNode(s)),
             ("communication", String(format: "%.1f MB sent per rank, %.3f s, busbw %.2f GB/s (%@)",

@@ -8,7 +8,7 @@ import Trainer
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train the MLP data-parallel on every rank of the MPI job.")
+        abstract: "Train a model (the MLP, or the GPT) data-parallel on every rank of the MPI job.")
 
     @OptionGroup(title: "Model and optimisation") var model: ModelOptions
     @OptionGroup(title: "Data and output") var dataOptions: DataOptions
@@ -17,20 +17,11 @@ struct Train: ParsableCommand {
     @OptionGroup(title: "Reliability") var reliability: ReliabilityOptions
 
     func makeConfig() throws -> TrainConfig {
-        var c = TrainConfig()
-        c.layers = try TrainConfig.parseLayers(model.layers)
-        c.batchSize = model.batchSize
-        c.epochs = model.epochs
-        c.steps = model.steps
-        c.optimizer = model.optimizer
-        c.learningRate = model.lr
-        c.momentum = model.momentum
-        c.weightDecay = model.weightDecay
-        c.schedule = model.schedule
-        c.warmupSteps = model.warmupSteps
-        c.seed = model.seed
-        c.evalBatch = model.evalBatch
-        c.data = try DataSpec.parse(dataOptions.data)
+        var c = TrainConfig.defaults(for: model.model)
+        try model.apply(to: &c)
+        if let data = dataOptions.data {
+            c.data = model.model == .gpt && !data.hasPrefix("text:") ? .text(data) : try DataSpec.parse(data)
+        }
         c.out = dataOptions.out
         c.overwrite = dataOptions.overwrite
         c.flushEvery = dataOptions.flushEvery

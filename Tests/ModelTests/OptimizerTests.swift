@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Support
 @testable import Model
@@ -25,6 +26,34 @@ import Support
         opt.step(parameters: w, gradients: g, learningRate: 0.01)
         for (got, want) in zip(w.array, [Float(-0.01), 0.01, -0.01]) { #expect(abs(got - want) < 1e-5) }
         #expect(opt.steps == 1)
+    }
+
+    /// AdamW: decoupled decay on the decayed range only; β2 0.95; two steps against the closed form.
+    @Test func adamwDecaysOnlyTheDecayedParameters() {
+        let w = FloatBuffer(count: 4), g = FloatBuffer(count: 4)
+        w.copy(from: [1, -2, 3, 0.5]); g.copy(from: [0.5, -0.25, 2, 1])
+        let opt = Optimizer(settings: OptimizerSettings(kind: .adamw, weightDecay: 0.1), parameterCount: 4, decayed: [1..<3])
+        #expect(opt.settings.beta2 == 0.95)
+        var m = [Float](repeating: 0, count: 4), v = m, expected = w.array
+        for step in 1...2 {
+            let c1 = 1 - powf(0.9, Float(step)), c2 = 1 - powf(0.95, Float(step))
+            for i in 0..<4 {
+                m[i] = 0.9 * m[i] + 0.1 * g.array[i]
+                v[i] = 0.95 * v[i] + 0.05 * g.array[i] * g.array[i]
+                let decay: Float = (1..<3).contains(i) ? 0.1 : 0
+                expected[i] -= 0.01 * (m[i] / c1 / ((v[i] / c2).squareRoot() + 1e-8) + decay * expected[i])
+            }
+            opt.step(parameters: w, gradients: g, learningRate: 0.01)
+            #expect(w.array == expected, "step \(step)")
+        }
+    }
+
+    @Test func clippingScalesToTheMaximumNorm() {
+        var g: [Float] = [3, 4, 0]
+        #expect(clipGradientNorm(&g, count: 3, maxNorm: 1) == 5)
+        #expect(g == [0.6, 0.8, 0])
+        var small: [Float] = [0.3, 0.4]
+        #expect(abs(clipGradientNorm(&small, count: 2, maxNorm: 1) - 0.5) < 1e-7 && small == [0.3, 0.4], "below the maximum: untouched")
     }
 
     @Test func cosineScheduleWarmsUpThenDecaysToZero() {
