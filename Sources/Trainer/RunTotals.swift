@@ -97,7 +97,7 @@ struct RunTotals: Codable, Equatable {
             samples: samples, energyJ: r6(energy), energyComputeJ: r6(compute), energyCommJ: r6(comm),
             energyOtherJ: r6(energy - compute - comm), powerW: r6(seconds > 0 ? energy / seconds : 0),
             energySource: source, rankEnergyJ: perRank.map(r6),
-            joulesPerSample: samples > 0 ? energy / Double(samples) : 0)
+            joulesPerSample: samples > 0 ? r6(energy) / Double(samples) : 0)  // of the line's own (rounded) energy_j
     }
 
     /// What the run's summary says about time, energy and communication; the caller adds what the

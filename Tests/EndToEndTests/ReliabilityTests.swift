@@ -40,13 +40,25 @@ import Fixtures
 
     func weights(_ dir: String) -> Data? { FileManager.default.contents(atPath: dir + "/weights.bin") }
 
+    /// The tiny GPT's job: long enough to be killed in the middle.
+    static let gptJob = ["train", "--model", "gpt", "--size", "tiny", "--batch-size", "4", "--steps", "1500",
+                         "--flush-every", "10", "--checkpoint-every", "40", "--sample-hz", "100", "--eval-windows", "32"]
+
     @Test func killedRankEndsTheJobAndResumeIsBitIdentical() throws {
+        try killResumeAndCompare(Self.job)
+    }
+
+    @Test func killedGPTRankResumesBitIdentical() throws {
+        try killResumeAndCompare(Self.gptJob)
+    }
+
+    func killResumeAndCompare(_ arguments: [String]) throws {
         let dir = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let reference = try Harness.mpirun(4, Self.job + ["--out", dir + "/reference"])
+        let reference = try Harness.mpirun(4, arguments + ["--out", dir + "/reference"])
         #expect(reference.status == 0, "\(reference.all)")
 
-        let (job, pipe) = try start(4, Self.job + ["--out", dir + "/run", "--stall-seconds", "5"])
+        let (job, pipe) = try start(4, arguments + ["--out", dir + "/run", "--stall-seconds", "5"])
         waitForIterations(dir + "/run", 300)
         let pids = rankPIDs(dir + "/run")
         try #require(pids.count == 4, "found rank pids \(pids)")
@@ -60,7 +72,7 @@ import Fixtures
         let checkpoint = try Checkpoint.read(directory: dir + "/run")
         #expect(checkpoint.header.step > 0)
 
-        let resumed = try Harness.mpirun(4, Self.job + ["--resume", dir + "/run"])
+        let resumed = try Harness.mpirun(4, arguments + ["--resume", dir + "/run"])
         #expect(resumed.status == 0, "\(resumed.all)")
         #expect(resumed.stderr.contains("resuming"), "notes go to stderr through swift-log")
         #expect(weights(dir + "/run") == weights(dir + "/reference") && weights(dir + "/run") != nil, "bit-identical final weights")

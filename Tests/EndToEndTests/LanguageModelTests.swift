@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+/// The GPT under mpirun: determinism across reruns at every rank count, overlap that changes no
+/// bits, what the run files say about tokens and joules, and its bad inputs.
+@Suite(.serialized) struct LanguageModelTests {
+    static let tiny = ["train", "--model", "gpt", "--size", "tiny", "--batch-size", "4", "--steps", "24",
+                       "--flush-every", "6", "--eval-windows", "32", "--warmup-steps", "5"]
+
+    @Test(arguments: [1, 2, 3, 4])
+    func reruns(ranks: Int) throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var checksums: [String] = []
+        for run in ["a", "b"] {
+            let out = try Harness.mpirun(ranks, Self.tiny + ["--out", "\(dir)/\(run)"])
+            #expect(out.status == 0, "\(out.all)")
+            checksums.append(try Harness.json("\(dir)/\(run)/summary.json")["parameter_checksum"]?.string ?? "")
+        }
+        #expect(checksums[0] == checksums[1] && !checksums[0].isEmpty, "same seed and ranks, same bits (replicas are checked at the end of each run)")
+        let s = try Harness.json("\(dir)/a/summary.json")
+        #expect(s["sample_unit"]?.string == "token" && s["samples"]?.double == Double(24 * 4 * 16 * ranks))
+        let loss = s["test_loss"]?.double ?? .nan, bpb = s["test_bits_per_byte"]?.double ?? .nan
+        #expect(loss > 0 && loss < 6 && abs(bpb - loss / log(2)) < 1e-9, "val loss \(loss), bits per byte \(bpb)")
+        let lines = try Harness.lines("\(dir)/a/iterations.jsonl")
+        #expect(lines.count == 24)
+        for line in lines {
+            let j = line["energy_j"]!.double!, n = line["samples"]!.double!
+            #expect(n == Double(4 * 16 * ranks) && abs(line["joules_per_sample"]!.double! - j / n) <= 1e-6 * j / n + 1e-12)
+        }
+        let first = lines.first!["loss"]!.double!, last = lines.last!["loss"]!.double!
+        #expect(first > 5 && last < first, "learns: \(first) → \(last)")
+    }
+
+    @Test func overlapDoesNotChangeTheBits() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var checksums: [String] = []
+        for overlap in ["on", "off"] {
+            let out = try Harness.mpirun(3, Self.tiny + ["--overlap", overlap, "--bucket-mb", "0.01", "--out", "\(dir)/\(overlap)"])
+            #expect(out.status == 0, "\(out.all)")
+            let s = try Harness.json("\(dir)/\(overlap)/summary.json")
+            checksums.append(s["parameter_checksum"]?.string ?? "")
+            guard case let .array(buckets)? = s["comm_buckets_bytes"] else { Issue.record("buckets"); continue }
+            // 10 kB buckets: the final LN (256 B) joins block 1 (50 kB); block 0; the embeddings.
+            #expect(buckets.count == 3, "final LN + block 1, block 0, embeddings: \(buckets)")
+        }
+        #expect(checksums[0] == checksums[1] && !checksums[0].isEmpty)
+    }
+
+    @Test func badLanguageModelInputs() throws {
+        for (arguments, words) in [(["--n-embd", "30", "--n-head", "4"], ["--n-embd (30) must be a multiple of --n-head (4)"]),
+                                   (["--data", "/nonexistent/corpus"], ["cannot open /nonexistent/corpus"]),
+                                   (["--context", "0"], ["--context must be positive"]),
+                                   (["--grad-clip=-1"], ["--grad-clip must be ≥ 0"])] {
+            let out = try Harness.mpirun(2, Self.tiny + arguments + ["--out", Harness.temporaryDirectory() + "/run"])
+            #expect(out.status != 0, "accepted \(arguments)")
+            for w in words { #expect(out.stderr.contains(w), "stderr should say '\(w)':\n\(out.stderr)") }
+        }
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data("tiny".utf8).write(to: URL(fileURLWithPath: dir + "/small.txt"))
+        let small = try Harness.mpirun(1, Self.tiny + ["--data", dir + "/small.txt", "--out", dir + "/run"])
+        #expect(small.status != 0 && small.stderr.contains("fewer than one window of 17"), "\(small.all)")
+        let text = try Harness.mpirun(1, ["train", "--data", "text:" + dir + "/small.txt", "--out", dir + "/mlp"])
+        #expect(text.status != 0 && text.stderr.contains("--model mlp reads labelled images"), "\(text.all)")
+    }
+}
