@@ -23,14 +23,15 @@ let package = Package(
         .target(name: "Support"),
         // Our C: the collectives' element-wise kernels, one variant per x86-64 level, picked at load.
         // Optimised in every configuration, so the tests (debug builds) check the vector code that runs.
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        // No fused multiply-adds: a variant with FMA would round differently from one without.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
         // Release builds skip Swift's run-time exclusivity checks here (compile-time ones stay, and
         // debug builds — the tests — keep both): about fifteen checked accesses to AllReduce's state
         // cost 60 ns a call, a fifth of a 0.3 µs small all-reduce. One thread uses an AllReduce at a
         // time by contract (GradientBuckets hands it between threads, never shares it).
         .target(name: "Collectives", dependencies: ["CMPI", "CKernels", "Support"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
-        .target(name: "Model", dependencies: ["CBLAS", "Support"]),
+        .target(name: "Model", dependencies: ["CBLAS", "CKernels", "Support"]),
         .target(name: "Datasets", dependencies: ["CZlib", "Support"]),
         .target(name: "Energy", dependencies: ["Support"]),
         // The maths of scaling: bus bandwidth, the ring's cost model and its fit, prediction.

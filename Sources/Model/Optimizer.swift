@@ -1,3 +1,4 @@
+import CKernels
 import Support
 /// Which optimizer updates the parameters.
 public enum OptimizerKind: String, CaseIterable, Sendable, Codable {
@@ -91,12 +92,8 @@ public final class Optimizer {
             let b1 = settings.beta1, b2 = settings.beta2, eps = settings.epsilon
             let c1 = 1 - powf(b1, Float(steps)), c2 = 1 - powf(b2, Float(steps))
             for (range, decayed) in segments {
-                let decay = decayed ? wd : 0
-                for i in range {
-                    m[i] = b1 * m[i] + (1 - b1) * g[i]
-                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                    w[i] -= lr * (m[i] / c1 / ((v[i] / c2).squareRoot() + eps) + decay * w[i])
-                }
+                let at = range.lowerBound
+                rw_adamw(w + at, g + at, m + at, v + at, range.count, lr, b1, b2, c1, c2, eps, decayed ? wd : 0)
             }
         }
     }

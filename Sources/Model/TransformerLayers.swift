@@ -4,6 +4,7 @@
 // gradients named `dinp` unless a comment says "=". Every matrix product is one cblas_sgemm call.
 
 import CBLAS
+import CKernels
 import Foundation
 
 // MARK: Embeddings
@@ -36,19 +37,7 @@ public func encoderBackward(_ dwte: UnsafeMutablePointer<Float>, _ dwpe: UnsafeM
 public func layerNormForward(_ out: UnsafeMutablePointer<Float>, _ mean: UnsafeMutablePointer<Float>,
                              _ rstd: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                              _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, N: Int, C: Int) {
-    for n in 0..<N {
-        let x = inp + n * C, o = out + n * C
-        var m: Float = 0
-        for i in 0..<C { m += x[i] }
-        m /= Float(C)
-        var v: Float = 0
-        for i in 0..<C { let d = x[i] - m; v += d * d }
-        v /= Float(C)
-        let s = 1 / (v + 1e-5).squareRoot()
-        for i in 0..<C { o[i] = (x[i] - m) * s * weight[i] + bias[i] }
-        mean[n] = m
-        rstd[n] = s
-    }
+    rw_layernorm_forward(out, mean, rstd, inp, weight, bias, N, C)
 }
 
 /// dinp (N,C) += ∂loss/∂inp; dweight, dbias (C) +=, from dout (N,C).
@@ -56,24 +45,7 @@ public func layerNormBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: Un
                               _ dbias: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                               _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
                               _ mean: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>, N: Int, C: Int) {
-    for n in 0..<N {
-        let x = inp + n * C, d = dout + n * C, di = dinp + n * C
-        let m = mean[n], s = rstd[n]
-        var dnormMean: Float = 0, dnormNormMean: Float = 0
-        for i in 0..<C {
-            let norm = (x[i] - m) * s, dnorm = weight[i] * d[i]
-            dnormMean += dnorm
-            dnormNormMean += dnorm * norm
-        }
-        dnormMean /= Float(C)
-        dnormNormMean /= Float(C)
-        for i in 0..<C {
-            let norm = (x[i] - m) * s, dnorm = weight[i] * d[i]
-            dbias[i] += d[i]
-            dweight[i] += norm * d[i]
-            di[i] += (dnorm - dnormMean - norm * dnormNormMean) * s
-        }
-    }
+    rw_layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C)
 }
 
 // MARK: Linear
@@ -129,17 +101,7 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ att: UnsafeMu
 /// In place: row[0..<visible] = softmax(row[0..<visible]); row[visible..<width] = 0.
 @inline(__always)
 func causalSoftmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, width: Int) {
-    var maxValue = -Float.infinity
-    for i in 0..<visible where row[i] > maxValue { maxValue = row[i] }
-    var sum: Float = 0
-    for i in 0..<visible {
-        let e = expf(row[i] - maxValue)
-        row[i] = e
-        sum += e
-    }
-    let inv = 1 / sum
-    for i in 0..<visible { row[i] *= inv }
-    for i in visible..<width { row[i] = 0 }
+    rw_softmax_row(row, visible, width)
 }
 
 /// dqkv (B,T,3C) "=" the gradient of the attention's input, from dout (B,T,C), qkv and att.
@@ -156,13 +118,7 @@ public func attentionBackward(_ dqkv: UnsafeMutablePointer<Float>, _ scratch: Un
             let a = att + (b * NH + h) * T * T, dO = dout + b * T * C + h * hs
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, TT, Int32(hs), TT, 1, a, TT, dO, Int32(C), 0, dv, C3)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TT, TT, Int32(hs), 1, dO, Int32(C), v, C3, 0, scratch, TT)
-            for t in 0..<T {
-                let ar = a + t * T, dr = scratch + t * T
-                var dot: Float = 0
-                for i in 0...t { dot += ar[i] * dr[i] }
-                for i in 0...t { dr[i] = ar[i] * (dr[i] - dot) }
-                for i in (t + 1)..<T { dr[i] = 0 }
-            }
+            for t in 0..<T { rw_softmax_backward_row(scratch + t * T, a + t * T, t + 1, T) }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, TT, Int32(hs), TT, scale, scratch, TT, k, C3, 0, dq, C3)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, TT, Int32(hs), TT, scale, scratch, TT, q, C3, 0, dk, C3)
         }
@@ -171,31 +127,21 @@ public func attentionBackward(_ dqkv: UnsafeMutablePointer<Float>, _ scratch: Un
 
 // MARK: GELU, residual
 
-private let geluScale = Float((2 / Double.pi).squareRoot())
-
 /// out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), the tanh approximation GPT-2 uses; n elements.
 public func geluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count n: Int) {
-    for i in 0..<n {
-        let x = inp[i]
-        out[i] = 0.5 * x * (1 + tanhf(geluScale * (x + 0.044715 * x * x * x)))
-    }
+    rw_gelu_forward(out, inp, n)
 }
 
 /// dinp "=" dout · gelu′(inp).
 public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ dout: UnsafePointer<Float>,
                          count n: Int) {
-    for i in 0..<n {
-        let x = inp[i], u = geluScale * (x + 0.044715 * x * x * x)
-        let th = tanhf(u), sech2 = 1 - th * th
-        let local = 0.5 * (1 + th) + 0.5 * x * sech2 * geluScale * (1 + 3 * 0.044715 * x * x)
-        dinp[i] = local * dout[i]
-    }
+    rw_gelu_backward(dinp, inp, dout, n)
 }
 
 /// out = a + b, n elements.
 public func residualForward(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                             count n: Int) {
-    for i in 0..<n { out[i] = a[i] + b[i] }
+    rw_add3_f32(out, a, b, n)
 }
 
 // MARK: Loss

@@ -1,4 +1,4 @@
-// Element-wise kernels of the collectives: the reduction and the 16-bit wire conversions.
+// Element-wise kernels: the collectives' reduction and 16-bit wire conversions, and the GPT's passes.
 // Each is compiled for x86-64-v4 (AVX-512), x86-64-v3 (AVX2, F16C) and the baseline, and the
 // loader picks one for the CPU it runs on (ifunc), so a binary built anywhere runs everywhere and
 // uses the vector units that are there. Every variant computes each element alone, the same IEEE
@@ -26,5 +26,26 @@ void rw_bf16_encode(const float *src, uint16_t *dst, size_t n);
 void rw_bf16_decode(const uint16_t *src, float *dst, size_t n);
 void rw_bf16_decode_add(const uint16_t *src, float *dst, size_t n);
 void rw_bf16_round(float *x, size_t n);
+
+// The GPT's element-wise passes (transformer.c). Row sums run in 16 fixed lanes and nothing is
+// fused or reassociated, so these too give the same bits on every variant.
+
+/// row[0..<visible] = softmax(row[0..<visible]); row[visible..<width] = 0.
+void rw_softmax_row(float *row, size_t visible, size_t width);
+/// d[i] = p[i]·(d[i] − Σ_j p[j]·d[j]) over the visible part (the softmax's Jacobian); the rest 0.
+void rw_softmax_backward_row(float *d, const float *p, size_t visible, size_t width);
+/// GELU, tanh approximation; backward: dinp = dout · gelu′(inp).
+void rw_gelu_forward(float *out, const float *inp, size_t n);
+void rw_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+/// LayerNorm over rows of C, ε = 1e-5; backward accumulates (+=) into dinp, dweight, dbias.
+void rw_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                          const float *bias, size_t N, size_t C);
+void rw_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                           const float *weight, const float *mean, const float *rstd, size_t N, size_t C);
+/// One AdamW step over n parameters: bias corrections c1, c2; decoupled decay (0 for none).
+void rw_adamw(float *w, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
+              float c1, float c2, float eps, float decay);
+/// out[i] = a[i] + b[i]
+void rw_add3_f32(float *out, const float *a, const float *b, size_t n);
 
 #endif
