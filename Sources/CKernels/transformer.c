@@ -136,12 +136,24 @@ VARIANTS void rw_layernorm_backward(float *restrict dinp, float *restrict dweigh
 }
 
 VARIANTS void rw_adamw(float *restrict w, const float *restrict g, float *restrict m, float *restrict v, size_t n,
-                       float lr, float b1, float b2, float c1, float c2, float eps, float decay) {
+                       float lr, float b1, float b2, float c1, float c2, float eps, float decay, float gscale) {
     for (size_t i = 0; i < n; i++) {
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        float gi = g[i] * gscale;
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
         w[i] -= lr * (m[i] / c1 / (sqrtf(v[i] / c2) + eps) + decay * w[i]);
     }
+}
+
+VARIANTS double rw_sum_squares_f64(const float *restrict x, size_t n) {
+    double acc[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++) acc[k] += (double)x[i + k] * (double)x[i + k];
+    for (int k = 0; i < n; i++, k++) acc[k] += (double)x[i] * (double)x[i];
+    for (int width = LANES / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; k++) acc[k] += acc[k + width];
+    return acc[0];
 }
 
 VARIANTS void rw_add3_f32(float *restrict out, const float *restrict a, const float *restrict b, size_t n) {

@@ -62,7 +62,10 @@ public final class Optimizer {
     /// Restores the step count (checkpoint resume); moments are restored through their buffers.
     public func restore(steps: Int) { self.steps = steps }
 
-    public func step(parameters: FloatBuffer, gradients: FloatBuffer, learningRate lr: Float) {
+    /// One update from `gradients` × `gradientScale` (AdamW folds clipping in this way; the other
+    /// kinds need a scale of 1: scale the gradient first).
+    public func step(parameters: FloatBuffer, gradients: FloatBuffer, learningRate lr: Float, gradientScale: Float = 1) {
+        precondition(gradientScale == 1 || settings.kind == .adamw, "only AdamW scales the gradient as it goes")
         precondition(gradients.count >= parameters.count && parameters.count == firstMoment.count)
         steps += 1
         let w = parameters.pointer, g = gradients.pointer, m = firstMoment.pointer
@@ -93,20 +96,29 @@ public final class Optimizer {
             let c1 = 1 - powf(b1, Float(steps)), c2 = 1 - powf(b2, Float(steps))
             for (range, decayed) in segments {
                 let at = range.lowerBound
-                rw_adamw(w + at, g + at, m + at, v + at, range.count, lr, b1, b2, c1, c2, eps, decayed ? wd : 0)
+                rw_adamw(w + at, g + at, m + at, v + at, range.count, lr, b1, b2, c1, c2, eps, decayed ? wd : 0, gradientScale)
             }
         }
     }
 }
 
-/// Scales gradient g[0..<n] so its L2 norm is at most `maxNorm`; returns the norm before. The
-/// sum runs in index order in Double, so every rank computes the same norm from the same bits.
-public func clipGradientNorm(_ g: UnsafeMutablePointer<Float>, count n: Int, maxNorm: Double) -> Double {
-    var sum = 0.0
-    for i in 0..<n { sum += Double(g[i]) * Double(g[i]) }
-    let norm = sum.squareRoot()
-    if norm > maxNorm {
-        let scale = Float(maxNorm / norm)
+/// The L2 norm of g[0..<n], summed in Double in a fixed order (so every rank computes the same norm
+/// from the same bits); not finite exactly when some element is not.
+public func gradientNorm(_ g: UnsafePointer<Float>, count n: Int) -> Double {
+    rw_sum_squares_f64(g, n).squareRoot()
+}
+
+/// The factor that brings a gradient of L2 norm `norm` to at most `maxNorm` (1 when it is within).
+public func clippingScale(norm: Double, maxNorm: Double) -> Float {
+    norm > maxNorm ? Float(maxNorm / norm) : 1
+}
+
+/// Scales gradient g[0..<n] so its L2 norm is at most `maxNorm`; returns the norm before.
+@discardableResult
+public func clipGradientNorm(_ g: UnsafeMutablePointer<Float>, count n: Int, maxNorm: Double, norm: Double? = nil) -> Double {
+    let norm = norm ?? gradientNorm(g, count: n)
+    let scale = clippingScale(norm: norm, maxNorm: maxNorm)
+    if scale != 1 {
         for i in 0..<n { g[i] *= scale }
     }
     return norm

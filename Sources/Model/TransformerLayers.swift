@@ -78,22 +78,29 @@ public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: Unsaf
 
 // MARK: Attention
 
+/// Rows of the attention matrix computed per block: block i (rows i·32…) needs only the columns
+/// up to its last row, so the masked upper triangle is mostly never computed.
+let attentionRowBlock = 32
+
 /// Causal multi-head self-attention. qkv (B,T,3C) holds q, k, v side by side; for each batch row
 /// and head h, Q, K, V are (T,hs) views with row stride 3C. att (B,NH,T,T) = softmax(Q·Kᵀ/√hs)
 /// under the causal mask (row t sees t2 ≤ t; the rest is 0); out (B,T,C) = att·V, head h in
-/// columns h·hs…(h+1)·hs.
+/// columns h·hs…(h+1)·hs. Rows go in blocks that skip the columns no row of the block sees.
 public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ att: UnsafeMutablePointer<Float>,
                              _ qkv: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int) {
-    let hs = C / NH, scale = 1 / Float(hs).squareRoot(), C3 = Int32(3 * C)
+    let hs = C / NH, scale = 1 / Float(hs).squareRoot(), C3 = Int32(3 * C), TT = Int32(T)
     for b in 0..<B {
         for h in 0..<NH {
             let q = qkv + b * T * 3 * C + h * hs, k = q + C, v = q + 2 * C
-            let a = att + (b * NH + h) * T * T
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(T), Int32(hs),
-                        scale, q, C3, k, C3, 0, a, Int32(T))
-            for t in 0..<T { causalSoftmaxRow(a + t * T, visible: t + 1, width: T) }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(hs), Int32(T),
-                        1, a, Int32(T), v, C3, 0, out + b * T * C + h * hs, Int32(C))
+            let a = att + (b * NH + h) * T * T, o = out + b * T * C + h * hs
+            for r0 in stride(from: 0, to: T, by: attentionRowBlock) {
+                let r1 = min(T, r0 + attentionRowBlock), rows = Int32(r1 - r0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, Int32(r1), Int32(hs),
+                            scale, q + r0 * 3 * C, C3, k, C3, 0, a + r0 * T, TT)
+                for t in r0..<r1 { causalSoftmaxRow(a + t * T, visible: t + 1, width: T) }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, Int32(hs), Int32(r1),
+                            1, a + r0 * T, TT, v, C3, 0, o + r0 * C, Int32(C))
+            }
         }
     }
 }
@@ -107,20 +114,29 @@ func causalSoftmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, width: I
 /// dqkv (B,T,3C) "=" the gradient of the attention's input, from dout (B,T,C), qkv and att.
 /// `scratch` holds T·T floats. Per batch row and head: dV = attᵀ·dO; dA = dO·Vᵀ;
 /// dS = att ⊙ (dA − rowsum(att ⊙ dA)) (the softmax's Jacobian; masked entries stay 0); dQ = dS·K/√hs; dK = dSᵀ·Q/√hs.
+/// In the forward's row blocks; dV and dK gather over blocks, the last block (all columns) first.
 public func attentionBackward(_ dqkv: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
                               _ dout: UnsafePointer<Float>, _ qkv: UnsafePointer<Float>, _ att: UnsafePointer<Float>,
                               B: Int, T: Int, C: Int, NH: Int) {
-    let hs = C / NH, scale = 1 / Float(hs).squareRoot(), C3 = Int32(3 * C), TT = Int32(T)
+    let hs = C / NH, scale = 1 / Float(hs).squareRoot(), C3 = Int32(3 * C), TT = Int32(T), HS = Int32(hs)
+    let lastStart = (T - 1) / attentionRowBlock * attentionRowBlock
     for b in 0..<B {
         for h in 0..<NH {
             let q = qkv + b * T * 3 * C + h * hs, k = q + C, v = q + 2 * C
             let dq = dqkv + b * T * 3 * C + h * hs, dk = dq + C, dv = dq + 2 * C
             let a = att + (b * NH + h) * T * T, dO = dout + b * T * C + h * hs
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, TT, Int32(hs), TT, 1, a, TT, dO, Int32(C), 0, dv, C3)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TT, TT, Int32(hs), 1, dO, Int32(C), v, C3, 0, scratch, TT)
-            for t in 0..<T { rw_softmax_backward_row(scratch + t * T, a + t * T, t + 1, T) }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, TT, Int32(hs), TT, scale, scratch, TT, k, C3, 0, dq, C3)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, TT, Int32(hs), TT, scale, scratch, TT, q, C3, 0, dk, C3)
+            for r0 in stride(from: lastStart, through: 0, by: -attentionRowBlock) {
+                let r1 = min(T, r0 + attentionRowBlock), rows = Int32(r1 - r0), beta: Float = r0 == lastStart ? 0 : 1
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r1), HS, rows,
+                            1, a + r0 * T, TT, dO + r0 * C, Int32(C), beta, dv, C3)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, Int32(r1), HS,
+                            1, dO + r0 * C, Int32(C), v, C3, 0, scratch + r0 * T, TT)
+                for t in r0..<r1 { rw_softmax_backward_row(scratch + t * T, a + t * T, t + 1, T) }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, HS, Int32(r1),
+                            scale, scratch + r0 * T, TT, k, C3, 0, dq + r0 * 3 * C, C3)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r1), HS, rows,
+                            scale, scratch + r0 * T, TT, q + r0 * 3 * C, C3, beta, dk, C3)
+            }
         }
     }
 }

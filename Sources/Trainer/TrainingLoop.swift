@@ -73,10 +73,16 @@ extension TrainingRun {
     /// the update, or (non-finite values) skip it or stop naming the ranks and parameter groups.
     func update(loss: Float) throws {
         let gradients = model.gradients.pointer
-        if allFinite(gradients, model.parameterCount) {
-            if config.gradClip > 0 { _ = clipGradientNorm(gradients, count: model.parameterCount, maxNorm: config.gradClip) }
+        let norm = gradientNorm(gradients, count: model.parameterCount)  // one pass: the guard and the clipping
+        if norm.isFinite {
+            // Clipping: AdamW applies the factor as it reads the gradient; other optimizers get a scaled gradient.
+            var scale: Float = config.gradClip > 0 ? clippingScale(norm: norm, maxNorm: config.gradClip) : 1
+            if scale != 1 && config.optimizer != .adamw {
+                clipGradientNorm(gradients, count: model.parameterCount, maxNorm: config.gradClip, norm: norm)
+                scale = 1
+            }
             optimizer.step(parameters: model.parameters, gradients: model.gradients,
-                           learningRate: schedule.rate(at: position.step))
+                           learningRate: schedule.rate(at: position.step), gradientScale: scale)
             return
         }
         if config.onNonfinite == .skip {

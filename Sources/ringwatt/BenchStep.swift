@@ -13,20 +13,24 @@ struct BenchStep: ParsableCommand {
         abstract: "Time one rank's training step (batch conversion, forward, backward, optimizer) against cblas_sgemm on the step's own shapes.",
         discussion: "Set OPENBLAS_NUM_THREADS=1 for one core. Prints figures; asserts nothing.")
 
-    @Option(help: "Layer widths.") var layers = "784-256-128-10"
-    @Option(help: "Batch size.") var batchSize = 256
+    @Option(help: "Model: mlp or gpt.") var model = ModelKind.mlp
+    @Option(help: "MLP layer widths.") var layers = "784-256-128-10"
+    @Option(help: "GPT size: standard or tiny.") var size = GPTSize.standard
+    @Option(help: "Batch size: samples (mlp, default 256) or sequences of T tokens (gpt, default 8).") var batchSize: Int?
     @Option(help: "Rounds; each times --steps training steps and --steps GEMM-only steps.") var rounds = 7
     @Option(help: "Steps per round.") var steps = 50
     @Option(help: "Also time rounds with the power sampler running at this rate (0: skip).") var sampleHz = 100.0
     @Option(help: "Power source for the sampled rounds: auto, rapl, hwmon, nvml or estimate.") var powerSource = SourcePreference.auto
 
     func validate() throws {
-        guard batchSize > 0, rounds > 0, steps > 0 else { throw ValidationError("--batch-size, --rounds and --steps must be positive") }
+        guard (batchSize ?? 1) > 0, rounds > 0, steps > 0 else { throw ValidationError("--batch-size, --rounds and --steps must be positive") }
         let widths = try TrainConfig.parseLayers(layers)
         guard widths.count >= 2, widths.allSatisfy({ $0 > 0 }) else { throw ValidationError("--layers widths must be positive") }
     }
 
     func run() throws {
+        if model == .gpt { return try runGPT() }
+        let batchSize = self.batchSize ?? 256
         let widths = try TrainConfig.parseLayers(layers)
         let model = MLP(widths: widths, seed: 1)
         let optimizer = Optimizer(settings: OptimizerSettings(), parameterCount: model.parameterCount)
@@ -79,5 +83,49 @@ struct BenchStep: ParsableCommand {
             print(String(format: "with power sampling at %.0f Hz (%@): %.3f ms, overhead %+.2f %% (target ≤ 1 %%)",
                          sampleHz, selection.label, sampled * 1e3, 100 * (sampled / step - 1)))
         }
+    }
+
+    /// The GPT's step (forward, backward, clipping, AdamW) on a fixed batch of the default corpus
+    /// against cblas_sgemm on the step's own shapes, interleaved round by round.
+    func runGPT() throws {
+        let batch = batchSize ?? 8, shape = size.shape
+        let config = TrainConfig.defaults(for: .gpt)
+        let gpt = GPT(shape: shape, seed: 1)
+        let optimizer = Optimizer(settings: OptimizerSettings(kind: .adamw, weightDecay: config.weightDecay),
+                                  parameterCount: gpt.parameterCount, decayed: gpt.decayedParameterRanges)
+        let source = try ByteWindowSource(corpus: TextCorpus.load(TextCorpus.fortunes), context: shape.context, batchSize: batch,
+                                          ranks: 1, rank: 0, seed: 1)
+        let tokens = source.makeTrainingBatch()
+        source.fillTraining(tokens, epoch: 0, step: 0)
+        let gemm = GPTGEMMBenchmark(shape: shape, batch: batch)
+        func trainingSteps() -> Double {
+            let t0 = monotonicSeconds()
+            for _ in 0..<steps {
+                _ = gpt.forwardBackward(tokens, events: StepEvents())
+                let norm = gradientNorm(gpt.gradients.pointer, count: gpt.parameterCount)
+                optimizer.step(parameters: gpt.parameters, gradients: gpt.gradients, learningRate: 1e-4,
+                               gradientScale: clippingScale(norm: norm, maxNorm: config.gradClip))
+            }
+            return (monotonicSeconds() - t0) / Double(steps)
+        }
+        func gemmSteps() -> Double { (0..<steps).map { _ in gemm.runOnce() }.reduce(0, +) / Double(steps) }
+        _ = trainingSteps(); _ = gemmSteps()  // warm-up
+        var stepTimes: [Double] = [], gemmTimes: [Double] = []
+        for _ in 0..<rounds {
+            stepTimes.append(trainingSteps())
+            gemmTimes.append(gemmSteps())
+        }
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
+        let step = median(stepTimes), ceiling = median(gemmTimes)
+        let n = batch * shape.context, flops = gpt.trainingFLOPs(samples: n)
+        let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset"
+        print("model \(gpt.summary), \(batch) × \(shape.context) tokens, OPENBLAS_NUM_THREADS=\(threads), "
+              + "\(rounds) rounds × \(steps) steps (medians; spread over rounds in brackets)")
+        print(String(format: "training step      %8.2f ms [%.2f-%.2f]  %7.2f GFLOP/s  %7.0f tokens/s", step * 1e3,
+                     stepTimes.min()! * 1e3, stepTimes.max()! * 1e3, flops / step / 1e9, Double(n) / step))
+        print(String(format: "sgemm, same calls  %8.2f ms [%.2f-%.2f]  %7.2f GFLOP/s", ceiling * 1e3, gemmTimes.min()! * 1e3,
+                     gemmTimes.max()! * 1e3, flops / ceiling / 1e9))
+        print(String(format: "fraction of the BLAS ceiling: %.3f (target ≥ 0.80); FLOPs = 6 × parameters × tokens + attention (full T×T)",
+                     ceiling / step))
     }
 }

@@ -46,6 +46,18 @@ import Support
             opt.step(parameters: w, gradients: g, learningRate: 0.01)
             #expect(w.array == expected, "step \(step)")
         }
+        // Clipping folded in: a scale of ½ on g is the update of g/2.
+        let w2 = FloatBuffer(count: 4), half = FloatBuffer(count: 4)
+        w2.copy(from: [1, -2, 3, 0.5]); half.copy(from: g.array.map { $0 * 0.5 })
+        let scaled = Optimizer(settings: OptimizerSettings(kind: .adamw, weightDecay: 0.1), parameterCount: 4, decayed: [1..<3])
+        let plain = Optimizer(settings: OptimizerSettings(kind: .adamw, weightDecay: 0.1), parameterCount: 4, decayed: [1..<3])
+        let w3 = FloatBuffer(count: 4)
+        w3.copy(from: w2.array)
+        for _ in 0..<3 {
+            scaled.step(parameters: w2, gradients: g, learningRate: 0.01, gradientScale: 0.5)
+            plain.step(parameters: w3, gradients: half, learningRate: 0.01)
+            #expect(w2.array == w3.array)
+        }
     }
 
     @Test func clippingScalesToTheMaximumNorm() {

@@ -42,9 +42,12 @@ void rw_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
                           const float *bias, size_t N, size_t C);
 void rw_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                            const float *weight, const float *mean, const float *rstd, size_t N, size_t C);
-/// One AdamW step over n parameters: bias corrections c1, c2; decoupled decay (0 for none).
+/// One AdamW step over n parameters on the gradient g·gscale (clipping folded in): bias corrections
+/// c1, c2; decoupled decay (0 for none).
 void rw_adamw(float *w, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
-              float c1, float c2, float eps, float decay);
+              float c1, float c2, float eps, float decay, float gscale);
+/// Σ x[i]² in double (16 fixed lanes): NaN or +∞ exactly when some element is (a float's square cannot overflow a double).
+double rw_sum_squares_f64(const float *x, size_t n);
 /// out[i] = a[i] + b[i]
 void rw_add3_f32(float *out, const float *a, const float *b, size_t n);
 

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Ringwatt's GPT against the same model in PyTorch (scripts/baselines/torch_gpt.py: DDP, gloo, CPU,
+# one thread per rank) — PyPI's current torch and Debian's 1.13 — interleaved round by round on this
+# machine: same architecture, optimizer, batches (8 × 128 tokens per rank) and steps, launched by
+# mpirun -np 1 and 2 (one rank per core).
+# Tokens/s over the training steps, evaluation excluded, data loading included on both sides.
+# Prints every round, then the medians, spreads and ratios. Asserts nothing.
+#   bash scripts/bench-gpt.sh [ROUNDS] [STEPS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-baselines.sh --pypi-torch >/dev/null
+source scripts/env.sh
+swift build -c release --product ringwatt >/dev/null
+ROUNDS="${1:-5}"; STEPS="${2:-40}"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+echo "round np trainer tokens_per_s"
+for round in $(seq 1 "$ROUNDS"); do
+  for np in 1 2; do
+    mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS .build/release/ringwatt train --model gpt --steps "$STEPS" \
+      --eval-windows 8 --out "$tmp/rw" --overwrite --quiet >/dev/null
+    rw=$(python3 -c "
+import json; s = json.load(open('$tmp/rw/summary.json')); p = s['seconds_by_phase']
+print(round(s['samples'] / (s['seconds'] - p['eval'] - p['checkpoint'])))")
+    echo "$round $np ringwatt $rw"
+    for py in "$PWD/.baselines-venv/bin/python" /usr/bin/python3; do
+      name=$([ "$py" = /usr/bin/python3 ] && echo torch-debian || echo torch-pypi)
+      tc=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS "$py" torch_gpt.py \
+            --steps "$STEPS" --eval-windows 8 2>/dev/null | sed -n 's/.*tokens_per_s=\([0-9]*\).*/\1/p')
+      echo "$round $np $name $tc"
+    done
+  done
+done | tee "$tmp/rows"
+python3 - "$tmp/rows" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1]) if line[0].isdigit()]
+for np_ in ("1", "2"):
+    get = lambda t: [float(r[3]) for r in rows if r[1] == np_ and r[2] == t]
+    rw = get("ringwatt")
+    print(f"np {np_}: ringwatt {statistics.median(rw):.0f} tokens/s ({min(rw):.0f}-{max(rw):.0f})")
+    for name in ("torch-pypi", "torch-debian"):
+        tc = get(name)
+        ratios = [a / b for a, b in zip(rw, tc)]
+        print(f"       {name} {statistics.median(tc):.0f} ({min(tc):.0f}-{max(tc):.0f}); ringwatt/{name} median "
+              f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) over {len(ratios)} interleaved rounds")
+PY
