@@ -24,8 +24,11 @@ print(round(s['samples'] / (s['seconds'] - p['eval'] - p['checkpoint'])))")
     echo "$round $np ringwatt $rw"
     for py in "$PWD/.baselines-venv/bin/python" /usr/bin/python3; do
       name=$([ "$py" = /usr/bin/python3 ] && echo torch-debian || echo torch-pypi)
-      tc=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS "$py" torch_gpt.py \
-            --steps "$STEPS" --eval-windows 8 2>/dev/null | sed -n 's/.*tokens_per_s=\([0-9]*\).*/\1/p')
+      # A fresh rendezvous port per launch: gloo's last one may still be in TIME_WAIT.
+      tc=$(cd scripts/baselines && MASTER_PORT=$((20000 + RANDOM % 20000)) mpirun --oversubscribe -np "$np" \
+            -x OPENBLAS_NUM_THREADS -x MASTER_PORT "$py" torch_gpt.py --steps "$STEPS" --eval-windows 8 2>/dev/null \
+            | sed -n 's/.*tokens_per_s=\([0-9]*\).*/\1/p' || true)
+      [ -n "$tc" ] || { echo "bench-gpt: $name at np $np failed in round $round" >&2; continue; }
       echo "$round $np $name $tc"
     done
   done
@@ -39,7 +42,10 @@ for np_ in ("1", "2"):
     print(f"np {np_}: ringwatt {statistics.median(rw):.0f} tokens/s ({min(rw):.0f}-{max(rw):.0f})")
     for name in ("torch-pypi", "torch-debian"):
         tc = get(name)
-        ratios = [a / b for a, b in zip(rw, tc)]
+        rounds = {r[0] for r in rows if r[1] == np_ and r[2] == name}
+        pairs = [(float(a[3]), float(b[3])) for a in rows for b in rows if a[0] == b[0] and a[0] in rounds
+                 and a[1] == b[1] == np_ and a[2] == "ringwatt" and b[2] == name]
+        ratios = [a / b for a, b in pairs]
         print(f"       {name} {statistics.median(tc):.0f} ({min(tc):.0f}-{max(tc):.0f}); ringwatt/{name} median "
               f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) over {len(ratios)} interleaved rounds")
 PY

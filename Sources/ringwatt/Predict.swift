@@ -58,7 +58,7 @@ struct Predict: ParsableCommand {
         let gradientBytes = Double(s.parameters * 4)
         let model = ScalingPrediction(
             computeSeconds: compute, otherSeconds: other, samplesPerEpoch: Double(s.samples) / cal.epochs,
-            batchPerRank: Double(s.config.batchSize),
+            batchPerRank: Double(s.samples) / Double(s.iterations * s.ranks),  // samples or tokens, as samplesPerEpoch
             bucketBytes: s.commBucketsBytes.isEmpty ? [gradientBytes] : s.commBucketsBytes.map(Double.init),
             calibrationWatts: s.meanPowerW, idleWatts: idleWatts ?? s.estimate?.nodeIdleWatts ?? 0, ring: ring,
             ranksPerNode: ranksPerNode, sharedCores: sharedCores, idleWhileCommunicating: commPower == .idle)
