@@ -83,8 +83,10 @@ case "$cmd" in
     # rtc_hwloc_vmhole none: Open MPI 4.1.4's daemons otherwise share their hwloc topology through
     # a shared-memory segment mapped at a guessed address, which crashed mpirun (SIGSEGV in
     # hwloc_shmem_topology_write) in about one launch in six here.
+    # --bind-to none: every host's daemon sees this machine's cores, and Open MPI's default for two
+    # ranks (one per core) would bind each host's first rank to core 0 — two hosts then share one core.
     set +e
-    ip netns exec ${PREFIX}-h0 mpirun --hostfile "$tmp/hosts" -np $((k * per)) --oversubscribe \
+    ip netns exec ${PREFIX}-h0 mpirun --hostfile "$tmp/hosts" -np $((k * per)) --oversubscribe --bind-to none \
       --mca plm_rsh_agent "$HERE/launch/netns-rsh" --mca btl tcp,self --mca rtc_hwloc_vmhole none \
       --mca btl_tcp_if_include "$SUBNET.0/24" --mca oob_tcp_if_include "$SUBNET.0/24" \
       -x OPENBLAS_NUM_THREADS -x RINGWATT_TTY -x RINGWATT_COMM_WAIT_US -x PATH \

@@ -41,11 +41,14 @@ def main(run: Path) -> None:
     comm = [r["energy_comm_j"] for r in iterations]
     other = [r["energy_other_j"] for r in iterations]
     bottom.stackplot(it, compute, comm, other, labels=["compute", "comm", "other"], alpha=0.85)
+    bottom.set_ylim(bottom=0)
+    top.set_ylim(bottom=0)
     bottom.set_xlabel("iteration")
     bottom.set_ylabel("cluster energy per iteration (J)")
     bottom.set_title(
         f"{summary['ranks']} ranks on {summary['nodes']} node(s): {summary['energy_j']:.1f} J in all, "
-        f"{summary['joules_per_sample'] * 1e3:.3f} mJ/sample, comm share {100 * summary['comm_energy_share']:.1f} %"
+        f"{summary['joules_per_sample'] * 1e3:.3f} mJ/{summary.get('sample_unit', 'sample')}, "
+        f"comm share {100 * summary['comm_energy_share']:.1f} %"
     )
     bottom.legend(loc="upper right")
     for ext in ("png", "svg"):

@@ -81,6 +81,15 @@ extension TrainableModel {
     }
 }
 
+/// One evaluation of the model: after how many training steps, and its metrics.
+public struct Evaluation: Sendable, Equatable, Codable {
+    public var step: Int
+    public var metrics: [Metric]
+    public init(step: Int, metrics: [Metric]) { self.step = step; self.metrics = metrics }
+
+    public func value(_ name: String) -> Double? { metrics.first { $0.name == name }?.value }
+}
+
 extension Metric {
     /// How progress lines and tables show the figure: "test accuracy 86.23 %", "val loss 2.0712".
     public var display: String {

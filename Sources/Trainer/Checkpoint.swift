@@ -12,8 +12,8 @@ public struct CheckpointHeader: Codable, Equatable {
     public var clockSeconds: Double
     public var optimizerSteps: Int
     public var skippedSteps: Int
-    /// Each finished epoch's evaluation.
-    public var evaluations: [[Metric]]
+    /// Every evaluation so far.
+    public var evaluations: [Evaluation]
     var totals: RunTotals
     public var config: TrainConfig
     public var parameterCount: Int
@@ -30,7 +30,7 @@ public struct CheckpointHeader: Codable, Equatable {
         case secondMomentCount = "second_moment_count"
     }
 
-    init(ranks: Int, step: Int, clockSeconds: Double, optimizerSteps: Int, skippedSteps: Int, evaluations: [[Metric]],
+    init(ranks: Int, step: Int, clockSeconds: Double, optimizerSteps: Int, skippedSteps: Int, evaluations: [Evaluation],
          totals: RunTotals, config: TrainConfig, parameterCount: Int, firstMomentCount: Int, secondMomentCount: Int) {
         self.ranks = ranks; self.step = step; self.clockSeconds = clockSeconds; self.optimizerSteps = optimizerSteps
         self.skippedSteps = skippedSteps; self.evaluations = evaluations; self.totals = totals; self.config = config
@@ -43,9 +43,12 @@ public struct CheckpointHeader: Codable, Equatable {
         ranks = try c.decode(Int.self, forKey: .ranks); step = try c.decode(Int.self, forKey: .step)
         clockSeconds = try c.decode(Double.self, forKey: .clockSeconds)
         optimizerSteps = try c.decode(Int.self, forKey: .optimizerSteps); skippedSteps = try c.decode(Int.self, forKey: .skippedSteps)
-        // Checkpoints written before evaluations were named held the classifier's accuracy per epoch.
-        if let e = try c.decodeIfPresent([[Metric]].self, forKey: .evaluations) { evaluations = e } else {
-            evaluations = try c.decode([Double].self, forKey: .accuracies).map { [Metric(name: "accuracy", value: $0)] }
+        // Checkpoints written before evaluations were named held the classifier's accuracy at each
+        // epoch's end; the config says how many steps an epoch had.
+        if let e = try c.decodeIfPresent([Evaluation].self, forKey: .evaluations) { evaluations = e } else {
+            let accuracies = try c.decode([Double].self, forKey: .accuracies)
+            let perEpoch = accuracies.isEmpty ? 0 : step / accuracies.count
+            evaluations = accuracies.enumerated().map { Evaluation(step: ($0.offset + 1) * perEpoch, metrics: [Metric(name: "accuracy", value: $0.element)]) }
         }
         totals = try c.decode(RunTotals.self, forKey: .totals); config = try c.decode(TrainConfig.self, forKey: .config)
         parameterCount = try c.decode(Int.self, forKey: .parameterCount)

@@ -8,8 +8,8 @@ struct RunPosition {
     /// Iterations done (the sampler is a pure function of seed, epoch and step, so this is the data position).
     var step = 0
     var skippedSteps = 0
-    /// Each finished epoch's evaluation.
-    var evaluations: [[Metric]] = []
+    /// Every evaluation so far (epoch ends, and every --eval-every steps).
+    var evaluations: [Evaluation] = []
 }
 
 /// Writes checkpoints (rank 0, atomically) and restores them (every rank, from the same bytes).

@@ -22,7 +22,8 @@ struct Finisher<M: TrainableModel> {
     let commPlan: CommPlan
 
     /// `writeError`: rank 0's earlier failure to write the run directory, if any.
-    func finish(totals: RunTotals, position: RunPosition, stop: RunStatus?, loopSeconds: Double, sampleUnit: String,
+    /// `epochs`: the epochs the run reached (a partial last one counts).
+    func finish(totals: RunTotals, position: RunPosition, stop: RunStatus?, loopSeconds: Double, sampleUnit: String, epochs: Int,
                 trace: TimelineRecorder, sampler: PowerSampler, writeError: String?) throws -> RunResult {
         var writeError = writeError
         if trace.enabled {
@@ -41,7 +42,7 @@ struct Finisher<M: TrainableModel> {
         let failedReads = try plan.failedReads(sampler, comm)
         let status = writeError != nil ? .failed : (stop ?? .complete)
         let summary = totals.summary(RunFacts(
-            status: status, nodes: comm.nodeCount, wallSeconds: loopSeconds, evaluations: position.evaluations,
+            status: status, nodes: comm.nodeCount, wallSeconds: loopSeconds, epochs: epochs, evaluations: position.evaluations,
             peakRSSBytes: rss, nodeSources: plan.nodeSources, sourceLabel: plan.sourceLabel, estimate: plan.estimate(config),
             parameterChecksum: checksum, notes: plan.notes + failedReads + commPlan.notes, overlap: commPlan.overlap,
             bucketAlgorithms: commPlan.bucketAlgorithms(comm.allReduce), bucketBytes: commPlan.buckets.ranges.map { $0.count * 4 },

@@ -15,13 +15,24 @@ public struct RunOnDisk {
         case let .figures(summary):
             self.summary = summary
         }
-        var perEpoch: [Int: Double] = [:]
-        for line in try IterationLine.readAll(path: path + "/" + RunDirectory.iterationsFile) {
-            perEpoch[line.epoch, default: 0] += line.energyJ
+        let lines = try IterationLine.readAll(path: path + "/" + RunDirectory.iterationsFile)
+        var joules = 0.0, samples = 0
+        var cumulativeJoules: [Double] = [], cumulativeSamples: [Int] = [], epochEnds: [Double] = []
+        for (i, line) in lines.enumerated() {
+            joules += line.energyJ
+            samples += line.samples
+            cumulativeJoules.append(joules)
+            cumulativeSamples.append(samples)
+            if i == lines.count - 1 || lines[i + 1].epoch != line.epoch { epochEnds.append(joules) }
         }
-        var cumulative = 0.0
-        energyByEpoch = perEpoch.keys.sorted().map { cumulative += perEpoch[$0]!; return cumulative }
+        energyByEpoch = epochEnds
+        self.cumulativeJoules = cumulativeJoules
+        self.cumulativeSamples = cumulativeSamples
     }
+
+    /// After each iteration: the cluster's energy (J) and the samples (or tokens) so far.
+    public let cumulativeJoules: [Double]
+    public let cumulativeSamples: [Int]
 
     public var nodes: Int { summary.nodes }
     public var ranks: Int { summary.ranks }
@@ -30,12 +41,17 @@ public struct RunOnDisk {
     public var joulesPerEpoch: Double { summary.energyJ / epochs }
     public var iterations: Double { Double(summary.iterations) }
 
-    /// Energy until the end of the first epoch whose metric `name` reaches `target` (at least it
-    /// when higher is better, at most it otherwise); nil if none does.
+    /// The first evaluation whose metric `name` reaches `target` (at least it when higher is better,
+    /// at most it otherwise): its step, and the energy and samples (tokens) spent until then.
+    public func reach(_ name: String, _ target: Double, higherIsBetter: Bool) -> (step: Int, joules: Double, samples: Int)? {
+        guard let e = summary.evaluations.first(where: { e in
+            e.value(name).map { higherIsBetter ? $0 >= target : $0 <= target } ?? false
+        }), e.step > 0, e.step <= cumulativeJoules.count else { return nil }
+        return (e.step, cumulativeJoules[e.step - 1], cumulativeSamples[e.step - 1])
+    }
+
+    /// Energy until the first evaluation whose metric reaches `target` (nil if none does).
     public func energyToReach(_ name: String, _ target: Double, higherIsBetter: Bool) -> Double? {
-        let series = summary.evaluations.map { $0.first { $0.name == name }?.value ?? .nan }
-        guard let epoch = series.firstIndex(where: { higherIsBetter ? $0 >= target : $0 <= target }),
-              epoch < energyByEpoch.count else { return nil }
-        return energyByEpoch[epoch]
+        reach(name, target, higherIsBetter: higherIsBetter)?.joules
     }
 }

@@ -2,21 +2,22 @@ import Foundation
 import Model
 
 /// summary.json of a run that trained (complete, interrupted, stopped by its budget, or failed
-/// late): the figures, whose names are the file's field names, and each epoch's evaluation,
-/// written as `test_<metric>` (the last epoch) and `test_<metric>_per_epoch` for each of the
-/// model's metrics, with `eval_metrics` naming them in the model's order.
+/// late): the figures, whose names are the file's field names, and its evaluations, written as
+/// `test_<metric>` (the last) and `test_<metric>_per_epoch` (each, at epoch ends and every
+/// --eval-every steps) for each of the model's metrics, with `eval_metrics` naming them in the
+/// model's order and `eval_steps` giving the step of each.
 @dynamicMemberLookup
 public struct RunSummary: Equatable, Sendable {
     public var figures: RunFigures
-    public var evaluations: [[Metric]]
+    public var evaluations: [Evaluation]
 
     public subscript<T>(dynamicMember path: KeyPath<RunFigures, T>) -> T { figures[keyPath: path] }
 
     /// The metrics' names in the model's order.
-    public var metricNames: [String] { evaluations.first?.map(\.name) ?? [] }
+    public var metricNames: [String] { evaluations.first?.metrics.map(\.name) ?? [] }
 
-    /// The last epoch's value of metric `name`.
-    public func lastMetric(_ name: String) -> Double? { evaluations.last?.first { $0.name == name }?.value }
+    /// The last evaluation's value of metric `name`.
+    public func lastMetric(_ name: String) -> Double? { evaluations.last?.value(name) }
 }
 
 extension RunSummary: Codable {
@@ -27,6 +28,7 @@ extension RunSummary: Codable {
         init?(intValue: Int) { nil }
     }
     static let metricOrderKey = MetricKey(stringValue: "eval_metrics")
+    static let stepsKey = MetricKey(stringValue: "eval_steps")
 
     public init(from decoder: Decoder) throws {
         figures = try RunFigures(from: decoder)
@@ -37,15 +39,21 @@ extension RunSummary: Codable {
         let names = try m.decodeIfPresent([String].self, forKey: Self.metricOrderKey) ?? written.sorted()
         let series = try names.map { try m.decode([Double?].self, forKey: MetricKey(stringValue: "test_\($0)_per_epoch")) }
         let count = series.map(\.count).min() ?? 0
-        evaluations = (0..<count).map { e in zip(names, series).map { Metric(name: $0, value: $1[e] ?? .nan) } }
+        // Files from before `eval_steps` evaluated at epoch ends only.
+        let perEpoch = count > 0 ? figures.iterations / max(1, figures.epochs) : 0
+        let steps = try m.decodeIfPresent([Int].self, forKey: Self.stepsKey) ?? (0..<count).map { ($0 + 1) * perEpoch }
+        evaluations = (0..<count).map { e in
+            Evaluation(step: e < steps.count ? steps[e] : 0, metrics: zip(names, series).map { Metric(name: $0, value: $1[e] ?? .nan) })
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
         try figures.encode(to: encoder)
         var m = encoder.container(keyedBy: MetricKey.self)
         try m.encode(metricNames, forKey: Self.metricOrderKey)
+        try m.encode(evaluations.map(\.step), forKey: Self.stepsKey)
         for name in metricNames {
-            let series = evaluations.map { $0.first { $0.name == name }?.value }
+            let series = evaluations.map { $0.value(name) }
             try m.encode(series.last ?? nil, forKey: MetricKey(stringValue: "test_\(name)"))
             try m.encode(series, forKey: MetricKey(stringValue: "test_\(name)_per_epoch"))
         }

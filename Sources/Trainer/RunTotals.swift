@@ -108,7 +108,7 @@ struct RunTotals: Codable, Equatable {
         let facility = config.accounting.totals(measuredJoules: energy, bytesMoved: commBytes * Double(ranks))
         let algbwSeconds = commSeconds / Double(max(1, iterations))
         return RunSummary(figures: RunFigures(
-            status: run.status, ranks: ranks, nodes: run.nodes, epochs: run.evaluations.count, iterations: iterations,
+            status: run.status, ranks: ranks, nodes: run.nodes, epochs: run.epochs, iterations: iterations,
             samples: samples, seconds: seconds, wallSeconds: run.wallSeconds, trainSeconds: trainSeconds,
             samplesPerS: samplesPerSecond, finalLoss: lastLoss, parameters: run.parameterCount,
             skippedSteps: run.skippedSteps, parameterChecksum: String(run.parameterChecksum, radix: 16),
@@ -145,7 +145,8 @@ struct RunFacts {
     var status: RunStatus
     var nodes: Int
     var wallSeconds: Double
-    var evaluations: [[Metric]]
+    var epochs: Int
+    var evaluations: [Evaluation]
     var peakRSSBytes: Double
     var nodeSources: [String]
     var sourceLabel: String

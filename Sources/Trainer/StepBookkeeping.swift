@@ -53,7 +53,7 @@ extension TrainingRun {
     /// "epoch 1/1  step 937/937  loss 0.3912  test accuracy 86.23 %  1.1 s  …": rank 0 at each epoch's end.
     func epochLine(_ epoch: Int) -> String {
         let totals = flusher.totals
-        let metrics = (position.evaluations.last ?? []).map(\.display).joined(separator: "  ")
+        let metrics = (position.evaluations.last?.metrics ?? []).map(\.display).joined(separator: "  ")
         return String(format: "epoch %d/%d  step %d/%d  loss %.4f  %@  %.1f s  %.0f %@s/s  %.1f J (%@)",
                       epoch + 1, epochs, position.step, totalSteps, totals.lastLoss ?? .nan, metrics,
                       totals.seconds, totals.samplesPerSecond, source.sampleUnit, totals.energyJoules, powerPlan.sourceLabel)

@@ -87,6 +87,8 @@ public struct TrainConfig: Sendable, Equatable {
     public var evalBatch = 1000
     /// The language model's validation windows (spread evenly over the validation text).
     public var evalWindows = 256
+    /// Evaluate also every this many steps (0: at epoch ends only).
+    public var evalEvery = 0
 
     // Data and output
     public var data = DataSpec.fashionMNIST
@@ -172,6 +174,7 @@ public struct TrainConfig: Sendable, Equatable {
         try need(warmupSteps >= 0, "--warmup-steps must be ≥ 0, got \(warmupSteps)")
         try need(evalBatch > 0, "--eval-batch must be positive, got \(evalBatch)")
         try need(evalWindows > 0, "--eval-windows must be positive, got \(evalWindows)")
+        try need(evalEvery >= 0, "--eval-every must be ≥ 0 (0: at epoch ends only), got \(evalEvery)")
         try need(flushEvery > 0, "--flush-every must be positive, got \(flushEvery)")
         if let c = checkpointEvery { try need(c > 0, "--checkpoint-every must be positive, got \(c)") }
         try need(verifyEvery >= 0, "--verify-every must be ≥ 0, got \(verifyEvery)")
@@ -217,7 +220,7 @@ public struct TrainConfig: Sendable, Equatable {
 extension TrainConfig: Codable {
     enum CodingKeys: String, CodingKey {
         case model, gptLayers = "gpt_layers", gptChannels = "gpt_channels", gptHeads = "gpt_heads", context
-        case lrMinFactor = "lr_min_factor", gradClip = "grad_clip", evalWindows = "eval_windows"
+        case lrMinFactor = "lr_min_factor", gradClip = "grad_clip", evalWindows = "eval_windows", evalEvery = "eval_every"
         case layers, batchSize = "batch_size", epochs, steps, optimizer, lr, momentum, weightDecay = "weight_decay"
         case schedule, warmupSteps = "warmup_steps", seed, evalBatch = "eval_batch", data, out
         case flushEvery = "flush_every", checkpointEvery = "checkpoint_every", resume, verifyEvery = "verify_every"
@@ -239,7 +242,7 @@ extension TrainConfig: Codable {
         }
         try read(.model, &model); try read(.gptLayers, &gpt.layers); try read(.gptChannels, &gpt.channels)
         try read(.gptHeads, &gpt.heads); try read(.context, &gpt.context)
-        try read(.lrMinFactor, &lrMinFactor); try read(.gradClip, &gradClip); try read(.evalWindows, &evalWindows)
+        try read(.lrMinFactor, &lrMinFactor); try read(.gradClip, &gradClip); try read(.evalWindows, &evalWindows); try read(.evalEvery, &evalEvery)
         try read(.layers, &layers); try read(.batchSize, &batchSize); try read(.epochs, &epochs)
         steps = try c.decodeIfPresent(Int.self, forKey: .steps)
         try read(.optimizer, &optimizer); try read(.lr, &learningRate); try read(.momentum, &momentum)
@@ -270,6 +273,7 @@ extension TrainConfig: Codable {
         try c.encode(gpt.channels, forKey: .gptChannels); try c.encode(gpt.heads, forKey: .gptHeads)
         try c.encode(gpt.context, forKey: .context); try c.encode(lrMinFactor, forKey: .lrMinFactor)
         try c.encode(gradClip, forKey: .gradClip); try c.encode(evalWindows, forKey: .evalWindows)
+        try c.encode(evalEvery, forKey: .evalEvery)
         try c.encode(layers, forKey: .layers); try c.encode(batchSize, forKey: .batchSize); try c.encode(epochs, forKey: .epochs)
         try c.encode(steps, forKey: .steps); try c.encode(optimizer, forKey: .optimizer); try c.encode(learningRate, forKey: .lr)
         try c.encode(momentum, forKey: .momentum); try c.encode(weightDecay, forKey: .weightDecay)

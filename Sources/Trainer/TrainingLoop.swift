@@ -52,9 +52,10 @@ extension TrainingRun {
         clock.close(.optimizer, at: now(), next: .idle)
 
         position.step += 1
-        if index == batchesPerEpoch - 1 || position.step == totalSteps {
+        let evaluationDue = config.evalEvery > 0 && position.step % config.evalEvery == 0
+        if index == batchesPerEpoch - 1 || position.step == totalSteps || evaluationDue {
             watchdog.beat(.evaluation, iteration: position.step)
-            position.evaluations.append(try evaluator.run())
+            position.evaluations.append(Evaluation(step: position.step, metrics: try evaluator.run()))
             clock.close(.eval, at: now(), next: .idle)
         }
         var record = clock.finish()

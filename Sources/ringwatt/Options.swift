@@ -73,6 +73,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "GPT: validation windows of T+1 bytes, spread evenly over the validation text.")
     var evalWindows = defaults.evalWindows
 
+    @Option(help: "Evaluate also every N steps (0: at epoch ends only); energy and tokens to reach a target come from these points.")
+    var evalEvery = defaults.evalEvery
+
     /// The configuration's model part: the workload's defaults, then what was given.
     func apply(to c: inout TrainConfig) throws {
         c.layers = try TrainConfig.parseLayers(layers)
@@ -95,6 +98,7 @@ struct ModelOptions: ParsableArguments {
         c.seed = seed
         if let v = evalBatch { c.evalBatch = v }
         c.evalWindows = evalWindows
+        c.evalEvery = evalEvery
     }
 }
 

@@ -25,7 +25,7 @@ enum SummaryTable {
             ("time", f(s.seconds, 2) + " s (training loop), " + f(s.trainSeconds, 2) + " s without data/eval"),
             ("throughput", f(s.samplesPerS, 0) + " \(unit)s/s"),
             ("final loss", s.finalLoss.map { f($0, 4) } ?? "-"),
-            ("evaluation", s.evaluations.last.map { $0.map(\.display).joined(separator: ", ") } ?? "-"),
+            ("evaluation", s.evaluations.last.map { $0.metrics.map(\.display).joined(separator: ", ") } ?? "-"),
             ("energy", f(energy, 1) + " J = " + String(format: "%.3g", s.energyKwh) + " kWh, "
                 + String(format: "%.4g", s.joulesPerSample) + " J/\(unit)"
                 + (s.joulesPerParameter.map { String(format: ", %.3g J/parameter", $0) } ?? "")),

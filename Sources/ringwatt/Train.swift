@@ -73,7 +73,7 @@ struct Train: ParsableCommand {
             if comm.isRoot {
                 if dataOptions.quiet {
                     let s = result.summary
-                    let metrics = (s.evaluations.last ?? []).map(\.display).joined(separator: ", ")
+                    let metrics = (s.evaluations.last?.metrics ?? []).map(\.display).joined(separator: ", ")
                     print(String(format: "%@: %.2f s, %@, %.1f J (%@) — %@", s.status.rawValue, s.seconds, metrics,
                                  s.energyJ, s.energySource, result.outDirectory))
                 } else {

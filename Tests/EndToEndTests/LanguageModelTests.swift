@@ -32,6 +32,31 @@ import Testing
         #expect(first > 5 && last < first, "learns: \(first) → \(last)")
     }
 
+    /// --eval-every: evaluations at those steps, and compare's energy and tokens to reach a validation loss.
+    @Test func evaluationsEveryNStepsAndEnergyToReachATarget() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = try Harness.mpirun(2, Self.tiny + ["--eval-every", "8", "--out", dir + "/run"])
+        #expect(out.status == 0, "\(out.all)")
+        let s = try Harness.json(dir + "/run/summary.json")
+        guard case let .array(steps)? = s["eval_steps"], case let .array(losses)? = s["test_loss_per_epoch"] else {
+            Issue.record("eval_steps, test_loss_per_epoch: \(s)"); return
+        }
+        #expect(steps.compactMap(\.double) == [8, 16, 24] && losses.count == 3)
+        let second = losses[1].double!
+        let compare = try Harness.ringwatt(["compare", dir + "/run", "--target-val-loss", String(second), "--csv", dir + "/c.csv"])
+        #expect(compare.status == 0, "\(compare.all)")
+        let rows = try String(contentsOfFile: dir + "/c.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",") }
+        let column = { (name: String) in rows[1][rows[0].firstIndex(of: Substring(name))!] }
+        let lines = try Harness.lines(dir + "/run/iterations.jsonl")
+        let firstReach = losses.firstIndex { $0.double! <= second }!
+        let upTo = Int(steps[firstReach].double!)
+        #expect(column("tokens_to_target") == "\(upTo * 2 * 4 * 16)", "tokens of the first \(upTo) steps")
+        let joules = lines.prefix(upTo).map { $0["energy_j"]!.double! }.reduce(0, +)
+        #expect(abs(Double(column("energy_to_target_j"))! - joules) <= 0.05 + 1e-3 * joules, "energy of the first \(upTo) steps")
+        #expect(rows[0].contains("val_loss") && rows[0].contains("j_per_token"))
+    }
+
     @Test func overlapDoesNotChangeTheBits() throws {
         let dir = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Testing
 @testable import Trainer
 
@@ -11,8 +12,9 @@ import Testing
         guard case let .figures(s) = try SummaryFile.read(directory: Self.v1) else { Issue.record("not figures"); return }
         #expect(s.status == .complete && s.ranks == 2 && s.iterations == 40 && s.parameters == 596)
         #expect(s.parameterChecksum == "d1b9f056dc8b1136")
-        #expect(s.evaluations.map { $0.map(\.name) } == [["accuracy"], ["accuracy"]])
-        #expect(s.evaluations.map { $0[0].value } == [0.975975975975976, 1])
+        #expect(s.evaluations.map { $0.metrics.map(\.name) } == [["accuracy"], ["accuracy"]])
+        #expect(s.evaluations.map { $0.metrics[0].value } == [0.975975975975976, 1])
+        #expect(s.evaluations.map(\.step) == [20, 40], "files from before eval_steps evaluated at epoch ends")
         #expect(s.config.layers == [32, 16, 4] && s.config.batchSize == 50 && s.config.epochs == 2 && s.config.flushEvery == 5)
         #expect(s.config.data == .synthetic(samples: 2000, features: 32, classes: 4))
         #expect(s.secondsByPhase.count == 7 && s.energySource == "estimate" && s.estimate != nil)
@@ -24,11 +26,15 @@ import Testing
 
         let checkpoint = try Checkpoint.read(directory: Self.v1)
         #expect(checkpoint.header.step == 40 && checkpoint.header.ranks == 2 && checkpoint.parameters.count == 596)
-        #expect(checkpoint.header.evaluations.map { $0.map(\.value) } == [[0.975975975975976], [1]], "old 'accuracies' become evaluations")
+        #expect(checkpoint.header.evaluations == [Evaluation(step: 20, metrics: [Metric(name: "accuracy", value: 0.975975975975976)]),
+                                                  Evaluation(step: 40, metrics: [Metric(name: "accuracy", value: 1)])],
+                "old 'accuracies' become evaluations at the epochs' ends")
         #expect(checkpoint.header.totals.iterations == 40 && checkpoint.header.config == s.config)
 
         let run = try RunOnDisk(path: Self.v1)
         #expect(run.energyByEpoch.count == 2 && run.energyToReach("accuracy", 0.99, higherIsBetter: true) == run.energyByEpoch[1])
+        let reached = try #require(run.reach("accuracy", 0.9, higherIsBetter: true))
+        #expect(reached.step == 20 && reached.samples == 2000 && reached.joules == run.energyByEpoch[0])
     }
 
     /// Field names stay: every (non-null) field of the old files is in what the typed schema writes, with the same value.
