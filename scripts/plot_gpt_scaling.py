@@ -28,7 +28,8 @@ def point(run):
 
 def main(out: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), constrained_layout=True, sharey=True)
-    print("link      run            nodes  J/token   compute   comm      other     µs/token  t_iter_ms  predicted_ms  error")
+    print("link      run            nodes  J/token   compute   comm      other     µs/token  t_iter_ms  predicted_ms  error  "
+          "predicted J/token  error")
     for ax, gbit in zip(axes, (1, 10)):
         base = out / f"g{gbit}"
         runs = [base / name for name in ("n1", "n2", "n4", "n4-overlap", "n4-bf16") if (base / name / "summary.json").exists()]
@@ -53,11 +54,14 @@ def main(out: Path) -> None:
         if px:  # predicted µs/token = predicted t_iter × (measured µs/token ÷ measured t_iter): tokens per iteration
             ax2.plot(px, [pred[pts[i]["nodes"]]["t_iter_predicted_s"] * pts[i]["us_per_token"] / pts[i]["t_iter"] for i in px],
                      "r:^", label="time per token, predicted")
+            ax.plot(px, [pred[pts[i]["nodes"]]["j_per_sample_predicted"] for i in px], "k_", markersize=28, mew=2,
+                    label="energy per token, predicted")
         ax2.set_ylim(bottom=0)
         ax2.set_ylabel("time per token (µs)", color="r")
         for p in pts:
             e = pred.get(p["nodes"]) if "-" not in p["run"] else None
-            pm = f"{1e3 * e['t_iter_predicted_s']:12.1f}  {100 * e['t_iter_error']:+5.1f} %" if e else f"{'-':>12}  {'-':>7}"
+            pm = (f"{1e3 * e['t_iter_predicted_s']:12.1f}  {100 * e['t_iter_error']:+5.1f} %  {e['j_per_sample_predicted']:17.6f}  "
+                  f"{100 * e['energy_error']:+5.1f} %") if e else f"{'-':>12}  {'-':>7}  {'-':>17}  {'-':>7}"
             print(f"{gbit:>2} Gbit/s  {p['run']:<13} {p['nodes']:>5}  {p['j_per_token']:.6f}  {p['compute']:.6f}  {p['comm']:.6f}  "
                   f"{p['other']:.6f}  {p['us_per_token']:8.1f}  {1e3 * p['t_iter']:9.1f}  {pm}")
     axes[0].set_ylabel("energy per token (J), estimate" if "estimate" in pts[0]["source"] else "energy per token (J)")

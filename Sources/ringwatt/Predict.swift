@@ -89,15 +89,19 @@ struct Predict: ParsableCommand {
         if let errors { try RunDirectory.writeAtomically(path: errors, try RunFileCoding.document(rows)) }
     }
 
-    /// The prediction's error on one measured run (nil for a run with another ranks-per-node).
+    /// The prediction's error on one measured run (nil for a run with another ranks-per-node): time
+    /// per iteration, and energy per sample (or token) — per sample, because a run sized by --steps
+    /// does the same steps at every node count, not an epoch's samples.
     func errorOnMeasured(_ m: RunOnDisk, _ model: ScalingPrediction) -> PredictionError? {
         guard m.ranks == m.nodes * ranksPerNode else { return nil }
         let pt = model.point(nodes: m.nodes)
         let e = PredictionError(nodes: m.nodes, tIterPredictedS: pt.iterationSeconds, tIterMeasuredS: m.summary.seconds / m.iterations,
-                                energyPredictedJ: pt.joules, energyMeasuredJ: m.joulesPerEpoch)
-        print(String(format: "  %d node(s): time/iteration %.3f ms vs %.3f ms (%+.1f %%), energy/epoch %.1f J vs %.1f J (%+.1f %%)",
-                     m.nodes, e.tIterPredictedS * 1e3, e.tIterMeasuredS * 1e3, 100 * e.tIterError,
-                     e.energyPredictedJ, e.energyMeasuredJ, 100 * e.energyError))
+                                joulesPerSamplePredicted: pt.joulesPerSample,
+                                joulesPerSampleMeasured: m.summary.energyJ / Double(max(1, m.summary.samples)))
+        let unit = m.summary.sampleUnit ?? "sample"
+        print(String(format: "  %d node(s): time/iteration %.3f ms vs %.3f ms (%+.1f %%), energy per %@ %.4g J vs %.4g J (%+.1f %%)",
+                     m.nodes, e.tIterPredictedS * 1e3, e.tIterMeasuredS * 1e3, 100 * e.tIterError, unit,
+                     e.joulesPerSamplePredicted, e.joulesPerSampleMeasured, 100 * e.energyError))
         return e
     }
 }
@@ -107,34 +111,36 @@ struct PredictionError: Codable {
     var nodes: Int
     var tIterPredictedS: Double
     var tIterMeasuredS: Double
-    var energyPredictedJ: Double
-    var energyMeasuredJ: Double
+    var joulesPerSamplePredicted: Double
+    var joulesPerSampleMeasured: Double
     var tIterError: Double { (tIterPredictedS - tIterMeasuredS) / tIterMeasuredS }
-    var energyError: Double { (energyPredictedJ - energyMeasuredJ) / energyMeasuredJ }
+    var energyError: Double { (joulesPerSamplePredicted - joulesPerSampleMeasured) / joulesPerSampleMeasured }
 
     enum CodingKeys: String, CodingKey {
         case nodes, tIterPredictedS = "t_iter_predicted_s", tIterMeasuredS = "t_iter_measured_s", tIterError = "t_iter_error"
-        case energyPredictedJ = "energy_predicted_j", energyMeasuredJ = "energy_measured_j", energyError = "energy_error"
+        case joulesPerSamplePredicted = "j_per_sample_predicted", joulesPerSampleMeasured = "j_per_sample_measured"
+        case energyError = "energy_error"
     }
 
-    init(nodes: Int, tIterPredictedS: Double, tIterMeasuredS: Double, energyPredictedJ: Double, energyMeasuredJ: Double) {
+    init(nodes: Int, tIterPredictedS: Double, tIterMeasuredS: Double, joulesPerSamplePredicted: Double, joulesPerSampleMeasured: Double) {
         self.nodes = nodes; self.tIterPredictedS = tIterPredictedS; self.tIterMeasuredS = tIterMeasuredS
-        self.energyPredictedJ = energyPredictedJ; self.energyMeasuredJ = energyMeasuredJ
+        self.joulesPerSamplePredicted = joulesPerSamplePredicted; self.joulesPerSampleMeasured = joulesPerSampleMeasured
     }
 
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(nodes: try c.decode(Int.self, forKey: .nodes), tIterPredictedS: try c.decode(Double.self, forKey: .tIterPredictedS),
                   tIterMeasuredS: try c.decode(Double.self, forKey: .tIterMeasuredS),
-                  energyPredictedJ: try c.decode(Double.self, forKey: .energyPredictedJ),
-                  energyMeasuredJ: try c.decode(Double.self, forKey: .energyMeasuredJ))
+                  joulesPerSamplePredicted: try c.decode(Double.self, forKey: .joulesPerSamplePredicted),
+                  joulesPerSampleMeasured: try c.decode(Double.self, forKey: .joulesPerSampleMeasured))
     }
 
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(nodes, forKey: .nodes); try c.encode(tIterPredictedS, forKey: .tIterPredictedS)
         try c.encode(tIterMeasuredS, forKey: .tIterMeasuredS); try c.encode(tIterError, forKey: .tIterError)
-        try c.encode(energyPredictedJ, forKey: .energyPredictedJ); try c.encode(energyMeasuredJ, forKey: .energyMeasuredJ)
+        try c.encode(joulesPerSamplePredicted, forKey: .joulesPerSamplePredicted)
+        try c.encode(joulesPerSampleMeasured, forKey: .joulesPerSampleMeasured)
         try c.encode(energyError, forKey: .energyError)
     }
 }
