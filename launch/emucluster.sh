@@ -18,7 +18,7 @@ SWITCH=${PREFIX}-sw
 hosts() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${PREFIX}-h[0-9]+$" || true; }
 
 down() {
-  for ns in $(hosts); do ip netns delete "$ns" 2>/dev/null || true; done
+  for ns in $(hosts); do ip netns delete "$ns" 2>/dev/null || true; rm -rf "/tmp/ringwatt-emu-$ns"; done
   ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$SWITCH" && ip netns delete "$SWITCH" 2>/dev/null || true
 }
 
