@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Collectives", dependencies: ["CMPI", "CKernels", "Support"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .target(name: "Model", dependencies: ["CBLAS", "CKernels", "Support"]),
-        .target(name: "Datasets", dependencies: ["CZlib", "Support"]),
+        .target(name: "Datasets", dependencies: ["CZlib", "CKernels", "Support"]),
         .target(name: "Energy", dependencies: ["Support"]),
         // The maths of scaling: bus bandwidth, the ring's cost model and its fit, prediction.
         .target(name: "CostModel"),
@@ -45,7 +45,7 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log")]),
 
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Support"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "CKernels"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         // Fixture trees and counters; runs/ holds run directories written by earlier versions (read by tests).
         .target(name: "Fixtures", dependencies: ["Support"], path: "Tests/Fixtures", exclude: ["runs"]),

@@ -1,3 +1,4 @@
+import CKernels
 import Support
 
 /// A labelled data set kept as bytes in memory (1 byte per pixel, as on disk); batches are
@@ -85,13 +86,13 @@ public struct BatchConverter: Sendable {
         let f = data.features
         table.withUnsafeBufferPointer { t in
             data.images.withUnsafeBufferPointer { img in
-                var row = 0
-                for index in indices {
-                    let src = img.baseAddress! + Int(index) * f
-                    let dst = x + row * f
-                    for j in 0..<f { dst[j] = t[Int(src[j])] }
-                    y[row] = data.labels[Int(index)]
-                    row += 1
+                data.labels.withUnsafeBufferPointer { labels in
+                    var row = 0
+                    for index in indices {
+                        rw_bytes_to_floats(x + row * f, img.baseAddress! + Int(index) * f, f, t.baseAddress!)
+                        y[row] = labels[Int(index)]
+                        row += 1
+                    }
                 }
             }
         }

@@ -3,6 +3,7 @@
 // Gradients are named d + the forward name and, for parameters, accumulate with +=.
 
 import CBLAS
+import CKernels
 
 // MARK: Dense
 
@@ -28,10 +29,7 @@ public func denseBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: Unsaf
 
 /// dbias (O) += Σ_b dout (B,O).
 public func denseBiasBackward(_ dbias: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>, batch B: Int, outputs O: Int) {
-    for b in 0..<B {
-        let row = dout + b * O
-        for o in 0..<O { dbias[o] += row[o] }
-    }
+    rw_bias_backward(dbias, dout, B, O)
 }
 
 /// Rows `rows` of the weight gradient: dweight[rows] (R,I) += dout[:, rows]ᵀ (R,B) · inp (B,I).
@@ -57,12 +55,12 @@ public func denseInputBackward(_ dinp: UnsafeMutablePointer<Float>, _ dout: Unsa
 
 /// In place: x = max(x, 0) over n elements.
 public func reluForward(_ x: UnsafeMutablePointer<Float>, count n: Int) {
-    for i in 0..<n { x[i] = x[i] > 0 ? x[i] : 0 }
+    rw_relu(x, n)
 }
 
 /// In place: dx = dout · [out > 0], where `out` is the ReLU's output.
 public func reluBackward(_ dx: UnsafeMutablePointer<Float>, _ out: UnsafePointer<Float>, count n: Int) {
-    for i in 0..<n { dx[i] = out[i] > 0 ? dx[i] : 0 }
+    rw_relu_backward(dx, out, n)
 }
 
 // MARK: Softmax cross-entropy

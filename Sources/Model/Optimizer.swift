@@ -72,13 +72,7 @@ public final class Optimizer {
         let n = parameters.count, wd = settings.weightDecay
         switch settings.kind {
         case .sgd:
-            let mu = settings.momentum
-            for i in 0..<n {
-                let grad = g[i] + wd * w[i]
-                let v = mu * m[i] + grad
-                m[i] = v
-                w[i] -= lr * v
-            }
+            rw_sgd_momentum(w, g, m, n, lr, settings.momentum, wd)
         case .adam:
             let v = secondMoment.pointer
             let b1 = settings.beta1, b2 = settings.beta2, eps = settings.epsilon

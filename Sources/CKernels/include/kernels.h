@@ -51,4 +51,16 @@ double rw_sum_squares_f64(const float *x, size_t n);
 /// out[i] = a[i] + b[i]
 void rw_add3_f32(float *out, const float *a, const float *b, size_t n);
 
+// The MLP's element-wise passes (training.c), the scalar definitions' operations element by element.
+
+/// m = momentum·m + (g + decay·w); w −= lr·m (PyTorch's SGD with momentum and L2 decay).
+void rw_sgd_momentum(float *w, const float *g, float *m, size_t n, float lr, float momentum, float decay);
+/// x = max(x, 0); dx = out > 0 ? dx : 0.
+void rw_relu(float *x, size_t n);
+void rw_relu_backward(float *dx, const float *out, size_t n);
+/// dbias[c] += Σ over rows of dout[r][c], rows in order.
+void rw_bias_backward(float *dbias, const float *dout, size_t rows, size_t columns);
+/// dst[i] = table[src[i]]: bytes to normalised floats through a 256-entry table.
+void rw_bytes_to_floats(float *dst, const uint8_t *src, size_t n, const float *table);
+
 #endif
