@@ -1,20 +1,29 @@
 import CBLAS
 import Support
 
+/// Three scratch matrices of `size` floats, A and B filled with small non-zero values: the operands
+/// of a benchmark's GEMMs, whose results nobody reads.
+struct GEMMScratch {
+    let a: FloatBuffer, b: FloatBuffer, c: FloatBuffer
+
+    init(size: Int) {
+        a = FloatBuffer(count: size); b = FloatBuffer(count: size); c = FloatBuffer(count: size)
+        for i in 0..<size { a.pointer[i] = Float(i % 7) * 0.01; b.pointer[i] = Float(i % 5) * 0.01 }
+    }
+}
+
 /// The ceiling a training step is measured against: the same cblas_sgemm calls the MLP's
 /// forward and backward make, with the same shapes and transposes, and nothing else.
 public struct GEMMBenchmark {
     public let model: MLP
     public let batch: Int
-    private let a: FloatBuffer, b: FloatBuffer, c: FloatBuffer
+    private let scratch: GEMMScratch
 
     public init(model: MLP, batch: Int) {
         self.model = model
         self.batch = batch
         let widest = model.widths.max()!
-        let size = Swift.max(batch * widest, widest * widest)
-        a = FloatBuffer(count: size); b = FloatBuffer(count: size); c = FloatBuffer(count: size)
-        for i in 0..<size { a.pointer[i] = Float(i % 7) * 0.01; b.pointer[i] = Float(i % 5) * 0.01 }
+        scratch = GEMMScratch(size: Swift.max(batch * widest, widest * widest))
     }
 
     /// Runs one step's worth of GEMMs; returns the seconds taken.
@@ -24,12 +33,12 @@ public struct GEMMBenchmark {
         for (l, layer) in model.layers.enumerated() {
             let I = Int32(layer.inputs), O = Int32(layer.outputs)
             // forward: (B,I)·(O,I)ᵀ
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, O, I, 1, a.pointer, I, b.pointer, I, 1, c.pointer, O)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, O, I, 1, scratch.a.pointer, I, scratch.b.pointer, I, 1, scratch.c.pointer, O)
             // weight gradient: (B,O)ᵀ·(B,I)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, I, B, 1, a.pointer, O, b.pointer, I, 1, c.pointer, I)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, I, B, 1, scratch.a.pointer, O, scratch.b.pointer, I, 1, scratch.c.pointer, I)
             // input gradient (not for the first layer): (B,O)·(O,I)
             if l > 0 {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, I, O, 1, a.pointer, O, b.pointer, I, 0, c.pointer, I)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, I, O, 1, scratch.a.pointer, O, scratch.b.pointer, I, 0, scratch.c.pointer, I)
             }
         }
         return monotonicSeconds() - t0
@@ -41,20 +50,18 @@ public struct GEMMBenchmark {
 public struct GPTGEMMBenchmark {
     public let shape: GPTShape
     public let batch: Int
-    private let a: FloatBuffer, b: FloatBuffer, c: FloatBuffer
+    private let scratch: GEMMScratch
 
     public init(shape: GPTShape, batch: Int) {
         self.shape = shape
         self.batch = batch
         let N = batch * shape.context, C = shape.channels
-        let size = Swift.max(N * 4 * C, 4 * C * C, N * GPTShape.vocabulary, shape.context * shape.context)
-        a = FloatBuffer(count: size); b = FloatBuffer(count: size); c = FloatBuffer(count: size)
-        for i in 0..<size { a.pointer[i] = Float(i % 7) * 0.01; b.pointer[i] = Float(i % 5) * 0.01 }
+        scratch = GEMMScratch(size: Swift.max(N * 4 * C, 4 * C * C, N * GPTShape.vocabulary, shape.context * shape.context))
     }
 
     private func gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, lda: Int, ldb: Int, ldc: Int, beta: Float = 0) {
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                    1, a.pointer, Int32(lda), b.pointer, Int32(ldb), beta, c.pointer, Int32(ldc))
+                    1, scratch.a.pointer, Int32(lda), scratch.b.pointer, Int32(ldb), beta, scratch.c.pointer, Int32(ldc))
     }
 
     /// A linear layer (N,C)→(N,OC): forward; backward's input and weight gradients.

@@ -46,7 +46,7 @@ final class RecordFlusher {
         }
         if comm.isRoot, let directory, writeError == nil {
             do {
-                try directory.appendIterations(try lines.map { try RunFileCoding.line($0) })
+                try directory.appendIterations(try RunFileCoding.lines(lines))
                 try directory.appendPower(csv(powerRows))
             } catch { failed(writing: error) }
         }

@@ -20,7 +20,13 @@ public enum RunFileCoding {
 
     /// One JSON line (no newline).
     public static func line<T: Encodable>(_ value: T) throws -> String {
-        String(decoding: try encoder().encode(value), as: UTF8.self)
+        try lines([value])[0]
+    }
+
+    /// One JSON line per value, through one encoder.
+    public static func lines<T: Encodable>(_ values: [T]) throws -> [String] {
+        let e = encoder()
+        return try values.map { String(decoding: try e.encode($0), as: UTF8.self) }
     }
 
     /// A whole file: pretty, ending with a newline.

@@ -50,8 +50,4 @@ public struct RunOnDisk {
         return (e.step, cumulativeJoules[e.step - 1], cumulativeSamples[e.step - 1])
     }
 
-    /// Energy until the first evaluation whose metric reaches `target` (nil if none does).
-    public func energyToReach(_ name: String, _ target: Double, higherIsBetter: Bool) -> Double? {
-        reach(name, target, higherIsBetter: higherIsBetter)?.joules
-    }
 }
