@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "CKernels"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         // Fixture trees and counters; runs/ holds run directories written by earlier versions (read by tests).
-        .target(name: "Fixtures", dependencies: ["Support"], path: "Tests/Fixtures", exclude: ["runs"]),
+        .target(name: "Fixtures", dependencies: ["Support"], path: "Tests/Fixtures", exclude: ["runs", "preload"]),
         .testTarget(name: "EnergyTests", dependencies: ["Energy", "Fixtures"]),
         .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Trainer", "Fixtures"]),

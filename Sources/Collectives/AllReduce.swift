@@ -400,12 +400,13 @@ public final class AllReduce {
             func real(_ vp: Int) -> Int { vp < rem ? vp * 2 + 1 : vp + rem }
             // Reduce-scatter by recursive halving: keep one half, send the other, add the partner's.
             var lo = 0, hi = n
-            var levels: [(lo: Int, hi: Int)] = []
+            var levels = InlineArray<64, (lo: Int, hi: Int)>(repeating: (0, 0)), depth = 0  // a stack of log2(p2) ranges, kept off the heap
             var mask = p2 / 2
             while mask >= 1 {
                 let partner = real(virtualRank ^ mask)
                 let mid = lo + (hi - lo) / 2
-                levels.append((lo, hi))
+                levels[depth] = (lo, hi)
+                depth += 1
                 let (keepLo, keepHi, sendLo, sendHi) = virtualRank & mask == 0 ? (lo, mid, mid, hi) : (mid, hi, lo, mid)
                 let landing = incoming(keepHi - keepLo)
                 try transport.exchange(send: outgoing(base + sendLo, sendHi - sendLo), to: partner,
@@ -422,7 +423,8 @@ public final class AllReduce {
             mask = 1
             while mask < p2 {
                 let partner = real(virtualRank ^ mask)
-                let level = levels.removeLast()
+                depth -= 1
+                let level = levels[depth]
                 let (otherLo, otherHi) = lo == level.lo ? (hi, level.hi) : (level.lo, lo)
                 let landing = wire == .f32
                     ? UnsafeMutableRawBufferPointer(start: base + otherLo, count: (otherHi - otherLo) * 4)

@@ -41,6 +41,13 @@ public final class GradientBuckets: @unchecked Sendable {
     /// Bucket timings of the last step (valid after `finishStep`).
     public private(set) var timings: [BucketTiming] = []
 
+    /// Seconds the last step's buckets spent in their all-reduces, summed (valid after `finishStep`).
+    public var busySeconds: Double {
+        var total = 0.0
+        for t in timings { total += t.end - t.start }
+        return total
+    }
+
     /// - boundaries: the offsets backward reports final, in its order: strictly descending,
     ///   ending with 0 (after k, everything from k to the end of the buffer is final).
     public init(boundaries: [Int], buffer: UnsafeMutableBufferPointer<Float>, bucketBytes: Int,

@@ -22,8 +22,17 @@ public struct DistributedSampler: Sendable, Equatable {
 
     /// This rank's sample indices for `epoch`, in the order they are used.
     public func indices(epoch: Int) -> [Int32] {
+        var order = [Int32](), permutation = [Int32]()
+        fill(&order, epoch: epoch, permutation: &permutation)
+        return order
+    }
+
+    /// `indices(epoch:)` into `order`, with `permutation` as scratch: both reuse their storage,
+    /// so a new epoch allocates nothing.
+    public func fill(_ order: inout [Int32], epoch: Int, permutation: inout [Int32]) {
         var rng = SplitMix64(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
-        let permutation = rng.permutation(count)
-        return (0..<samplesPerRank).map { permutation[$0 * ranks + rank] }
+        rng.permute(&permutation, count: count)
+        order.removeAll(keepingCapacity: true)
+        for k in 0..<samplesPerRank { order.append(permutation[k * ranks + rank]) }
     }
 }

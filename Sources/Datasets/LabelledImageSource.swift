@@ -14,6 +14,8 @@ public final class LabelledImageSource: BatchSource {
     /// This rank's sample order for `orderEpoch` (computed once per epoch).
     private var order: [Int32] = []
     private var orderEpoch = -1
+    /// The epoch's permutation of the whole set, kept so a new epoch reuses its storage.
+    private var permutation: [Int32] = []
     private var evaluationIndices: [Int32]
 
     public init(train: Dataset, test: Dataset, ranks: Int, rank: Int, seed: UInt64,
@@ -43,7 +45,7 @@ public final class LabelledImageSource: BatchSource {
 
     public func fillTraining(_ batch: ClassificationBatch, epoch: Int, step: Int) {
         if epoch != orderEpoch {
-            order = sampler.indices(epoch: epoch)
+            sampler.fill(&order, epoch: epoch, permutation: &permutation)
             orderEpoch = epoch
         }
         let lo = step * batchSize, hi = min(lo + batchSize, order.count)

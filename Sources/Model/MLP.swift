@@ -112,12 +112,11 @@ public final class MLP: TrainableModel {
     /// first); lazy, so the training step allocates nothing for them. Each block holds about
     /// `gradientBlockBytes`, rounded up to a multiple of `rowBlockQuantum` rows; the top block
     /// holds what is left over.
-    public func rowBlocks(_ l: Int) -> LazyMapSequence<StrideThrough<Int>, Range<Int>> {
+    public func rowBlocks(_ l: Int) -> RowBlocks {
         let layer = layers[l]
         let q = Self.rowBlockQuantum
         let rows = gradientBlockBytes > 0 ? max(1, (gradientBlockBytes / (4 * layer.inputs) + q - 1) / q) * q : layer.outputs
-        let top = (layer.outputs - 1) / rows * rows  // the highest block's first row
-        return stride(from: top, through: 0, by: -rows).lazy.map { $0..<min($0 + rows, layer.outputs) }
+        return RowBlocks(outputs: layer.outputs, rows: rows)
     }
 
     /// The offsets backward reports to `gradientsFinal`, in order (descending, ending with 0):
@@ -211,4 +210,23 @@ public final class MLP: TrainableModel {
     }
 
     public func trainingFLOPs(samples: Int) -> Double { trainingFLOPs(batch: samples) }
+}
+
+/// A layer's output rows in blocks of `rows` from the top: the highest block (what is left over)
+/// first, down to the block at row 0. A plain value, so backward iterates it without allocating.
+public struct RowBlocks: Sequence, IteratorProtocol {
+    private let outputs: Int, rows: Int
+    private var first: Int  // the next block's first row; below 0 when done
+
+    init(outputs: Int, rows: Int) {
+        self.outputs = outputs
+        self.rows = rows
+        first = (outputs - 1) / rows * rows
+    }
+
+    public mutating func next() -> Range<Int>? {
+        guard first >= 0 else { return nil }
+        defer { first -= rows }
+        return first..<Swift.min(first + rows, outputs)
+    }
 }

@@ -36,13 +36,20 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Equatable {
 
     /// Fisher–Yates permutation of 0..<count.
     public mutating func permutation(_ count: Int) -> [Int32] {
-        var p = (0..<count).map { Int32($0) }
+        var p = [Int32]()
+        permute(&p, count: count)
+        return p
+    }
+
+    /// `permutation(count)` into `p`, reusing its storage.
+    public mutating func permute(_ p: inout [Int32], count: Int) {
+        p.removeAll(keepingCapacity: true)
+        for i in 0..<count { p.append(Int32(i)) }
         if count > 1 {
             for i in stride(from: count - 1, to: 0, by: -1) {
                 p.swapAt(i, nextInt(below: i + 1))
             }
         }
-        return p
     }
 }
 

@@ -62,6 +62,37 @@ enum RankSignal: Int, Comparable {
     }
 }
 
+/// One figure per phase, stored inline: an iteration's record is made every step, and a step
+/// allocates nothing.
+struct PhaseValues {
+    private var storage = InlineArray<7, Double>(repeating: 0)
+
+    init() { precondition(Phase.allCases.count == storage.count, "PhaseValues holds one value per Phase") }
+
+    init(_ values: ArraySlice<Double>) {
+        self.init()
+        for (i, v) in zip(storage.indices, values) { storage[i] = v }
+    }
+
+    subscript(_ i: Int) -> Double {
+        get { storage[i] }
+        set { storage[i] = newValue }
+    }
+
+    subscript(_ phase: Phase) -> Double {
+        get { storage[phase.rawValue] }
+        set { storage[phase.rawValue] = newValue }
+    }
+
+    var sum: Double {
+        var total = 0.0
+        for i in storage.indices { total += storage[i] }
+        return total
+    }
+
+    var array: [Double] { storage.indices.map { storage[$0] } }
+}
+
 /// One rank's account of one iteration, flattened to Doubles so ranks can all-gather them.
 struct IterationRecord {
     static let phaseCount = Phase.allCases.count
@@ -75,14 +106,14 @@ struct IterationRecord {
     var signal = RankSignal.carryOn
     /// The iteration's window on the aligned clock: from the previous iteration's end to this one's.
     var start = 0.0, end = 0.0
-    var phaseStart = [Double](repeating: 0, count: phaseCount)
-    var phaseSeconds = [Double](repeating: 0, count: phaseCount)
-    var processJoules = [Double](repeating: 0, count: phaseCount)
-    var nodeJoules = [Double](repeating: 0, count: phaseCount)
+    var phaseStart = PhaseValues()
+    var phaseSeconds = PhaseValues()
+    var processJoules = PhaseValues()
+    var nodeJoules = PhaseValues()
 
     var flat: [Double] {
         [Double(iter), Double(epoch), loss, Double(samples), Double(commBytes), commSeconds, Double(signal.rawValue), start, end]
-            + phaseStart + phaseSeconds + processJoules + nodeJoules
+            + phaseStart.array + phaseSeconds.array + processJoules.array + nodeJoules.array
     }
 
     init() {}
@@ -93,18 +124,18 @@ struct IterationRecord {
         commBytes = Int(f[b + 4]); commSeconds = f[b + 5]; signal = RankSignal(rawValue: Int(f[b + 6])) ?? .failed
         start = f[b + 7]; end = f[b + 8]
         let n = Self.phaseCount
-        phaseStart = Array(f[(b + 9)..<(b + 9 + n)])
-        phaseSeconds = Array(f[(b + 9 + n)..<(b + 9 + 2 * n)])
-        processJoules = Array(f[(b + 9 + 2 * n)..<(b + 9 + 3 * n)])
-        nodeJoules = Array(f[(b + 9 + 3 * n)..<(b + 9 + 4 * n)])
+        phaseStart = PhaseValues(f[(b + 9)..<(b + 9 + n)])
+        phaseSeconds = PhaseValues(f[(b + 9 + n)..<(b + 9 + 2 * n)])
+        processJoules = PhaseValues(f[(b + 9 + 2 * n)..<(b + 9 + 3 * n)])
+        nodeJoules = PhaseValues(f[(b + 9 + 3 * n)..<(b + 9 + 4 * n)])
     }
 
-    var joules: Double { processJoules.reduce(0, +) + nodeJoules.reduce(0, +) }
+    var joules: Double { processJoules.sum + nodeJoules.sum }
 
     /// Phase `phase` ran from its start to `end`.
     mutating func close(_ phase: Phase, from start: Double, to end: Double) {
-        phaseStart[phase.rawValue] = start
-        phaseSeconds[phase.rawValue] = end - start
+        phaseStart[phase] = start
+        phaseSeconds[phase] = end - start
     }
 
     func seconds(_ phase: Phase) -> Double { phaseSeconds[phase.rawValue] }

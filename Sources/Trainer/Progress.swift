@@ -64,10 +64,10 @@ final class ProgressPrinter {
     }
 
     /// Every iteration: redraw the live line at most 5 times a second (terminal only).
-    func iteration(_ f: ProgressFigures, now: Double) {
+    func iteration(_ f: @autoclosure () -> ProgressFigures, now: Double) {
         guard enabled, options.mode == .tty, now - lastDraw >= 0.2 else { return }
         lastDraw = now
-        write("\r\u{1B}[2K" + f.line)
+        write("\r\u{1B}[2K" + f().line)
         liveLineShown = true
     }
 

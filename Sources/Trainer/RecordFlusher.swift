@@ -22,10 +22,10 @@ final class RecordFlusher {
     private var lastPowerSample: PowerSample?
 
     init(comm: Communicator, plan: PowerPlan, power: PowerSampler, directory: RunDirectory?, trace: TimelineRecorder,
-         totals: RunTotals, energyBudget: Double?, learningRate: @escaping (Int) -> Double) {
+         totals: RunTotals, energyBudget: Double?, capacity: Int, learningRate: @escaping (Int) -> Double) {
         self.comm = comm; self.plan = plan; self.power = power; self.directory = directory; self.trace = trace
         self.totals = totals; self.energyBudget = energyBudget; self.learningRate = learningRate
-        pending.reserveCapacity(256)
+        pending.reserveCapacity(capacity)  // a flush is due at --flush-every records at the latest: appends never grow it
     }
 
     func append(_ record: IterationRecord) { pending.append(record) }

@@ -64,9 +64,9 @@ struct RunTotals: Codable, Equatable {
         // Node-wide joules (read by the node's first rank) are shared equally by the node's ranks,
         // which all spend the whole iteration on it; process joules belong to their rank.
         var nodeJoules: [Int: Double] = [:]
-        for (r, record) in records.enumerated() { nodeJoules[nodeOf[r], default: 0] += record.nodeJoules.reduce(0, +) }
+        for (r, record) in records.enumerated() { nodeJoules[nodeOf[r], default: 0] += record.nodeJoules.sum }
         let perRank = records.enumerated().map { r, record in
-            record.processJoules.reduce(0, +) + (nodeJoules[nodeOf[r]] ?? 0) / Double(localSizeOf[r])
+            record.processJoules.sum + (nodeJoules[nodeOf[r]] ?? 0) / Double(localSizeOf[r])
         }
         let energy = joules.reduce(0, +)
         let compute = joules[Phase.compute.rawValue], comm = joules[Phase.comm.rawValue]

@@ -19,8 +19,10 @@ extension TrainingRun {
         for epoch in startEpoch..<max(startEpoch, epochs) {
             for index in (epoch == startEpoch ? position.step % batchesPerEpoch : 0)..<batchesPerEpoch {
                 guard position.step < totalSteps else { return nil }
+                allocations.begin()
                 let stopAsked = try step(epoch: epoch, index: index)
-                printer.iteration(figures(epoch: epoch, firstStep: firstStep), now: previousEnd)
+                allocations.end(first: position.step == firstStep + 1)
+                printer.iteration(figures(epoch: epoch, firstStep: firstStep), now: previousEnd)  // computed only when drawn
                 let epochEnds = index == batchesPerEpoch - 1 || position.step == totalSteps
                 if let stop = try bookkeeping(epoch: epoch, epochEnds: epochEnds, stopAsked: stopAsked, firstStep: firstStep) {
                     return stop
@@ -55,7 +57,9 @@ extension TrainingRun {
         let evaluationDue = config.evalEvery > 0 && position.step % config.evalEvery == 0
         if index == batchesPerEpoch - 1 || position.step == totalSteps || evaluationDue {
             watchdog.beat(.evaluation, iteration: position.step)
+            allocations.pause()
             position.evaluations.append(Evaluation(step: position.step, metrics: try evaluator.run()))
+            allocations.resume()
             clock.close(.eval, at: now(), next: .idle)
         }
         var record = clock.finish()
@@ -63,7 +67,7 @@ extension TrainingRun {
         lastStepLoss = Double(loss)
         record.samples = source.samples(in: batch)
         record.commBytes = comm.allReduce.stats.bytesSent - sentBefore
-        record.commSeconds = commPlan.buckets.timings.map { $0.end - $0.start }.reduce(0, +)
+        record.commSeconds = commPlan.buckets.busySeconds
         previousEnd = record.end
         flusher.append(record)
         traceIteration(record)

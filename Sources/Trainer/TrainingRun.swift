@@ -33,6 +33,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
     var previousEnd = 0.0
     /// The last step's own loss: progress shows it until the first flush has a mean over ranks.
     var lastStepLoss = Double.nan
+    var allocations = StepAllocations()
     private var totals: RunTotals
     private let directory: RunDirectory?
     private let resumedClock: Double
@@ -90,7 +91,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         sampler.start()
         defer { sampler.stop(); commPlan.buckets.shutdown() }
         flusher = RecordFlusher(comm: comm, plan: powerPlan, power: sampler, directory: directory, trace: trace, totals: totals,
-                                energyBudget: config.energyBudgetJoules,
+                                energyBudget: config.energyBudgetJoules, capacity: config.flushEvery,
                                 learningRate: { [schedule] in Double(schedule.rate(at: $0)) })
         observer = StepObserver(buckets: commPlan.buckets, trace: trace, clock: { [unowned self] in now() })
         let transport = AbortHandle(transport: comm.transport)
@@ -104,6 +105,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         let firstStep = position.step
         let stop = try loop(firstStep: firstStep)
         let loopSeconds = now() - loopStart
+        allocations.report(rank: comm.rank)
         sampler.stop()
         printer.clearLive()
         watchdog.beat(.finishing, iteration: position.step)

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// The training step allocates nothing. `ringwatt` runs with a counting allocator preloaded
+/// (Tests/Fixtures/preload/allocation_counter.c); the trainer finds its counter and reports, per
+/// rank, the heap allocations its training thread made inside the steps after the first
+/// (evaluation excluded; the record flushes between steps are not steps). With --overlap off the
+/// all-reduce runs on that thread too, so the collectives are counted as well.
+@Suite(.serialized) struct AllocationTests {
+    /// The allocator, built once with the C compiler on the PATH.
+    static let preload: String = {
+        let library = Harness.temporaryDirectory() + "/allocation_counter.so"
+        let source = Harness.repository + "/Tests/Fixtures/preload/allocation_counter.c"
+        let built = try! Harness.run("/usr/bin/env", ["cc", "-shared", "-fPIC", "-O2", "-o", library, source])
+        precondition(built.status == 0, "building the allocation counter failed: \(built.all)")
+        return library
+    }()
+
+    static let runs: [(ranks: Int, arguments: [String])] = [
+        // 1 and 3 ranks (3 takes the latency-bound algorithms' non-power-of-two path); 400 steps of
+        // 64 over 20,000 samples cross epoch boundaries (a new sample order each).
+        (1, ["--data", "synthetic:20000:784:10", "--steps", "400"]),
+        (3, ["--data", "synthetic:20000:784:10", "--steps", "400", "--overlap", "off"]),
+        (3, ["--data", "synthetic:20000:784:10", "--steps", "120", "--overlap", "off", "--algorithm", "ring", "--wire-dtype", "bf16"]),
+        (2, ["--model", "gpt", "--size", "tiny", "--batch-size", "4", "--steps", "120", "--overlap", "off", "--grad-clip", "1"]),
+    ]
+
+    @Test(arguments: runs.indices)
+    func trainingStepsAllocateNothing(run: Int) throws {
+        let (ranks, arguments) = Self.runs[run]
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = try Harness.run("/usr/bin/mpirun", ["--oversubscribe", "-np", String(ranks), "-x", "OPENBLAS_NUM_THREADS",
+                                                      "-x", "LD_PRELOAD=\(Self.preload)", Harness.binary, "train", "--quiet",
+                                                      "--out", dir + "/run"] + arguments)
+        #expect(out.status == 0, "\(out.all)")
+        let steps = Int(arguments[arguments.firstIndex(of: "--steps")! + 1])! - 1
+        let reports = out.stderr.split(separator: "\n").filter { $0.contains("heap allocations in") }
+        #expect(reports.count == ranks, "one report per rank: \(out.stderr)")
+        for line in reports {
+            #expect(line.contains(": 0 heap allocations in \(steps) training steps after the first"), "\(line)")
+        }
+    }
+}
