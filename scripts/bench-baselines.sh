@@ -1,28 +1,61 @@
 #!/usr/bin/env bash
 # Ringwatt against the trainers users would otherwise pick, interleaved on this machine with the
-# same model (784-256-128-10), data (Fashion-MNIST), per-rank batch and mpirun -np N:
-# PyTorch DDP (gloo, CPU, 1 thread per rank) and numpy + mpi4py. One epoch each, samples/s with
-# data loading and evaluation excluded. Prints figures; asserts nothing.
+# same model (784-256-128-10), data (Fashion-MNIST), per-rank batch, optimizer (SGD, momentum 0.9,
+# constant learning rate 0.05, no weight decay) and mpirun -np N: numpy + mpi4py, PyTorch DDP
+# (gloo, CPU, one thread per rank) from Debian and, when scripts/install-baselines.sh --pypi-torch
+# has made .baselines-venv, from PyPI. One epoch each; samples/s over the training loop with the
+# batch gathering included and evaluation excluded (for Ringwatt: samples over the loop's phases
+# less eval and checkpoint, from summary.json). Rounds interleave every trainer and rank count;
+# the table gives each one's median and spread (min–max) and Ringwatt's ratio of medians.
+# Prints figures; asserts nothing.
 #   bash scripts/bench-baselines.sh [ROUNDS] [BATCH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-baselines.sh >/dev/null
 source scripts/env.sh
 swift build -c release --product ringwatt >/dev/null
-ROUNDS="${1:-3}"; BATCH="${2:-64}"
+ROUNDS="${1:-5}"; BATCH="${2:-64}"
 PY=/usr/bin/python3
+VENV_PY=.baselines-venv/bin/python
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-printf "%-6s %-3s %-14s %s\n" round np trainer samples_per_s
+rows="$tmp/rows.tsv"
+echo "model 784-256-128-10, batch $BATCH per rank, SGD momentum 0.9, lr 0.05 constant, no weight decay; $ROUNDS rounds"
 for round in $(seq 1 "$ROUNDS"); do
   for np in 1 2 4; do
-    rw=$(mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS .build/release/ringwatt train --epochs 1 \
-          --batch-size "$BATCH" --out "$tmp/rw" --overwrite | awk '/^throughput/ {print $2}')
-    printf "%-6s %-3s %-14s %s\n" "$round" "$np" ringwatt "$rw"
+    mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS .build/release/ringwatt train --epochs 1 --quiet \
+      --batch-size "$BATCH" --lr 0.05 --momentum 0.9 --weight-decay 0 --schedule constant \
+      --out "$tmp/rw" --overwrite >/dev/null
+    rw=$($PY -c "import json; s = json.load(open('$tmp/rw/summary.json')); p = s['seconds_by_phase']
+print(round(s['samples'] / (sum(p.values()) - p['eval'] - p['checkpoint'])))")
+    printf "%s\t%s\t%s\t%s\n" "$round" "$np" ringwatt "$rw" | tee -a "$rows"
     nm=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS $PY numpy_mpi4py.py "$BATCH" \
           | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p')
-    printf "%-6s %-3s %-14s %s\n" "$round" "$np" numpy+mpi4py "$nm"
+    printf "%s\t%s\t%s\t%s\n" "$round" "$np" numpy+mpi4py "$nm" | tee -a "$rows"
     tc=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS $PY torch_ddp.py "$BATCH" 2>/dev/null \
           | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p')
-    printf "%-6s %-3s %-14s %s\n" "$round" "$np" torch-ddp "$tc"
+    printf "%s\t%s\t%s\t%s\n" "$round" "$np" torch-ddp-debian "$tc" | tee -a "$rows"
+    if [ -x "$VENV_PY" ]; then
+      tp=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS "../../$VENV_PY" torch_ddp.py "$BATCH" 2>/dev/null \
+            | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p')
+      printf "%s\t%s\t%s\t%s\n" "$round" "$np" torch-ddp-pypi "$tp" | tee -a "$rows"
+    fi
   done
 done
+$PY - "$rows" <<'PY'
+import statistics, sys
+from collections import defaultdict
+runs = defaultdict(list)
+for line in open(sys.argv[1]):
+    _, np_, trainer, value = line.split("\t")
+    if value.strip():
+        runs[(int(np_), trainer)].append(float(value))
+print(f"\n{'np':>3} {'trainer':<17} {'median samples/s':>17} {'min–max':>16} {'Ringwatt ×':>11}")
+for np_ in sorted({k[0] for k in runs}):
+    ours = statistics.median(runs[(np_, "ringwatt")])
+    for (n, trainer), values in sorted(runs.items(), key=lambda kv: (kv[0][0], kv[0][1] != "ringwatt", kv[0][1])):
+        if n != np_:
+            continue
+        m = statistics.median(values)
+        ratio = "" if trainer == "ringwatt" else f"{ours / m:.2f}"
+        print(f"{np_:>3} {trainer:<17} {m:>17.0f} {min(values):>7.0f}–{max(values):<8.0f} {ratio:>11}")
+PY

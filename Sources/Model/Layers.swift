@@ -66,39 +66,15 @@ public func reluBackward(_ dx: UnsafeMutablePointer<Float>, _ out: UnsafePointer
 // MARK: Softmax cross-entropy
 
 /// Mean over the batch of −log softmax(logits)[label]. logits (B,C) are replaced by the
-/// probabilities (B,C), which the backward pass reads.
+/// probabilities (B,C), which the backward pass reads. (Per row: p = expf(x − max) / Σ, the sum
+/// in float in column order; loss −= log max(p[label], FLT_MIN) in double.)
 public func softmaxCrossEntropyForward(_ logits: UnsafeMutablePointer<Float>, _ labels: UnsafePointer<UInt8>,
                                        batch B: Int, classes C: Int) -> Float {
-    var loss = 0.0
-    for b in 0..<B {
-        let row = logits + b * C
-        var maxLogit = row[0]
-        for c in 1..<C where row[c] > maxLogit { maxLogit = row[c] }
-        var sum: Float = 0
-        for c in 0..<C {
-            let e = expf(row[c] - maxLogit)
-            row[c] = e
-            sum += e
-        }
-        let inv = 1 / sum
-        for c in 0..<C { row[c] *= inv }
-        loss -= Double(logf(max(row[Int(labels[b])], Float.leastNormalMagnitude)))
-    }
-    return Float(loss / Double(B))
+    Float(rw_softmax_xent_forward(logits, labels, B, C) / Double(B))
 }
 
 /// dlogits (B,C) = (probs − onehot(label)) / B: the gradient of the batch-mean loss.
 public func softmaxCrossEntropyBackward(_ dlogits: UnsafeMutablePointer<Float>, _ probs: UnsafePointer<Float>,
                                         _ labels: UnsafePointer<UInt8>, batch B: Int, classes C: Int) {
-    let scale = 1 / Float(B)
-    for b in 0..<B {
-        for c in 0..<C { dlogits[b * C + c] = probs[b * C + c] * scale }
-        dlogits[b * C + Int(labels[b])] -= scale
-    }
+    rw_softmax_xent_backward(dlogits, probs, labels, B, C, 1 / Float(B))
 }
-
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif

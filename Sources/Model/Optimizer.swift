@@ -77,13 +77,7 @@ public final class Optimizer {
             let v = secondMoment.pointer
             let b1 = settings.beta1, b2 = settings.beta2, eps = settings.epsilon
             let c1 = 1 - powf(b1, Float(steps)), c2 = 1 - powf(b2, Float(steps))
-            let stepSize = lr / c1, invSqrtC2 = 1 / c2.squareRoot()
-            for i in 0..<n {
-                let grad = g[i] + wd * w[i]
-                m[i] = b1 * m[i] + (1 - b1) * grad
-                v[i] = b2 * v[i] + (1 - b2) * grad * grad
-                w[i] -= stepSize * m[i] / (v[i].squareRoot() * invSqrtC2 + eps)
-            }
+            rw_adam(w, g, m, v, n, lr / c1, b1, b2, 1 / c2.squareRoot(), eps, wd)
         case .adamw:
             let v = secondMoment.pointer
             let b1 = settings.beta1, b2 = settings.beta2, eps = settings.epsilon

@@ -176,9 +176,5 @@ public func crossEntropyForward(_ logits: UnsafeMutablePointer<Float>, _ targets
 /// In place over probs (N,V): dlogits = (probs − onehot(target)) · scale (scale = 1/N for a mean loss).
 public func crossEntropyBackward(_ probs: UnsafeMutablePointer<Float>, _ targets: UnsafePointer<Int32>, N: Int, V: Int,
                                  scale: Float) {
-    for n in 0..<N {
-        let row = probs + n * V
-        row[Int(targets[n])] -= 1
-        for v in 0..<V { row[v] *= scale }
-    }
+    rw_xent_backward_rows(probs, targets, N, V, scale)
 }

@@ -37,6 +37,7 @@ final class Checkpointer<M: TrainableModel> {
                 parameterCount: model.parameterCount, firstMomentCount: optimizer.firstMoment.count,
                 secondMomentCount: optimizer.secondMoment.count)
             do {
+                try directory.waitForWrites()  // the checkpoint's iterations are on disk before it is
                 try Checkpoint(header: header, parameters: Array(model.parameters.buffer), firstMoment: optimizer.firstMoment.array,
                                secondMoment: optimizer.secondMoment.array).write(directory: directory.path)
             } catch { failed(error) }

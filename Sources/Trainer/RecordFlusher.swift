@@ -36,6 +36,7 @@ final class RecordFlusher {
     /// Flushes the pending records. Returns the signal every rank agrees on: carry on, or why to stop.
     func flush() throws -> RankSignal {
         closeEnergyWindows()
+        if let failure = directory?.writeFailure { failed(writing: TrainerError.runDirectory(failure)) }
         if writeError != nil, let last = pending.indices.last { pending[last].signal = .failed }
         let byRank = try gatherRecords()
         let powerRows = try comm.allGatherVariable(drainPowerRows())
@@ -45,10 +46,7 @@ final class RecordFlusher {
                               learningRate: learningRate(records[0].iter))
         }
         if comm.isRoot, let directory, writeError == nil {
-            do {
-                try directory.appendIterations(try RunFileCoding.lines(lines))
-                try directory.appendPower(csv(powerRows))
-            } catch { failed(writing: error) }
+            directory.append(iterations: lines, power: csv(powerRows))
         }
         pending.removeAll(keepingCapacity: true)
         let signal = byRank.joined().map(\.signal).max() ?? .carryOn

@@ -17,7 +17,7 @@ struct BenchStep: ParsableCommand {
     @Option(help: "MLP layer widths.") var layers = "784-256-128-10"
     @Option(help: "GPT size: standard or tiny.") var size = GPTSize.standard
     @Option(help: "Batch size: samples (mlp, default 256) or sequences of T tokens (gpt, default 8).") var batchSize: Int?
-    @Option(help: "Rounds; each times --steps training steps and --steps GEMM-only steps.") var rounds = 7
+    @Option(help: "Rounds; each times --steps training steps and --steps GEMM-only steps.") var rounds = 9
     @Option(help: "Steps per round.") var steps = 50
     @Option(help: "Also time rounds with the power sampler running at this rate (0: skip).") var sampleHz = 100.0
     @Option(help: "Power source for the sampled rounds: auto, rapl, hwmon, nvml or estimate.") var powerSource = SourcePreference.auto
@@ -68,16 +68,18 @@ struct BenchStep: ParsableCommand {
                                                ranksOnNode: 1, isNodeLeader: true)
         let sampler = PowerSampler(sources: selection.sources, hz: sampleHz, epoch: monotonicSeconds())
         var stepTimes: [Double] = [], gemmTimes: [Double] = [], sampledTimes: [Double] = []
-        for _ in 0..<rounds {
-            stepTimes.append(trainingSteps())
-            gemmTimes.append(gemmSteps())
-            if sampleHz > 0 {
-                sampler.start()
-                sampledTimes.append(trainingSteps())
-                sampler.stop()
-            }
+        func sampledSteps() -> Double {
+            sampler.start()
+            defer { sampler.stop() }
+            return trainingSteps()
         }
-        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
+        for round in 0..<rounds {
+            // Sampled and unsampled rounds alternate which goes first, so drift favours neither.
+            if sampleHz > 0 && round % 2 == 1 { sampledTimes.append(sampledSteps()) }
+            stepTimes.append(trainingSteps())
+            if sampleHz > 0 && round % 2 == 0 { sampledTimes.append(sampledSteps()) }
+            gemmTimes.append(gemmSteps())
+        }
         let step = median(stepTimes), ceiling = median(gemmTimes)
         let flops = model.trainingFLOPs(batch: batchSize)
         let timed = Double(rounds * steps * (sampleHz > 0 ? 2 : 1))  // parts were summed over every timed step
@@ -89,9 +91,12 @@ struct BenchStep: ParsableCommand {
                      1e6 * parts[0] / timed, 1e6 * parts[1] / timed, 1e6 * parts[2] / timed))
         print(String(format: "fraction of the BLAS ceiling: %.3f (targets: ≥ 0.85 at batch 64, ≥ 0.90 at 256)", ceiling / step))
         if sampleHz > 0 {
-            let sampled = median(sampledTimes)
-            print(String(format: "with power sampling at %.0f Hz (%@): %.3f ms, overhead %+.2f %% (target ≤ 1 %%)",
-                         sampleHz, selection.label, sampled * 1e3, 100 * (sampled / step - 1)))
+            // Each round's sampled steps against the same round's unsampled ones: the median of the
+            // paired overheads and their spread (single rounds on a shared host swing by several %).
+            let overheads = zip(sampledTimes, stepTimes).map { 100 * ($0 / $1 - 1) }
+            print(String(format: "with power sampling at %.0f Hz (%@): %.3f ms; overhead per round: median %+.2f %%, "
+                         + "spread %+.2f to %+.2f %% over %d rounds (target ≤ 1 %%)", sampleHz, selection.label,
+                         median(sampledTimes) * 1e3, median(overheads), overheads.min()!, overheads.max()!, rounds))
         }
     }
 
@@ -125,7 +130,6 @@ struct BenchStep: ParsableCommand {
             stepTimes.append(trainingSteps())
             gemmTimes.append(gemmSteps())
         }
-        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
         let step = median(stepTimes), ceiling = median(gemmTimes)
         let n = batch * shape.context, flops = gpt.trainingFLOPs(samples: n)
         let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset"
@@ -138,4 +142,10 @@ struct BenchStep: ParsableCommand {
         print(String(format: "fraction of the BLAS ceiling: %.3f (target ≥ 0.80); FLOPs = 6 × parameters × tokens + attention (full T×T)",
                      ceiling / step))
     }
+}
+
+/// The middle value (the upper of the two middles for an even count).
+private func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted[sorted.count / 2]
 }

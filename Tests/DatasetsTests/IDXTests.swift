@@ -137,6 +137,20 @@ func gzip(_ path: String) {
         #expect(y == [1, 3])
         #expect(x[2] == -1 && x[3] == 1)
         #expect(abs(x[0] - (0.2 - 0.5) / 0.5) < 1e-6)
+        // Every byte value, bit for bit the scalar definition, rows in index order (17 features: vector tails).
+        let f = 17, n = 256 / f + 1
+        let all = try Dataset(images: (0..<(n * f)).map { UInt8(truncatingIfNeeded: $0 * 7) }, labels: [UInt8](repeating: 0, count: n),
+                              features: f, classes: 2)
+        let order = (0..<n).reversed().map(Int32.init)
+        var out = [Float](repeating: 0, count: n * f), labels = [UInt8](repeating: 9, count: n)
+        BatchConverter().fill(&out, &labels, from: all, indices: order[...])
+        let mean: Float = 0.2860, std: Float = 0.3530
+        for (r, index) in order.enumerated() {
+            for i in 0..<f {
+                let expected = (Float(all.images[Int(index) * f + i]) / 255 - mean) / std
+                #expect(out[r * f + i].bitPattern == expected.bitPattern)
+            }
+        }
     }
 
     @Test func syntheticIsDeterministic() throws {

@@ -35,10 +35,56 @@ import Support
             for r in 0..<rows { s += dout[r * n + c] }
             #expect(db[c].bitPattern == s.bitPattern, "bias[\(c)]")
         }
-        let table = (0..<256).map { Float($0) / 255 - 0.5 }, bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37) }
-        var floats = [Float](repeating: 0, count: n)
-        rw_bytes_to_floats(&floats, bytes, n, table)
-        #expect(floats == bytes.map { table[Int($0)] })
+
+        // Adam with L2 decay, as Optimizer's scalar loop had it.
+        var aw = w0, am = m0, av = g.map { $0 * $0 }
+        let (b1, b2, eps, wd): (Float, Float, Float, Float) = (0.9, 0.999, 1e-8, 5e-4)
+        let c1 = 1 - powf(b1, 3), c2 = 1 - powf(b2, 3), stepSize = Float(1e-3) / c1, invSqrtC2 = 1 / c2.squareRoot()
+        rw_adam(&aw, g, &am, &av, n, stepSize, b1, b2, invSqrtC2, eps, wd)
+        for i in 0..<n {
+            let grad = g[i] + wd * w0[i]
+            let mi = b1 * m0[i] + (1 - b1) * grad, vi = b2 * (g[i] * g[i]) + (1 - b2) * grad * grad
+            let wi = w0[i] - stepSize * mi / (vi.squareRoot() * invSqrtC2 + eps)
+            #expect(am[i].bitPattern == mi.bitPattern && av[i].bitPattern == vi.bitPattern && aw[i].bitPattern == wi.bitPattern, "adam[\(i)]")
+        }
+    }
+
+    /// Softmax cross-entropy over (B, C) logits, as the MLP's scalar loops had it; C = n covers the
+    /// vector loops' tails, a NaN row stays NaN, and labels anywhere in the row.
+    @Test(arguments: [1, 10, 17, 100])
+    func softmaxCrossEntropyIsTheScalarDefinitionBitForBit(classes C: Int) {
+        let B = 5
+        var logits = Self.random(B * C, seed: 7, scale: 30)
+        if C > 1 { logits[3 * C + 1] = .nan }
+        let labels = (0..<B).map { UInt8(($0 * 7) % C) }
+        var reference = logits, loss = 0.0
+        for b in 0..<B {
+            let row = b * C
+            var maxLogit = reference[row]
+            for c in 1..<C where reference[row + c] > maxLogit { maxLogit = reference[row + c] }
+            var sum: Float = 0
+            for c in 0..<C { let e = expf(reference[row + c] - maxLogit); reference[row + c] = e; sum += e }
+            let inv = 1 / sum
+            for c in 0..<C { reference[row + c] *= inv }
+            loss -= Double(logf(max(reference[row + Int(labels[b])], Float.leastNormalMagnitude)))
+        }
+        var probs = logits
+        let kernelLoss = rw_softmax_xent_forward(&probs, labels, B, C)
+        #expect(kernelLoss.bitPattern == loss.bitPattern || (kernelLoss.isNaN && loss.isNaN))
+        #expect(zip(probs, reference).allSatisfy { $0.bitPattern == $1.bitPattern })
+        let scale = 1 / Float(B)
+        var dlogits = [Float](repeating: 0, count: B * C)
+        rw_softmax_xent_backward(&dlogits, probs, labels, B, C, scale)
+        var expected = reference.map { $0 * scale }
+        for b in 0..<B { expected[b * C + Int(labels[b])] -= scale }
+        #expect(zip(dlogits, expected).allSatisfy { $0.bitPattern == $1.bitPattern })
+        // The language model's form: int32 targets, in place.
+        let targets = labels.map { Int32($0) }
+        var rows = reference
+        rw_xent_backward_rows(&rows, targets, B, C, scale)
+        var rowsExpected = reference
+        for b in 0..<B { rowsExpected[b * C + Int(targets[b])] -= 1 }
+        #expect(zip(rows, rowsExpected.map { $0 * scale }).allSatisfy { $0.bitPattern == $1.bitPattern })
     }
 
     @Test(arguments: [1, 17, 128, 1000])

@@ -55,12 +55,25 @@ void rw_add3_f32(float *out, const float *a, const float *b, size_t n);
 
 /// m = momentum·m + (g + decay·w); w −= lr·m (PyTorch's SGD with momentum and L2 decay).
 void rw_sgd_momentum(float *w, const float *g, float *m, size_t n, float lr, float momentum, float decay);
+/// Adam with L2 decay: grad = g + decay·w; m = b1·m + (1−b1)·grad; v = b2·v + (1−b2)·grad·grad;
+/// w −= stepSize·m / (√v·invSqrtC2 + eps), stepSize = lr/c1, invSqrtC2 = 1/√c2 (bias corrections).
+void rw_adam(float *w, const float *g, float *m, float *v, size_t n, float stepSize, float b1, float b2,
+             float invSqrtC2, float eps, float decay);
+/// Over rows of logits (B,C), in place: probabilities (max-shifted expf, sequential float sum,
+/// times 1/sum); returns Σ_b −log max(p[label_b], FLT_MIN) in double.
+double rw_softmax_xent_forward(float *logits, const uint8_t *labels, size_t B, size_t C);
+/// dlogits (B,C) = probs·scale, then dlogits[b][label_b] −= scale.
+void rw_softmax_xent_backward(float *dlogits, const float *probs, const uint8_t *labels, size_t B, size_t C, float scale);
+/// In place over probs (N,V): p[n][target_n] −= 1, then every element ·= scale.
+void rw_xent_backward_rows(float *probs, const int32_t *targets, size_t N, size_t V, float scale);
 /// x = max(x, 0); dx = out > 0 ? dx : 0.
 void rw_relu(float *x, size_t n);
 void rw_relu_backward(float *dx, const float *out, size_t n);
 /// dbias[c] += Σ over rows of dout[r][c], rows in order.
 void rw_bias_backward(float *dbias, const float *dout, size_t rows, size_t columns);
-/// dst[i] = table[src[i]]: bytes to normalised floats through a 256-entry table.
-void rw_bytes_to_floats(float *dst, const uint8_t *src, size_t n, const float *table);
+/// The batch conversion: row r of dst (rows, features) = (float(byte)/255 − mean)/std over row
+/// indices[r] of images (N, features), prefetching row r+1 while converting row r.
+void rw_gather_normalise(float *dst, const uint8_t *images, const int32_t *indices, size_t rows, size_t features,
+                         float mean, float std);
 
 #endif
