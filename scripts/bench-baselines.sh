@@ -31,12 +31,16 @@ print(round(s['samples'] / (sum(p.values()) - p['eval'] - p['checkpoint'])))")
     nm=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS $PY numpy_mpi4py.py "$BATCH" \
           | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p')
     printf "%s\t%s\t%s\t%s\n" "$round" "$np" numpy+mpi4py "$nm" | tee -a "$rows"
-    tc=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS $PY torch_ddp.py "$BATCH" 2>/dev/null \
-          | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p')
+    # A fresh rendezvous port per run (a port still held from the previous run fails gloo's init);
+    # a run that fails leaves its cell empty and is reported, rather than ending the benchmark.
+    tc=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS -x MASTER_PORT=$((20000 + RANDOM % 20000)) \
+          $PY torch_ddp.py "$BATCH" 2>"$tmp/err" | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p') || true
+    [ -n "$tc" ] || echo "torch-ddp-debian np $np failed: $(tail -1 "$tmp/err")" >&2
     printf "%s\t%s\t%s\t%s\n" "$round" "$np" torch-ddp-debian "$tc" | tee -a "$rows"
     if [ -x "$VENV_PY" ]; then
-      tp=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS "../../$VENV_PY" torch_ddp.py "$BATCH" 2>/dev/null \
-            | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p')
+      tp=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS -x MASTER_PORT=$((20000 + RANDOM % 20000)) \
+            "../../$VENV_PY" torch_ddp.py "$BATCH" 2>"$tmp/err" | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p') || true
+      [ -n "$tp" ] || echo "torch-ddp-pypi np $np failed: $(tail -1 "$tmp/err")" >&2
       printf "%s\t%s\t%s\t%s\n" "$round" "$np" torch-ddp-pypi "$tp" | tee -a "$rows"
     fi
   done

@@ -31,6 +31,7 @@ public final class EstimateSource: PowerSource, @unchecked Sendable {
     public let scope = SourceScope.process
     public let domain = "process"
     public var origin: String { model.formula }
+    public let updateInterval: Double? = nil
     public let model: EstimateModel
     public let ranksOnNode: Int
     private let cpuClock: () -> Double

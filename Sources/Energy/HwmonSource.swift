@@ -5,12 +5,16 @@ public final class HwmonSource: PowerSource, @unchecked Sendable {
     public let scope = SourceScope.node
     public let domain: String
     public let origin: String
+    /// The device's `update_interval` (ms in sysfs), when it states one.
+    public let updateInterval: Double?
     private let isEnergy: Bool
 
     public init(file: String, domain: String) throws {
         origin = file
         self.domain = domain
         isEnergy = file.hasSuffix("_input") && file.split(separator: "/").last!.hasPrefix("energy")
+        let directory = String(file[..<(file.lastIndex(of: "/") ?? file.endIndex)])
+        updateInterval = (try? Sysfs.readUInt64(directory + "/update_interval")).map { Double($0) / 1000 }
         _ = try Sysfs.readUInt64(file)
     }
 

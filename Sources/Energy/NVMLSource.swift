@@ -14,6 +14,9 @@ public final class NVMLSource: PowerSource, @unchecked Sendable {
     public let scope = SourceScope.node
     public let domain: String
     public let origin = "libnvidia-ml.so.1"
+    /// NVIDIA documents nvmlDeviceGetTotalEnergyConsumption's counter as refreshed with the
+    /// driver's power sampling, 20 ms on recent boards (100 ms on older ones; the smaller is assumed).
+    public let updateInterval: Double? = 0.02
     private let library: NVMLLibrary
     private let device: OpaquePointer
     private let hasEnergy: Bool

@@ -39,6 +39,10 @@ public protocol PowerSource: AnyObject, Sendable {
     var domain: String { get }
     /// Where it is read from: a sysfs path, a library, a formula.
     var origin: String { get }
+    /// How often the value behind it changes, in seconds (RAPL about 1 ms, hwmon its
+    /// `update_interval`, NVML its sampling period); nil where no sensor stands behind it (the
+    /// estimate is a formula of CPU time). Windows shorter than this are not resolved by it.
+    var updateInterval: Double? { get }
     func read() throws -> PowerReading
 }
 

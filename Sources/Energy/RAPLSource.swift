@@ -8,6 +8,8 @@
 public final class RAPLSource: PowerSource, @unchecked Sendable {
     public let kind = SourceKind.rapl
     public let scope = SourceScope.node
+    /// Intel documents the RAPL energy status counters as updated about every millisecond.
+    public let updateInterval: Double? = 0.001
     public let domain: String
     public let origin: String
     public let maxRange: UInt64
