@@ -23,6 +23,7 @@ static inline MPI_Info rw_info_null(void) { return MPI_INFO_NULL; }
 static inline int rw_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
 static inline int rw_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 static inline int rw_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }
+static inline int rw_max_library_version_string(void) { return MPI_MAX_LIBRARY_VERSION_STRING; }
 
 // Open MPI's ring all-reduce (coll/base; what `--mca coll_tuned_use_dynamic_rules 1
 // --mca coll_tuned_allreduce_algorithm 4` selects), called directly so it can be timed in the

@@ -99,6 +99,7 @@ public final class LocalTransport: Transport {
     public var localSize: Int { min(world.ranksPerNode, world.size - node * world.ranksPerNode) }
     public var node: Int { rank / world.ranksPerNode }
     public var nodeCount: Int { (world.size + world.ranksPerNode - 1) / world.ranksPerNode }
+    public var libraryVersion: String { "Ringwatt in-process transport (threads)" }
 
     public init(world: LocalWorld, rank: Int) {
         self.world = world

@@ -28,6 +28,7 @@ public final class MPITransport: Transport {
     public let nodeCount: Int
     public let threadLevel: ThreadLevel
     public let processorName: String
+    public let libraryVersion: String
     private let world: MPI_Comm
     private var finalized = false
 
@@ -58,6 +59,11 @@ public final class MPITransport: Transport {
         var nameLength: Int32 = 0
         try Self.check(MPI_Get_processor_name(&nameBytes, &nameLength), "MPI_Get_processor_name")
         processorName = String(decoding: nameBytes.prefix(Int(nameLength)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var versionBytes = [CChar](repeating: 0, count: Int(rw_max_library_version_string()) + 1)
+        var versionLength: Int32 = 0
+        try Self.check(MPI_Get_library_version(&versionBytes, &versionLength), "MPI_Get_library_version")
+        libraryVersion = String(decoding: versionBytes.prefix(Int(versionLength)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            .split(separator: "\n").first.map { String($0.filter { $0 != "\0" }) } ?? ""
 
         // Node topology: ranks sharing memory form a node; its leader is its lowest world rank.
         var shared: MPI_Comm? = nil

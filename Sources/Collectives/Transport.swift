@@ -24,6 +24,8 @@ public struct Exchange {
 /// Two implementations: `MPITransport` (real ranks under mpirun) and `LocalTransport`
 /// (threads as ranks, for unit tests of the algorithms at any rank count).
 public protocol Transport: AnyObject {
+    /// The communication library, as it names itself (MPI_Get_library_version's first line).
+    var libraryVersion: String { get }
     var rank: Int { get }
     var size: Int { get }
     /// This rank's index among the ranks sharing its node, and how many share it.

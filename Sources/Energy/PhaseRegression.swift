@@ -39,6 +39,13 @@ public struct PhaseRegression: Sendable, Equatable, Codable {
         public var watts: Double
         /// nil when there are no spare degrees of freedom (intervals ≤ phases fitted).
         public var standardError: Double?
+
+        enum CodingKeys: String, CodingKey { case watts, standardError = "standard_error" }
+
+        public init(watts: Double, standardError: Double?) {
+            self.watts = watts
+            self.standardError = standardError
+        }
     }
 
     /// The fitted power of each phase that had time in it (phases never entered are absent), or

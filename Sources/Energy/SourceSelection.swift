@@ -26,13 +26,14 @@ public struct SourceSelection {
     /// What could not be used and why, for the user.
     public var notes: [String]
 
-    /// Chooses this rank's sources. Node-wide sources (RAPL, hwmon, NVML) are read by the node's
-    /// first rank only (`isNodeLeader`); every rank reads its own estimate. Every rank of a node
-    /// sees the same sysfs and so makes the same choice. `auto` falls back to the labelled
+    /// Chooses this rank's sources. Node-wide sources (RAPL, hwmon, NVML) are read by the physical
+    /// machine's first rank only (`readsMachineCounters`); every rank reads its own estimate, whose
+    /// idle term is the machine's idle power shared by its `ranksOnMachine` ranks. Every rank of a
+    /// machine sees the same sysfs and so makes the same choice. `auto` falls back to the labelled
     /// estimate; a source asked for by name that this node lacks is an error saying why.
     public static func choose(_ preference: SourcePreference, roots: SourceRoots = SourceRoots(),
                               includeDRAM: Bool = false, estimate: EstimateModel,
-                              ranksOnNode: Int, isNodeLeader: Bool) throws -> SourceSelection {
+                              ranksOnMachine: Int, readsMachineCounters: Bool) throws -> SourceSelection {
         var notes: [String] = []
         var node: [PowerSource] = []
         func take<S: PowerSource>(_ found: (sources: [S], problems: [EnergyError])) -> [S] {
@@ -68,10 +69,10 @@ public struct SourceSelection {
         }
         let cpuMeasured = node.contains { $0.kind == .rapl || $0.kind == .hwmon }
         var kinds = Array(Set(node.map(\.kind))).sorted()
-        var sources: [PowerSource] = isNodeLeader ? node : []
+        var sources: [PowerSource] = readsMachineCounters ? node : []
         if !cpuMeasured {
             kinds.append(.estimate)
-            sources.append(EstimateSource(model: estimate, ranksOnNode: ranksOnNode))
+            sources.append(EstimateSource(model: estimate, ranksOnNode: ranksOnMachine))
         }
         return SourceSelection(sources: sources, kinds: kinds, notes: notes)
     }

@@ -46,7 +46,8 @@ struct Finisher<M: TrainableModel> {
             peakRSSBytes: rss, nodeSources: plan.nodeSources, sourceLabel: plan.sourceLabel, estimate: plan.estimate(config),
             parameterChecksum: checksum, notes: plan.notes + failedReads + commPlan.notes, overlap: commPlan.overlap,
             bucketAlgorithms: commPlan.bucketAlgorithms(comm.allReduce), bucketBytes: commPlan.buckets.ranges.map { $0.count * 4 },
-            parameterCount: model.parameterCount, skippedSteps: position.skippedSteps, sampleUnit: sampleUnit), config: config)
+            parameterCount: model.parameterCount, skippedSteps: position.skippedSteps, sampleUnit: sampleUnit, plan: plan,
+            metadata: .current(hostnames: plan.machines.map(\.hostname), mpiLibrary: comm.transport.libraryVersion)), config: config)
         if comm.isRoot, let directory {
             do {
                 if let writeError { throw TrainerError.runDirectory(writeError) }

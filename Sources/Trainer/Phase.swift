@@ -96,7 +96,7 @@ struct PhaseValues {
 /// One rank's account of one iteration, flattened to Doubles so ranks can all-gather them.
 struct IterationRecord {
     static let phaseCount = Phase.allCases.count
-    static let width = 9 + 4 * phaseCount
+    static let width = 10 + 4 * phaseCount
 
     var iter = 0, epoch = 0, samples = 0
     /// This rank's batch-mean loss.
@@ -106,13 +106,16 @@ struct IterationRecord {
     var signal = RankSignal.carryOn
     /// The iteration's window on the aligned clock: from the previous iteration's end to this one's.
     var start = 0.0, end = 0.0
+    /// This process's CPU time (all its threads) in the iteration: how a machine's shared
+    /// counters are attributed to its ranks.
+    var cpuSeconds = 0.0
     var phaseStart = PhaseValues()
     var phaseSeconds = PhaseValues()
     var processJoules = PhaseValues()
     var nodeJoules = PhaseValues()
 
     var flat: [Double] {
-        [Double(iter), Double(epoch), loss, Double(samples), Double(commBytes), commSeconds, Double(signal.rawValue), start, end]
+        [Double(iter), Double(epoch), loss, Double(samples), Double(commBytes), commSeconds, Double(signal.rawValue), start, end, cpuSeconds]
             + phaseStart.array + phaseSeconds.array + processJoules.array + nodeJoules.array
     }
 
@@ -122,12 +125,12 @@ struct IterationRecord {
         let b = f.startIndex
         iter = Int(f[b]); epoch = Int(f[b + 1]); loss = f[b + 2]; samples = Int(f[b + 3])
         commBytes = Int(f[b + 4]); commSeconds = f[b + 5]; signal = RankSignal(rawValue: Int(f[b + 6])) ?? .failed
-        start = f[b + 7]; end = f[b + 8]
-        let n = Self.phaseCount
-        phaseStart = PhaseValues(f[(b + 9)..<(b + 9 + n)])
-        phaseSeconds = PhaseValues(f[(b + 9 + n)..<(b + 9 + 2 * n)])
-        processJoules = PhaseValues(f[(b + 9 + 2 * n)..<(b + 9 + 3 * n)])
-        nodeJoules = PhaseValues(f[(b + 9 + 3 * n)..<(b + 9 + 4 * n)])
+        start = f[b + 7]; end = f[b + 8]; cpuSeconds = f[b + 9]
+        let n = Self.phaseCount, p = b + 10
+        phaseStart = PhaseValues(f[p..<(p + n)])
+        phaseSeconds = PhaseValues(f[(p + n)..<(p + 2 * n)])
+        processJoules = PhaseValues(f[(p + 2 * n)..<(p + 3 * n)])
+        nodeJoules = PhaseValues(f[(p + 3 * n)..<(p + 4 * n)])
     }
 
     var joules: Double { processJoules.sum + nodeJoules.sum }

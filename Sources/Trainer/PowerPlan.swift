@@ -3,13 +3,25 @@ import Energy
 import Foundation
 
 /// Where every rank's joules come from, decided once before the loop: this rank's sources
-/// (node-wide counters on the node's first rank only, estimates on every rank), the job's
-/// topology, and the labels every record and the summary carry.
+/// (node-wide counters on each physical machine's first rank only, estimates on every rank), the
+/// job's topology, and the labels every record and the summary carry.
+///
+/// A machine is what the kernel says it is (machine id and boot id), not MPI's node: emulated
+/// hosts (network namespaces), containers and several MPI nodes on one box share one machine, so
+/// its counters are read once. A machine's node-wide joules are attributed to its ranks, and so
+/// to its MPI nodes, in proportion to each rank's CPU time in the iteration.
 struct PowerPlan {
     let selection: SourceSelection
-    /// Each rank's node and how many ranks share it.
+    /// Each rank's MPI node (an emulated host counts as one) and how many ranks share it.
     let nodeOf: [Int]
     let localSizeOf: [Int]
+    /// Each rank's physical machine (numbered in order of each machine's lowest rank), and each
+    /// machine's identity as its first rank saw it.
+    let machineOf: [Int]
+    let machines: [MachineIdentity]
+    /// How a machine's shared reading is split among its MPI nodes, as stated in the summary.
+    static let attribution = "node-wide counters are read once per physical machine (machine id + boot id) by its first rank; "
+        + "a machine's joules go to its ranks, and so to its MPI nodes, in proportion to each rank's CPU time in the iteration"
     /// Per node: "rapl", "estimate", "rapl+nvml", …
     let nodeSources: [String]
     /// "estimate", or the distinct sources of the nodes joined by "|": the label every record carries.
@@ -17,13 +29,31 @@ struct PowerPlan {
     /// This rank's sources as "kind,domain", and every rank's (the columns of power.csv).
     let sourceNames: [String]
     let allSourceNames: [[String]]
+    /// Every source's update interval in seconds, by "kind,domain", where it has one.
+    let updateIntervals: [String: Double]
 
     /// A source asked for by name that a node lacks stops every rank with the reason.
-    init(config: TrainConfig, comm: Communicator) throws {
+    init(config: TrainConfig, comm: Communicator, identity: MachineIdentity = .current()) throws {
+        let identities = try Self.allGather(
+            [identity.machineID, identity.bootID, identity.hostname].joined(separator: "\n"), comm).map { text in
+            let f = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            return MachineIdentity(machineID: f[0], bootID: f[1], hostname: f[2])
+        }
+        var firstRank: [String: Int] = [:], machines: [MachineIdentity] = []
+        machineOf = identities.enumerated().map { r, id in
+            if let m = firstRank[id.key] { return m }
+            firstRank[id.key] = machines.count
+            machines.append(id)
+            return machines.count - 1
+        }
+        self.machines = machines
+        let myMachine = machineOf[comm.rank]
+        let ranksOnMachine = machineOf.filter { $0 == myMachine }.count
+        let readsMachineCounters = machineOf.firstIndex(of: myMachine) == comm.rank
         selection = try comm.collectively {
             try SourceSelection.choose(config.powerSource, roots: SourceRoots(powercap: config.powercapRoot, hwmon: config.hwmonRoot),
                                        includeDRAM: config.includeDRAM, estimate: config.estimate,
-                                       ranksOnNode: comm.localSize, isNodeLeader: comm.localRank == 0)
+                                       ranksOnMachine: ranksOnMachine, readsMachineCounters: readsMachineCounters)
         }
         let topology = try comm.allGather([Int64(comm.node), Int64(comm.localSize)])
         nodeOf = (0..<comm.size).map { Int(topology[2 * $0]) }
@@ -36,6 +66,13 @@ struct PowerPlan {
         sourceNames = selection.sources.map { "\($0.kind.rawValue),\($0.domain)" }
         allSourceNames = try Self.allGather(sourceNames.joined(separator: "\n"), comm)
             .map { $0.split(separator: "\n").map(String.init) }
+        let intervals = zip(sourceNames, selection.sources).compactMap { name, source in source.updateInterval.map { "\(name)=\($0)" } }
+        updateIntervals = try Self.allGather(intervals.joined(separator: "\n"), comm).reduce(into: [:]) { all, text in
+            for line in text.split(separator: "\n") {
+                let f = line.split(separator: "=")
+                if f.count == 2, let s = Double(f[1]) { all[String(f[0])] = s }
+            }
+        }
     }
 
     /// Notes on sources that could not be used, once each.
@@ -49,6 +86,17 @@ struct PowerPlan {
     /// This rank's sampler, on the run's aligned clock.
     func makeSampler(hz: Double, epoch: Double) -> PowerSampler {
         PowerSampler(sources: selection.sources, hz: hz, epoch: epoch)
+    }
+
+    /// Ranks on machine `m`.
+    func ranks(onMachine m: Int) -> [Int] { machineOf.indices.filter { machineOf[$0] == m } }
+
+    /// Whether rank r's source j is read by the machine for everyone (counters) or measures the rank alone (estimate).
+    func isMachineWide(rank r: Int, source j: Int) -> Bool { !allSourceNames[r][j].hasPrefix(SourceKind.estimate.rawValue + ",") }
+
+    /// Machines whose CPU power is modelled, not measured.
+    func cpuEstimated(machine m: Int) -> Bool {
+        ranks(onMachine: m).contains { r in allSourceNames[r].contains { $0.hasPrefix(SourceKind.estimate.rawValue + ",") } }
     }
 
     /// Every rank's failed reads, one line per source that had any.

@@ -20,6 +20,7 @@ final class RecordFlusher {
     /// Rank 0's first failure to write the run directory: every rank stops at the next flush.
     private(set) var writeError: String?
     private var lastPowerSample: PowerSample?
+    private var fitter = PhaseFitter()
 
     init(comm: Communicator, plan: PowerPlan, power: PowerSampler, directory: RunDirectory?, trace: TimelineRecorder,
          totals: RunTotals, energyBudget: Double?, capacity: Int, learningRate: @escaping (Int) -> Double) {
@@ -31,6 +32,9 @@ final class RecordFlusher {
     func append(_ record: IterationRecord) { pending.append(record) }
 
     /// Records rank 0's failure to write; the run stops, failed, at the next flush.
+    /// The machines' accounts with their idle baseline (set once, before the first iteration).
+    func setMachines(_ machines: [MachineTotals]) { totals.machines = machines }
+
     func failed(writing error: Error) { if writeError == nil { writeError = "\(error)" } }
 
     /// Flushes the pending records. Returns the signal every rank agrees on: carry on, or why to stop.
@@ -42,9 +46,10 @@ final class RecordFlusher {
         let powerRows = try comm.allGatherVariable(drainPowerRows())
         let lines = (0..<pending.count).map { k -> IterationLine in
             let records = byRank.map { $0[k] }
-            return totals.add(records, nodeOf: plan.nodeOf, localSizeOf: plan.localSizeOf, source: plan.sourceLabel,
+            return totals.add(records, machineOf: plan.machineOf, source: plan.sourceLabel,
                               learningRate: learningRate(records[0].iter))
         }
+        fitter.add(rows: powerRows, records: byRank, plan: plan, into: &totals.machines)
         if comm.isRoot, let directory, writeError == nil {
             directory.append(iterations: lines, power: csv(powerRows))
         }
@@ -82,12 +87,13 @@ final class RecordFlusher {
         }
     }
 
-    /// This rank's power samples since the last flush as [t, watts per source…] rows.
+    /// This rank's power samples since the last flush as [t0, t1, mean watts per source…] rows.
     private func drainPowerRows() -> [Double] {
         var rows: [Double] = []
         for sample in power.drain(before: pending.last?.end ?? monotonicSeconds() - power.epoch) {
             if let previous = lastPowerSample, sample.t > previous.t {
                 trace.add(.power, 0, start: sample.t, duration: (sample.total - previous.total) / (sample.t - previous.t))
+                rows.append(previous.t)
                 rows.append(sample.t)
                 for j in sample.joules.indices { rows.append((sample.joules[j] - previous.joules[j]) / (sample.t - previous.t)) }
             }
@@ -100,11 +106,11 @@ final class RecordFlusher {
     private func csv(_ rowsByRank: [[Double]]) -> String {
         var csv = ""
         for (r, names) in plan.allSourceNames.enumerated() where !names.isEmpty {
-            let rows = rowsByRank[r], stride = 1 + names.count
+            let rows = rowsByRank[r], stride = 2 + names.count
             var i = 0
             while i + stride <= rows.count {
                 for (j, name) in names.enumerated() {
-                    csv += "\(r),\(plan.nodeOf[r]),\(String(format: "%.4f", rows[i])),\(String(format: "%.3f", rows[i + 1 + j])),\(name)\n"
+                    csv += "\(r),\(plan.nodeOf[r]),\(String(format: "%.4f", rows[i + 1])),\(String(format: "%.3f", rows[i + 2 + j])),\(name)\n"
                 }
                 i += stride
             }

@@ -1,3 +1,4 @@
+import Energy
 import Foundation
 import Model
 
@@ -113,6 +114,22 @@ public struct RunFigures: Codable, Equatable, Sendable {
     public var estimate: EstimateSummary?
     public var notes: [String]
     public var config: TrainConfig
+    // How the energy figures are formed (absent in files from before).
+    /// The machines' idle watts, summed; their product with the loop's time; the rest.
+    public var idlePowerW: Double? = nil
+    public var energyIdleJ: Double? = nil
+    public var energyDynamicJ: Double? = nil
+    public var energyDynamicByPhaseJ: [String: Double]? = nil
+    /// Fitted power per phase for the cluster (Σ over machines), ± standard error.
+    public var phasePowerW: [String: PhaseRegression.Estimate]? = nil
+    public var machines: [MachineSummary]? = nil
+    /// Per MPI node (emulated host): its ranks' joules.
+    public var energyByNodeJ: [Double]? = nil
+    public var energyAttribution: String? = nil
+    /// Each energy figure and how it is formed: measured, apportioned, fitted or estimated.
+    public var energyMethods: [String: String]? = nil
+    public var energyResolution: EnergyResolution? = nil
+    public var metadata: RunMetadata? = nil
 
     enum CodingKeys: String, CodingKey {
         case status, ranks, nodes, epochs, iterations, samples, seconds, wallSeconds = "wall_seconds"
@@ -129,5 +146,9 @@ public struct RunFigures: Codable, Equatable, Sendable {
         case joulesPerParameter = "joules_per_parameter"
         case energySource = "energy_source", energySourceByNode = "energy_source_by_node", accounting, co2G = "co2_g"
         case cost, estimate, notes, config
+        case idlePowerW = "idle_power_w", energyIdleJ = "energy_idle_j", energyDynamicJ = "energy_dynamic_j"
+        case energyDynamicByPhaseJ = "energy_dynamic_by_phase_j", phasePowerW = "phase_power_w", machines
+        case energyByNodeJ = "energy_by_node_j", energyAttribution = "energy_attribution", energyMethods = "energy_methods"
+        case energyResolution = "energy_resolution", metadata
     }
 }

@@ -24,19 +24,32 @@ struct RunTotals: Codable, Equatable {
     var commSeconds = 0.0
     var commExposedSeconds = 0.0
     var lastLoss: Double? = nil
+    /// Per physical machine (absent in checkpoints from before machines were told apart).
+    var machineTotals: [MachineTotals]?
     var energyJoules: Double { phaseJoules.reduce(0, +) }
+    var machines: [MachineTotals] {
+        get { machineTotals ?? [] }
+        set { machineTotals = newValue }
+    }
+    /// The cluster's idle watts: Σ over machines whose idle power is known.
+    var idleWatts: Double? {
+        let known = machines.compactMap(\.idleWatts)
+        return known.isEmpty ? nil : known.reduce(0, +)
+    }
     var samplesPerSecond: Double { trainSeconds > 0 ? Double(samples) / trainSeconds : 0 }
 
     enum CodingKeys: String, CodingKey {
         case iterations, samples, seconds, trainSeconds = "train_seconds", phaseSeconds = "phase_seconds"
         case phaseJoules = "phase_joules", rankJoules = "rank_joules", commBytes = "comm_bytes"
         case commSeconds = "comm_seconds", commExposedSeconds = "comm_exposed_seconds", lastLoss = "last_loss"
+        case machineTotals = "machines"
     }
 
-    init(ranks: Int, reducedBytes: Int) {
+    init(ranks: Int, reducedBytes: Int, machines: Int) {
         self.ranks = ranks
         self.reducedBytes = reducedBytes
         rankJoules = Array(repeating: 0, count: ranks)
+        machineTotals = Array(repeating: MachineTotals(), count: machines)
     }
 
     /// Continues from a checkpoint's totals, which must be of a run with this many ranks and phases.
@@ -46,14 +59,15 @@ struct RunTotals: Codable, Equatable {
             throw TrainerError.checkpoint("checkpoint totals are for \(saved.rankJoules.count) ranks and \(saved.phaseJoules.count) phases, "
                                           + "not \(ranks) and \(phaseJoules.count)")
         }
-        let (r, n) = (ranks, reducedBytes)
+        let (r, n, fresh) = (ranks, reducedBytes, machines)
         self = saved
         ranks = r; reducedBytes = n
+        // A run resumed on another set of machines starts their accounts afresh.
+        if machines.count != fresh.count { machines = fresh }
     }
 
     /// Adds one iteration (one record per rank) and returns its line of iterations.jsonl.
-    mutating func add(_ records: [IterationRecord], nodeOf: [Int], localSizeOf: [Int],
-                      source: String, learningRate: Double) -> IterationLine {
+    mutating func add(_ records: [IterationRecord], machineOf: [Int], source: String, learningRate: Double) -> IterationLine {
         let p = Double(records.count)
         let seconds = records.map { $0.end - $0.start }.reduce(0, +) / p
         func meanPhase(_ phase: Phase) -> Double { records.map { $0.seconds(phase) }.reduce(0, +) / p }
@@ -61,12 +75,22 @@ struct RunTotals: Codable, Equatable {
         for record in records {
             for i in joules.indices { joules[i] += record.processJoules[i] + record.nodeJoules[i] }
         }
-        // Node-wide joules (read by the node's first rank) are shared equally by the node's ranks,
-        // which all spend the whole iteration on it; process joules belong to their rank.
-        var nodeJoules: [Int: Double] = [:]
-        for (r, record) in records.enumerated() { nodeJoules[nodeOf[r], default: 0] += record.nodeJoules.sum }
-        let perRank = records.enumerated().map { r, record in
-            record.processJoules.sum + (nodeJoules[nodeOf[r]] ?? 0) / Double(localSizeOf[r])
+        // Machine-wide joules (read by the machine's first rank) go to the machine's ranks in
+        // proportion to their CPU time in the iteration (equally where none was measured);
+        // process joules belong to their rank.
+        var machineJoules: [Int: Double] = [:], machineCPU: [Int: Double] = [:], machineRanks: [Int: Int] = [:]
+        for (r, record) in records.enumerated() {
+            machineJoules[machineOf[r], default: 0] += record.nodeJoules.sum
+            machineCPU[machineOf[r], default: 0] += max(0, record.cpuSeconds)
+            machineRanks[machineOf[r], default: 0] += 1
+        }
+        let perRank = records.enumerated().map { r, record -> Double in
+            let m = machineOf[r], cpu = machineCPU[m] ?? 0
+            let share = cpu > 0 ? max(0, record.cpuSeconds) / cpu : 1 / Double(machineRanks[m] ?? 1)
+            return record.processJoules.sum + (machineJoules[m] ?? 0) * share
+        }
+        if !machines.isEmpty {
+            for (r, joules) in perRank.enumerated() where machineOf[r] < machines.count { machines[machineOf[r]].energyJ += joules }
         }
         let energy = joules.reduce(0, +)
         let compute = joules[Phase.compute.rawValue], comm = joules[Phase.comm.rawValue]
@@ -75,6 +99,7 @@ struct RunTotals: Codable, Equatable {
         let bytes = records.map(\.commBytes).max() ?? 0
         let commSeconds = records.map(\.commSeconds).reduce(0, +) / p
         let exposed = meanPhase(.comm)
+        let idle = idleWatts.map { $0 * seconds }
 
         iterations += 1
         self.samples += samples
@@ -97,7 +122,8 @@ struct RunTotals: Codable, Equatable {
             samples: samples, energyJ: r6(energy), energyComputeJ: r6(compute), energyCommJ: r6(comm),
             energyOtherJ: r6(energy - compute - comm), powerW: r6(seconds > 0 ? energy / seconds : 0),
             energySource: source, rankEnergyJ: perRank.map(r6),
-            joulesPerSample: samples > 0 ? r6(energy) / Double(samples) : 0)  // of the line's own (rounded) energy_j
+            joulesPerSample: samples > 0 ? r6(energy) / Double(samples) : 0,  // of the line's own (rounded) energy_j
+            energyIdleJ: idle.map(r6), energyDynamicJ: idle.map { r6(energy - $0) })
     }
 
     /// What the run's summary says about time, energy and communication; the caller adds what the
@@ -107,7 +133,7 @@ struct RunTotals: Codable, Equatable {
         let compute = phaseJoules[Phase.compute.rawValue], comm = phaseJoules[Phase.comm.rawValue]
         let facility = config.accounting.totals(measuredJoules: energy, bytesMoved: commBytes * Double(ranks))
         let algbwSeconds = commSeconds / Double(max(1, iterations))
-        return RunSummary(figures: RunFigures(
+        var summary = RunSummary(figures: RunFigures(
             status: run.status, ranks: ranks, nodes: run.nodes, epochs: run.epochs, iterations: iterations,
             samples: samples, seconds: seconds, wallSeconds: run.wallSeconds, trainSeconds: trainSeconds,
             samplesPerS: samplesPerSecond, finalLoss: lastLoss, parameters: run.parameterCount,
@@ -137,6 +163,60 @@ struct RunTotals: Codable, Equatable {
             estimate: run.estimate.map { EstimateSummary(formula: $0.formula, wattsPerBusyCore: $0.wattsPerBusyCore,
                                                          nodeIdleWatts: $0.nodeIdleWatts) },
             notes: run.notes, config: config), evaluations: run.evaluations)
+        addEnergyDetail(to: &summary.figures, run, config: config)
+        return summary
+    }
+
+    /// Idle and dynamic energy, the machines, fitted phase powers, resolution, methods, metadata.
+    private func addEnergyDetail(to f: inout RunFigures, _ run: RunFacts, config: TrainConfig) {
+        let plan = run.plan
+        let idle = idleWatts
+        f.idlePowerW = idle
+        f.energyIdleJ = idle.map { $0 * seconds }
+        f.energyDynamicJ = idle.map { energyJoules - $0 * seconds }
+        f.energyDynamicByPhaseJ = idle.map { watts in
+            Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0.name, phaseJoules[$0.rawValue] - watts * phaseSeconds[$0.rawValue]) })
+        }
+        var perNode = [Double](repeating: 0, count: max(1, (plan.nodeOf.max() ?? 0) + 1))
+        for (r, joules) in rankJoules.enumerated() where r < plan.nodeOf.count { perNode[plan.nodeOf[r]] += joules }
+        f.energyByNodeJ = perNode
+        f.machines = machines.enumerated().map { m, totals in
+            let ranks = plan.ranks(onMachine: m), id = plan.machines[m]
+            return MachineSummary(hostname: id.hostname, machineID: id.machineID, bootID: id.bootID, ranks: ranks,
+                                  nodes: Array(Set(ranks.map { plan.nodeOf[$0] })).sorted(), energyJ: totals.energyJ,
+                                  idlePowerW: totals.idleWatts, idleSource: totals.idleSource,
+                                  energyIdleJ: totals.idleWatts.map { $0 * seconds },
+                                  energyDynamicJ: totals.idleWatts.map { totals.energyJ - $0 * seconds },
+                                  phasePowerW: totals.phasePower(ranks: ranks.count),
+                                  fitIntervals: totals.machineFit.intervals + totals.processFit.intervals)
+        }
+        // The cluster's phase powers: Σ over machines that have a fit for the phase.
+        let fits = (f.machines ?? []).compactMap(\.phasePowerW)
+        if !fits.isEmpty {
+            var cluster: [String: PhaseRegression.Estimate] = [:]
+            for phase in PhaseRegression.phases {
+                let each = fits.compactMap { $0[phase] }
+                guard each.count == fits.count else { continue }
+                let se = each.allSatisfy { $0.standardError != nil }
+                    ? each.map { $0.standardError! * $0.standardError! }.reduce(0, +).squareRoot() : nil
+                cluster[phase] = PhaseRegression.Estimate(watts: each.map(\.watts).reduce(0, +), standardError: se)
+            }
+            f.phasePowerW = cluster
+        }
+        f.energyAttribution = PowerPlan.attribution
+        let cpu = plan.machines.indices.contains { plan.cpuEstimated(machine: $0) } ? "estimated (the model in `estimate`)" : "measured"
+        f.energyMethods = [
+            "energy_j": "\(cpu): counters' differences over the loop (RAPL, hwmon, NVML), or the estimate's formula",
+            "energy_by_phase_j": "apportioned: the sampled cumulative curve interpolated over each phase's windows (mean power × time within a sample interval)",
+            "phase_power_w": "fitted: least squares of each sample interval's energy on the time the ranks spent in each phase, ± standard error",
+            "energy_idle_j": "idle_power_w × the loop's time; idle_power_w measured with every rank asleep before training (--idle-seconds), or the estimate's node idle watts",
+            "energy_dynamic_j": "energy_j − energy_idle_j",
+            "rank_energy_j": "process joules plus the machine's counters shared by CPU time",
+        ]
+        f.energyResolution = EnergyResolution(sampleHz: config.sampleHz, updateIntervals: plan.updateIntervals,
+                                              iterations: iterations, seconds: seconds,
+                                              phaseSeconds: Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0.name, phaseSeconds[$0.rawValue]) }))
+        f.metadata = run.metadata
     }
 }
 
@@ -159,4 +239,6 @@ struct RunFacts {
     var parameterCount: Int
     var skippedSteps: Int
     var sampleUnit: String
+    var plan: PowerPlan
+    var metadata: RunMetadata
 }

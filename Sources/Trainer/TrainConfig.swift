@@ -126,6 +126,9 @@ public struct TrainConfig: Sendable, Equatable {
     // Energy
     public var powerSource = SourcePreference.auto
     public var sampleHz = 50.0
+    /// Seconds every machine's sources are read with all ranks asleep before training (its idle
+    /// power); 0 skips it. Not needed, so not taken, where every machine's CPU is estimated.
+    public var idleSeconds = 3.0
     public var includeDRAM = false
     public var estimate = EstimateModel()
     public var accounting = EnergyAccounting()
@@ -183,6 +186,7 @@ public struct TrainConfig: Sendable, Equatable {
         try need(smallMessageBytes >= 0 && largeMessageBytes >= 0, "--small-message-bytes and --large-message-bytes must be ≥ 0")
         if let b = bucketBytes { try need(b > 0, "--bucket-mb must be positive (leave it out for the automatic choice)") }
         try need(sampleHz > 0 && sampleHz <= 10_000, "--sample-hz must be in (0, 10000], got \(sampleHz)")
+        try need(idleSeconds >= 0 && idleSeconds <= 600, "--idle-seconds must be in [0, 600], got \(idleSeconds)")
         try need(estimate.wattsPerBusyCore >= 0 && estimate.nodeIdleWatts >= 0, "estimate watts must be ≥ 0")
         try need(accounting.pue >= 1, "--pue must be ≥ 1, got \(accounting.pue)")
         try need(accounting.networkJoulesPerByte >= 0, "--network-joules-per-byte must be ≥ 0")
@@ -227,7 +231,7 @@ extension TrainConfig: Codable {
         case onNonfinite = "on_nonfinite", stallSeconds = "stall_seconds", algorithm, segmentBytes = "segment_bytes"
         case smallMessageBytes = "small_message_bytes", largeMessageBytes = "large_message_bytes"
         case bucketBytes = "bucket_bytes", overlap, wire = "wire_dtype", powerSource = "power_source"
-        case sampleHz = "sample_hz", dram, estimateCoreWatts = "estimate_watts_per_busy_core"
+        case sampleHz = "sample_hz", idleSeconds = "idle_seconds", dram, estimateCoreWatts = "estimate_watts_per_busy_core"
         case estimateIdleWatts = "estimate_node_idle_watts", pue, networkJoulesPerByte = "network_joules_per_byte"
         case carbon = "carbon_g_per_kwh", price = "price_per_kwh", energyBudget = "energy_budget_j"
         case powercapRoot = "powercap_root", hwmonRoot = "hwmon_root"
@@ -258,7 +262,7 @@ extension TrainConfig: Codable {
         try read(.smallMessageBytes, &smallMessageBytes); try read(.largeMessageBytes, &largeMessageBytes)
         bucketBytes = try c.decodeIfPresent(AutoOr<Int>.self, forKey: .bucketBytes)?.value
         overlap = try c.decodeIfPresent(AutoOr<Bool>.self, forKey: .overlap)?.value
-        try read(.wire, &wire); try read(.powerSource, &powerSource); try read(.sampleHz, &sampleHz); try read(.dram, &includeDRAM)
+        try read(.wire, &wire); try read(.powerSource, &powerSource); try read(.sampleHz, &sampleHz); try read(.idleSeconds, &idleSeconds); try read(.dram, &includeDRAM)
         try read(.estimateCoreWatts, &estimate.wattsPerBusyCore); try read(.estimateIdleWatts, &estimate.nodeIdleWatts)
         try read(.pue, &accounting.pue); try read(.networkJoulesPerByte, &accounting.networkJoulesPerByte)
         try read(.carbon, &accounting.carbonGramsPerKWh)
@@ -287,6 +291,7 @@ extension TrainConfig: Codable {
         try c.encode(largeMessageBytes, forKey: .largeMessageBytes)
         try c.encode(AutoOr(bucketBytes), forKey: .bucketBytes); try c.encode(AutoOr(overlap), forKey: .overlap)
         try c.encode(wire, forKey: .wire); try c.encode(powerSource, forKey: .powerSource); try c.encode(sampleHz, forKey: .sampleHz)
+        try c.encode(idleSeconds, forKey: .idleSeconds)
         try c.encode(includeDRAM, forKey: .dram); try c.encode(estimate.wattsPerBusyCore, forKey: .estimateCoreWatts)
         try c.encode(estimate.nodeIdleWatts, forKey: .estimateIdleWatts); try c.encode(accounting.pue, forKey: .pue)
         try c.encode(accounting.networkJoulesPerByte, forKey: .networkJoulesPerByte)

@@ -63,6 +63,9 @@ extension TrainingRun {
             clock.close(.eval, at: now(), next: .idle)
         }
         var record = clock.finish()
+        let cpu = processCPUSeconds()
+        record.cpuSeconds = cpu - previousCPU
+        previousCPU = cpu
         record.loss = Double(loss)
         lastStepLoss = Double(loss)
         record.samples = source.samples(in: batch)

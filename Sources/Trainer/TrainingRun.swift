@@ -31,6 +31,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
     // Where the run stands.
     var position = RunPosition()
     var previousEnd = 0.0
+    var previousCPU = 0.0
     /// The last step's own loss: progress shows it until the first flush has a mean over ranks.
     var lastStepLoss = Double.nan
     var allocations = StepAllocations()
@@ -59,7 +60,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         finisher = Finisher(comm: comm, config: config, model: model, directory: directory, plan: powerPlan, commPlan: commPlan)
         printer = ProgressPrinter(options: progress, isRoot: comm.isRoot)
         trace = TimelineRecorder(enabled: timeline)
-        totals = RunTotals(ranks: comm.size, reducedBytes: model.parameterCount * 4)
+        totals = RunTotals(ranks: comm.size, reducedBytes: model.parameterCount * 4, machines: powerPlan.machines.count)
         resumedClock = checkpoint?.header.clockSeconds ?? 0
         if let checkpoint {
             position = try checkpoints.restore(checkpoint, totals: &totals)
@@ -100,7 +101,9 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
             transport.transport.abort(code: 4)
         }
         defer { watchdog.stop() }
+        try measureIdle(sampler)
         previousEnd = now()
+        previousCPU = processCPUSeconds()
         loopStart = previousEnd
         let firstStep = position.step
         let stop = try loop(firstStep: firstStep)
@@ -124,3 +127,45 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
 private struct AbortHandle: @unchecked Sendable {
     let transport: any Transport
 }
+
+extension TrainingRun {
+    /// The idle baseline, before the first iteration: every rank sleeps `--idle-seconds` while the
+    /// sampler reads every source; each machine's idle watts are its counters' joules over that
+    /// window (with the estimate, the model's own idle watts). Not taken on a resumed run (the
+    /// checkpoint's are kept), nor where every machine's CPU is estimated (nothing to measure).
+    func measureIdle(_ sampler: PowerSampler) throws {
+        var machines = flusher.totals.machines
+        guard !machines.isEmpty, machines.allSatisfy({ $0.idleWatts == nil }), config.powerSource != .none else { return }
+        let estimated = machines.indices.map { powerPlan.cpuEstimated(machine: $0) }
+        let modelIdle = config.estimate.nodeIdleWatts
+        var measured = [Double?](repeating: nil, count: machines.count)
+        if config.idleSeconds > 0 && estimated.contains(false) {
+            watchdog.beat(.idleBaseline, iteration: position.step)
+            try comm.barrier()
+            let t0 = now()
+            sampler.sampleNow()
+            Thread.sleep(forTimeInterval: config.idleSeconds)
+            sampler.sampleNow()
+            let t1 = now()
+            let joules = try comm.allGather([sampler.joulesByScope(from: t0, to: t1).node])
+            try comm.barrier()
+            for m in machines.indices {
+                measured[m] = powerPlan.ranks(onMachine: m).map { joules[$0] }.reduce(0, +) / (t1 - t0)
+            }
+        }
+        for m in machines.indices {
+            switch (estimated[m], measured[m]) {
+            case (true, let counters):  // the model's idle; any machine-wide counter (a GPU) measured beside it
+                machines[m].idleWatts = modelIdle + (counters ?? 0)
+                machines[m].idleSource = counters.map { $0 > 0 ? "estimate+measured" : "estimate" } ?? "estimate"
+            case (false, let counters?):
+                machines[m].idleWatts = counters
+                machines[m].idleSource = "measured"
+            case (false, nil):
+                continue  // --idle-seconds 0
+            }
+        }
+        flusher.setMachines(machines)
+    }
+}
+

@@ -28,6 +28,8 @@ public enum Activity: Int, Sendable {
     case checkpoint
     /// The end of the run: the final replica check, totals, summary.
     case finishing
+    /// Asleep for the idle baseline, then gathering its joules (--idle-seconds).
+    case idleBaseline
 
     public var name: String {
         switch self {
@@ -42,6 +44,7 @@ public enum Activity: Int, Sendable {
         case .verification: "verification"
         case .checkpoint: "checkpoint"
         case .finishing: "finish"
+        case .idleBaseline: "idle baseline"
         }
     }
 

@@ -65,7 +65,7 @@ struct BenchStep: ParsableCommand {
         _ = trainingSteps(); _ = gemmSteps()  // warm-up
         parts = [0, 0, 0]
         let selection = try SourceSelection.choose(powerSource == .none ? .estimate : powerSource, estimate: EstimateModel(),
-                                               ranksOnNode: 1, isNodeLeader: true)
+                                               ranksOnMachine: 1, readsMachineCounters: true)
         let sampler = PowerSampler(sources: selection.sources, hz: sampleHz, epoch: monotonicSeconds())
         var stepTimes: [Double] = [], gemmTimes: [Double] = [], sampledTimes: [Double] = []
         func sampledSteps() -> Double {

@@ -192,6 +192,8 @@ struct EnergyOptions: ParsableArguments {
     var powerSource = defaults.powerSource
     @Option(help: "Power samples per second per rank.")
     var sampleHz = defaults.sampleHz
+    @Option(help: "Seconds to read every machine's power with all ranks asleep before training, for the idle baseline (0: skip; skipped anyway where the CPU's power is estimated).")
+    var idleSeconds = defaults.idleSeconds
     @OptionGroup var roots: SourceRootOptions
     @Option(help: "Estimate: watts one busy core draws above idle.")
     var estimateCoreWatts = defaults.estimate.wattsPerBusyCore

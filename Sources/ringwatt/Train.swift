@@ -40,6 +40,7 @@ struct Train: ParsableCommand {
         c.wire = commOptions.allReduce.wireDtype
         c.powerSource = energy.powerSource
         c.sampleHz = energy.sampleHz
+        c.idleSeconds = energy.idleSeconds
         c.includeDRAM = energy.roots.dram
         c.estimate = energy.estimate
         c.accounting.pue = energy.pue

@@ -121,24 +121,24 @@ import Fixtures
         let t = FixtureTree()
         t.raplZone("powercap/intel-rapl:0", name: "package-0", energy: 10)
         let roots = SourceRoots(powercap: t.root + "/powercap", hwmon: t.root + "/none", nvmlLibrary: "libnvidia-ml-absent.so")
-        let leader = try SourceSelection.choose(.auto, roots: roots, estimate: EstimateModel(), ranksOnNode: 2, isNodeLeader: true)
-        let other = try SourceSelection.choose(.auto, roots: roots, estimate: EstimateModel(), ranksOnNode: 2, isNodeLeader: false)
+        let leader = try SourceSelection.choose(.auto, roots: roots, estimate: EstimateModel(), ranksOnMachine: 2, readsMachineCounters: true)
+        let other = try SourceSelection.choose(.auto, roots: roots, estimate: EstimateModel(), ranksOnMachine: 2, readsMachineCounters: false)
         #expect(leader.label == "rapl" && other.label == "rapl")
         #expect(leader.sources.count == 1 && other.sources.isEmpty)
 
         let empty = SourceRoots(powercap: t.root + "/nothing", hwmon: t.root + "/nothing", nvmlLibrary: "libnvidia-ml-absent.so")
         // auto falls back to the labelled estimate; a source asked for by name and missing is an error saying why.
-        let fallback = try SourceSelection.choose(.auto, roots: empty, estimate: EstimateModel(), ranksOnNode: 1, isNodeLeader: true)
+        let fallback = try SourceSelection.choose(.auto, roots: empty, estimate: EstimateModel(), ranksOnMachine: 1, readsMachineCounters: true)
         #expect(fallback.label == "estimate")
         for (kind, why) in [(SourcePreference.rapl, "no RAPL package zone under \(t.root)/nothing (a virtual machine, or not an Intel/AMD CPU)"),
                             (.hwmon, "no hwmon energy or power sensor under \(t.root)/nothing"),
                             (.nvml, "NVML: libnvidia-ml-absent.so not found (no NVIDIA driver): no GPU source")] {
             #expect(throws: EnergyError.unavailable("--power-source \(kind.rawValue): \(why) "
                                                     + "(--power-source auto falls back to the labelled estimate)")) {
-                try SourceSelection.choose(kind, roots: empty, estimate: EstimateModel(), ranksOnNode: 1, isNodeLeader: true)
+                try SourceSelection.choose(kind, roots: empty, estimate: EstimateModel(), ranksOnMachine: 1, readsMachineCounters: true)
             }
         }
-        #expect(try SourceSelection.choose(.none, roots: empty, estimate: EstimateModel(), ranksOnNode: 1, isNodeLeader: true).sources.isEmpty)
+        #expect(try SourceSelection.choose(.none, roots: empty, estimate: EstimateModel(), ranksOnMachine: 1, readsMachineCounters: true).sources.isEmpty)
     }
 
     @Test func accountingAddsTransferAndAuxiliaryEnergy() {
