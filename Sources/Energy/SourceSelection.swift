@@ -26,6 +26,10 @@ public struct SourceSelection {
     /// What could not be used and why, for the user.
     public var notes: [String]
 
+    public init(sources: [PowerSource], kinds: [SourceKind], notes: [String]) {
+        self.sources = sources; self.kinds = kinds; self.notes = notes
+    }
+
     /// Chooses this rank's sources. Node-wide sources (RAPL, hwmon, NVML) are read by the physical
     /// machine's first rank only (`readsMachineCounters`); every rank reads its own estimate, whose
     /// idle term is the machine's idle power shared by its `ranksOnMachine` ranks. Every rank of a

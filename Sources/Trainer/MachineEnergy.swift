@@ -71,6 +71,7 @@ struct PhaseFitter {
                     guard each.count == ranks.count else { continue }
                     let mean = (0..<3).map { k in each.map { $0[k] }.reduce(0, +) / Double(each.count) }
                     machines[m].machineFit.add(joules: machineWatts * (t1 - t0), seconds: mean)
+
                 }
             }
         }

@@ -33,7 +33,7 @@ struct PowerPlan {
     let updateIntervals: [String: Double]
 
     /// A source asked for by name that a node lacks stops every rank with the reason.
-    init(config: TrainConfig, comm: Communicator, identity: MachineIdentity = .current()) throws {
+    init(config: TrainConfig, comm: Communicator, machineSources: [any PowerSource]? = nil, identity: MachineIdentity = .current()) throws {
         let identities = try Self.allGather(
             [identity.machineID, identity.bootID, identity.hostname].joined(separator: "\n"), comm).map { text in
             let f = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -51,7 +51,11 @@ struct PowerPlan {
         let ranksOnMachine = machineOf.filter { $0 == myMachine }.count
         let readsMachineCounters = machineOf.firstIndex(of: myMachine) == comm.rank
         selection = try comm.collectively {
-            try SourceSelection.choose(config.powerSource, roots: SourceRoots(powercap: config.powercapRoot, hwmon: config.hwmonRoot),
+            if let machineSources {
+                return SourceSelection(sources: readsMachineCounters ? machineSources : [],
+                                       kinds: Array(Set(machineSources.map(\.kind))).sorted(), notes: [])
+            }
+            return try SourceSelection.choose(config.powerSource, roots: SourceRoots(powercap: config.powercapRoot, hwmon: config.hwmonRoot),
                                        includeDRAM: config.includeDRAM, estimate: config.estimate,
                                        ranksOnMachine: ranksOnMachine, readsMachineCounters: readsMachineCounters)
         }

@@ -59,7 +59,9 @@ final class StepObserver {
     private var backwardOver = false
     private(set) var events = StepEvents()
 
-    init(buckets: GradientBuckets, trace: TimelineRecorder, clock: @escaping () -> Double) {
+    /// `backwardDone` is told when backward hands over its last piece: from then on the rank
+    /// communicates (with overlap off, the rest of the all-reduce runs inside that hand-over).
+    init(buckets: GradientBuckets, trace: TimelineRecorder, clock: @escaping () -> Double, backwardDone: @escaping () -> Void) {
         self.buckets = buckets
         self.trace = trace
         self.clock = clock
@@ -69,7 +71,7 @@ final class StepObserver {
             trace.add(.forward, 0, start: lastMark, duration: t - lastMark)
             lastMark = t
         }, gradientsFinal: { [unowned self] offset in
-            if offset == 0 { backwardEnd = clock(); backwardOver = true }
+            if offset == 0 { backwardEnd = clock(); backwardOver = true; backwardDone() }
             buckets.gradientsFinal(from: offset)
         }, layerDone: { [unowned self] layer in
             guard trace.enabled else { return }

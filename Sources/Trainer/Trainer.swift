@@ -4,6 +4,7 @@
 
 import Collectives
 import Datasets
+import Energy
 import Foundation
 import Model
 
@@ -14,6 +15,12 @@ public final class Trainer {
     public var progress = ProgressOptions()
     /// Write DIR/timeline.json (Chrome trace events).
     public var timeline = false
+    /// Told of every activity this rank starts (see `ActivityListener`); must be quick.
+    public var activityListener: ActivityListener?
+    /// Machine-wide sources to read instead of discovering RAPL, hwmon and NVML: a meter Ringwatt
+    /// has no reader for (a PDU, a wall meter), or a test's counter. Read by each machine's first
+    /// rank, as discovered ones are; `--power-source` is then not consulted.
+    public var machineSources: [any PowerSource]?
 
     public init(config: TrainConfig, comm: Communicator) {
         self.config = config
@@ -43,7 +50,7 @@ public final class Trainer {
         let checkpoint = try loadCheckpoint()
         // Decided before anything is written: a plan that cannot be made leaves no run directory.
         let commPlan = try CommPlan(config: config, comm: comm, model: model)
-        let powerPlan = try PowerPlan(config: config, comm: comm)
+        let powerPlan = try PowerPlan(config: config, comm: comm, machineSources: machineSources)
         let directory = try comm.onRoot {
             try RunDirectory(path: config.out, overwrite: config.overwrite,
                              resumingAt: checkpoint.map { ($0.header.step, $0.header.clockSeconds) })
@@ -52,7 +59,7 @@ public final class Trainer {
         do {
             return try TrainingRun(config: config, comm: comm, model: model, source: source, commPlan: commPlan,
                                    powerPlan: powerPlan, checkpoint: checkpoint, directory: directory,
-                                   progress: progress, timeline: timeline).run()
+                                   progress: progress, timeline: timeline, activityListener: activityListener).run()
         } catch {
             if let directory {
                 let saved = FileManager.default.fileExists(atPath: directory.path + "/" + Checkpoint.fileName)

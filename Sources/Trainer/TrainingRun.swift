@@ -32,6 +32,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
     var position = RunPosition()
     var previousEnd = 0.0
     var previousCPU = 0.0
+    let activityListener: ActivityListener?
     /// The last step's own loss: progress shows it until the first flush has a mean over ranks.
     var lastStepLoss = Double.nan
     var allocations = StepAllocations()
@@ -40,7 +41,9 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
     private let resumedClock: Double
 
     init(config: TrainConfig, comm: Communicator, model: M, source: S, commPlan: CommPlan, powerPlan: PowerPlan,
-         checkpoint: Checkpoint?, directory: RunDirectory?, progress: ProgressOptions, timeline: Bool) throws {
+         checkpoint: Checkpoint?, directory: RunDirectory?, progress: ProgressOptions, timeline: Bool,
+         activityListener: ActivityListener? = nil) throws {
+        self.activityListener = activityListener
         self.config = config; self.comm = comm; self.model = model; self.source = source; self.directory = directory
         self.commPlan = commPlan; self.powerPlan = powerPlan
         self.progress = progress
@@ -94,9 +97,10 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         flusher = RecordFlusher(comm: comm, plan: powerPlan, power: sampler, directory: directory, trace: trace, totals: totals,
                                 energyBudget: config.energyBudgetJoules, capacity: config.flushEvery,
                                 learningRate: { [schedule] in Double(schedule.rate(at: $0)) })
-        observer = StepObserver(buckets: commPlan.buckets, trace: trace, clock: { [unowned self] in now() })
+        observer = StepObserver(buckets: commPlan.buckets, trace: trace, clock: { [unowned self] in now() },
+                                backwardDone: { [unowned self] in watchdog.beat(.comm, iteration: position.step) })
         let transport = AbortHandle(transport: comm.transport)
-        watchdog = Watchdog(stallSeconds: config.stallSeconds, rank: comm.rank) { message in
+        watchdog = Watchdog(stallSeconds: config.stallSeconds, rank: comm.rank, listener: activityListener) { message in
             FileHandle.standardError.write(Data("ringwatt: \(message)\n".utf8))
             transport.transport.abort(code: 4)
         }

@@ -52,6 +52,10 @@ public enum Activity: Int, Sendable {
     public var isCollective: Bool { [.comm, .recordGather, .evaluation, .verification, .finishing].contains(self) }
 }
 
+/// Told of every activity a rank starts, on the training thread, with the monotonic time: for
+/// live displays, and for test fixtures whose counters follow what the rank does.
+public typealias ActivityListener = @Sendable (Activity, Double) -> Void
+
 /// A per-rank stall detector, in the spirit of Horovod's stall inspector. The training loop
 /// beats whenever it starts an activity; if no beat comes for `stallSeconds`, this rank says where
 /// it is stuck (a rank waiting in a collective waits for the ranks that are not there; a rank that
@@ -62,9 +66,11 @@ public final class Watchdog: Sendable {
     private let activity = Atomic<Int>(Activity.setUp.rawValue)
     private let iteration = Atomic<Int>(0)
     private let running = Atomic<Bool>(true)
+    private let listener: ActivityListener?
 
-    public init(stallSeconds: Double, rank: Int, onStall: @escaping @Sendable (String) -> Void) {
+    public init(stallSeconds: Double, rank: Int, listener: ActivityListener? = nil, onStall: @escaping @Sendable (String) -> Void) {
         self.stallSeconds = stallSeconds
+        self.listener = listener
         guard stallSeconds > 0 else { return }
         let thread = Thread { [self] in
             let period = min(0.5, stallSeconds / 4)
@@ -91,7 +97,9 @@ public final class Watchdog: Sendable {
 
     @inline(__always)
     public func beat(_ a: Activity, iteration i: Int) {
-        lastBeat.store(monotonicSeconds().bitPattern, ordering: .releasing)
+        let t = monotonicSeconds()
+        listener?(a, t)
+        lastBeat.store(t.bitPattern, ordering: .releasing)
         activity.store(a.rawValue, ordering: .relaxed)
         iteration.store(i, ordering: .relaxed)
     }
