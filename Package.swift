@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     ],
     targets: [
         // C libraries, each imported by exactly one Swift module.
@@ -38,7 +39,8 @@ let package = Package(
         .target(name: "CostModel"),
         .target(name: "Trainer",
                 dependencies: ["Collectives", "Model", "Datasets", "Energy", "CostModel", "Support",
-                               .product(name: "Logging", package: "swift-log")]),
+                               .product(name: "Logging", package: "swift-log"),
+                               .product(name: "Prometheus", package: "swift-prometheus")]),
         .executableTarget(name: "ringwatt",
                           dependencies: ["Trainer", "CostModel",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -52,6 +52,10 @@ struct Finisher<M: TrainableModel> {
             do {
                 if let writeError { throw TrainerError.runDirectory(writeError) }
                 try directory.writeAtomically(RunDirectory.summaryFile, try RunFileCoding.document(summary))
+                try directory.writeAtomically(EmissionsCSV.fileName, EmissionsCSV.render(
+                    summary.figures, runID: summary.figures.metadata?.runID ?? "", shares: EmissionsCSV.shares(totals.sourceJoules ?? [:]),
+                    cpuSeconds: totals.cpuSeconds ?? 0))
+                try directory.writeAtomically(MetricsExport.fileName, MetricsExport().render(totals, plan: plan, unit: sampleUnit))
                 try writeWeights(to: directory.path + "/weights.bin")
             } catch {
                 writeError = "\(error)"

@@ -6,6 +6,8 @@ import Support
 /// its idle power, and the sufficient statistics of its phase-power fits. Checkpoints carry it.
 struct MachineTotals: Codable, Equatable {
     var energyJ = 0.0
+    /// By phase (Phase order): its ranks' process joules and its counters' (apportioned to phases).
+    var phaseJoules = [Double](repeating: 0, count: Phase.allCases.count)
     /// Watts with every rank asleep (nil: not measured, e.g. --idle-seconds 0).
     var idleWatts: Double?
     /// "measured" (counters read while idle), "estimate" (the model's node idle watts), or both joined by "+".
@@ -16,7 +18,7 @@ struct MachineTotals: Codable, Equatable {
     var processFit = PhaseRegression()
 
     enum CodingKeys: String, CodingKey {
-        case energyJ = "energy_j", idleWatts = "idle_watts", idleSource = "idle_source"
+        case energyJ = "energy_j", phaseJoules = "phase_joules", idleWatts = "idle_watts", idleSource = "idle_source"
         case machineFit = "machine_fit", processFit = "process_fit"
     }
 
@@ -163,6 +165,8 @@ public struct EnergyResolution: Codable, Equatable, Sendable {
 
 /// Where and what ran: for joining a run with a scheduler's accounting and for reproducing it.
 public struct RunMetadata: Codable, Equatable, Sendable {
+    /// A fresh UUID per run (and per resumed segment): emissions.csv's run_id.
+    public var runID: String
     public var slurmJobID: String?
     public var slurmStepID: String?
     public var hostnames: [String]
@@ -175,13 +179,13 @@ public struct RunMetadata: Codable, Equatable, Sendable {
     public var gitCommit: String?
 
     enum CodingKeys: String, CodingKey {
-        case slurmJobID = "slurm_job_id", slurmStepID = "slurm_step_id", hostnames, cpuModel = "cpu_model"
+        case runID = "run_id", slurmJobID = "slurm_job_id", slurmStepID = "slurm_step_id", hostnames, cpuModel = "cpu_model"
         case cpuCount = "cpu_count", memoryGB = "memory_gb", kernel, mpiLibrary = "mpi_library"
         case ringwattVersion = "ringwatt_version", gitCommit = "git_commit"
     }
 
     static func current(hostnames: [String], mpiLibrary: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> RunMetadata {
-        RunMetadata(slurmJobID: environment["SLURM_JOB_ID"], slurmStepID: environment["SLURM_STEP_ID"], hostnames: hostnames,
+        RunMetadata(runID: UUID().uuidString.lowercased(), slurmJobID: environment["SLURM_JOB_ID"], slurmStepID: environment["SLURM_STEP_ID"], hostnames: hostnames,
                     cpuModel: BuildInfo.cpuModel, cpuCount: BuildInfo.cpuCount, memoryGB: (BuildInfo.memoryGB * 10).rounded() / 10,
                     kernel: BuildInfo.kernel, mpiLibrary: mpiLibrary, ringwattVersion: BuildInfo.version, gitCommit: BuildInfo.gitCommit)
     }

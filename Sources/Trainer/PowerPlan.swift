@@ -24,6 +24,10 @@ struct PowerPlan {
         + "a machine's joules go to its ranks, and so to its MPI nodes, in proportion to each rank's CPU time in the iteration"
     /// Per node: "rapl", "estimate", "rapl+nvml", …
     let nodeSources: [String]
+    /// Per machine: the sources of its nodes, as `nodeSources` labels them.
+    var machineSources: [String] {
+        machines.indices.map { m in Array(Set(ranks(onMachine: m).map { nodeSources[nodeOf[$0]] })).sorted().joined(separator: "|") }
+    }
     /// "estimate", or the distinct sources of the nodes joined by "|": the label every record carries.
     let sourceLabel: String
     /// This rank's sources as "kind,domain", and every rank's (the columns of power.csv).

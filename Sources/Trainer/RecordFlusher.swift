@@ -21,6 +21,9 @@ final class RecordFlusher {
     private(set) var writeError: String?
     private var lastPowerSample: PowerSample?
     private var fitter = PhaseFitter()
+    private let metrics = MetricsExport()
+    /// What a sample counts ("sample" or "token"), for the exported counters' names.
+    var unit = "sample"
 
     init(comm: Communicator, plan: PowerPlan, power: PowerSampler, directory: RunDirectory?, trace: TimelineRecorder,
          totals: RunTotals, energyBudget: Double?, capacity: Int, learningRate: @escaping (Int) -> Double) {
@@ -50,8 +53,10 @@ final class RecordFlusher {
                               learningRate: learningRate(records[0].iter))
         }
         fitter.add(rows: powerRows, records: byRank, plan: plan, into: &totals.machines)
+        addSourceJoules(powerRows)
         if comm.isRoot, let directory, writeError == nil {
             directory.append(iterations: lines, power: csv(powerRows))
+            directory.replace(MetricsExport.fileName, metrics.render(totals, plan: plan, unit: unit))
         }
         pending.removeAll(keepingCapacity: true)
         let signal = byRank.joined().map(\.signal).max() ?? .carryOn
@@ -85,6 +90,20 @@ final class RecordFlusher {
         return (0..<comm.size).map { r in
             (0..<count).map { IterationRecord(flat: gathered[((r * count + $0) * width)..<((r * count + $0 + 1) * width)]) }
         }
+    }
+
+    /// Each source's joules in the flush's rows (mean watts × interval), by "kind,domain".
+    private func addSourceJoules(_ rowsByRank: [[Double]]) {
+        var joules = totals.sourceJoules ?? [:]
+        for (r, rows) in rowsByRank.enumerated() {
+            let names = plan.allSourceNames[r], width = 2 + names.count
+            var i = 0
+            while i + width <= rows.count {
+                for (j, name) in names.enumerated() { joules[name, default: 0] += rows[i + 2 + j] * (rows[i + 1] - rows[i]) }
+                i += width
+            }
+        }
+        totals.sourceJoules = joules
     }
 
     /// This rank's power samples since the last flush as [t0, t1, mean watts per source…] rows.

@@ -48,7 +48,8 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
             guard isDirectory.boolValue else {
                 throw TrainerError.runDirectory("--out \(path) exists and is not a directory")
             }
-            let ours = [Self.iterationsFile, Self.powerFile, Self.summaryFile, "timeline.json", Checkpoint.fileName]
+            let ours = [Self.iterationsFile, Self.powerFile, Self.summaryFile, "timeline.json", Checkpoint.fileName,
+                        MetricsExport.fileName, EmissionsCSV.fileName]
             let present = ours.filter { fm.fileExists(atPath: path + "/" + $0) }
             if !present.isEmpty {
                 guard overwrite else {
@@ -79,6 +80,15 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
             } catch {
                 failure.withLock { $0 = "\(error)" }
             }
+        }
+    }
+
+    /// Queues an atomic rewrite of `name` (after the lines queued before it): for files a live run
+    /// keeps current, such as metrics.prom.
+    func replace(_ name: String, _ text: String) {
+        writer.async { [self] in
+            guard failure.withLock({ $0 == nil }) else { return }
+            do { try Self.writeAtomically(path: path + "/" + name, text) } catch { failure.withLock { $0 = "\(error)" } }
         }
     }
 

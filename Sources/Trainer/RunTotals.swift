@@ -26,6 +26,10 @@ struct RunTotals: Codable, Equatable {
     var lastLoss: Double? = nil
     /// Per physical machine (absent in checkpoints from before machines were told apart).
     var machineTotals: [MachineTotals]?
+    /// The ranks' CPU time (all threads), summed.
+    var cpuSeconds: Double?
+    /// Joules each source ("kind,domain") measured over the run's power samples, idle baseline included.
+    var sourceJoules: [String: Double]?
     var energyJoules: Double { phaseJoules.reduce(0, +) }
     var machines: [MachineTotals] {
         get { machineTotals ?? [] }
@@ -42,7 +46,7 @@ struct RunTotals: Codable, Equatable {
         case iterations, samples, seconds, trainSeconds = "train_seconds", phaseSeconds = "phase_seconds"
         case phaseJoules = "phase_joules", rankJoules = "rank_joules", commBytes = "comm_bytes"
         case commSeconds = "comm_seconds", commExposedSeconds = "comm_exposed_seconds", lastLoss = "last_loss"
-        case machineTotals = "machines"
+        case machineTotals = "machines", cpuSeconds = "cpu_seconds", sourceJoules = "source_joules"
     }
 
     init(ranks: Int, reducedBytes: Int, machines: Int) {
@@ -90,8 +94,13 @@ struct RunTotals: Codable, Equatable {
             return record.processJoules.sum + (machineJoules[m] ?? 0) * share
         }
         if !machines.isEmpty {
-            for (r, joules) in perRank.enumerated() where machineOf[r] < machines.count { machines[machineOf[r]].energyJ += joules }
+            for (r, joules) in perRank.enumerated() where machineOf[r] < machines.count {
+                let m = machineOf[r]
+                machines[m].energyJ += joules
+                for p in 0..<IterationRecord.phaseCount { machines[m].phaseJoules[p] += records[r].processJoules[p] + records[r].nodeJoules[p] }
+            }
         }
+        cpuSeconds = (cpuSeconds ?? 0) + records.map { max(0, $0.cpuSeconds) }.reduce(0, +)
         let energy = joules.reduce(0, +)
         let compute = joules[Phase.compute.rawValue], comm = joules[Phase.comm.rawValue]
         let samples = records.map(\.samples).reduce(0, +)

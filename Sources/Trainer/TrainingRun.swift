@@ -97,6 +97,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         flusher = RecordFlusher(comm: comm, plan: powerPlan, power: sampler, directory: directory, trace: trace, totals: totals,
                                 energyBudget: config.energyBudgetJoules, capacity: config.flushEvery,
                                 learningRate: { [schedule] in Double(schedule.rate(at: $0)) })
+        flusher.unit = source.sampleUnit
         observer = StepObserver(buckets: commPlan.buckets, trace: trace, clock: { [unowned self] in now() },
                                 backwardDone: { [unowned self] in watchdog.beat(.comm, iteration: position.step) })
         let transport = AbortHandle(transport: comm.transport)
