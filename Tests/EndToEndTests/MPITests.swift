@@ -155,8 +155,10 @@ import Trainer
         // each counting the node would read 240 W.
         #expect(watts > 0.6 * 60 && watts < 1.1 * 60, "cluster power \(watts) W should be the node's 60 W, not 4 × 60")
         guard case let .array(perRank)? = s["rank_energy_j"] else { Issue.record("rank_energy_j"); return }
-        let shares = perRank.compactMap(\.double)
-        #expect(shares.count == 4 && abs(shares.max()! - shares.min()!) <= 1e-6 * shares.max()!, "equal shares on one node")
+        // The machine's joules go to its ranks by CPU time: shares differ a little, add up exactly.
+        let shares = perRank.compactMap(\.double), total = s["energy_j"]!.double!
+        #expect(shares.count == 4 && abs(shares.reduce(0, +) - total) <= 1e-6 * total, "shares add up to the machine's: \(shares)")
+        #expect(shares.allSatisfy { $0 > 0.1 * total / 4 }, "every rank worked, every rank has a share: \(shares)")
     }
 
     @Test func defaultDataTrainsAboveEightyPercentInOneEpochOnFourRanks() throws {
