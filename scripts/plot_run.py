@@ -1,6 +1,13 @@
 #!/usr/bin/env python3
-"""Plots one run directory: power per rank over time, and energy per iteration split
-compute / comm / other. Writes RUN/energy.png and RUN/energy.svg.
+"""Plots one run directory at a glance (RUN/energy.png and .svg):
+
+  1. power over time, per machine (its sources summed) and per rank-source, with the idle
+     baseline and evaluations shaded and the machines' idle power as a line;
+  2. energy by phase, each bar split into idle (idle power x time in the phase) and dynamic;
+  3. energy by machine and by MPI node (emulated host), split the same way;
+  4. energy per iteration, compute / comm / other (apportioned within each iteration).
+
+Amounts start at zero. A run measured by the estimate says so in every title.
 
     python3 scripts/plot_run.py runs/demo
 """
@@ -14,45 +21,114 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+PHASES = ["data", "compute", "comm", "optimizer", "eval", "checkpoint", "idle"]
 
 
-def main(run: Path) -> None:
+def read(run: Path):
     summary = json.loads((run / "summary.json").read_text())
-    iterations = [json.loads(line) for line in (run / "iterations.jsonl").read_text().splitlines() if line]
+    lines = [json.loads(x) for x in (run / "iterations.jsonl").read_text().splitlines() if x]
     power = defaultdict(lambda: ([], []))
     with open(run / "power.csv") as f:
         for row in csv.DictReader(f):
-            key = f"rank {row['rank']} ({row['source']}, {row['domain']})"
-            power[key][0].append(float(row["t_s"]))
-            power[key][1].append(float(row["watts"]))
+            power[(int(row["rank"]), row["source"], row["domain"])][0].append(float(row["t_s"]))
+            power[(int(row["rank"]), row["source"], row["domain"])][1].append(float(row["watts"]))
+    return summary, lines, power
 
+
+def timeline(ax, summary, lines, power, tag):
+    machines = summary.get("machines") or [{"hostname": "all", "ranks": list(range(summary["ranks"]))}]
+    for (rank, source, domain), (t, w) in sorted(power.items()):
+        ax.plot(t, w, linewidth=0.5, alpha=0.45, label=f"rank {rank} {source} {domain}")
+    for m, machine in enumerate(machines):
+        curves = [(np.array(t), np.array(w)) for (r, _, _), (t, w) in power.items() if r in machine["ranks"] and len(t) > 1]
+        if not curves:
+            continue
+        lo, hi = max(c[0][0] for c in curves), min(c[0][-1] for c in curves)  # where every curve has samples
+        if hi <= lo:
+            continue
+        grid = np.linspace(lo, hi, 800)
+        total = sum(np.interp(grid, t, w) for t, w in curves)
+        ax.plot(grid, total, linewidth=1.6, label=f"machine {machine['hostname']} (sum)")
+        if machine.get("idle_power_w") is not None:
+            ax.axhline(machine["idle_power_w"], linestyle="--", linewidth=1, color="grey")
+    starts = [x["start_s"] for x in lines if x.get("start_s") is not None]
+    if starts and summary.get("idle_power_w") is not None and starts[0] > 0:
+        ax.axvspan(0, starts[0], color="grey", alpha=0.15, label="before training (idle baseline)")
+    for x in lines:
+        if x.get("eval_s", 0) > 0 and x.get("start_s") is not None:
+            end = x["start_s"] + x["seconds"]
+            ax.axvspan(end - x["eval_s"], end, color="tab:purple", alpha=0.2)
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("time on the run's clock (s); purple: evaluations")
+    ax.set_ylabel("power (W)")
+    ax.set_title(f"Power over time{tag}; dashed: each machine's idle power")
+    ax.legend(fontsize=6, loc="lower right", ncol=2)
+
+
+def split_bars(ax, names, totals, idle, title, ylabel):
+    x = np.arange(len(names))
+    idle = [0 if v is None else v for v in idle]
+    dynamic = [t - i for t, i in zip(totals, idle)]
+    ax.bar(x, idle, color="lightgrey", label="idle (idle power × time)")
+    ax.bar(x, dynamic, bottom=idle, color="tab:orange", label="dynamic (the rest)")
+    ax.set_xticks(x, names, fontsize=8, rotation=20)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+
+
+def main(run: Path) -> None:
+    summary, lines, power = read(run)
     source = summary.get("energy_source", "?")
-    label = " (ESTIMATE)" if "estimate" in source else ""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), constrained_layout=True)
-    for key, (t, w) in sorted(power.items()):
-        top.plot(t, w, linewidth=0.8, label=key)
-    top.set_xlabel("time since start (s)")
-    top.set_ylabel("power (W)")
-    top.set_title(f"Power per rank, source: {source}{label}")
-    top.legend(fontsize=7, loc="upper right")
+    tag = f" — source {source}" + (" (ESTIMATE: a model, not a measurement)" if "estimate" in source else "")
+    fig = plt.figure(figsize=(12, 10), constrained_layout=True)
+    grid = fig.add_gridspec(3, 2)
+    timeline(fig.add_subplot(grid[0, :]), summary, lines, power, tag)
 
-    it = [r["iter"] for r in iterations]
-    compute = [r["energy_compute_j"] for r in iterations]
-    comm = [r["energy_comm_j"] for r in iterations]
-    other = [r["energy_other_j"] for r in iterations]
-    bottom.stackplot(it, compute, comm, other, labels=["compute", "comm", "other"], alpha=0.85)
-    bottom.set_ylim(bottom=0)
-    top.set_ylim(bottom=0)
-    bottom.set_xlabel("iteration")
-    bottom.set_ylabel("cluster energy per iteration (J)")
-    bottom.set_title(
-        f"{summary['ranks']} ranks on {summary['nodes']} node(s): {summary['energy_j']:.1f} J in all, "
+    idle_w = summary.get("idle_power_w")
+    by_phase = summary["energy_by_phase_j"]
+    seconds = summary["seconds_by_phase"]
+    phases = [p for p in PHASES if by_phase.get(p, 0) > 0]
+    ax = fig.add_subplot(grid[1, 0])
+    split_bars(ax, phases, [by_phase[p] for p in phases], [None if idle_w is None else idle_w * seconds[p] for p in phases],
+               "Energy by phase (apportioned from the sampled counters)", "energy (J)")
+    fit = summary.get("phase_power_w")
+    if fit:
+        text = "fitted power: " + ", ".join(
+            f"{p} {v['watts']:.1f}±{(v.get('standard_error') or 0):.1f} W" for p, v in sorted(fit.items()))
+        ax.text(0.01, 0.98, text, transform=ax.transAxes, fontsize=7, va="top")
+
+    ax = fig.add_subplot(grid[1, 1])
+    machines = summary.get("machines") or []
+    names = [f"machine {m['hostname']}" for m in machines]
+    totals = [m["energy_j"] for m in machines]
+    idle = [m.get("energy_idle_j") for m in machines]
+    for n, joules in enumerate(summary.get("energy_by_node_j") or []):
+        names.append(f"node {n}")
+        totals.append(joules)
+        share = joules / summary["energy_j"] if summary["energy_j"] else 0
+        idle.append(None if summary.get("energy_idle_j") is None else summary["energy_idle_j"] * share)
+    split_bars(ax, names, totals, idle, "Energy by machine and by MPI node (shared counters split by CPU time)", "energy (J)")
+
+    ax = fig.add_subplot(grid[2, :])
+    it = [r["iter"] for r in lines]
+    ax.stackplot(it, [r["energy_compute_j"] for r in lines], [r["energy_comm_j"] for r in lines],
+                 [r["energy_other_j"] for r in lines], labels=["compute", "comm", "other"], alpha=0.85)
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("cluster energy per iteration (J)")
+    ax.set_title(
+        f"{summary['ranks']} ranks on {summary['nodes']} node(s), {len(machines) or '?'} machine(s): {summary['energy_j']:.1f} J, "
         f"{summary['joules_per_sample'] * 1e3:.3f} mJ/{summary.get('sample_unit', 'sample')}, "
-        f"comm share {100 * summary['comm_energy_share']:.1f} %"
-    )
-    bottom.legend(loc="upper right")
+        f"comm share {100 * summary['comm_energy_share']:.1f} %")
+    ax.legend(loc="upper right")
     for ext in ("png", "svg"):
-        fig.savefig(run / f"energy.{ext}", dpi=120)
+        fig.savefig(run / f"energy.{ext}", dpi=110)
     print(f"plot: {run / 'energy.png'} and {run / 'energy.svg'}")
 
 

@@ -86,6 +86,8 @@ public struct IterationLine: Codable, Equatable, Sendable {
     /// The machines' idle watts × the iteration's seconds, and the rest (absent without an idle baseline).
     public var energyIdleJ: Double? = nil
     public var energyDynamicJ: Double? = nil
+    /// When the iteration began on the run's clock (mean over ranks; power.csv's t_s).
+    public var startS: Double? = nil
 
     enum CodingKeys: String, CodingKey {
         case iter, epoch, loss, lr, seconds, computeS = "compute_s", commS = "comm_s", commExposedS = "comm_exposed_s"
@@ -93,7 +95,7 @@ public struct IterationLine: Codable, Equatable, Sendable {
         case busbwGBps = "busbw_GBps", samples, energyJ = "energy_j", energyComputeJ = "energy_compute_j"
         case energyCommJ = "energy_comm_j", energyOtherJ = "energy_other_j", powerW = "power_w"
         case energySource = "energy_source", rankEnergyJ = "rank_energy_j", joulesPerSample = "joules_per_sample"
-        case energyIdleJ = "energy_idle_j", energyDynamicJ = "energy_dynamic_j"
+        case energyIdleJ = "energy_idle_j", energyDynamicJ = "energy_dynamic_j", startS = "start_s"
     }
 
     /// Every line of an iterations.jsonl (an empty or missing file: none).

@@ -132,7 +132,8 @@ struct RunTotals: Codable, Equatable {
             energyOtherJ: r6(energy - compute - comm), powerW: r6(seconds > 0 ? energy / seconds : 0),
             energySource: source, rankEnergyJ: perRank.map(r6),
             joulesPerSample: samples > 0 ? r6(energy) / Double(samples) : 0,  // of the line's own (rounded) energy_j
-            energyIdleJ: idle.map(r6), energyDynamicJ: idle.map { r6(energy - $0) })
+            energyIdleJ: idle.map(r6), energyDynamicJ: idle.map { r6(energy - $0) },
+            startS: r6(records.map(\.start).reduce(0, +) / p))
     }
 
     /// What the run's summary says about time, energy and communication; the caller adds what the
