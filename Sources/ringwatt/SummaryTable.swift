@@ -1,4 +1,5 @@
 import Foundation
+import Energy
 import Trainer
 
 /// The end-of-run table printed by rank 0 (and by `ringwatt report`).
@@ -41,10 +42,35 @@ enum SummaryTable {
             ("run directory", directory),
         ]
         if let cost = s.cost { rows.insert(("cost", f(cost, 6)), at: rows.count - 2) }
+        rows.insert(contentsOf: energyDetail(s.figures, f), at: rows.firstIndex { $0.0 == "energy source" }.map { $0 + 1 } ?? rows.count)
         if s.energySource.contains("estimate") {
             rows.append(("note", "energy is a model-based ESTIMATE (no counter on this machine); see summary.json 'estimate'"))
         }
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+    }
+
+    /// Idle versus dynamic, the machines, the fitted phase powers and what the windows resolve.
+    static func energyDetail(_ s: RunFigures, _ f: (Double, Int) -> String) -> [(String, String)] {
+        var rows: [(String, String)] = []
+        if let idle = s.idlePowerW, let idleJ = s.energyIdleJ, let dynamic = s.energyDynamicJ {
+            rows.append(("idle / dynamic", f(idleJ, 1) + " J idle (" + f(idle, 1) + " W × the loop) + " + f(dynamic, 1) + " J dynamic"))
+        }
+        for (m, machine) in (s.machines ?? []).enumerated() {
+            let idle = machine.idlePowerW.map { ", idle " + f($0, 1) + " W (\(machine.idleSource ?? "?"))" } ?? ""
+            rows.append(("machine \(m) " + machine.hostname, f(machine.energyJ, 1) + " J, ranks \(machine.ranks.map(String.init).joined(separator: ","))"
+                         + ", MPI nodes \(machine.nodes.map(String.init).joined(separator: ","))" + idle))
+        }
+        if let fit = s.phasePowerW, !fit.isEmpty {
+            let text = PhaseRegression.phases.compactMap { phase in
+                fit[phase].map { phase + " " + f($0.watts, 1) + ($0.standardError.map { " ± " + f($0, 1) } ?? "") + " W" }
+            }.joined(separator: ", ")
+            rows.append(("phase power (fitted)", text + " over \((s.machines ?? []).map(\.fitIntervals).reduce(0, +)) sample intervals"))
+        }
+        if let resolution = s.energyResolution, !resolution.shorterThanMeasured.isEmpty {
+            rows.append(("resolution", resolution.shorterThanMeasured.joined(separator: "; ")
+                         + ": per-phase joules are apportioned, the fit tells phases apart"))
+        }
+        return rows
     }
 }
