@@ -43,7 +43,7 @@ enum EmissionsCSV {
         func watts(_ share: Double) -> Double { duration > 0 ? f.energyJ * share / duration : 0 }
         let estimated = f.energySource.contains("estimate")
         let row: [CustomStringConvertible] = [
-            formatter.string(from: date), "ringwatt", runID, f.config.out, duration, kg, duration > 0 ? kg / duration : 0,
+            formatter.string(from: date), "ringwatt", runID, "", duration, kg, duration > 0 ? kg / duration : 0,
             duration > 0 ? 100 * cpuSeconds / (duration * cpus * machines) : 0, ramGB > 0 ? 100 * usedGB / ramGB : 0, usedGB,
             watts(shares.cpu), watts(shares.gpu), watts(shares.ram), kWh * shares.cpu, kWh * shares.gpu, kWh * shares.ram, kWh, 0,
             "", "", "", "", "", "Linux-" + (m?.kernel ?? ""), "", "", Int(cpus * machines), m?.cpuModel ?? "",
@@ -79,7 +79,7 @@ final class MetricsExport {
         let names = machineNames(plan)
         for (m, machine) in totals.machines.enumerated() {
             let source = plan.machineSources[m]
-            for phase in Phase.allCases where m < totals.machines.count {
+            for phase in Phase.allCases {
                 let counter = registry.makeCounter(name: "ringwatt_energy_joules_total",
                                                    labels: [("machine", names[m]), ("phase", phase.name), ("source", source)],
                                                    help: "Joules of the machine by training phase (phases apportioned from sampled counters)")
