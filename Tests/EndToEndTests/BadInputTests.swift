@@ -28,6 +28,7 @@ func write(_ path: String, _ data: Data) throws { try data.write(to: URL(fileURL
         try expectRefused(1, ["--momentum", "1.5"], saying: ["--momentum must be in [0, 1)"])
         try expectRefused(1, ["--data", "synthetic:10:0:3"], saying: ["synthetic:SAMPLES:FEATURES:CLASSES"])
         try expectRefused(1, ["--bucket-mb", "0"], saying: ["--bucket-mb must be positive (leave it out for the automatic choice)"])
+        try expectRefused(1, ["--idle-seconds=-1"], saying: ["--idle-seconds must be in [0, 600], got -1.0"])
     }
 
     /// A power source asked for by name that the machine lacks is an error that says why, on every
