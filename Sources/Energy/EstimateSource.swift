@@ -4,7 +4,7 @@ import Support
 public struct EstimateModel: Sendable, Equatable, Codable {
     /// Watts one fully busy core draws above idle.
     public var wattsPerBusyCore: Double
-    /// The node's idle power in watts, shared equally among the node's ranks.
+    /// A machine's idle power in watts, shared equally among its ranks (on the emulated cluster, every emulated host's).
     public var nodeIdleWatts: Double
 
     public init(wattsPerBusyCore: Double = 10, nodeIdleWatts: Double = 20) {
@@ -13,13 +13,13 @@ public struct EstimateModel: Sendable, Equatable, Codable {
     }
 
     public var formula: String {
-        "E_rank = watts_per_busy_core × cpu_seconds + node_idle_watts / ranks_on_node × wall_seconds"
+        "E_rank = watts_per_busy_core × cpu_seconds + node_idle_watts / ranks_on_machine × wall_seconds"
     }
 
     /// Joules of one rank over a window with `cpuSeconds` of CPU time (all its threads) in
-    /// `wallSeconds`, on a node shared by `ranksOnNode` ranks.
-    public func joules(cpuSeconds: Double, wallSeconds: Double, ranksOnNode: Int) -> Double {
-        wattsPerBusyCore * cpuSeconds + nodeIdleWatts / Double(max(1, ranksOnNode)) * wallSeconds
+    /// `wallSeconds`, on a machine shared by `ranksOnMachine` ranks.
+    public func joules(cpuSeconds: Double, wallSeconds: Double, ranksOnMachine: Int) -> Double {
+        wattsPerBusyCore * cpuSeconds + nodeIdleWatts / Double(max(1, ranksOnMachine)) * wallSeconds
     }
 }
 
@@ -33,17 +33,17 @@ public final class EstimateSource: PowerSource, @unchecked Sendable {
     public var origin: String { model.formula }
     public let updateInterval: Double? = nil
     public let model: EstimateModel
-    public let ranksOnNode: Int
+    public let ranksOnMachine: Int
     private let cpuClock: () -> Double
     private let wallClock: () -> Double
     private let cpu0: Double
     private let wall0: Double
 
-    public init(model: EstimateModel, ranksOnNode: Int,
+    public init(model: EstimateModel, ranksOnMachine: Int,
                 cpuClock: @escaping () -> Double = processCPUSeconds,
                 wallClock: @escaping () -> Double = monotonicSeconds) {
         self.model = model
-        self.ranksOnNode = ranksOnNode
+        self.ranksOnMachine = ranksOnMachine
         self.cpuClock = cpuClock
         self.wallClock = wallClock
         cpu0 = cpuClock()
@@ -52,6 +52,6 @@ public final class EstimateSource: PowerSource, @unchecked Sendable {
 
     public func read() throws -> PowerReading {
         .energy(joules: model.joules(cpuSeconds: cpuClock() - cpu0, wallSeconds: wallClock() - wall0,
-                                     ranksOnNode: ranksOnNode))
+                                     ranksOnMachine: ranksOnMachine))
     }
 }

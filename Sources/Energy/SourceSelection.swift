@@ -76,7 +76,7 @@ public struct SourceSelection {
         var sources: [PowerSource] = readsMachineCounters ? node : []
         if !cpuMeasured {
             kinds.append(.estimate)
-            sources.append(EstimateSource(model: estimate, ranksOnNode: ranksOnMachine))
+            sources.append(EstimateSource(model: estimate, ranksOnMachine: ranksOnMachine))
         }
         return SourceSelection(sources: sources, kinds: kinds, notes: notes)
     }

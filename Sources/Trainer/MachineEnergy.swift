@@ -53,27 +53,23 @@ struct PhaseFitter {
     mutating func add(rows: [[Double]], records: [[IterationRecord]], plan: PowerPlan, into machines: inout [MachineTotals]) {
         let covering = records.indices.map { r in (r < previous.count ? previous[r] : []) + records[r] }
         for (r, flat) in rows.enumerated() {
-            let width = 2 + plan.allSourceNames[r].count, m = plan.machineOf[r]
-            guard width > 2, m < machines.count else { continue }
-            var i = 0
-            while i + width <= flat.count {
-                let t0 = flat[i], t1 = flat[i + 1]
+            let m = plan.machineOf[r]
+            guard m < machines.count else { continue }
+            PowerRows.forEach(flat, sources: plan.allSourceNames[r].count) { t0, t1, watts in
                 var machineWatts = 0.0, processWatts = 0.0
-                for j in 0..<(width - 2) {
-                    if plan.isMachineWide(rank: r, source: j) { machineWatts += flat[i + 2 + j] } else { processWatts += flat[i + 2 + j] }
+                for (j, w) in watts.enumerated() {
+                    if plan.isMachineWide(rank: r, source: j) { machineWatts += w } else { processWatts += w }
                 }
-                i += width
-                guard t1 > t0 else { continue }
+                guard t1 > t0 else { return }
                 if processWatts != 0, let own = Self.phaseSeconds(covering[r], t0, t1) {
                     machines[m].processFit.add(joules: processWatts * (t1 - t0), seconds: own)
                 }
                 if machineWatts != 0 {
                     let ranks = plan.ranks(onMachine: m)
                     let each = ranks.compactMap { Self.phaseSeconds(covering[$0], t0, t1) }
-                    guard each.count == ranks.count else { continue }
+                    guard each.count == ranks.count else { return }
                     let mean = (0..<3).map { k in each.map { $0[k] }.reduce(0, +) / Double(each.count) }
                     machines[m].machineFit.add(joules: machineWatts * (t1 - t0), seconds: mean)
-
                 }
             }
         }

@@ -25,7 +25,7 @@ struct PowerPlan {
     /// Per node: "rapl", "estimate", "rapl+nvml", …
     let nodeSources: [String]
     /// Per machine: the sources of its nodes, as `nodeSources` labels them.
-    var machineSources: [String] {
+    var machineSourceLabels: [String] {
         machines.indices.map { m in Array(Set(ranks(onMachine: m).map { nodeSources[nodeOf[$0]] })).sorted().joined(separator: "|") }
     }
     /// "estimate", or the distinct sources of the nodes joined by "|": the label every record carries.

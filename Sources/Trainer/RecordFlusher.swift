@@ -96,11 +96,9 @@ final class RecordFlusher {
     private func addSourceJoules(_ rowsByRank: [[Double]]) {
         var joules = totals.sourceJoules ?? [:]
         for (r, rows) in rowsByRank.enumerated() {
-            let names = plan.allSourceNames[r], width = 2 + names.count
-            var i = 0
-            while i + width <= rows.count {
-                for (j, name) in names.enumerated() { joules[name, default: 0] += rows[i + 2 + j] * (rows[i + 1] - rows[i]) }
-                i += width
+            let names = plan.allSourceNames[r]
+            PowerRows.forEach(rows, sources: names.count) { t0, t1, watts in
+                for (name, w) in zip(names, watts) { joules[name, default: 0] += w * (t1 - t0) }
             }
         }
         totals.sourceJoules = joules
@@ -124,16 +122,27 @@ final class RecordFlusher {
     /// power.csv rows: rank, node, t_s, watts, source, domain.
     private func csv(_ rowsByRank: [[Double]]) -> String {
         var csv = ""
-        for (r, names) in plan.allSourceNames.enumerated() where !names.isEmpty {
-            let rows = rowsByRank[r], stride = 2 + names.count
-            var i = 0
-            while i + stride <= rows.count {
-                for (j, name) in names.enumerated() {
-                    csv += "\(r),\(plan.nodeOf[r]),\(String(format: "%.4f", rows[i + 1])),\(String(format: "%.3f", rows[i + 2 + j])),\(name)\n"
+        for (r, names) in plan.allSourceNames.enumerated() {
+            PowerRows.forEach(rowsByRank[r], sources: names.count) { _, t1, watts in
+                for (name, w) in zip(names, watts) {
+                    csv += "\(r),\(plan.nodeOf[r]),\(String(format: "%.4f", t1)),\(String(format: "%.3f", w)),\(name)\n"
                 }
-                i += stride
             }
         }
         return csv
+    }
+}
+
+/// A rank's power rows as they travel to every rank: [t0, t1, mean watts of each source…] per
+/// sample interval, flattened. Made by `RecordFlusher.drainPowerRows`, read here only.
+enum PowerRows {
+    static func forEach(_ flat: [Double], sources: Int, _ body: (_ t0: Double, _ t1: Double, _ watts: ArraySlice<Double>) -> Void) {
+        guard sources > 0 else { return }
+        let width = 2 + sources
+        var i = 0
+        while i + width <= flat.count {
+            body(flat[i], flat[i + 1], flat[(i + 2)..<(i + width)])
+            i += width
+        }
     }
 }

@@ -78,7 +78,7 @@ final class MetricsExport {
     func render(_ totals: RunTotals, plan: PowerPlan, unit: String) -> String {
         let names = machineNames(plan)
         for (m, machine) in totals.machines.enumerated() {
-            let source = plan.machineSources[m]
+            let source = plan.machineSourceLabels[m]
             for phase in Phase.allCases {
                 let counter = registry.makeCounter(name: "ringwatt_energy_joules_total",
                                                    labels: [("machine", names[m]), ("phase", phase.name), ("source", source)],

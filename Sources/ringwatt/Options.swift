@@ -197,7 +197,7 @@ struct EnergyOptions: ParsableArguments {
     @OptionGroup var roots: SourceRootOptions
     @Option(help: "Estimate: watts one busy core draws above idle.")
     var estimateCoreWatts = defaults.estimate.wattsPerBusyCore
-    @Option(help: "Estimate: a node's idle watts, shared by its ranks.")
+    @Option(help: "Estimate: a machine's idle watts, shared by its ranks.")
     var estimateIdleWatts = defaults.estimate.nodeIdleWatts
     @Option(help: "Power usage effectiveness of the facility (E_aux = (PUE − 1)·E_IT).")
     var pue = defaults.accounting.pue

@@ -21,7 +21,7 @@ struct Power: ParsableCommand {
         let nvml = NVMLSource.discover()
         var sources: [PowerSource] = rapl.sources + hwmon.sources
         sources += nvml.sources as [PowerSource]
-        sources.append(EstimateSource(model: EstimateModel(), ranksOnNode: 1))
+        sources.append(EstimateSource(model: EstimateModel(), ranksOnMachine: 1))
         print("power sources on this node:")
         for problem in rapl.problems + hwmon.problems + nvml.problems { print("  unavailable: \(problem)") }
         if rapl.sources.isEmpty && rapl.problems.isEmpty { print("  unavailable: RAPL: no package zone under \(roots.powercapRoot)") }

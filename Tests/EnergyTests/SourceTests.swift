@@ -105,7 +105,7 @@ import Fixtures
         final class FakeClock { var value: Double; init(_ v: Double) { value = v } }
         let cpu = FakeClock(0), wall = FakeClock(100)
         let model = EstimateModel(wattsPerBusyCore: 12, nodeIdleWatts: 40)
-        let source = EstimateSource(model: model, ranksOnNode: 4,
+        let source = EstimateSource(model: model, ranksOnMachine: 4,
                                     cpuClock: { cpu.value }, wallClock: { wall.value })
         cpu.value = 1.5
         wall.value = 102
