@@ -1,8 +1,10 @@
+import Fixtures
 import Foundation
 import Testing
 @testable import Trainer
 
-/// The sweep, compare and predict on small runs; the emulated cluster's set-up and teardown.
+/// The sweep, compare and predict on small runs; the emulated cluster's set-up and teardown, and
+/// its hosts' shared power counter (every test that uses the cluster is here: its names are fixed).
 @Suite(.serialized) struct ScaleOutTests {
     static let small = ["--data", "synthetic:2400:32:4", "--layers", "32-16-4", "--epochs", "2", "--algorithm", "ring"]
 
@@ -80,5 +82,38 @@ import Testing
         #expect(!(try Harness.run("/usr/sbin/ip", ["netns", "list"]).stdout.contains("rw-")), "torn down after a failure too")
         let badK = try Harness.run("/bin/bash", [script, "up", "zero"])
         #expect(badK.status != 0 && badK.stderr.contains("K must be 1…64"))
+    }
+
+    /// Root only: two emulated hosts (network namespaces) on this one machine, a fixture RAPL
+    /// counter advancing at 60 W. Each host's first rank would read it; the cluster must report
+    /// 60 W (one machine), not 120, and split it between the hosts.
+    @Test func emulatedHostsOnOneMachineCountItsCounterOnce() throws {
+        let probe = try Harness.run("/usr/sbin/ip", ["netns", "add", "rw-probe-\(getpid())"])
+        try #require(probe.status == 0, "this machine forbids network namespaces (\(probe.stderr)); skipping")
+        _ = try Harness.run("/usr/sbin/ip", ["netns", "delete", "rw-probe-\(getpid())"])
+        let tree = FixtureTree()
+        tree.raplZone("intel-rapl:0", name: "package-0", energy: 0)
+        let writer = CounterWriter(path: tree.root + "/intel-rapl:0/energy_uj", watts: 60, range: 262_143_328_850, initial: 0)
+        defer { writer.stop() }
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try Harness.run("/bin/bash", [Harness.repository + "/launch/emucluster.sh", "run", "2", "1", "--"]
+                                  + Self.small + ["--epochs", "6", "--power-source", "rapl", "--powercap-root", tree.root,
+                                                           "--idle-seconds", "0.5", "--out", dir + "/run"])
+        #expect(run.status == 0, "\(run.all)")
+        let s = try Harness.json(dir + "/run/summary.json")
+        #expect(s["nodes"]?.double == 2, "two emulated hosts")
+        guard case let .array(machines)? = s["machines"] else { Issue.record("no machines in \(s)"); return }
+        #expect(machines.count == 1, "one physical machine")
+        // The writer thread can lag its nominal 60 W on a loaded machine, never exceed it; a counter
+        // read once per emulated host would give 120 W.
+        let power = try #require(s["mean_power_w"]?.double), idle = s["idle_power_w"]?.double ?? 0
+        #expect(power > 0.6 * 60 && power < 1.1 * 60, "the cluster draws \(power) W: one 60 W counter, not one per host")
+        #expect(idle > 0.6 * 60 && idle < 1.1 * 60, "asleep, the counter still runs at 60 W, once: \(idle) W")
+        guard case let .array(byNode)? = s["energy_by_node_j"] else { Issue.record("energy_by_node_j"); return }
+        let perNode = byNode.compactMap(\.double), total = try #require(s["energy_j"]?.double)
+        #expect(perNode.count == 2 && abs(perNode.reduce(0, +) - total) < 1e-6 * total, "the hosts' shares add up: \(perNode)")
+        #expect(perNode.allSatisfy { $0 > 0.2 * total }, "each host's ranks get their CPU-time share: \(perNode)")
+        #expect(s["energy_attribution"]?.string?.contains("CPU time") == true)
     }
 }
