@@ -7,9 +7,9 @@ import Testing
 /// (evaluation excluded; the record flushes between steps are not steps). With --overlap off the
 /// all-reduce runs on that thread too, so the collectives are counted as well.
 @Suite(.serialized) struct AllocationTests {
-    /// The allocator, built once with the C compiler on the PATH.
+    /// The allocator, built once with the C compiler on the PATH, into .build (nothing left in /tmp).
     static let preload: String = {
-        let library = Harness.temporaryDirectory() + "/allocation_counter.so"
+        let library = Harness.repository + "/.build/allocation_counter.so"
         let source = Harness.repository + "/Tests/Fixtures/preload/allocation_counter.c"
         let built = try! Harness.run("/usr/bin/env", ["cc", "-shared", "-fPIC", "-O2", "-o", library, source])
         precondition(built.status == 0, "building the allocation counter failed: \(built.all)")

@@ -52,7 +52,9 @@ import Testing
         config.overlap = false
         config.sampleHz = 100
         config.idleSeconds = 0.3
-        config.out = Harness.temporaryDirectory() + "/run"
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        config.out = dir + "/run"
         let settings = config
         let summaries = Box<RunSummary>()
         let errors = LocalWorld.run(ranks: ranks) { comm in

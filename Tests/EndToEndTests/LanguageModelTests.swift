@@ -78,8 +78,11 @@ import Testing
                                    (["--data", "/nonexistent/corpus"], ["cannot open /nonexistent/corpus"]),
                                    (["--context", "0"], ["--context must be positive"]),
                                    (["--grad-clip=-1"], ["--grad-clip must be ≥ 0"])] {
-            let out = try Harness.mpirun(2, Self.tiny + arguments + ["--out", Harness.temporaryDirectory() + "/run"])
+            let scratch = Harness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let out = try Harness.mpirun(2, Self.tiny + arguments + ["--out", scratch + "/run"])
             #expect(out.status != 0, "accepted \(arguments)")
+            #expect(!FileManager.default.fileExists(atPath: scratch + "/run"), "a refused run leaves no run directory")
             for w in words { #expect(out.stderr.contains(w), "stderr should say '\(w)':\n\(out.stderr)") }
         }
         let dir = Harness.temporaryDirectory()
