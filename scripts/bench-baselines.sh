@@ -6,7 +6,10 @@
 # has made .baselines-venv, from PyPI. One epoch each; samples/s over the training loop with the
 # batch gathering included and evaluation excluded (for Ringwatt: samples over the loop's phases
 # less eval and checkpoint, from summary.json). Rounds interleave every trainer and rank count;
-# the table gives each one's median and spread (min–max) and Ringwatt's ratio of medians.
+# the table gives each one's median and spread (min–max) and Ringwatt's ratio of medians. Last, the
+# ceiling at one rank: numpy's whole step over its eight matrix products alone, timed interleaved
+# in one process (baselines/gemm_ceiling.py) — no trainer calling this BLAS for those products
+# can be further ahead of numpy than that.
 # Prints figures; asserts nothing.
 #   bash scripts/bench-baselines.sh [ROUNDS] [BATCH]
 set -euo pipefail
@@ -23,7 +26,7 @@ echo "model 784-256-128-10, batch $BATCH per rank, SGD momentum 0.9, lr 0.05 con
 for round in $(seq 1 "$ROUNDS"); do
   for np in 1 2 4; do
     mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS .build/release/ringwatt train --epochs 1 --quiet \
-      --batch-size "$BATCH" --lr 0.05 --momentum 0.9 --weight-decay 0 --schedule constant \
+      --batch-size "$BATCH" --lr 0.05 --momentum 0.9 --weight-decay 0 --schedule constant --warmup-steps 0 --idle-seconds 0 \
       --out "$tmp/rw" --overwrite >/dev/null
     rw=$($PY -c "import json; s = json.load(open('$tmp/rw/summary.json')); p = s['seconds_by_phase']
 print(round(s['samples'] / (sum(p.values()) - p['eval'] - p['checkpoint'])))")
@@ -63,3 +66,4 @@ for np_ in sorted({k[0] for k in runs}):
         ratio = "" if trainer == "ringwatt" else f"{ours / m:.2f}"
         print(f"{np_:>3} {trainer:<17} {m:>17.0f} {min(values):>7.0f}–{max(values):<8.0f} {ratio:>11}")
 PY
+(cd scripts/baselines && $PY gemm_ceiling.py "$BATCH")

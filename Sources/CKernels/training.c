@@ -96,3 +96,13 @@ VARIANTS void rw_gather_normalise(float *restrict dst, const uint8_t *restrict i
         for (size_t i = 0; i < features; i++) out[i] = ((float)src[i] / 255.0f - mean) / std;
     }
 }
+
+// Into the outer caches (hint 1): the lines wait there through the step's matrix products, which
+// keep their own working set in L1, and are pulled in by the next gather.
+void rw_prefetch_rows(const uint8_t *images, const int32_t *indices, size_t rows, size_t row_bytes) {
+    for (size_t r = 0; r < rows; r++) {
+        const uint8_t *row = images + (size_t)indices[r] * row_bytes;
+        for (size_t o = 0; o < row_bytes; o += 64) __builtin_prefetch(row + o, 0, 1);
+        __builtin_prefetch(row + row_bytes - 1, 0, 1);  // a row that starts mid-line ends in one more
+    }
+}

@@ -14,6 +14,9 @@ public protocol BatchSource: AnyObject {
     func makeTrainingBatch() -> Batch
     /// Fills `batch` with this rank's training batch `step` (0-based within the epoch) of `epoch`.
     func fillTraining(_ batch: Batch, epoch: Int, step: Int)
+    /// A hint that `fillTraining(_:epoch:step:)` comes next for (epoch, step): a source that gathers
+    /// scattered rows requests them now, so they arrive while the current step computes.
+    func prefetchTraining(epoch: Int, step: Int)
     /// Samples (or tokens) in a filled batch: what throughput and energy per sample count.
     func samples(in batch: Batch) -> Int
     /// What `samples` counts: "sample", or "token" for a language model.
@@ -28,4 +31,5 @@ public protocol BatchSource: AnyObject {
 
 extension BatchSource {
     public var sampleUnit: String { "sample" }
+    public func prefetchTraining(epoch: Int, step: Int) {}
 }

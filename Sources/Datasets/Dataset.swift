@@ -92,4 +92,13 @@ public struct BatchConverter: Sendable {
         }
         for (row, index) in indices.enumerated() { y[row] = data.labels[Int(index)] }
     }
+
+    /// Requests the rows at `indices` into the cache ahead of a `fill` (a hint; changes nothing).
+    public func prefetch(from data: Dataset, indices: ArraySlice<Int32>) {
+        data.images.withUnsafeBufferPointer { img in
+            indices.withUnsafeBufferPointer { rows in
+                rw_prefetch_rows(img.baseAddress!, rows.baseAddress!, rows.count, data.features)
+            }
+        }
+    }
 }

@@ -53,6 +53,13 @@ public final class LabelledImageSource: BatchSource {
         batch.count = hi - lo
     }
 
+    /// Within the epoch whose order is drawn (the next epoch's first batch is not prefetched).
+    public func prefetchTraining(epoch: Int, step: Int) {
+        guard epoch == orderEpoch, step < batchesPerEpoch else { return }
+        let lo = step * batchSize, hi = min(lo + batchSize, order.count)
+        converter.prefetch(from: train, indices: order[lo..<hi])
+    }
+
     public func samples(in batch: ClassificationBatch) -> Int { batch.count }
 
     /// Test samples this rank evaluates: r, r+p, … below the test set's size.

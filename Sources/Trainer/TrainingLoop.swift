@@ -37,6 +37,7 @@ extension TrainingRun {
         var clock = PhaseClock(iteration: position.step, epoch: epoch, previousEnd: previousEnd, now: now(),
                                checkpoint: checkpoints.takeLastWindow(), watchdog: watchdog)
         source.fillTraining(batch, epoch: epoch, step: index)
+        source.prefetchTraining(epoch: epoch, step: index + 1)
         clock.close(.data, at: now(), next: .compute)
 
         let sentBefore = comm.allReduce.stats.bytesSent

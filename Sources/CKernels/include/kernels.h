@@ -75,5 +75,8 @@ void rw_bias_backward(float *dbias, const float *dout, size_t rows, size_t colum
 /// indices[r] of images (N, features), prefetching row r+1 while converting row r.
 void rw_gather_normalise(float *dst, const uint8_t *images, const int32_t *indices, size_t rows, size_t features,
                          float mean, float std);
+/// Requests the cache lines of rows indices[0..<rows] of images (N, row_bytes): issued a step ahead,
+/// the next batch's scattered rows arrive while the current step computes. Changes no memory.
+void rw_prefetch_rows(const uint8_t *images, const int32_t *indices, size_t rows, size_t row_bytes);
 
 #endif
