@@ -62,6 +62,22 @@ public final class Optimizer {
     /// Restores the step count (checkpoint resume); moments are restored through their buffers.
     public func restore(steps: Int) { self.steps = steps }
 
+    /// The update a training step makes: one pass for the gradient's L2 norm, which serves as the
+    /// finiteness guard and for clipping to `maxNorm` (0: no clipping), then the update — not
+    /// applied when the norm is not finite (some element is NaN or infinite). Returns the norm.
+    @discardableResult
+    public func guardedStep(parameters: FloatBuffer, gradients: FloatBuffer, learningRate lr: Float, maxNorm: Double) -> Double {
+        let norm = gradientNorm(gradients.pointer, count: parameters.count)
+        guard norm.isFinite else { return norm }
+        var scale: Float = maxNorm > 0 ? clippingScale(norm: norm, maxNorm: maxNorm) : 1
+        if scale != 1 && settings.kind != .adamw {
+            clipGradientNorm(gradients.pointer, count: parameters.count, maxNorm: maxNorm, norm: norm)
+            scale = 1
+        }
+        step(parameters: parameters, gradients: gradients, learningRate: lr, gradientScale: scale)
+        return norm
+    }
+
     /// One update from `gradients` × `gradientScale` (AdamW folds clipping in this way; the other
     /// kinds need a scale of 1: scale the gradient first).
     public func step(parameters: FloatBuffer, gradients: FloatBuffer, learningRate lr: Float, gradientScale: Float = 1) {

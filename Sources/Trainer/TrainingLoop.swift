@@ -81,19 +81,9 @@ extension TrainingRun {
     /// Every rank holds the same averaged bits, so these decisions need no communication: apply
     /// the update, or (non-finite values) skip it or stop naming the ranks and parameter groups.
     func update(loss: Float) throws {
-        let gradients = model.gradients.pointer
-        let norm = gradientNorm(gradients, count: model.parameterCount)  // one pass: the guard and the clipping
-        if norm.isFinite {
-            // Clipping: AdamW applies the factor as it reads the gradient; other optimizers get a scaled gradient.
-            var scale: Float = config.gradClip > 0 ? clippingScale(norm: norm, maxNorm: config.gradClip) : 1
-            if scale != 1 && config.optimizer != .adamw {
-                clipGradientNorm(gradients, count: model.parameterCount, maxNorm: config.gradClip, norm: norm)
-                scale = 1
-            }
-            optimizer.step(parameters: model.parameters, gradients: model.gradients,
-                           learningRate: schedule.rate(at: position.step), gradientScale: scale)
-            return
-        }
+        let norm = optimizer.guardedStep(parameters: model.parameters, gradients: model.gradients,
+                                         learningRate: schedule.rate(at: position.step), maxNorm: config.gradClip)
+        if norm.isFinite { return }
         if config.onNonfinite == .skip {
             position.skippedSteps += 1
             return
@@ -101,7 +91,7 @@ extension TrainingRun {
         let lossFinite = try comm.allGather([loss.isFinite ? Int64(1) : 0])
         let ranks = lossFinite.indices.filter { lossFinite[$0] == 0 }
         let layers = model.parameterGroups.indices.filter {
-            !allFinite(gradients + model.parameterGroups[$0].lowerBound, model.parameterGroups[$0].count)
+            !allFinite(model.gradients.pointer + model.parameterGroups[$0].lowerBound, model.parameterGroups[$0].count)
         }
         throw TrainerError.training("non-finite values at iteration \(position.step): loss on rank(s) "
             + "\(ranks.isEmpty ? "none" : ranks.map(String.init).joined(separator: ", ")), averaged gradient of layer(s) "

@@ -68,6 +68,31 @@ import Support
         #expect(abs(clipGradientNorm(&small, count: 2, maxNorm: 1) - 0.5) < 1e-7 && small == [0.3, 0.4], "below the maximum: untouched")
     }
 
+    /// The trainer's step: a gradient with a NaN or an infinity leaves weights and moments as they
+    /// were (and the step count); a finite one is clipped to the maximum norm (SGD: the gradient is
+    /// scaled first) and applied; the norm before clipping is returned either way.
+    @Test func guardedStepSkipsNonFiniteGradientsAndClipsFiniteOnes() {
+        for bad: Float in [.nan, .infinity, -.infinity] {
+            for kind in OptimizerKind.allCases {
+                let w = FloatBuffer(count: 3), g = FloatBuffer(count: 3)
+                w.copy(from: [1, 2, 3]); g.copy(from: [0.5, bad, 0.25])
+                let opt = Optimizer(settings: OptimizerSettings(kind: kind), parameterCount: 3)
+                opt.firstMoment.copy(from: [0.1, 0.2, 0.3])
+                let norm = opt.guardedStep(parameters: w, gradients: g, learningRate: 0.1, maxNorm: 1)
+                #expect(!norm.isFinite && w.array == [1, 2, 3] && opt.firstMoment.array == [0.1, 0.2, 0.3] && opt.steps == 0,
+                        "\(kind) with \(bad)")
+            }
+        }
+        let w = FloatBuffer(count: 2), g = FloatBuffer(count: 2)
+        w.copy(from: [1, -1]); g.copy(from: [3, 4])
+        let opt = Optimizer(settings: OptimizerSettings(kind: .sgd, momentum: 0), parameterCount: 2)
+        #expect(opt.guardedStep(parameters: w, gradients: g, learningRate: 1, maxNorm: 1) == 5)
+        #expect(g.array == [0.6, 0.8] && w.array == [1 - 0.6, -1 - 0.8] && opt.steps == 1)
+        g.copy(from: [3, 4])
+        #expect(opt.guardedStep(parameters: w, gradients: g, learningRate: 1, maxNorm: 0) == 5, "0: no clipping")
+        #expect(g.array == [3, 4] && w.array == [1 - 0.6 - 3, -1 - 0.8 - 4])
+    }
+
     @Test func cosineScheduleWarmsUpThenDecaysToZero() {
         let s = LearningRateSchedule(kind: .cosine, baseRate: 1, warmupSteps: 10, totalSteps: 110)
         #expect(s.rate(at: 0) == 0.1)
