@@ -75,8 +75,9 @@ extension TrainableModel {
     /// FNV-1a over the bits of `range` of the parameters (all of them by default): equal
     /// checksums mean bit-identical weights.
     public func parameterChecksum(_ range: Range<Int>? = nil) -> UInt64 {
+        let w = parameters.pointer  // once: through the protocol, `parameters` is a call per element
         var h = FNV1a()
-        for i in range ?? 0..<parameterCount { h.mix(UInt64(parameters.pointer[i].bitPattern)) }
+        for i in range ?? 0..<parameterCount { h.mix(UInt64(w[i].bitPattern)) }
         return h.value
     }
 }

@@ -23,10 +23,9 @@ public enum RunFileCoding {
         try lines([value])[0]
     }
 
-    /// One JSON line per value, through one encoder.
+    /// One JSON line per value: what `encoder()` writes, through `JSONText` (a tenth of the cost).
     public static func lines<T: Encodable>(_ values: [T]) throws -> [String] {
-        let e = encoder()
-        return try values.map { String(decoding: try e.encode($0), as: UTF8.self) }
+        try values.map(JSONText.encode)
     }
 
     /// A whole file: pretty, ending with a newline.

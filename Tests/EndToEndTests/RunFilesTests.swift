@@ -81,4 +81,51 @@ import Testing
         #expect(help.contains("(default: 784-256-128-10)") && help.contains("(default: 64 for mlp, 8 for gpt)")
                 && help.contains("(default: 0.1 for mlp, 0.003 for gpt)"), "\(help)")
     }
+
+    /// JSON lines (iterations.jsonl, the configuration, checkpoint headers) are written by
+    /// `JSONText`, not JSONEncoder: byte for byte the same text, for awkward numbers and strings,
+    /// absent optionals, nested objects, dictionaries, arrays, integers of every width and enums.
+    @Test func jsonLinesAreWhatJSONEncoderWrites() throws {
+        func same<T: Encodable>(_ value: T, _ note: String) throws {
+            let mine = try RunFileCoding.lines([value])[0]
+            let theirs = String(decoding: try RunFileCoding.encoder().encode(value), as: UTF8.self)
+            #expect(mine == theirs, "\(note):\n\(mine)\n\(theirs)")
+        }
+        let numbers: [Double] = [0, -0.0, 1, -1, 0.5, 0.1, 1.0 / 3, 1e-5, 1e-4, 123456789.125, 1e15, 1e16, 1e21,
+                                 2.5e-300, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .nan, .infinity, -.infinity, 4503599627370496]
+        var line = IterationLine(iter: 3, epoch: 0, loss: nil, lr: 0.05, seconds: 6.5e-4, computeS: 5.1e-4, commS: 0,
+                                 commExposedS: 0, dataS: 1e-5, optimizerS: 4.4e-5, evalS: 0, idleS: 1.7e-6, commBytes: 940_588,
+                                 busbwGBps: 4.5, samples: 64, energyJ: .nan, energyComputeJ: .infinity, energyCommJ: -.infinity,
+                                 energyOtherJ: -0.0, powerW: 39.96, energySource: "estimate", rankEnergyJ: numbers,
+                                 joulesPerSample: nil)
+        try same(line, "iteration line, optionals absent")
+        line.loss = 2.302585; line.joulesPerSample = 1e-7; line.energyIdleJ = 0; line.energyDynamicJ = 12; line.startS = 1e3
+        line.rankEnergyJ = []
+        line.energySource = "q\"\\/é€😀 " + String((0..<32).map { Character(Unicode.Scalar(UInt8($0))) })
+        try same(line, "iteration line, every field")
+        for x in numbers { try same([x], "\(x)"); try same([Float(x)], "Float \(x)") }
+
+        struct Nested: Encodable {
+            enum Kind: String, Encodable { case a, b }
+            var kind = Kind.b
+            var table: [String: [Int]] = ["z": [1, 2], "a": [], "M": [-3]]
+            var widths: (Int8, Int16, Int32, Int64, UInt, UInt8, UInt16, UInt32, UInt64) = (-8, -16, -32, .min, .max, 8, 16, 32, .max)
+            var flag = true
+            var none: String? = nil
+            var inner = [["x": 1.5], [:]]
+            func encode(to encoder: Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(kind, forKey: .kind); try c.encode(table, forKey: .table); try c.encode(flag, forKey: .flag)
+                try c.encodeIfPresent(none, forKey: .none); try c.encode(inner, forKey: .inner); try c.encodeNil(forKey: .null)
+                var w = c.nestedUnkeyedContainer(forKey: .widths)
+                try w.encode(widths.0); try w.encode(widths.1); try w.encode(widths.2); try w.encode(widths.3); try w.encode(widths.4)
+                try w.encode(widths.5); try w.encode(widths.6); try w.encode(widths.7); try w.encode(widths.8)
+                var n = c.nestedContainer(keyedBy: CodingKeys.self, forKey: .nested)
+                try n.encode("deep", forKey: .kind)
+            }
+            enum CodingKeys: String, CodingKey { case kind, table, widths, flag, none, inner, null, nested }
+        }
+        try same(Nested(), "nested values")
+        try same(TrainConfig.defaults(for: .gpt), "the GPT's configuration")
+    }
 }
