@@ -72,41 +72,53 @@ struct RunTotals: Codable, Equatable {
 
     /// Adds one iteration (one record per rank) and returns its line of iterations.jsonl.
     mutating func add(_ records: [IterationRecord], machineOf: [Int], source: String, learningRate: Double) -> IterationLine {
-        let p = Double(records.count)
-        let seconds = records.map { $0.end - $0.start }.reduce(0, +) / p
-        func meanPhase(_ phase: Phase) -> Double { records.map { $0.seconds(phase) }.reduce(0, +) / p }
-        var joules = [Double](repeating: 0, count: Phase.allCases.count)
+        // Plain loops in record order (the sums' order, and so their bits, are those of map/reduce),
+        // and the machine accounts mutated in place: this runs for every iteration at every flush.
+        let p = Double(records.count), phases = Phase.allCases.count
+        var seconds = 0.0, samples = 0, loss = 0.0, bytes = 0, commSeconds = 0.0, cpu = 0.0
+        var phaseSum = [Double](repeating: 0, count: phases), joules = phaseSum
         for record in records {
-            for i in joules.indices { joules[i] += record.processJoules[i] + record.nodeJoules[i] }
+            seconds += record.end - record.start
+            for i in 0..<phases {
+                phaseSum[i] += record.seconds(Phase(rawValue: i)!)
+                joules[i] += record.processJoules[i] + record.nodeJoules[i]
+            }
+            samples += record.samples
+            loss += record.loss
+            bytes = max(bytes, record.commBytes)
+            commSeconds += record.commSeconds
+            cpu += max(0, record.cpuSeconds)
         }
+        seconds /= p; loss /= p; commSeconds /= p
+        func meanPhase(_ phase: Phase) -> Double { phaseSum[phase.rawValue] / p }
         // Machine-wide joules (read by the machine's first rank) go to the machine's ranks in
         // proportion to their CPU time in the iteration (equally where none was measured);
         // process joules belong to their rank.
-        var machineJoules: [Int: Double] = [:], machineCPU: [Int: Double] = [:], machineRanks: [Int: Int] = [:]
+        let machineCount = (machineOf.max() ?? -1) + 1
+        var machineJoules = [Double](repeating: 0, count: machineCount), machineCPU = machineJoules
+        var machineRanks = [Int](repeating: 0, count: machineCount)
         for (r, record) in records.enumerated() {
-            machineJoules[machineOf[r], default: 0] += record.nodeJoules.sum
-            machineCPU[machineOf[r], default: 0] += max(0, record.cpuSeconds)
-            machineRanks[machineOf[r], default: 0] += 1
+            machineJoules[machineOf[r]] += record.nodeJoules.sum
+            machineCPU[machineOf[r]] += max(0, record.cpuSeconds)
+            machineRanks[machineOf[r]] += 1
         }
         let perRank = records.enumerated().map { r, record -> Double in
-            let m = machineOf[r], cpu = machineCPU[m] ?? 0
-            let share = cpu > 0 ? max(0, record.cpuSeconds) / cpu : 1 / Double(machineRanks[m] ?? 1)
-            return record.processJoules.sum + (machineJoules[m] ?? 0) * share
+            let m = machineOf[r], machineTime = machineCPU[m]
+            let share = machineTime > 0 ? max(0, record.cpuSeconds) / machineTime : 1 / Double(machineRanks[m])
+            return record.processJoules.sum + machineJoules[m] * share
         }
-        if !machines.isEmpty {
-            for (r, joules) in perRank.enumerated() where machineOf[r] < machines.count {
+        if var list = machineTotals {
+            machineTotals = nil  // `list` is the only reference: updated in place
+            for (r, joules) in perRank.enumerated() where machineOf[r] < list.count {
                 let m = machineOf[r]
-                machines[m].energyJ += joules
-                for p in 0..<IterationRecord.phaseCount { machines[m].phaseJoules[p] += records[r].processJoules[p] + records[r].nodeJoules[p] }
+                list[m].energyJ += joules
+                for p in 0..<IterationRecord.phaseCount { list[m].phaseJoules[p] += records[r].processJoules[p] + records[r].nodeJoules[p] }
             }
+            machineTotals = list
         }
-        cpuSeconds = (cpuSeconds ?? 0) + records.map { max(0, $0.cpuSeconds) }.reduce(0, +)
+        cpuSeconds = (cpuSeconds ?? 0) + cpu
         let energy = joules.reduce(0, +)
         let compute = joules[Phase.compute.rawValue], comm = joules[Phase.comm.rawValue]
-        let samples = records.map(\.samples).reduce(0, +)
-        let loss = records.map(\.loss).reduce(0, +) / p
-        let bytes = records.map(\.commBytes).max() ?? 0
-        let commSeconds = records.map(\.commSeconds).reduce(0, +) / p
         let exposed = meanPhase(.comm)
         let idle = idleWatts.map { $0 * seconds }
 
