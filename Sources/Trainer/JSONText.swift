@@ -11,12 +11,21 @@ import Foundation
 /// JSONEncoder.
 enum JSONText {
     static func encode<T: Encodable>(_ value: T) throws -> String {
-        let root = JSONNode()
-        try value.encode(to: JSONNodeEncoder(root, codingPath: []))
+        try encode([value])[0]
+    }
+
+    /// One text per value. Values of one type usually present the same keys in the same order, so
+    /// the sorted order of the last object's keys is kept and reused while it fits.
+    static func encode<T: Encodable>(_ values: [T]) throws -> [String] {
+        let order = KeyOrder()
         var out: [UInt8] = []
-        out.reserveCapacity(512)
-        root.write(to: &out)
-        return String(decoding: out, as: UTF8.self)
+        return try values.map { value in
+            let root = JSONNode()
+            try value.encode(to: JSONNodeEncoder(root, codingPath: []))
+            out.removeAll(keepingCapacity: true)
+            root.write(to: &out, order: order)
+            return String(decoding: out, as: UTF8.self)
+        }
     }
 
     static func number(_ x: Double) -> String {
@@ -111,34 +120,49 @@ private final class JSONNode {
         }
     }
 
-    func write(to out: inout [UInt8]) {
+    func write(to out: inout [UInt8], order: KeyOrder) {
         switch content {
         case .empty: out.append(contentsOf: "{}".utf8)
         case .scalar(let text): out.append(contentsOf: text.utf8)
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            for (i, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
+            for (i, m) in order.sorted(members).enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                JSONText.append(string: member.key, to: &out)
+                JSONText.append(string: members[m].key, to: &out)
                 out.append(UInt8(ascii: ":"))
-                Self.write(member.value, to: &out)
+                Self.write(members[m].value, to: &out, order: order)
             }
             out.append(UInt8(ascii: "}"))
         case .array(let elements):
             out.append(UInt8(ascii: "["))
             for (i, element) in elements.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                Self.write(element, to: &out)
+                Self.write(element, to: &out, order: order)
             }
             out.append(UInt8(ascii: "]"))
         }
     }
 
-    static func write(_ piece: Piece, to out: inout [UInt8]) {
+    static func write(_ piece: Piece, to out: inout [UInt8], order: KeyOrder) {
         switch piece {
         case .text(let text): out.append(contentsOf: text.utf8)
-        case .node(let node): node.write(to: &out)
+        case .node(let node): node.write(to: &out, order: order)
         }
+    }
+}
+
+/// The sorted order of an object's members, remembered for the next object with the same keys in
+/// the same order (comparing keys that come from one CodingKeys type is a pointer comparison).
+private final class KeyOrder {
+    private var keys: [String] = []
+    private var order: [Int] = []
+
+    func sorted(_ members: [(key: String, value: JSONNode.Piece)]) -> [Int] {
+        if members.count != keys.count || !zip(members, keys).allSatisfy({ $0.key == $1 }) {
+            keys = members.map(\.key)
+            order = keys.indices.sorted { keys[$0] < keys[$1] }
+        }
+        return order
     }
 }
 

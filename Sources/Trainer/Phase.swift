@@ -90,7 +90,6 @@ struct PhaseValues {
         return total
     }
 
-    var array: [Double] { storage.indices.map { storage[$0] } }
 }
 
 /// One rank's account of one iteration, flattened to Doubles so ranks can all-gather them.
@@ -114,9 +113,13 @@ struct IterationRecord {
     var processJoules = PhaseValues()
     var nodeJoules = PhaseValues()
 
-    var flat: [Double] {
-        [Double(iter), Double(epoch), loss, Double(samples), Double(commBytes), commSeconds, Double(signal.rawValue), start, end, cpuSeconds]
-            + phaseStart.array + phaseSeconds.array + processJoules.array + nodeJoules.array
+    /// Appends the record's `width` values to `out` (the layout `init(flat:)` reads).
+    func append(to out: inout [Double]) {
+        out.append(contentsOf: [Double(iter), Double(epoch), loss, Double(samples), Double(commBytes), commSeconds,
+                                Double(signal.rawValue), start, end, cpuSeconds])
+        for values in [phaseStart, phaseSeconds, processJoules, nodeJoules] {
+            for i in 0..<Self.phaseCount { out.append(values[i]) }
+        }
     }
 
     init() {}

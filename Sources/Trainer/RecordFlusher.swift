@@ -85,8 +85,11 @@ final class RecordFlusher {
 
     /// Every rank's pending records, by rank (all ranks flush the same iterations).
     private func gatherRecords() throws -> [[IterationRecord]] {
-        let gathered = try comm.allGather(pending.flatMap(\.flat))
         let count = pending.count, width = IterationRecord.width
+        var mine: [Double] = []
+        mine.reserveCapacity(count * width)
+        for record in pending { record.append(to: &mine) }
+        let gathered = try comm.allGather(mine)
         return (0..<comm.size).map { r in
             (0..<count).map { IterationRecord(flat: gathered[((r * count + $0) * width)..<((r * count + $0 + 1) * width)]) }
         }
