@@ -25,7 +25,7 @@ public enum RunFileCoding {
 
     /// One JSON line per value: what `encoder()` writes, through `JSONText` (a tenth of the cost).
     public static func lines<T: Encodable>(_ values: [T]) throws -> [String] {
-        try JSONText.encode(values)
+        try JSONText.lines(values)
     }
 
     /// A whole file: pretty, ending with a newline.
