@@ -32,6 +32,15 @@ public final class MPITransport: Transport {
     private let world: MPI_Comm
     private var finalized = false
 
+    /// The MPI library's first version line ("Open MPI v4.1.4, …"); callable before MPI_Init (MPI-3).
+    public static func libraryVersion() -> String {
+        var versionBytes = [CChar](repeating: 0, count: Int(rw_max_library_version_string()) + 1)
+        var versionLength: Int32 = 0
+        guard MPI_Get_library_version(&versionBytes, &versionLength) == 0 else { return "unknown" }
+        return String(decoding: versionBytes.prefix(Int(versionLength)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            .split(separator: "\n").first.map { String($0.filter { $0 != "\0" }) } ?? ""
+    }
+
     /// Initialises MPI (once per process) at `required` thread level or throws.
     public init(threadLevel required: ThreadLevel = .serialized) throws {
         var initialized: Int32 = 0
@@ -59,11 +68,7 @@ public final class MPITransport: Transport {
         var nameLength: Int32 = 0
         try Self.check(MPI_Get_processor_name(&nameBytes, &nameLength), "MPI_Get_processor_name")
         processorName = String(decoding: nameBytes.prefix(Int(nameLength)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var versionBytes = [CChar](repeating: 0, count: Int(rw_max_library_version_string()) + 1)
-        var versionLength: Int32 = 0
-        try Self.check(MPI_Get_library_version(&versionBytes, &versionLength), "MPI_Get_library_version")
-        libraryVersion = String(decoding: versionBytes.prefix(Int(versionLength)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            .split(separator: "\n").first.map { String($0.filter { $0 != "\0" }) } ?? ""
+        libraryVersion = Self.libraryVersion()
 
         // Node topology: ranks sharing memory form a node; its leader is its lowest world rank.
         var shared: MPI_Comm? = nil

@@ -2,7 +2,7 @@ import Foundation
 
 /// What was built and where it runs, for the run's metadata.
 public enum BuildInfo {
-    public static let version = "0.6.0"
+    public static let version = "0.7.0"
 
     /// The git commit of the checkout this executable was built in: found by walking up from
     /// the executable (`.build/<config>/ringwatt`) to a `.git` directory and reading HEAD (a

@@ -40,6 +40,7 @@ struct Finisher<M: TrainableModel> {
         try comm.agree(on: checksum, what: "final parameters (replicas diverged)")
         let rss = try comm.max([Double(peakRSSBytes())])[0]
         let failedReads = try plan.failedReads(sampler, comm)
+        let coreByRank = try PowerPlan.allGather(BLASSetup.info.core, comm)
         let status = writeError != nil ? .failed : (stop ?? .complete)
         let summary = totals.summary(RunFacts(
             status: status, nodes: comm.nodeCount, wallSeconds: loopSeconds, epochs: epochs, evaluations: position.evaluations,
@@ -47,7 +48,8 @@ struct Finisher<M: TrainableModel> {
             parameterChecksum: checksum, notes: plan.notes + failedReads + commPlan.notes, overlap: commPlan.overlap,
             bucketAlgorithms: commPlan.bucketAlgorithms(comm.allReduce), bucketBytes: commPlan.buckets.ranges.map { $0.count * 4 },
             parameterCount: model.parameterCount, skippedSteps: position.skippedSteps, sampleUnit: sampleUnit, plan: plan,
-            metadata: .current(hostnames: plan.machines.map(\.hostname), mpiLibrary: comm.transport.libraryVersion)), config: config)
+            metadata: .current(hostnames: plan.machines.map(\.hostname), mpiLibrary: comm.transport.libraryVersion,
+                               blasCoreByRank: coreByRank)), config: config)
         if comm.isRoot, let directory {
             do {
                 if let writeError { throw TrainerError.runDirectory(writeError) }

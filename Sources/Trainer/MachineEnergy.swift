@@ -1,5 +1,6 @@
 import Energy
 import Foundation
+import Model
 import Support
 
 /// One physical machine's running account: its joules (its counters' and its ranks' estimates),
@@ -173,16 +174,23 @@ public struct RunMetadata: Codable, Equatable, Sendable {
     public var mpiLibrary: String
     public var ringwattVersion: String
     public var gitCommit: String?
+    /// The BLAS library and core rank 0 ran, and how the core was chosen (absent before 0.7).
+    public var blas: BLASInfo?
+    /// Vendor, family, model and vector level of rank 0's CPU (checksums depend on them and the core).
+    public var cpu: String?
+    /// The core every rank ran, by rank (ranks on other machines may differ).
+    public var blasCoreByRank: [String]?
 
     enum CodingKeys: String, CodingKey {
         case runID = "run_id", slurmJobID = "slurm_job_id", slurmStepID = "slurm_step_id", hostnames, cpuModel = "cpu_model"
         case cpuCount = "cpu_count", memoryGB = "memory_gb", kernel, mpiLibrary = "mpi_library"
-        case ringwattVersion = "ringwatt_version", gitCommit = "git_commit"
+        case ringwattVersion = "ringwatt_version", gitCommit = "git_commit", blas, cpu, blasCoreByRank = "blas_core_by_rank"
     }
 
-    static func current(hostnames: [String], mpiLibrary: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> RunMetadata {
+    static func current(hostnames: [String], mpiLibrary: String, blasCoreByRank: [String]? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) -> RunMetadata {
         RunMetadata(runID: UUID().uuidString.lowercased(), slurmJobID: environment["SLURM_JOB_ID"], slurmStepID: environment["SLURM_STEP_ID"], hostnames: hostnames,
                     cpuModel: BuildInfo.cpuModel, cpuCount: BuildInfo.cpuCount, memoryGB: (BuildInfo.memoryGB * 10).rounded() / 10,
-                    kernel: BuildInfo.kernel, mpiLibrary: mpiLibrary, ringwattVersion: BuildInfo.version, gitCommit: BuildInfo.gitCommit)
+                    kernel: BuildInfo.kernel, mpiLibrary: mpiLibrary, ringwattVersion: BuildInfo.version, gitCommit: BuildInfo.gitCommit,
+                    blas: BLASSetup.info, cpu: CPUInfo.current?.description, blasCoreByRank: blasCoreByRank)
     }
 }

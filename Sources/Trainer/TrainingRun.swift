@@ -80,7 +80,8 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         for note in powerPlan.notes { printer.log.warning("power: \(note)") }
         printer.line("ringwatt: \(comm.size) ranks on \(comm.nodeCount) node(s); \(model.summary); "
                      + "\(batchesPerEpoch) steps/epoch × \(comm.size) ranks; energy: "
-                     + powerPlan.nodeSources.enumerated().map { "node \($0.offset) \($0.element)" }.joined(separator: ", "))
+                     + powerPlan.nodeSources.enumerated().map { "node \($0.offset) \($0.element)" }.joined(separator: ", ")
+                     + "; BLAS " + BLASSetup.info.line)
     }
 
     /// The aligned clock: t = 0 on every rank to within the barrier's skew; a resumed run continues it.

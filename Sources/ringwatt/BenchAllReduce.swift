@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collectives
 import Foundation
+import Model
 import Support
 import CostModel
 import Trainer
@@ -170,6 +171,7 @@ struct BenchAllReduce: ParsableCommand {
         print("# ranks \(p), nodes \(nodes), iters ≥ \(iters), min time \(minTimeMs) ms, warmup \(warmup), segment \(allReduce.segmentBytes) B, "
               + "auto thresholds \(allReduce.smallMessageBytes)/\(allReduce.largeMessageBytes) B, wire \(allReduce.wireDtype.rawValue), "
               + "length check \(verifyLengths ? "on" : "off")")
+        print("# \(CPUInfo.current?.description ?? "CPU unknown"); BLAS \(BLASSetup.info.line) (not used by this benchmark; the core training runs here)")
         func cell(_ s: String, _ w: Int, left: Bool = false) -> String {
             let pad = String(repeating: " ", count: Swift.max(0, w - s.count))
             return left ? s + pad : pad + s

@@ -89,6 +89,7 @@ struct BenchStep: ParsableCommand {
         let timed = Double(rounds * steps * (sampleHz > 0 ? 2 : 1))  // parts were summed over every timed step
         let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset"
         print("model \(layers), batch \(batchSize), OPENBLAS_NUM_THREADS=\(threads), \(rounds) rounds × \(steps) steps (medians)")
+        print(Self.machineLine)
         print(String(format: "training step      %8.3f ms  %7.2f GFLOP/s  %9.0f samples/s", step * 1e3, flops / step / 1e9, Double(batchSize) / step))
         print(String(format: "sgemm, same shapes %8.3f ms  %7.2f GFLOP/s", ceiling * 1e3, flops / ceiling / 1e9))
         print(String(format: "  of which: batch conversion %.1f µs, forward+backward %.1f µs, guard and optimizer %.1f µs (means per step)",
@@ -138,6 +139,7 @@ struct BenchStep: ParsableCommand {
         let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset"
         print("model \(gpt.summary), \(batch) × \(shape.context) tokens, OPENBLAS_NUM_THREADS=\(threads), "
               + "\(rounds) rounds × \(steps) steps (medians; spread over rounds in brackets)")
+        print(Self.machineLine)
         print(String(format: "training step      %8.2f ms [%.2f-%.2f]  %7.2f GFLOP/s  %7.0f tokens/s", step * 1e3,
                      stepTimes.min()! * 1e3, stepTimes.max()! * 1e3, flops / step / 1e9, Double(n) / step))
         print(String(format: "sgemm, same calls  %8.2f ms [%.2f-%.2f]  %7.2f GFLOP/s", ceiling * 1e3, gemmTimes.min()! * 1e3,
@@ -145,6 +147,11 @@ struct BenchStep: ParsableCommand {
         print(String(format: "fraction of the BLAS ceiling: %.3f (target ≥ 0.80); FLOPs = 6 × parameters × tokens + attention (full T×T)",
                      ceiling / step))
     }
+}
+
+extension BenchStep {
+    /// What the figures depend on: the CPU and the BLAS core.
+    static var machineLine: String { "\(CPUInfo.current?.description ?? "CPU unknown"); BLAS \(BLASSetup.info.line)" }
 }
 
 /// The middle value (the upper of the two middles for an even count).

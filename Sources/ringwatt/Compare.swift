@@ -57,6 +57,11 @@ struct Compare: ParsableCommand {
         print("lowest energy-delay product: \(byEDP.0.nodes) node(s) (\(f(byEDP.1.energyDelay, 1)) J·s, \(byEDP.0.path))")
         let sources = Set(loaded.map(\.summary.energySource))
         if sources.contains(where: { $0.contains("estimate") }) { print("note: energy is a model-based ESTIMATE on these runs") }
+        let cores = loaded.map { r in r.summary.figures.metadata?.blas.map { "\($0.core) on \(r.summary.figures.metadata?.cpu ?? "?")" } ?? "unrecorded" }
+        if Set(cores).count > 1 {
+            print("note: these runs used different BLAS cores or CPUs (" + zip(loaded, cores).map { "\($0.path): \($1)" }.joined(separator: "; ")
+                  + "); their times differ for that reason too, and their parameter checksums are not comparable")
+        }
         if let csv { try writeCSV(csv, header: header, rows: rows) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Energy
+import Model
 import Trainer
 
 /// The end-of-run table printed by rank 0 (and by `ringwatt report`).
@@ -39,6 +40,7 @@ enum SummaryTable {
                                      s.commBytes / 1e6, s.commS, s.busbwGBps, s.commAlgorithm)),
             ("CO2", f(s.co2G, 3) + " g"),
             ("peak RSS per rank", f(s.peakRssMib, 1) + " MiB"),
+            ("BLAS", s.figures.metadata?.blas.map { $0.line + ($0.note.map { "; " + $0 } ?? "") } ?? "not recorded (a run before 0.7)"),
             ("run directory", directory),
         ]
         if let cost = s.cost { rows.insert(("cost", f(cost, 6)), at: rows.count - 2) }
