@@ -8,6 +8,9 @@ source scripts/env.sh
 swift build -c release --product ringwatt
 swift build --build-tests
 export RINGWATT_BIN="$PWD/.build/release/ringwatt"
+# What every figure below depends on: the CPU and the BLAS core (chosen and cached here once per
+# machine, before the tests time anything).
+"$RINGWATT_BIN" doctor
 if [ $# -gt 0 ]; then exec swift test --skip-build "$@"; fi
 # In-process tests first, then the end-to-end ones: the fixture tests time counters against a
 # writer thread and should not share the two cores with mpirun jobs.

@@ -31,11 +31,12 @@ enum Harness {
         return env
     }
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> Output {
+    /// `extra` adds to (or, with an empty value, removes from) the environment.
+    static func run(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.environment = environment
+        process.environment = environment.merging(extra) { $1 }.filter { !$0.value.isEmpty }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -53,10 +54,14 @@ enum Harness {
                       stderr: String(decoding: errData.data, as: UTF8.self))
     }
 
-    static func ringwatt(_ arguments: [String]) throws -> Output { try run(binary, arguments) }
+    static func ringwatt(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Output {
+        try run(binary, arguments, environment: extra)
+    }
 
-    static func mpirun(_ ranks: Int, _ arguments: [String]) throws -> Output {
-        try run("/usr/bin/mpirun", ["--oversubscribe", "-np", String(ranks), "-x", "OPENBLAS_NUM_THREADS", binary] + arguments)
+    static func mpirun(_ ranks: Int, _ arguments: [String], environment extra: [String: String] = [:]) throws -> Output {
+        let exported = extra.filter { !$0.value.isEmpty }.keys.sorted().flatMap { ["-x", $0] }
+        return try run("/usr/bin/mpirun", ["--oversubscribe", "-np", String(ranks), "-x", "OPENBLAS_NUM_THREADS"] + exported + [binary] + arguments,
+                       environment: extra)
     }
 
     static func temporaryDirectory() -> String {

@@ -35,8 +35,8 @@ public struct BLASInfo: Codable, Equatable, Sendable {
 ///
 /// Environment: OPENBLAS_CORETYPE set by the user is kept; RINGWATT_BLAS_UPGRADE=off keeps the
 /// library's choice; RINGWATT_CACHE_DIR moves the cache. Test hooks: RINGWATT_BLAS_TEST_REPORTED
-/// pretends the library chose that core; RINGWATT_BLAS_TEST_CORRUPT makes that core's probe
-/// results wrong.
+/// pretends the library chose that core; RINGWATT_BLAS_TEST_CORRUPT (core names, comma-separated)
+/// makes those cores' probe results wrong.
 public enum BLASSetup {
     static let upgradedFromKey = "RINGWATT_BLAS_UPGRADED_FROM"
     static let reportedKey = "RINGWATT_BLAS_TEST_REPORTED"
