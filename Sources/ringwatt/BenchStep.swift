@@ -117,7 +117,7 @@ struct BenchStep: ParsableCommand {
                                           ranks: 1, rank: 0, seed: 1)
         let tokens = source.makeTrainingBatch()
         source.fillTraining(tokens, epoch: 0, step: 0)
-        let gemm = GPTGEMMBenchmark(shape: shape, batch: batch)
+        let gemm = GEMMBenchmark(shape: shape, batch: batch)
         func trainingSteps() -> Double {
             let t0 = monotonicSeconds()
             for _ in 0..<steps {

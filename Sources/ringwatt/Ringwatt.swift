@@ -9,7 +9,7 @@ struct Ringwatt: ParsableCommand {
         abstract: "Data-parallel training over MPI that accounts every iteration in seconds, bytes and joules.",
         discussion: "Run under mpirun: `mpirun -np 4 ringwatt train --epochs 1 --out runs/demo`.",
         subcommands: [Train.self, Report.self, Compare.self, Predict.self, BenchAllReduce.self, BenchStep.self, Power.self,
-                      Doctor.self, BLASProbeCommand.self])
+                      BenchGEMM.self, Doctor.self, BLASProbeCommand.self])
 
     /// Parses, then — for the commands whose speed depends on BLAS — settles the BLAS core before
     /// anything calls BLAS or initialises MPI (this may re-execute the process), then runs.
@@ -38,3 +38,4 @@ extension Train: UsesBLAS { var blasWorkload: BLASWorkload { model.model == .gpt
 extension BenchStep: UsesBLAS { var blasWorkload: BLASWorkload { model == .gpt ? .gpt : .mlp } }
 extension BenchAllReduce: UsesBLAS { var blasWorkload: BLASWorkload { .mlp } }
 extension Doctor: UsesBLAS { var blasWorkload: BLASWorkload { workload } }
+extension BenchGEMM: UsesBLAS { var blasWorkload: BLASWorkload { model == .gpt ? .gpt : .mlp } }

@@ -20,3 +20,15 @@ def shard(n, ranks, rank, epoch, seed=1):
     perm = np.random.default_rng(seed + epoch).permutation(n)
     per = n // ranks
     return perm[: per * ranks][rank::ranks]
+
+
+def blas_description():
+    """The BLAS this interpreter's numpy (and torch, once imported) runs, as threadpoolctl sees it:
+    library, version and the kernel set in use ("architecture")."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS unknown (threadpoolctl not installed)"
+    libs = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '?')} ({os.path.basename(i.get('filepath', ''))})"
+            for i in threadpool_info() if i.get("user_api") == "blas"]
+    return "; ".join(libs) or "no BLAS loaded"

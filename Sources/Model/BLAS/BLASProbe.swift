@@ -114,7 +114,7 @@ public enum BLASProbe {
     /// `repeats` of the fastest of a few runs (a run a neighbour slowed is not the kernel's speed).
     public static func time(repeats: Int = 5) -> (mlp: Double, gpt: Double) {
         let mlp = GEMMBenchmark(model: MLP(widths: [784, 256, 128, 10], seed: 1), batch: 64)
-        let gpt = GPTGEMMBenchmark(shape: GPTShape(layers: 1, channels: 256, heads: 4, context: 128), batch: 1)
+        let gpt = GEMMBenchmark(shape: GPTShape(layers: 1, channels: 256, heads: 4, context: 128), batch: 1)
         func measure(_ run: () -> Double, best of: Int) -> Double {
             _ = run()
             let times = (0..<repeats).map { _ in (0..<of).map { _ in run() }.min()! }.sorted()
