@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Ringwatt against the trainers users would otherwise pick, interleaved on this machine with the
 # same model (784-256-128-10), data (Fashion-MNIST), per-rank batch, optimizer (SGD, momentum 0.9,
-# constant learning rate 0.05, no weight decay) and mpirun -np N: numpy + mpi4py, PyTorch DDP
+# constant learning rate 0.05, no weight decay) and mpirun -np N: numpy + mpi4py from Debian (the
+# system OpenBLAS, as Ringwatt's library before its core choice) and from PyPI (numpy's own
+# OpenBLAS, in .baselines-venv), PyTorch DDP
 # (gloo, CPU, one thread per rank) from Debian and, when scripts/install-baselines.sh --pypi-torch
 # has made .baselines-venv, from PyPI. One epoch each; samples/s over the training loop with the
 # batch gathering included and evaluation excluded (for Ringwatt: samples over the loop's phases
@@ -9,7 +11,8 @@
 # the table gives each one's median and spread (min–max) and Ringwatt's ratio of medians. Last, the
 # ceiling at one rank: numpy's whole step over its eight matrix products alone, timed interleaved
 # in one process (baselines/gemm_ceiling.py) — no trainer calling this BLAS for those products
-# can be further ahead of numpy than that.
+# can be further ahead of numpy than that. Every side's BLAS library and kernel set is printed
+# first, so a comparison across different kernels cannot pass unnoticed.
 # Prints figures; asserts nothing.
 #   bash scripts/bench-baselines.sh [ROUNDS] [BATCH]
 set -euo pipefail
@@ -19,10 +22,16 @@ source scripts/env.sh
 swift build -c release --product ringwatt >/dev/null
 ROUNDS="${1:-5}"; BATCH="${2:-64}"
 PY=/usr/bin/python3
-VENV_PY=.baselines-venv/bin/python
+VENV_PY="$PWD/.baselines-venv/bin/python"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 rows="$tmp/rows.tsv"
 echo "model 784-256-128-10, batch $BATCH per rank, SGD momentum 0.9, lr 0.05 constant, no weight decay; $ROUNDS rounds"
+grep -m1 "model name" /proc/cpuinfo | sed 's/^/# /'
+echo "# ringwatt: BLAS $(.build/release/ringwatt doctor | sed -n 's/^blas *//p')"
+for py in $PY "$VENV_PY"; do
+  echo "# numpy ($py): $(cd scripts/baselines && "$py" -c 'import numpy, common; print(common.blas_description())')"
+  echo "# torch ($py): $(cd scripts/baselines && "$py" -c 'import torch, common; print(common.blas_description(), "|", common.torch_blas(torch))' 2>/dev/null || echo absent)"
+done
 for round in $(seq 1 "$ROUNDS"); do
   for np in 1 2 4; do
     mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS .build/release/ringwatt train --epochs 1 --quiet \
@@ -34,6 +43,9 @@ print(round(s['samples'] / (sum(p.values()) - p['eval'] - p['checkpoint'])))")
     nm=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS $PY numpy_mpi4py.py "$BATCH" \
           | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p')
     printf "%s\t%s\t%s\t%s\n" "$round" "$np" numpy+mpi4py "$nm" | tee -a "$rows"
+    nv=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS "$VENV_PY" numpy_mpi4py.py "$BATCH" \
+          | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p')
+    printf "%s\t%s\t%s\t%s\n" "$round" "$np" numpy+mpi4py-pypi "$nv" | tee -a "$rows"
     # A fresh rendezvous port per run (a port still held from the previous run fails gloo's init);
     # a run that fails leaves its cell empty and is reported, rather than ending the benchmark.
     tc=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS -x MASTER_PORT=$((20000 + RANDOM % 20000)) \
@@ -42,7 +54,7 @@ print(round(s['samples'] / (sum(p.values()) - p['eval'] - p['checkpoint'])))")
     printf "%s\t%s\t%s\t%s\n" "$round" "$np" torch-ddp-debian "$tc" | tee -a "$rows"
     if [ -x "$VENV_PY" ]; then
       tp=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS -x MASTER_PORT=$((20000 + RANDOM % 20000)) \
-            "../../$VENV_PY" torch_ddp.py "$BATCH" 2>"$tmp/err" | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p') || true
+            "$VENV_PY" torch_ddp.py "$BATCH" 2>"$tmp/err" | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p') || true
       [ -n "$tp" ] || echo "torch-ddp-pypi np $np failed: $(tail -1 "$tmp/err")" >&2
       printf "%s\t%s\t%s\t%s\n" "$round" "$np" torch-ddp-pypi "$tp" | tee -a "$rows"
     fi
@@ -66,4 +78,4 @@ for np_ in sorted({k[0] for k in runs}):
         ratio = "" if trainer == "ringwatt" else f"{ours / m:.2f}"
         print(f"{np_:>3} {trainer:<17} {m:>17.0f} {min(values):>7.0f}–{max(values):<8.0f} {ratio:>11}")
 PY
-(cd scripts/baselines && $PY gemm_ceiling.py "$BATCH")
+for py in $PY "$VENV_PY"; do echo "ceiling with $py:"; (cd scripts/baselines && "$py" gemm_ceiling.py "$BATCH"); done

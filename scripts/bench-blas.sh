@@ -16,13 +16,16 @@ ROUNDS="${1:-5}"
 RW=.build/release/ringwatt
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 sides=("pypi-numpy:$PWD/.baselines-venv/bin/python")
-command -v python3 >/dev/null && sides+=("path-numpy:$(command -v python3)")
+# The python3 on PATH too, where its numpy runs another library than the environment's.
+describe() { (cd scripts/baselines && "$1" -c 'import numpy, common; print(common.blas_description())' 2>/dev/null); }
+path_py=$(command -v python3 || true)
+if [ -n "$path_py" ] && [ "$(describe "$path_py")" != "$(describe .baselines-venv/bin/python)" ]; then sides+=("path-numpy:$path_py"); fi
 total() { python3 -c "import json, sys; print(sum(json.loads(l)['seconds'] * json.loads(l)['count'] for l in sys.stdin if l.startswith('{')))"; }
 grep -m1 "model name" /proc/cpuinfo | sed 's/^/# /'
 echo "# ringwatt: BLAS $($RW doctor | sed -n 's/^blas *//p')"
 for side in "${sides[@]}"; do
   name=${side%%:*} py=${side#*:}
-  echo "# $name ($py): $(cd scripts/baselines && "$py" -c 'import numpy, common; print(common.blas_description())')"
+  echo "# $name ($py): $(describe "$py")"
 done
 for model in mlp gpt; do
   $RW bench-gemm --model "$model" --list > "$tmp/$model.calls"

@@ -4,7 +4,8 @@
 # machine: same architecture, optimizer, batches (8 × 128 tokens per rank) and steps, launched by
 # mpirun -np 1 and 2 (one rank per core).
 # Tokens/s over the training steps, evaluation excluded, data loading included on both sides.
-# Prints every round, then the medians, spreads and ratios. Asserts nothing.
+# Prints each side's BLAS first (Ringwatt's core; torch's BLAS build and the kernels threadpoolctl
+# sees), then every round, then the medians, spreads and ratios. Asserts nothing.
 #   bash scripts/bench-gpt.sh [ROUNDS] [STEPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,11 @@ source scripts/env.sh
 swift build -c release --product ringwatt >/dev/null
 ROUNDS="${1:-5}"; STEPS="${2:-40}"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+grep -m1 "model name" /proc/cpuinfo | sed 's/^/# /'
+echo "# ringwatt: BLAS $(.build/release/ringwatt doctor --workload gpt | sed -n 's/^blas *//p')"
+for py in "$PWD/.baselines-venv/bin/python" /usr/bin/python3; do
+  echo "# torch ($py): $(cd scripts/baselines && "$py" -c 'import torch, common; print(torch.__version__, common.blas_description(), "|", common.torch_blas(torch))' 2>/dev/null || echo absent)"
+done
 echo "round np trainer tokens_per_s"
 for round in $(seq 1 "$ROUNDS"); do
   for np in 1 2; do

@@ -32,3 +32,11 @@ def blas_description():
     libs = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '?')} ({os.path.basename(i.get('filepath', ''))})"
             for i in threadpool_info() if i.get("user_api") == "blas"]
     return "; ".join(libs) or "no BLAS loaded"
+
+
+def torch_blas(torch):
+    """torch's own account of its BLAS build and vector level (from torch.__config__.show())."""
+    import re
+    text = torch.__config__.show()
+    found = re.findall(r"(BLAS_INFO=[^,]*|CPU capability usage: \S+)", text)
+    return ", ".join(found) or "not stated"
