@@ -30,19 +30,28 @@ let package = Package(
         // debug builds — the tests — keep both): about fifteen checked accesses to AllReduce's state
         // cost 60 ns a call, a fifth of a 0.3 µs small all-reduce. One thread uses an AllReduce at a
         // time by contract (GradientBuckets hands it between threads, never shares it).
-        .target(name: "Collectives", dependencies: ["CMPI", "CKernels", "Support"],
+        .target(name: "Collectives", dependencies: ["CKernels", "Support"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
+        // MPITransport and the MPI error policy: the only importer of CMPI.
+        .target(name: "MPI", dependencies: ["CMPI", "Collectives", "Support"]),
         .target(name: "Model", dependencies: ["CBLAS", "CKernels", "Support"]),
         .target(name: "Datasets", dependencies: ["CZlib", "CKernels", "Support"]),
         .target(name: "Energy", dependencies: ["Support"]),
         // The maths of scaling: bus bandwidth, the ring's cost model and its fit, prediction.
         .target(name: "CostModel"),
-        .target(name: "Trainer",
-                dependencies: ["Collectives", "Model", "Datasets", "Energy", "CostModel", "Support",
-                               .product(name: "Logging", package: "swift-log"),
+        // The run-file contract: configuration, records, summary, run directory, exports; what
+        // `report`, `compare` and `predict` read. No MPI.
+        .target(name: "RunFiles", dependencies: ["Collectives", "Model", "Datasets", "Energy", "Support"]),
+        // The cluster's energy by phase: the step's phases, the power plan, windows closed from
+        // sampled curves, machine accounts, idle/dynamic, the phase fit, the flush, metrics.prom.
+        .target(name: "Accounting",
+                dependencies: ["RunFiles", "Collectives", "Energy", "CostModel", "Support",
                                .product(name: "Prometheus", package: "swift-prometheus")]),
+        .target(name: "Trainer",
+                dependencies: ["Accounting", "RunFiles", "Collectives", "Model", "Datasets", "Energy", "Support",
+                               .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "ringwatt",
-                          dependencies: ["Trainer", "CostModel",
+                          dependencies: ["Trainer", "RunFiles", "Accounting", "MPI", "CostModel",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")]),
 
@@ -53,6 +62,6 @@ let package = Package(
         .target(name: "Fixtures", dependencies: ["Support"], path: "Tests/Fixtures", exclude: ["runs", "preload"]),
         .testTarget(name: "EnergyTests", dependencies: ["Energy", "Fixtures"]),
         .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Trainer", "Fixtures"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Trainer", "RunFiles", "Accounting", "Fixtures"]),
     ]
 )

@@ -12,6 +12,8 @@ public enum CollectiveError: RingwattError, Equatable {
     case threadLevel(required: String, provided: String)
     /// A message would not fit MPI's `int` count.
     case messageTooLarge(bytes: Int)
+    /// Another rank failed (its message, as it said it): every rank stops together.
+    case elsewhere(String)
 
     public var description: String {
         switch self {
@@ -26,6 +28,8 @@ public enum CollectiveError: RingwattError, Equatable {
             return "MPI provides thread level \(provided) but \(required) is required; use an MPI built with thread support"
         case let .messageTooLarge(bytes):
             return "message of \(bytes) bytes exceeds MPI's 2^31-1 count limit"
+        case let .elsewhere(message):
+            return message
         }
     }
 

@@ -1,3 +1,5 @@
+import Accounting
+import RunFiles
 import Foundation
 import Model
 import Support
@@ -77,8 +79,8 @@ public struct CheckpointHeader: Codable, Equatable {
 /// checkpoint is kept as checkpoint.prev until the new one is complete.
 public struct Checkpoint: Equatable {
     public static let version: UInt32 = 1
-    public static let fileName = "checkpoint.bin"
-    public static let previousName = "checkpoint.prev.bin"
+    public static let fileName = RunDirectory.checkpointFile
+    public static let previousName = RunDirectory.previousCheckpointFile
 
     public var header: CheckpointHeader
     public var parameters: [Float]
@@ -107,9 +109,9 @@ public struct Checkpoint: Equatable {
         return out + payload
     }
 
-    /// Never traps, whatever the bytes: every inconsistency is a `TrainerError.checkpoint`.
+    /// Never traps, whatever the bytes: every inconsistency is a `RunError.checkpoint`.
     public static func decode(_ bytes: [UInt8], path: String) throws -> Checkpoint {
-        func fail(_ why: String) -> TrainerError { .checkpoint("checkpoint \(path) is unusable: \(why)") }
+        func fail(_ why: String) -> RunError { .checkpoint("checkpoint \(path) is unusable: \(why)") }
         guard bytes.count >= 24, Array(bytes[0..<4]) == Array("RWCK".utf8) else { throw fail("not a Ringwatt checkpoint") }
         let version: UInt32 = read(bytes, 4)
         guard version == Self.version else { throw fail("format version \(version), this build reads \(Self.version)") }
@@ -155,7 +157,7 @@ public struct Checkpoint: Equatable {
             link(path, previous)  // the old checkpoint survives under its own name until the rename below
         }
         guard rename(temporary, path) == 0 else {
-            throw TrainerError.checkpoint("cannot rename \(temporary): \(String(cString: strerror(errno)))")
+            throw RunError.checkpoint("cannot rename \(temporary): \(String(cString: strerror(errno)))")
         }
         bytes.removeAll()
     }
@@ -167,7 +169,7 @@ public struct Checkpoint: Equatable {
     public static func readBytes(directory: String) throws -> [UInt8] {
         let path = directory + "/" + fileName
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw TrainerError.checkpoint("--resume \(directory): no \(fileName) there (checkpoints are written at epoch ends and every --checkpoint-every iterations)")
+            throw RunError.checkpoint("--resume \(directory): no \(fileName) there (checkpoints are written at epoch ends and every --checkpoint-every iterations)")
         }
         return Array(data)
     }

@@ -1,3 +1,5 @@
+import Accounting
+import RunFiles
 import Collectives
 import Foundation
 import Model
@@ -56,7 +58,7 @@ final class Checkpointer<M: TrainableModel> {
         guard checkpoint.parameters.count == model.parameterCount,
               checkpoint.firstMoment.count == optimizer.firstMoment.count,
               checkpoint.secondMoment.count == optimizer.secondMoment.count else {
-            throw TrainerError.checkpoint("checkpoint's parameter layout does not match --layers/--optimizer")
+            throw RunError.checkpoint("checkpoint's parameter layout does not match --layers/--optimizer")
         }
         model.parameters.copy(from: checkpoint.parameters)
         optimizer.firstMoment.copy(from: checkpoint.firstMoment)
@@ -72,12 +74,12 @@ extension Checkpoint {
     /// A checkpoint continues a run only with the same rank count and the same maths.
     func checkContinues(_ config: TrainConfig, ranks: Int) throws {
         guard header.ranks == ranks else {
-            throw TrainerError.checkpoint("checkpoint was written by \(header.ranks) ranks; resume with mpirun -np \(header.ranks) "
+            throw RunError.checkpoint("checkpoint was written by \(header.ranks) ranks; resume with mpirun -np \(header.ranks) "
                                           + "(a different rank count would change the data order and the sums)")
         }
         let differing = config.differingKeys(from: header.config).filter { !TrainConfig.resumableKeys.contains($0) }
         guard differing.isEmpty else {
-            throw TrainerError.checkpoint("cannot resume: options differ from the checkpointed run: \(differing.joined(separator: ", "))")
+            throw RunError.checkpoint("cannot resume: options differ from the checkpointed run: \(differing.joined(separator: ", "))")
         }
     }
 }

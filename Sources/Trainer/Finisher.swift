@@ -1,3 +1,5 @@
+import Accounting
+import RunFiles
 import Collectives
 import Energy
 import Foundation
@@ -30,7 +32,7 @@ struct Finisher<M: TrainableModel> {
             let all = try comm.allGatherVariable(trace.flat)
             if comm.isRoot, let directory {
                 do {
-                    try directory.writeAtomically("timeline.json", TimelineRecorder.render(ranks: all, nodeOf: plan.nodeOf,
+                    try directory.writeAtomically(RunDirectory.timelineFile, TimelineRecorder.render(ranks: all, nodeOf: plan.nodeOf,
                                                                                            phaseNames: Phase.allCases.map(\.name)))
                 } catch { writeError = writeError ?? "\(error)" }
             }
@@ -52,7 +54,7 @@ struct Finisher<M: TrainableModel> {
                                blasCoreByRank: coreByRank)), config: config)
         if comm.isRoot, let directory {
             do {
-                if let writeError { throw TrainerError.runDirectory(writeError) }
+                if let writeError { throw RunError.runDirectory(writeError) }
                 try directory.writeAtomically(RunDirectory.summaryFile, try RunFileCoding.document(summary))
                 try directory.writeAtomically(EmissionsCSV.fileName, EmissionsCSV.render(
                     summary.figures, runID: summary.figures.metadata?.runID ?? "", shares: EmissionsCSV.shares(totals.sourceJoules ?? [:]),
@@ -67,7 +69,7 @@ struct Finisher<M: TrainableModel> {
         }
         // Every rank learns whether rank 0 could write the results, and fails with it if not.
         let finalError = String(decoding: try comm.broadcast(Array((writeError ?? "").utf8)), as: UTF8.self)
-        if !finalError.isEmpty { throw TrainerError.runDirectory("rank 0 could not write the run directory: \(finalError)") }
+        if !finalError.isEmpty { throw RunError.runDirectory("rank 0 could not write the run directory: \(finalError)") }
         return RunResult(summary: summary, status: status, outDirectory: config.out)
     }
 
@@ -78,7 +80,7 @@ struct Finisher<M: TrainableModel> {
         try file.sync()
         file.close()
         guard rename(path + ".tmp", path) == 0 else {
-            throw TrainerError.runDirectory("cannot rename \(path).tmp: \(String(cString: strerror(errno)))")
+            throw RunError.runDirectory("cannot rename \(path).tmp: \(String(cString: strerror(errno)))")
         }
     }
 }

@@ -1,3 +1,5 @@
+import Accounting
+import RunFiles
 import Collectives
 import Datasets
 import Foundation
@@ -46,7 +48,7 @@ extension TrainingRun {
             return layers.isEmpty ? nil : "rank \(r) layer(s) \(layers.map(String.init).joined(separator: ", "))"
         }
         if !problems.isEmpty {
-            throw TrainerError.training("replicas diverged at iteration \(iteration): \(problems.joined(separator: "; ")) differ from rank 0")
+            throw RunError.training("replicas diverged at iteration \(iteration): \(problems.joined(separator: "; ")) differ from rank 0")
         }
     }
 

@@ -2,6 +2,8 @@
 // the run directory (or continues one from its checkpoint), and hands the workload to a
 // TrainingRun (the plans made once, then the loop in TrainingLoop.swift).
 
+import Accounting
+import RunFiles
 import Collectives
 import Datasets
 import Energy
@@ -80,12 +82,12 @@ public final class Trainer {
                 .map { (try? RunFileCoding.decode(TrainConfig.self, all[0]))?.differingKeys(from: $0) ?? [] } ?? []
             return "rank \(r) differs from rank 0 in \(differing.isEmpty ? ["configuration"] : differing)"
         }
-        if !problems.isEmpty { throw TrainerError.configuration("ranks disagree on options: " + problems.joined(separator: "; ")) }
+        if !problems.isEmpty { throw RunError.configuration("ranks disagree on options: " + problems.joined(separator: "; ")) }
         let prints = try comm.allGather(fingerprints)
         let k = fingerprints.count
         let bad = (1..<comm.size).filter { r in (0..<k).contains { prints[r * k + $0] != prints[$0] } }
         if !bad.isEmpty {
-            throw TrainerError.configuration("ranks \(bad.map(String.init).joined(separator: ", ")) loaded different data from rank 0 (check --data on every node)")
+            throw RunError.configuration("ranks \(bad.map(String.init).joined(separator: ", ")) loaded different data from rank 0 (check --data on every node)")
         }
     }
 
@@ -95,7 +97,7 @@ public final class Trainer {
         guard let resume = config.resume else { return nil }
         let bytes = try comm.broadcast(try comm.onRoot {
             if case let .figures(summary)? = try? SummaryFile.read(directory: resume), summary.status == .complete {
-                throw TrainerError.checkpoint("--resume \(resume): that run already completed (\(summary.iterations) iterations); "
+                throw RunError.checkpoint("--resume \(resume): that run already completed (\(summary.iterations) iterations); "
                                               + "nothing to resume (to train further, start a new run with another --out)")
             }
             return try Checkpoint.readBytes(directory: resume)

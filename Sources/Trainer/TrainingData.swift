@@ -1,3 +1,5 @@
+import Accounting
+import RunFiles
 import Datasets
 import Foundation
 import Model
@@ -28,7 +30,7 @@ public struct TrainingData: Sendable {
             }
             return TrainingData(train: train, test: test)
         case .text:
-            throw TrainerError.configuration("text is the language model's data (--model gpt), not labelled images")
+            throw RunError.configuration("text is the language model's data (--model gpt), not labelled images")
         case let .synthetic(samples, features, classes):
             // One generator for both sets, so test samples come from the same class prototypes.
             let all = try Dataset.synthetic(count: samples + max(1, samples / 6), features: features,
@@ -50,10 +52,10 @@ enum Workloads {
     static func classifier(_ config: TrainConfig, ranks: Int, rank: Int, gradientSlack: Int) throws -> (MLP, LabelledImageSource) {
         let data = try TrainingData.load(config.data, seed: config.seed)
         guard config.layers.first == data.train.features else {
-            throw TrainerError.configuration("--layers starts with \(config.layers[0]) inputs but the data has \(data.train.features) features per sample")
+            throw RunError.configuration("--layers starts with \(config.layers[0]) inputs but the data has \(data.train.features) features per sample")
         }
         guard config.layers.last == data.train.classes else {
-            throw TrainerError.configuration("--layers ends with \(config.layers.last!) outputs but the data has \(data.train.classes) classes")
+            throw RunError.configuration("--layers ends with \(config.layers.last!) outputs but the data has \(data.train.classes) classes")
         }
         let source = try LabelledImageSource(train: data.train, test: data.test, ranks: ranks, rank: rank, seed: config.seed,
                                              batchSize: config.batchSize, evaluationBatchSize: config.evalBatch)
@@ -63,7 +65,7 @@ enum Workloads {
     /// The GPT on a text corpus read as bytes, identical on every rank (same seed).
     static func languageModel(_ config: TrainConfig, ranks: Int, rank: Int, gradientSlack: Int) throws -> (GPT, ByteWindowSource) {
         guard case let .text(path) = config.data else {
-            throw TrainerError.configuration("--model gpt reads text: --data FILE|DIR")
+            throw RunError.configuration("--model gpt reads text: --data FILE|DIR")
         }
         let source = try ByteWindowSource(corpus: TextCorpus.load(path), context: config.gpt.context, batchSize: config.batchSize,
                                           ranks: ranks, rank: rank, seed: config.seed, validationWindows: config.evalWindows)

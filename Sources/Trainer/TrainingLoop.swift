@@ -6,6 +6,8 @@
 // Everything decided once was decided before (TrainingRun.swift); every --flush-every iterations
 // the records are gathered and written (RecordFlusher), and the run finishes in Finisher.
 
+import Accounting
+import RunFiles
 import Collectives
 import Datasets
 import Foundation
@@ -93,7 +95,7 @@ extension TrainingRun {
         let layers = model.parameterGroups.indices.filter {
             !allFinite(model.gradients.pointer + model.parameterGroups[$0].lowerBound, model.parameterGroups[$0].count)
         }
-        throw TrainerError.training("non-finite values at iteration \(position.step): loss on rank(s) "
+        throw RunError.training("non-finite values at iteration \(position.step): loss on rank(s) "
             + "\(ranks.isEmpty ? "none" : ranks.map(String.init).joined(separator: ", ")), averaged gradient of layer(s) "
             + "\(layers.map(String.init).joined(separator: ", ")) (--on-nonfinite stop; the last checkpoint is kept; "
             + "try a lower --lr or --on-nonfinite skip)")

@@ -1,3 +1,5 @@
+import Accounting
+import RunFiles
 import Foundation
 import Support
 import Synchronization

@@ -2,8 +2,10 @@ import ArgumentParser
 import Collectives
 import Foundation
 import Model
+import MPI
 import Support
 import CostModel
+import RunFiles
 import Trainer
 
 /// nccl-tests-style all-reduce benchmark: ours (ring, recursive doubling, auto) against Open MPI's
@@ -74,95 +76,28 @@ struct BenchAllReduce: ParsableCommand {
 
     static let libraryNames: Set<String> = ["mpi", "mpi-ring"]
 
-    struct Row {
-        var algorithm: String
-        var count: Int
-        var iters: Int
-        var mean: Double, min: Double, max: Double
-        var error: Double
-        var bytes: Int { count * 4 }
-    }
+    typealias Row = AllReduceBenchmark.Row
 
     func run() throws {
-        let sizes = try parsedCounts(), names = try parsedAlgorithms()
-        let mpiLabel = mpiAlgorithmLabel()
-        let wireDtype = allReduce.wireDtype
+        var bench = AllReduceBenchmark(counts: try parsedCounts())
+        bench.iters = iters; bench.minSeconds = minTimeMs / 1000; bench.warmup = warmup; bench.wire = allReduce.wireDtype
+        let names = try parsedAlgorithms(), mpiLabel = mpiAlgorithmLabel()
         try withMPI(waitMicroseconds: allReduce.commWaitUs) { comm in
-            guard let mpi = comm.transport as? MPITransport else { return }
-            let p = comm.size
+            guard let mpi = comm.transport as? MPITransport else { return 0 }
             comm.allReduce.options = allReduce.options(algorithm: .auto, verifyLengths: verifyLengths)
-            var rows: [Row] = []
-            var failed = false
-            for (sizeIndex, count) in sizes.enumerated() {
-                // The first size also warms the job up (connections, page faults, scheduler
-                // placement of oversubscribed ranks), which otherwise lands on its timings.
-                let warmupCalls = sizeIndex == 0 ? max(warmup, 50) : warmup
-                let pristine = (0..<count).map { Float(comm.rank + 1) * Float($0 % 13 + 1) / 4 }
-                var buffer = pristine
-                // Every call sums; a round starts from a fresh buffer, so values grow at most p^5.
-                let calls: [(UnsafeMutableBufferPointer<Float>) throws -> Void] = names.map { name in
-                    if name == "mpi" { return { try mpi.libraryAllReduceSum($0) } }
-                    if name == "mpi-ring" { return { try mpi.libraryRingAllReduceSum($0) } }
-                    let algorithm = AllReduceAlgorithm(rawValue: name)!
-                    return { comm.allReduce.options.algorithm = algorithm; try comm.allReduce.sum($0) }
-                }
-                var errors: [Double] = []
-                var perCall: [Double] = []  // this rank's median warm-up call, per algorithm
-                for (a, call) in calls.enumerated() {
-                    // Correctness on a fresh buffer, then warm-up.
-                    buffer = pristine
-                    try buffer.withUnsafeMutableBufferPointer { try call($0) }
-                    var error = 0.0
-                    let scale = Double(p * (p + 1) / 2)
-                    for i in 0..<count { error = Swift.max(error, abs(Double(buffer[i]) - Double(i % 13 + 1) / 4 * scale)) }
-                    // MPI sums exactly here (small integers); ours may round on a 16-bit wire: (p+1)·u·Σ|x|.
-                    let bound = Self.libraryNames.contains(names[a]) ? 0 : Double(p + 1) * wireDtype.unitRoundoff * 13.0 / 4 * scale
-                    let worst = try comm.max([error, error > bound ? 1 : 0])
-                    errors.append(worst[0])
-                    if worst[1] > 0 { failed = true }
-                    var warm: [Double] = []
-                    for _ in 0..<warmupCalls {
-                        buffer = pristine
-                        let t0 = monotonicSeconds()
-                        try buffer.withUnsafeMutableBufferPointer { try call($0) }
-                        warm.append(monotonicSeconds() - t0)
-                    }
-                    // No estimate without warm-up calls asked for (the first size's job warm-up does not count).
-                    perCall.append(warmup == 0 ? 0 : warm.sorted()[warm.count / 2])
-                }
-                // Calls per algorithm: --iters, or more where the warm-up says that is shorter than
-                // --min-time-ms (decided from the slowest rank's estimate, so every rank agrees).
-                let estimates = try comm.max(perCall)
-                let counts = estimates.map { Self.timedCalls(iters: iters, minSeconds: minTimeMs / 1000, perCall: $0) }
-                // Timed in rounds of back-to-back calls (as a training loop issues them), rounds
-                // interleaved across algorithms so drifting machine noise hits all alike. A barrier
-                // starts each round, not each call, so its exit skew does not count as latency.
-                var times = [[Double]](repeating: [], count: calls.count)
-                while zip(times, counts).contains(where: { $0.count < $1 }) {
-                    for (a, call) in calls.enumerated() where times[a].count < counts[a] {
-                        let k = min(5, counts[a] - times[a].count)
-                        buffer.withUnsafeMutableBufferPointer { b in pristine.withUnsafeBufferPointer { b.baseAddress?.update(from: $0.baseAddress!, count: count) } }
-                        try comm.barrier()
-                        for _ in 0..<k {
-                            let t0 = monotonicSeconds()
-                            try buffer.withUnsafeMutableBufferPointer { try call($0) }
-                            times[a].append(monotonicSeconds() - t0)
-                        }
-                    }
-                }
-                for (a, name) in names.enumerated() {
-                    let slowest = try comm.max(times[a])
-                    rows.append(Row(algorithm: name == "mpi" ? mpiLabel : name, count: count, iters: counts[a],
-                                    mean: slowest.reduce(0, +) / Double(slowest.count), min: slowest.min()!, max: slowest.max()!,
-                                    error: errors[a]))
+            let candidates = names.map { name -> AllReduceBenchmark.Candidate in
+                switch name {
+                case "mpi": return .init(name: mpiLabel, exact: true) { try mpi.libraryAllReduceSum($0) }
+                case "mpi-ring": return .init(name: name, exact: true) { try mpi.libraryRingAllReduceSum($0) }
+                default: return AllReduceBenchmark.ours([AllReduceAlgorithm(rawValue: name)!], comm)[0]
                 }
             }
-            guard comm.isRoot else { if check && failed { throw ExitCode(1) }; return }
-            try report(rows, ranks: p, nodes: comm.nodeCount)
-            if check && failed {
-                FileHandle.standardError.write(Data("bench-allreduce: results differ from the exact sum\n".utf8))
-                throw ExitCode(1)
-            }
+            let (rows, failed) = try bench.run(comm, candidates)
+            guard comm.isRoot else { return check && failed ? 1 : 0 }
+            try report(rows, ranks: comm.size, nodes: comm.nodeCount)
+            guard check && failed else { return 0 }
+            FileHandle.standardError.write(Data("bench-allreduce: results differ from the exact sum\n".utf8))
+            return 1
         }
     }
 
@@ -201,13 +136,6 @@ struct BenchAllReduce: ParsableCommand {
             try RunDirectory.writeAtomically(path: fit, try RunFileCoding.document(file))
             print("# fit: \(try RunFileCoding.line(file))")
         }
-    }
-
-    /// Timed calls for one algorithm at one size: `iters`, or enough to last `minSeconds` at
-    /// `perCall` seconds a call, capped at 100 000 (a 4-byte call takes a few µs).
-    static func timedCalls(iters: Int, minSeconds: Double, perCall: Double) -> Int {
-        guard minSeconds > 0, perCall > 0 else { return iters }
-        return max(iters, min(100_000, Int((minSeconds / perCall).rounded(.up))))
     }
 
     /// "mpi", or the tuned algorithm forced through MCA at launch (e.g. "mpi-forced-ring").

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Model
 import Support
+import RunFiles
 import Trainer
 
 /// The step's products one shape at a time, for comparing BLAS libraries on exactly the calls a

@@ -4,6 +4,7 @@ import Energy
 import Foundation
 import Model
 import Support
+import RunFiles
 import Trainer
 
 /// The single-rank training step against the limit set by BLAS, measured interleaved in one run.

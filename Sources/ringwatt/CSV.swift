@@ -1,4 +1,4 @@
-import Trainer
+import RunFiles
 
 /// A CSV file (RFC 4180 cells), written atomically.
 func writeCSV(_ path: String, header: [String], rows: [[CustomStringConvertible]]) throws {

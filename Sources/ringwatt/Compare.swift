@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import CostModel
-import Trainer
+import RunFiles
 
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import Collectives
 import Energy
 import Foundation
 import Model
+import MPI
 import Support
 
 extension BLASWorkload: ExpressibleByArgument {}

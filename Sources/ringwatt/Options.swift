@@ -3,6 +3,7 @@ import Collectives
 import Foundation
 import Energy
 import Model
+import RunFiles
 import Trainer
 
 extension OptimizerKind: ExpressibleByArgument {}

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import CostModel
-import Trainer
+import RunFiles
 
 /// Extrapolates time and energy per epoch to many nodes from a one-node calibration run and the
 /// ring's fitted cost model.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Trainer
+import RunFiles
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import CostModel
 import Foundation
-import Trainer
+import RunFiles
 
 /// The file `bench-allreduce --fit` writes and `predict --fit` reads: the ring's fitted α, β, γ
 /// and how well the straight line fitted.

@@ -1,7 +1,7 @@
 import Foundation
 import Energy
 import Model
-import Trainer
+import RunFiles
 
 /// The end-of-run table printed by rank 0 (and by `ringwatt report`).
 enum SummaryTable {

@@ -4,6 +4,8 @@ import Datasets
 import Support
 import Foundation
 import Logging
+import MPI
+import RunFiles
 import Trainer
 
 struct Train: ParsableCommand {
@@ -82,44 +84,14 @@ struct Train: ParsableCommand {
                 }
             }
             // A budget stop is a normal end; an interrupted or failed run is not.
-            if !result.status.isSuccess { throw ExitCode(3) }
+            return result.status.isSuccess ? 0 : 3
         }
     }
 }
 
-/// Runs `body` with MPI initialised and finalised, turning errors into one clear line and a
-/// non-zero exit. Errors every rank raises together (bad options, bad data, disagreement) are
-/// printed by rank 0 only and end the job normally; an error on one rank alone aborts the job
-/// (MPI_Abort), since the others would otherwise wait for it forever.
+/// Runs `body` as an MPI job (MPIJob: the error policy) and exits with its status.
 func withMPI(threadLevel: MPITransport.ThreadLevel = .serialized, waitMicroseconds: Int = 0,
-             _ body: (Communicator) throws -> Void) throws {
-    let transport: MPITransport
-    do {
-        transport = try MPITransport(threadLevel: threadLevel)
-        transport.sleepMicroseconds = UInt32(waitMicroseconds)
-    } catch {
-        FileHandle.standardError.write(Data("ringwatt: error: \(error)\n".utf8))
-        throw ExitCode(2)
-    }
-    let comm = Communicator(transport: transport)
-    do {
-        try body(comm)
-    } catch let exit as ExitCode {
-        transport.finalize()
-        throw exit
-    } catch {
-        // Errors every rank raises together are printed by rank 0 and end the job normally; an error
-        // on one rank alone aborts the job, since the others would otherwise wait for it forever.
-        let collective = (error as? RingwattError)?.isRaisedOnEveryRank ?? false
-        if comm.isRoot || !collective {
-            let who = comm.size > 1 && !collective ? "rank \(comm.rank): " : ""
-            FileHandle.standardError.write(Data("ringwatt: error: \(who)\(error)\n".utf8))
-        }
-        if collective {
-            transport.finalize()
-            throw ExitCode(1)
-        }
-        transport.abort(code: 1)
-    }
-    transport.finalize()
+             _ body: (Communicator) throws -> Int32) throws {
+    let status = MPIJob.run(threadLevel: threadLevel, waitMicroseconds: waitMicroseconds, body)
+    if status != 0 { throw ExitCode(status) }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import Fixtures
+import Accounting
+import RunFiles
 import Trainer
 
 /// Plain (non-atomic) write: FileManager.createFile on Linux leaves a TemporaryDirectory.* behind in /tmp.

@@ -4,6 +4,8 @@ import Fixtures
 import Foundation
 import Support
 import Testing
+@testable import Accounting
+@testable import RunFiles
 @testable import Trainer
 
 /// How the energy figures are formed, against fixture counters whose truth is known: a counter

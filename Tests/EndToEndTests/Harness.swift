@@ -1,4 +1,6 @@
 import Foundation
+import Accounting
+import RunFiles
 import Trainer
 
 /// Runs the built `ringwatt` binary, under mpirun or alone.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import Fixtures
+import Accounting
+import RunFiles
 import Trainer
 
 /// The built binary under `mpirun -np 1…4`, one job at a time (2 cores).

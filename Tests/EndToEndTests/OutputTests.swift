@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+@testable import Accounting
+@testable import RunFiles
 @testable import Trainer
 
 /// What people read: the summary table, `ringwatt report`, the timeline, progress lines.

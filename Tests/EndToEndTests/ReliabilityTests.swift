@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import Fixtures
+@testable import Accounting
+@testable import RunFiles
 @testable import Trainer
 
 /// Faults: dead ranks, signals, stalls, divergence, non-finite values, corrupt checkpoints.

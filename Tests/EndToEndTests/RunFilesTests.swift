@@ -1,6 +1,8 @@
 import Foundation
 import Model
 import Testing
+@testable import Accounting
+@testable import RunFiles
 @testable import Trainer
 
 /// The run files are typed: written and read by the same `Codable` types. A run directory written

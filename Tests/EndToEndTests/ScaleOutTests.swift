@@ -1,6 +1,8 @@
 import Fixtures
 import Foundation
 import Testing
+@testable import Accounting
+@testable import RunFiles
 @testable import Trainer
 
 /// The sweep, compare and predict on small runs; the emulated cluster's set-up and teardown, and

@@ -2,27 +2,27 @@
 /// written by rank 0 as Chrome trace event JSON (Perfetto, chrome://tracing): one process per
 /// rank; thread 0 the training loop (phases, forward, backward per layer), thread 1 the
 /// communication thread (each bucket's all-reduce); counters for power and bytes sent.
-final class TimelineRecorder {
-    enum Kind: Int {
+package final class TimelineRecorder {
+    package enum Kind: Int {
         case phase = 0, forward = 1, backward = 2, bucket = 3, power = 4, bytes = 5
     }
     /// [kind, detail, start, duration] per event, seconds on the aligned clock.
-    private(set) var flat: [Double] = []
-    let enabled: Bool
-    let limit: Int
+    package private(set) var flat: [Double] = []
+    package let enabled: Bool
+    package let limit: Int
 
-    init(enabled: Bool, limit: Int = 400_000) {
+    package init(enabled: Bool, limit: Int = 400_000) {
         self.enabled = enabled
         self.limit = limit
     }
 
-    func add(_ kind: Kind, _ detail: Int, start: Double, duration: Double) {
+    package func add(_ kind: Kind, _ detail: Int, start: Double, duration: Double) {
         guard enabled, flat.count < limit else { return }
         flat += [Double(kind.rawValue), Double(detail), start, duration]
     }
 
     /// Chrome trace JSON of every rank's events.
-    static func render(ranks: [[Double]], nodeOf: [Int], phaseNames: [String]) -> String {
+    package static func render(ranks: [[Double]], nodeOf: [Int], phaseNames: [String]) -> String {
         var events: [String] = []
         func us(_ s: Double) -> String { String(format: "%.3f", s * 1e6) }
         for (rank, flat) in ranks.enumerated() {

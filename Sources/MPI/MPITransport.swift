@@ -1,4 +1,5 @@
 import CMPI
+import Collectives
 #if canImport(Glibc)
 import Glibc
 #endif

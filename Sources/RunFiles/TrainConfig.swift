@@ -24,7 +24,7 @@ public enum DataSpec: Sendable, Equatable {
         if text.hasPrefix("synthetic:") {
             let parts = text.dropFirst(10).split(separator: ":").map { Int($0) }
             guard parts.count == 3, let s = parts[0], let f = parts[1], let c = parts[2], s > 0, f > 0, c >= 2 else {
-                throw TrainerError.configuration("--data synthetic:SAMPLES:FEATURES:CLASSES needs three positive integers (classes ≥ 2), got '\(text)'")
+                throw RunError.configuration("--data synthetic:SAMPLES:FEATURES:CLASSES needs three positive integers (classes ≥ 2), got '\(text)'")
             }
             return .synthetic(samples: s, features: f, classes: c)
         }
@@ -158,7 +158,7 @@ public struct TrainConfig: Sendable, Equatable {
 
     /// Checks every field that can be checked without the data. Messages name the flag.
     public func validate() throws {
-        func need(_ ok: Bool, _ message: String) throws { if !ok { throw TrainerError.configuration(message) } }
+        func need(_ ok: Bool, _ message: String) throws { if !ok { throw RunError.configuration(message) } }
         try need(gpt.layers > 0 && gpt.channels > 0 && gpt.heads > 0 && gpt.context > 0,
                  "--n-layer, --n-embd, --n-head and --context must be positive")
         try need(gpt.channels % gpt.heads == 0, "--n-embd (\(gpt.channels)) must be a multiple of --n-head (\(gpt.heads))")
@@ -201,7 +201,7 @@ public struct TrainConfig: Sendable, Equatable {
         let parts = text.split(whereSeparator: { $0 == "-" || $0 == "," || $0 == "x" })
         let widths = parts.compactMap { Int($0) }
         guard !parts.isEmpty, widths.count == parts.count else {
-            throw TrainerError.configuration("--layers expects widths joined by '-', e.g. 784-256-128-10, got '\(text)'")
+            throw RunError.configuration("--layers expects widths joined by '-', e.g. 784-256-128-10, got '\(text)'")
         }
         return widths
     }
@@ -222,7 +222,7 @@ public struct TrainConfig: Sendable, Equatable {
 }
 
 extension TrainConfig: Codable {
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case model, gptLayers = "gpt_layers", gptChannels = "gpt_channels", gptHeads = "gpt_heads", context
         case lrMinFactor = "lr_min_factor", gradClip = "grad_clip", evalWindows = "eval_windows", evalEvery = "eval_every"
         case layers, batchSize = "batch_size", epochs, steps, optimizer, lr, momentum, weightDecay = "weight_decay"
@@ -305,14 +305,14 @@ extension TrainConfig: Codable {
 }
 
 /// A setting that is a value or "auto" in run files.
-struct AutoOr<T: Codable>: Codable {
-    var value: T?
-    init(_ value: T?) { self.value = value }
-    init(from decoder: Decoder) throws {
+package struct AutoOr<T: Codable>: Codable {
+    package var value: T?
+    package init(_ value: T?) { self.value = value }
+    package init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         value = (try? c.decode(String.self)) == "auto" ? nil : try c.decode(T.self)
     }
-    func encode(to encoder: Encoder) throws {
+    package func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         if let value { try c.encode(value) } else { try c.encode("auto") }
     }

@@ -88,7 +88,7 @@ public struct IterationLine: Codable, Equatable, Sendable {
     /// When the iteration began on the run's clock (mean over ranks; power.csv's t_s).
     public var startS: Double? = nil
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case iter, epoch, loss, lr, seconds, computeS = "compute_s", commS = "comm_s", commExposedS = "comm_exposed_s"
         case dataS = "data_s", optimizerS = "optimizer_s", evalS = "eval_s", idleS = "idle_s", commBytes = "comm_bytes"
         case busbwGBps = "busbw_GBps", samples, energyJ = "energy_j", energyComputeJ = "energy_compute_j"
@@ -102,10 +102,66 @@ public struct IterationLine: Codable, Equatable, Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
         return try text.split(separator: "\n").enumerated().map { n, line in
             do { return try RunFileCoding.decode(IterationLine.self, String(line)) } catch {
-                throw TrainerError.runDirectory("\(path) line \(n + 1) is not an iteration record: \(error)")
+                throw RunError.runDirectory("\(path) line \(n + 1) is not an iteration record: \(error)")
             }
         }
     }
+
+    /// Every stored property, in order (the memberwise initializer, visible to the package).
+    package init(iter: Int,
+                 epoch: Int,
+                 loss: Double? = nil,
+                 lr: Double,
+                 seconds: Double,
+                 computeS: Double,
+                 commS: Double,
+                 commExposedS: Double,
+                 dataS: Double,
+                 optimizerS: Double,
+                 evalS: Double,
+                 idleS: Double,
+                 commBytes: Int,
+                 busbwGBps: Double,
+                 samples: Int,
+                 energyJ: Double,
+                 energyComputeJ: Double,
+                 energyCommJ: Double,
+                 energyOtherJ: Double,
+                 powerW: Double,
+                 energySource: String,
+                 rankEnergyJ: [Double],
+                 joulesPerSample: Double? = nil,
+                 energyIdleJ: Double? = nil,
+                 energyDynamicJ: Double? = nil,
+                 startS: Double? = nil) {
+        self.iter = iter
+        self.epoch = epoch
+        self.loss = loss
+        self.lr = lr
+        self.seconds = seconds
+        self.computeS = computeS
+        self.commS = commS
+        self.commExposedS = commExposedS
+        self.dataS = dataS
+        self.optimizerS = optimizerS
+        self.evalS = evalS
+        self.idleS = idleS
+        self.commBytes = commBytes
+        self.busbwGBps = busbwGBps
+        self.samples = samples
+        self.energyJ = energyJ
+        self.energyComputeJ = energyComputeJ
+        self.energyCommJ = energyCommJ
+        self.energyOtherJ = energyOtherJ
+        self.powerW = powerW
+        self.energySource = energySource
+        self.rankEnergyJ = rankEnergyJ
+        self.joulesPerSample = joulesPerSample
+        self.energyIdleJ = energyIdleJ
+        self.energyDynamicJ = energyDynamicJ
+        self.startS = startS
+    }
+
 }
 
 /// What a run failed with, when it failed before its figures existed (`summary.json` of a failed run).
@@ -114,6 +170,13 @@ public struct FailedRun: Codable, Equatable, Sendable {
     public var error: String
     /// The checkpoint left in the run directory, or "none".
     public var checkpoint: String?
+    /// Every stored property, in order (the memberwise initializer, visible to the package).
+    package init(error: String,
+                 checkpoint: String? = nil) {
+        self.error = error
+        self.checkpoint = checkpoint
+    }
+
 }
 
 /// The facility-level account (`accounting` in summary.json): E = E_compute + E_transfer + E_storage + E_aux.
@@ -128,10 +191,30 @@ public struct AccountingSummary: Codable, Equatable, Sendable {
     public var networkJoulesPerByte: Double
     public var carbonGPerKwh: Double
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case model, eComputeJ = "e_compute_j", eTransferJ = "e_transfer_j", eStorageJ = "e_storage_j", eAuxJ = "e_aux_j"
         case eTotalJ = "e_total_j", pue, networkJoulesPerByte = "network_joules_per_byte", carbonGPerKwh = "carbon_g_per_kwh"
     }
+
+    /// Every stored property, in order (the memberwise initializer, visible to the package).
+    package init(eComputeJ: Double,
+                 eTransferJ: Double,
+                 eStorageJ: Double,
+                 eAuxJ: Double,
+                 eTotalJ: Double,
+                 pue: Double,
+                 networkJoulesPerByte: Double,
+                 carbonGPerKwh: Double) {
+        self.eComputeJ = eComputeJ
+        self.eTransferJ = eTransferJ
+        self.eStorageJ = eStorageJ
+        self.eAuxJ = eAuxJ
+        self.eTotalJ = eTotalJ
+        self.pue = pue
+        self.networkJoulesPerByte = networkJoulesPerByte
+        self.carbonGPerKwh = carbonGPerKwh
+    }
+
 }
 
 /// The estimate's formula and parameters (`estimate` in summary.json), present when any joule is modelled.
@@ -141,9 +224,19 @@ public struct EstimateSummary: Codable, Equatable, Sendable {
     public var nodeIdleWatts: Double
     public var note = "no energy counter on this node: joules are modelled from CPU time, not measured"
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case formula, wattsPerBusyCore = "watts_per_busy_core", nodeIdleWatts = "node_idle_watts", note
     }
+
+    /// Every stored property, in order (the memberwise initializer, visible to the package).
+    package init(formula: String,
+                 wattsPerBusyCore: Double,
+                 nodeIdleWatts: Double) {
+        self.formula = formula
+        self.wattsPerBusyCore = wattsPerBusyCore
+        self.nodeIdleWatts = nodeIdleWatts
+    }
+
 }
 
 /// What summary.json holds: the figures of a run that trained, or what stopped one that could not.
@@ -155,10 +248,10 @@ public enum SummaryFile {
     public static func read(directory: String) throws -> SummaryFile {
         let path = directory + "/" + RunDirectory.summaryFile
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw TrainerError.runDirectory("\(directory) holds no summary.json: not a run directory, or a run still in progress")
+            throw RunError.runDirectory("\(directory) holds no summary.json: not a run directory, or a run still in progress")
         }
         if let summary = try? RunFileCoding.decode(RunSummary.self, text) { return .figures(summary) }
         if let stub = try? RunFileCoding.decode(FailedRun.self, text) { return .failed(stub) }
-        throw TrainerError.runDirectory("\(path) is not a Ringwatt summary (not JSON, or fields missing)")
+        throw RunError.runDirectory("\(path) is not a Ringwatt summary (not JSON, or fields missing)")
     }
 }

@@ -1,3 +1,4 @@
+import RunFiles
 import Collectives
 import Energy
 import Foundation
@@ -10,34 +11,34 @@ import Foundation
 /// hosts (network namespaces), containers and several MPI nodes on one box share one machine, so
 /// its counters are read once. A machine's node-wide joules are attributed to its ranks, and so
 /// to its MPI nodes, in proportion to each rank's CPU time in the iteration.
-struct PowerPlan {
-    let selection: SourceSelection
+package struct PowerPlan {
+    package let selection: SourceSelection
     /// Each rank's MPI node (an emulated host counts as one) and how many ranks share it.
-    let nodeOf: [Int]
-    let localSizeOf: [Int]
+    package let nodeOf: [Int]
+    package let localSizeOf: [Int]
     /// Each rank's physical machine (numbered in order of each machine's lowest rank), and each
     /// machine's identity as its first rank saw it.
-    let machineOf: [Int]
-    let machines: [MachineIdentity]
+    package let machineOf: [Int]
+    package let machines: [MachineIdentity]
     /// How a machine's shared reading is split among its MPI nodes, as stated in the summary.
-    static let attribution = "node-wide counters are read once per physical machine (machine id + boot id) by its first rank; "
+    package static let attribution = "node-wide counters are read once per physical machine (machine id + boot id) by its first rank; "
         + "a machine's joules go to its ranks, and so to its MPI nodes, in proportion to each rank's CPU time in the iteration"
     /// Per node: "rapl", "estimate", "rapl+nvml", …
-    let nodeSources: [String]
+    package let nodeSources: [String]
     /// Per machine: the sources of its nodes, as `nodeSources` labels them.
-    var machineSourceLabels: [String] {
+    package var machineSourceLabels: [String] {
         machines.indices.map { m in Array(Set(ranks(onMachine: m).map { nodeSources[nodeOf[$0]] })).sorted().joined(separator: "|") }
     }
     /// "estimate", or the distinct sources of the nodes joined by "|": the label every record carries.
-    let sourceLabel: String
+    package let sourceLabel: String
     /// This rank's sources as "kind,domain", and every rank's (the columns of power.csv).
-    let sourceNames: [String]
-    let allSourceNames: [[String]]
+    package let sourceNames: [String]
+    package let allSourceNames: [[String]]
     /// Every source's update interval in seconds, by "kind,domain", where it has one.
-    let updateIntervals: [String: Double]
+    package let updateIntervals: [String: Double]
 
     /// A source asked for by name that a node lacks stops every rank with the reason.
-    init(config: TrainConfig, comm: Communicator, machineSources: [any PowerSource]? = nil, identity: MachineIdentity = .current()) throws {
+    package init(config: TrainConfig, comm: Communicator, machineSources: [any PowerSource]? = nil, identity: MachineIdentity = .current()) throws {
         let identities = try Self.allGather(
             [identity.machineID, identity.bootID, identity.hostname].joined(separator: "\n"), comm).map { text in
             let f = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -84,37 +85,37 @@ struct PowerPlan {
     }
 
     /// Notes on sources that could not be used, once each.
-    var notes: [String] { Array(Set(selection.notes)).sorted() }
+    package var notes: [String] { Array(Set(selection.notes)).sorted() }
 
     /// The estimate's parameters, where any node's joules are modelled.
-    func estimate(_ config: TrainConfig) -> EstimateModel? {
+    package func estimate(_ config: TrainConfig) -> EstimateModel? {
         selection.kinds.contains(.estimate) || nodeSources.contains { $0.contains("estimate") } ? config.estimate : nil
     }
 
     /// This rank's sampler, on the run's aligned clock.
-    func makeSampler(hz: Double, epoch: Double) -> PowerSampler {
+    package func makeSampler(hz: Double, epoch: Double) -> PowerSampler {
         PowerSampler(sources: selection.sources, hz: hz, epoch: epoch)
     }
 
     /// Ranks on machine `m`.
-    func ranks(onMachine m: Int) -> [Int] { machineOf.indices.filter { machineOf[$0] == m } }
+    package func ranks(onMachine m: Int) -> [Int] { machineOf.indices.filter { machineOf[$0] == m } }
 
     /// Whether rank r's source j is read by the machine for everyone (counters) or measures the rank alone (estimate).
-    func isMachineWide(rank r: Int, source j: Int) -> Bool { !allSourceNames[r][j].hasPrefix(SourceKind.estimate.rawValue + ",") }
+    package func isMachineWide(rank r: Int, source j: Int) -> Bool { !allSourceNames[r][j].hasPrefix(SourceKind.estimate.rawValue + ",") }
 
     /// Machines whose CPU power is modelled, not measured.
-    func cpuEstimated(machine m: Int) -> Bool {
+    package func cpuEstimated(machine m: Int) -> Bool {
         ranks(onMachine: m).contains { r in allSourceNames[r].contains { $0.hasPrefix(SourceKind.estimate.rawValue + ",") } }
     }
 
     /// Every rank's failed reads, one line per source that had any.
-    func failedReads(_ sampler: PowerSampler, _ comm: Communicator) throws -> [String] {
+    package func failedReads(_ sampler: PowerSampler, _ comm: Communicator) throws -> [String] {
         let mine = sampler.failures.enumerated().filter { $0.element.count > 0 }
             .map { "\(sourceNames[$0.offset]): \($0.element.count) failed reads (\($0.element.message ?? ""))" }
         return try Self.allGather(mine.joined(separator: "\n"), comm).filter { !$0.isEmpty }
     }
 
-    static func allGather(_ text: String, _ comm: Communicator) throws -> [String] {
+    package static func allGather(_ text: String, _ comm: Communicator) throws -> [String] {
         try comm.allGatherBytes(Array(text.utf8)).map { String(decoding: $0, as: UTF8.self) }
     }
 }

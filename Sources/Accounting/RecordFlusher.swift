@@ -1,3 +1,4 @@
+import RunFiles
 import Collectives
 import Energy
 import Foundation
@@ -7,43 +8,43 @@ import Support
 /// records' energy windows from this rank's sampled cumulative-joules curve, gathers every rank's
 /// records and power samples, adds them to the run's totals (on every rank, so all take the same
 /// decisions), and on rank 0 appends iterations.jsonl and power.csv.
-final class RecordFlusher {
+package final class RecordFlusher {
     private let comm: Communicator
     private let plan: PowerPlan
-    let power: PowerSampler
+    package let power: PowerSampler
     private let directory: RunDirectory?
     private let trace: TimelineRecorder
     private let energyBudget: Double?
     private let learningRate: (Int) -> Double
-    private(set) var pending: [IterationRecord] = []
-    var totals: RunTotals
+    package private(set) var pending: [IterationRecord] = []
+    package var totals: RunTotals
     /// Rank 0's first failure to write the run directory: every rank stops at the next flush.
-    private(set) var writeError: String?
+    package private(set) var writeError: String?
     private var lastPowerSample: PowerSample?
     private var fitter = PhaseFitter()
     private let metrics = MetricsExport()
     /// What a sample counts ("sample" or "token"), for the exported counters' names.
-    var unit = "sample"
+    package var unit = "sample"
 
-    init(comm: Communicator, plan: PowerPlan, power: PowerSampler, directory: RunDirectory?, trace: TimelineRecorder,
+    package init(comm: Communicator, plan: PowerPlan, power: PowerSampler, directory: RunDirectory?, trace: TimelineRecorder,
          totals: RunTotals, energyBudget: Double?, capacity: Int, learningRate: @escaping (Int) -> Double) {
         self.comm = comm; self.plan = plan; self.power = power; self.directory = directory; self.trace = trace
         self.totals = totals; self.energyBudget = energyBudget; self.learningRate = learningRate
         pending.reserveCapacity(capacity)  // a flush is due at --flush-every records at the latest: appends never grow it
     }
 
-    func append(_ record: IterationRecord) { pending.append(record) }
+    package func append(_ record: IterationRecord) { pending.append(record) }
 
     /// Records rank 0's failure to write; the run stops, failed, at the next flush.
     /// The machines' accounts with their idle baseline (set once, before the first iteration).
-    func setMachines(_ machines: [MachineTotals]) { totals.machines = machines }
+    package func setMachines(_ machines: [MachineTotals]) { totals.machines = machines }
 
-    func failed(writing error: Error) { if writeError == nil { writeError = "\(error)" } }
+    package func failed(writing error: Error) { if writeError == nil { writeError = "\(error)" } }
 
     /// Flushes the pending records. Returns the signal every rank agrees on: carry on, or why to stop.
-    func flush() throws -> RankSignal {
+    package func flush() throws -> RankSignal {
         closeEnergyWindows()
-        if let failure = directory?.writeFailure { failed(writing: TrainerError.runDirectory(failure)) }
+        if let failure = directory?.writeFailure { failed(writing: RunError.runDirectory(failure)) }
         if writeError != nil, let last = pending.indices.last { pending[last].signal = .failed }
         let byRank = try gatherRecords()
         let powerRows = try comm.allGatherVariable(drainPowerRows())
@@ -138,8 +139,8 @@ final class RecordFlusher {
 
 /// A rank's power rows as they travel to every rank: [t0, t1, mean watts of each source…] per
 /// sample interval, flattened. Made by `RecordFlusher.drainPowerRows`, read here only.
-enum PowerRows {
-    static func forEach(_ flat: [Double], sources: Int, _ body: (_ t0: Double, _ t1: Double, _ watts: ArraySlice<Double>) -> Void) {
+package enum PowerRows {
+    package static func forEach(_ flat: [Double], sources: Int, _ body: (_ t0: Double, _ t1: Double, _ watts: ArraySlice<Double>) -> Void) {
         guard sources > 0 else { return }
         let width = 2 + sources
         var i = 0

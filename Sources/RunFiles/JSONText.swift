@@ -9,10 +9,10 @@ import Foundation
 /// 13 µs, 2 % of a default MLP step. The run-file types stay the single definition of the schema
 /// (their CodingKeys); only the encoding is cheaper (3.7 µs a line instead of 10–13). Tested against
 /// JSONEncoder.
-enum JSONText {
+package enum JSONText {
     /// One text per value. Values of one type usually present the same keys in the same order, so
     /// the sorted order of the last object's keys is kept and reused while it fits.
-    static func lines<T: Encodable>(_ values: [T]) throws -> [String] {
+    package static func lines<T: Encodable>(_ values: [T]) throws -> [String] {
         let order = KeyOrder()
         var out: [UInt8] = []
         return try values.map { value in
@@ -25,21 +25,21 @@ enum JSONText {
     }
 
     /// Double or Float: its shortest round-trip text, without a trailing ".0".
-    static func number<F: BinaryFloatingPoint & CustomStringConvertible>(_ x: F) -> String {
+    package static func number<F: BinaryFloatingPoint & CustomStringConvertible>(_ x: F) -> String {
         guard x.isFinite else { return x.isNaN ? "\"nan\"" : x > 0 ? "\"inf\"" : "\"-inf\"" }
         var text = x.description
         if text.hasSuffix(".0") { text.removeLast(2) }
         return text
     }
 
-    static func string(_ s: String) -> String {
+    package static func string(_ s: String) -> String {
         var out: [UInt8] = []
         append(string: s, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
     /// `s` quoted and escaped: most strings (keys, source names) need no escape and are copied whole.
-    static func append(string s: String, to out: inout [UInt8]) {
+    package static func append(string s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var plain = true
         let start = out.count
@@ -76,13 +76,13 @@ enum JSONText {
 /// One value under construction: a scalar's text, an object's members or an array's elements.
 private final class JSONNode {
     /// A member's or element's value: its text when it is a scalar, else its node.
-    enum Piece { case text(String), node(JSONNode) }
-    enum Content { case empty, scalar(String), object([(key: String, value: Piece)]), array([Piece]) }
-    var content = Content.empty
+    package enum Piece { case text(String), node(JSONNode) }
+    package enum Content { case empty, scalar(String), object([(key: String, value: Piece)]), array([Piece]) }
+    package var content = Content.empty
 
-    init() {}
+    package init() {}
 
-    func add(_ key: String, _ piece: Piece) {
+    package func add(_ key: String, _ piece: Piece) {
         if case .object(var members) = content {
             content = .empty  // keeps the array uniquely referenced while it grows
             members.append((key, piece))
@@ -92,7 +92,7 @@ private final class JSONNode {
         }
     }
 
-    func append(_ piece: Piece) {
+    package func append(_ piece: Piece) {
         if case .array(var elements) = content {
             content = .empty
             elements.append(piece)
@@ -102,7 +102,7 @@ private final class JSONNode {
         }
     }
 
-    var count: Int {
+    package var count: Int {
         switch content {
         case .object(let m): m.count
         case .array(let e): e.count
@@ -110,7 +110,7 @@ private final class JSONNode {
         }
     }
 
-    func write(to out: inout [UInt8], order: KeyOrder) {
+    package func write(to out: inout [UInt8], order: KeyOrder) {
         switch content {
         case .empty: out.append(contentsOf: "{}".utf8)
         case .scalar(let text): out.append(contentsOf: text.utf8)
@@ -133,7 +133,7 @@ private final class JSONNode {
         }
     }
 
-    static func write(_ piece: Piece, to out: inout [UInt8], order: KeyOrder) {
+    package static func write(_ piece: Piece, to out: inout [UInt8], order: KeyOrder) {
         switch piece {
         case .text(let text): out.append(contentsOf: text.utf8)
         case .node(let node): node.write(to: &out, order: order)
@@ -147,7 +147,7 @@ private final class KeyOrder {
     private var keys: [String] = []
     private var order: [Int] = []
 
-    func sorted(_ members: [(key: String, value: JSONNode.Piece)]) -> [Int] {
+    package func sorted(_ members: [(key: String, value: JSONNode.Piece)]) -> [Int] {
         if members.count != keys.count || !zip(members, keys).allSatisfy({ $0.key == $1 }) {
             keys = members.map(\.key)
             order = keys.indices.sorted { keys[$0] < keys[$1] }
@@ -157,26 +157,26 @@ private final class KeyOrder {
 }
 
 private struct JSONNodeEncoder: Encoder {
-    let node: JSONNode
-    let codingPath: [CodingKey]
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
+    package let node: JSONNode
+    package let codingPath: [CodingKey]
+    package var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    init(_ node: JSONNode, codingPath: [CodingKey]) { self.node = node; self.codingPath = codingPath }
+    package init(_ node: JSONNode, codingPath: [CodingKey]) { self.node = node; self.codingPath = codingPath }
 
-    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+    package func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         if case .empty = node.content { node.content = .object([]) }
         return KeyedEncodingContainer(Keyed<Key>(node: node, codingPath: codingPath))
     }
 
-    func unkeyedContainer() -> UnkeyedEncodingContainer {
+    package func unkeyedContainer() -> UnkeyedEncodingContainer {
         if case .empty = node.content { node.content = .array([]) }
         return Unkeyed(node: node, codingPath: codingPath)
     }
 
-    func singleValueContainer() -> SingleValueEncodingContainer { Single(node: node, codingPath: codingPath) }
+    package func singleValueContainer() -> SingleValueEncodingContainer { Single(node: node, codingPath: codingPath) }
 
     /// A value's node: scalars directly, anything else through its own `encode(to:)`.
-    static func piece<T: Encodable>(_ value: T, codingPath: [CodingKey]) throws -> JSONNode.Piece {
+    package static func piece<T: Encodable>(_ value: T, codingPath: [CodingKey]) throws -> JSONNode.Piece {
         switch value {
         case let x as Double: return .text(JSONText.number(x))
         case let x as Float: return .text(JSONText.number(x))

@@ -1,3 +1,4 @@
+import RunFiles
 /// The phases of an iteration. Energy windows open and close at their edges; an iteration's
 /// phases tile its window exactly, so phase energies add up to the iteration's energy.
 public enum Phase: Int, CaseIterable, Sendable {
@@ -40,7 +41,7 @@ public enum Phase: Int, CaseIterable, Sendable {
 }
 
 /// What a rank's record tells every rank at a flush: carry on, or stop (the highest wins).
-enum RankSignal: Int, Comparable {
+package enum RankSignal: Int, Comparable {
     case carryOn = 0
     /// Rank 0 could not write the run directory.
     case failed = 1
@@ -49,10 +50,10 @@ enum RankSignal: Int, Comparable {
     /// The energy budget is used up.
     case energyBudget = 3
 
-    static func < (a: RankSignal, b: RankSignal) -> Bool { a.rawValue < b.rawValue }
+    package static func < (a: RankSignal, b: RankSignal) -> Bool { a.rawValue < b.rawValue }
 
     /// The status a run that stops on this signal ends with.
-    var status: RunStatus? {
+    package var status: RunStatus? {
         switch self {
         case .carryOn: nil
         case .failed: .failed
@@ -64,27 +65,27 @@ enum RankSignal: Int, Comparable {
 
 /// One figure per phase, stored inline: an iteration's record is made every step, and a step
 /// allocates nothing.
-struct PhaseValues {
+package struct PhaseValues {
     private var storage = InlineArray<7, Double>(repeating: 0)
 
-    init() { precondition(Phase.allCases.count == storage.count, "PhaseValues holds one value per Phase") }
+    package init() { precondition(Phase.allCases.count == storage.count, "PhaseValues holds one value per Phase") }
 
-    init(_ values: ArraySlice<Double>) {
+    package init(_ values: ArraySlice<Double>) {
         self.init()
         for (i, v) in zip(storage.indices, values) { storage[i] = v }
     }
 
-    subscript(_ i: Int) -> Double {
+    package subscript(_ i: Int) -> Double {
         get { storage[i] }
         set { storage[i] = newValue }
     }
 
-    subscript(_ phase: Phase) -> Double {
+    package subscript(_ phase: Phase) -> Double {
         get { storage[phase.rawValue] }
         set { storage[phase.rawValue] = newValue }
     }
 
-    var sum: Double {
+    package var sum: Double {
         var total = 0.0
         for i in storage.indices { total += storage[i] }
         return total
@@ -93,28 +94,28 @@ struct PhaseValues {
 }
 
 /// One rank's account of one iteration, flattened to Doubles so ranks can all-gather them.
-struct IterationRecord {
-    static let phaseCount = Phase.allCases.count
-    static let width = 10 + 4 * phaseCount
+package struct IterationRecord {
+    package static let phaseCount = Phase.allCases.count
+    package static let width = 10 + 4 * phaseCount
 
-    var iter = 0, epoch = 0, samples = 0
+    package var iter = 0, epoch = 0, samples = 0
     /// This rank's batch-mean loss.
-    var loss = 0.0
+    package var loss = 0.0
     /// What this rank sent in the gradient all-reduce, and the seconds its buckets took.
-    var commBytes = 0, commSeconds = 0.0
-    var signal = RankSignal.carryOn
+    package var commBytes = 0, commSeconds = 0.0
+    package var signal = RankSignal.carryOn
     /// The iteration's window on the aligned clock: from the previous iteration's end to this one's.
-    var start = 0.0, end = 0.0
+    package var start = 0.0, end = 0.0
     /// This process's CPU time (all its threads) in the iteration: how a machine's shared
     /// counters are attributed to its ranks.
-    var cpuSeconds = 0.0
-    var phaseStart = PhaseValues()
-    var phaseSeconds = PhaseValues()
-    var processJoules = PhaseValues()
-    var nodeJoules = PhaseValues()
+    package var cpuSeconds = 0.0
+    package var phaseStart = PhaseValues()
+    package var phaseSeconds = PhaseValues()
+    package var processJoules = PhaseValues()
+    package var nodeJoules = PhaseValues()
 
     /// Appends the record's `width` values to `out` (the layout `init(flat:)` reads).
-    func append(to out: inout [Double]) {
+    package func append(to out: inout [Double]) {
         out.append(contentsOf: [Double(iter), Double(epoch), loss, Double(samples), Double(commBytes), commSeconds,
                                 Double(signal.rawValue), start, end, cpuSeconds])
         for values in [phaseStart, phaseSeconds, processJoules, nodeJoules] {
@@ -122,9 +123,9 @@ struct IterationRecord {
         }
     }
 
-    init() {}
+    package init() {}
 
-    init(flat f: ArraySlice<Double>) {
+    package init(flat f: ArraySlice<Double>) {
         let b = f.startIndex
         iter = Int(f[b]); epoch = Int(f[b + 1]); loss = f[b + 2]; samples = Int(f[b + 3])
         commBytes = Int(f[b + 4]); commSeconds = f[b + 5]; signal = RankSignal(rawValue: Int(f[b + 6])) ?? .failed
@@ -136,14 +137,14 @@ struct IterationRecord {
         nodeJoules = PhaseValues(f[(p + 3 * n)..<(p + 4 * n)])
     }
 
-    var joules: Double { processJoules.sum + nodeJoules.sum }
+    package var joules: Double { processJoules.sum + nodeJoules.sum }
 
     /// Phase `phase` ran from its start to `end`.
-    mutating func close(_ phase: Phase, from start: Double, to end: Double) {
+    package mutating func close(_ phase: Phase, from start: Double, to end: Double) {
         phaseStart[phase] = start
         phaseSeconds[phase] = end - start
     }
 
-    func seconds(_ phase: Phase) -> Double { phaseSeconds[phase.rawValue] }
-    func started(_ phase: Phase) -> Double { phaseStart[phase.rawValue] }
+    package func seconds(_ phase: Phase) -> Double { phaseSeconds[phase.rawValue] }
+    package func started(_ phase: Phase) -> Double { phaseStart[phase.rawValue] }
 }

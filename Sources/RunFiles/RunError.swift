@@ -1,9 +1,10 @@
 import Support
 
-/// Every failure the trainer reports. All are raised on every rank together: rank 0's own
+/// Every failure of a run: its options, checkpoint, directory, or training. All are raised on
+/// every rank together: rank 0's own
 /// failures (writing the run directory, reading a checkpoint) reach the other ranks through a
 /// broadcast or the records' status before anyone stops, so each rank exits cleanly.
-public enum TrainerError: RingwattError, Equatable {
+public enum RunError: RingwattError, Equatable {
     /// An option, or options that do not fit the data or each other; ranks that disagree.
     case configuration(String)
     /// A checkpoint that cannot be read, or that does not continue this run.

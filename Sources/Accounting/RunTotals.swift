@@ -1,3 +1,4 @@
+import RunFiles
 import Collectives
 import CostModel
 import Energy
@@ -8,48 +9,48 @@ import Model
 /// iteration's per-rank records into one line of iterations.jsonl and keeps the totals the
 /// summary reports. Every rank holds the same gathered records, so all reach the same totals
 /// and take the same decisions (e.g. the energy budget). Checkpoints carry it (`Codable`).
-struct RunTotals: Codable, Equatable {
+package struct RunTotals: Codable, Equatable {
     /// Set by the trainer, not stored: the job's rank count and the gradient bytes each step reduces (n × 4).
-    var ranks = 0, reducedBytes = 0
-    var iterations = 0, samples = 0
+    package var ranks = 0, reducedBytes = 0
+    package var iterations = 0, samples = 0
     /// Σ over iterations of the ranks' mean iteration seconds. Each rank's iterations tile its
     /// training loop, so this is the loop's wall time (a max per iteration would add up jitter).
-    var seconds = 0.0
+    package var seconds = 0.0
     /// `seconds` without data loading, evaluation and checkpoints (mean over ranks per iteration).
-    var trainSeconds = 0.0
-    var phaseSeconds = [Double](repeating: 0, count: Phase.allCases.count)
-    var phaseJoules = [Double](repeating: 0, count: Phase.allCases.count)
-    var rankJoules: [Double] = []
-    var commBytes = 0.0
-    var commSeconds = 0.0
-    var commExposedSeconds = 0.0
-    var lastLoss: Double? = nil
+    package var trainSeconds = 0.0
+    package var phaseSeconds = [Double](repeating: 0, count: Phase.allCases.count)
+    package var phaseJoules = [Double](repeating: 0, count: Phase.allCases.count)
+    package var rankJoules: [Double] = []
+    package var commBytes = 0.0
+    package var commSeconds = 0.0
+    package var commExposedSeconds = 0.0
+    package var lastLoss: Double? = nil
     /// Per physical machine (absent in checkpoints from before machines were told apart).
-    var machineTotals: [MachineTotals]?
+    package var machineTotals: [MachineTotals]?
     /// The ranks' CPU time (all threads), summed.
-    var cpuSeconds: Double?
+    package var cpuSeconds: Double?
     /// Joules each source ("kind,domain") measured over the run's power samples, idle baseline included.
-    var sourceJoules: [String: Double]?
-    var energyJoules: Double { phaseJoules.reduce(0, +) }
-    var machines: [MachineTotals] {
+    package var sourceJoules: [String: Double]?
+    package var energyJoules: Double { phaseJoules.reduce(0, +) }
+    package var machines: [MachineTotals] {
         get { machineTotals ?? [] }
         set { machineTotals = newValue }
     }
     /// The cluster's idle watts: Σ over machines whose idle power is known.
-    var idleWatts: Double? {
+    package var idleWatts: Double? {
         let known = machines.compactMap(\.idleWatts)
         return known.isEmpty ? nil : known.reduce(0, +)
     }
-    var samplesPerSecond: Double { trainSeconds > 0 ? Double(samples) / trainSeconds : 0 }
+    package var samplesPerSecond: Double { trainSeconds > 0 ? Double(samples) / trainSeconds : 0 }
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case iterations, samples, seconds, trainSeconds = "train_seconds", phaseSeconds = "phase_seconds"
         case phaseJoules = "phase_joules", rankJoules = "rank_joules", commBytes = "comm_bytes"
         case commSeconds = "comm_seconds", commExposedSeconds = "comm_exposed_seconds", lastLoss = "last_loss"
         case machineTotals = "machines", cpuSeconds = "cpu_seconds", sourceJoules = "source_joules"
     }
 
-    init(ranks: Int, reducedBytes: Int, machines: Int) {
+    package init(ranks: Int, reducedBytes: Int, machines: Int) {
         self.ranks = ranks
         self.reducedBytes = reducedBytes
         rankJoules = Array(repeating: 0, count: ranks)
@@ -57,10 +58,10 @@ struct RunTotals: Codable, Equatable {
     }
 
     /// Continues from a checkpoint's totals, which must be of a run with this many ranks and phases.
-    mutating func restore(_ saved: RunTotals) throws {
+    package mutating func restore(_ saved: RunTotals) throws {
         guard saved.phaseSeconds.count == phaseSeconds.count, saved.phaseJoules.count == phaseJoules.count,
               saved.rankJoules.count == ranks else {
-            throw TrainerError.checkpoint("checkpoint totals are for \(saved.rankJoules.count) ranks and \(saved.phaseJoules.count) phases, "
+            throw RunError.checkpoint("checkpoint totals are for \(saved.rankJoules.count) ranks and \(saved.phaseJoules.count) phases, "
                                           + "not \(ranks) and \(phaseJoules.count)")
         }
         let (r, n, fresh) = (ranks, reducedBytes, machines)
@@ -71,7 +72,7 @@ struct RunTotals: Codable, Equatable {
     }
 
     /// Adds one iteration (one record per rank) and returns its line of iterations.jsonl.
-    mutating func add(_ records: [IterationRecord], machineOf: [Int], source: String, learningRate: Double) -> IterationLine {
+    package mutating func add(_ records: [IterationRecord], machineOf: [Int], source: String, learningRate: Double) -> IterationLine {
         // Plain loops in record order (the sums' order, and so their bits, are those of map/reduce),
         // and the machine accounts mutated in place: this runs for every iteration at every flush.
         let p = Double(records.count), phases = Phase.allCases.count
@@ -150,7 +151,7 @@ struct RunTotals: Codable, Equatable {
 
     /// What the run's summary says about time, energy and communication; the caller adds what the
     /// totals do not know (status, evaluations, the model, the run's plan).
-    func summary(_ run: RunFacts, config: TrainConfig) -> RunSummary {
+    package func summary(_ run: RunFacts, config: TrainConfig) -> RunSummary {
         let energy = energyJoules
         let compute = phaseJoules[Phase.compute.rawValue], comm = phaseJoules[Phase.comm.rawValue]
         let facility = config.accounting.totals(measuredJoules: energy, bytesMoved: commBytes * Double(ranks))
@@ -243,24 +244,65 @@ struct RunTotals: Codable, Equatable {
 }
 
 /// What the end of a run knows beyond the totals.
-struct RunFacts {
-    var status: RunStatus
-    var nodes: Int
-    var wallSeconds: Double
-    var epochs: Int
-    var evaluations: [Evaluation]
-    var peakRSSBytes: Double
-    var nodeSources: [String]
-    var sourceLabel: String
-    var estimate: EstimateModel?
-    var parameterChecksum: UInt64
-    var notes: [String]
-    var overlap: Bool
-    var bucketAlgorithms: [String]
-    var bucketBytes: [Int]
-    var parameterCount: Int
-    var skippedSteps: Int
-    var sampleUnit: String
-    var plan: PowerPlan
-    var metadata: RunMetadata
+package struct RunFacts {
+    package var status: RunStatus
+    package var nodes: Int
+    package var wallSeconds: Double
+    package var epochs: Int
+    package var evaluations: [Evaluation]
+    package var peakRSSBytes: Double
+    package var nodeSources: [String]
+    package var sourceLabel: String
+    package var estimate: EstimateModel?
+    package var parameterChecksum: UInt64
+    package var notes: [String]
+    package var overlap: Bool
+    package var bucketAlgorithms: [String]
+    package var bucketBytes: [Int]
+    package var parameterCount: Int
+    package var skippedSteps: Int
+    package var sampleUnit: String
+    package var plan: PowerPlan
+    package var metadata: RunMetadata
+    /// Every stored property, in order (the memberwise initializer, visible to the package).
+    package init(status: RunStatus,
+                 nodes: Int,
+                 wallSeconds: Double,
+                 epochs: Int,
+                 evaluations: [Evaluation],
+                 peakRSSBytes: Double,
+                 nodeSources: [String],
+                 sourceLabel: String,
+                 estimate: EstimateModel? = nil,
+                 parameterChecksum: UInt64,
+                 notes: [String],
+                 overlap: Bool,
+                 bucketAlgorithms: [String],
+                 bucketBytes: [Int],
+                 parameterCount: Int,
+                 skippedSteps: Int,
+                 sampleUnit: String,
+                 plan: PowerPlan,
+                 metadata: RunMetadata) {
+        self.status = status
+        self.nodes = nodes
+        self.wallSeconds = wallSeconds
+        self.epochs = epochs
+        self.evaluations = evaluations
+        self.peakRSSBytes = peakRSSBytes
+        self.nodeSources = nodeSources
+        self.sourceLabel = sourceLabel
+        self.estimate = estimate
+        self.parameterChecksum = parameterChecksum
+        self.notes = notes
+        self.overlap = overlap
+        self.bucketAlgorithms = bucketAlgorithms
+        self.bucketBytes = bucketBytes
+        self.parameterCount = parameterCount
+        self.skippedSteps = skippedSteps
+        self.sampleUnit = sampleUnit
+        self.plan = plan
+        self.metadata = metadata
+    }
+
 }

@@ -11,7 +11,7 @@ public struct RunOnDisk {
         self.path = path
         switch try SummaryFile.read(directory: path) {
         case let .failed(stub):
-            throw TrainerError.runDirectory("\(path): the run \(stub.status.rawValue) before writing its figures (\(stub.error))")
+            throw RunError.runDirectory("\(path): the run \(stub.status.rawValue) before writing its figures (\(stub.error))")
         case let .figures(summary):
             self.summary = summary
         }

@@ -16,6 +16,11 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
     public static let iterationsFile = "iterations.jsonl"
     public static let powerFile = "power.csv"
     public static let summaryFile = "summary.json"
+    public static let timelineFile = "timeline.json"
+    public static let checkpointFile = "checkpoint.bin"
+    public static let previousCheckpointFile = "checkpoint.prev.bin"
+    public static let metricsFile = "metrics.prom"
+    public static let emissionsFile = "emissions.csv"
     public static let powerHeader = "rank,node,t_s,watts,source,domain\n"
 
     /// Creates (or, with `overwrite`, empties of a previous run's files) the directory. A directory
@@ -29,7 +34,7 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
             let iterationsPath = path + "/" + Self.iterationsFile, powerPath = path + "/" + Self.powerFile
             let lines = ((try? String(contentsOfFile: iterationsPath, encoding: .utf8)) ?? "").split(separator: "\n")
             guard lines.count >= resume.iterations else {
-                throw TrainerError.runDirectory("\(iterationsPath) has \(lines.count) lines but the checkpoint is at iteration \(resume.iterations)")
+                throw RunError.runDirectory("\(iterationsPath) has \(lines.count) lines but the checkpoint is at iteration \(resume.iterations)")
             }
             let kept = lines.prefix(resume.iterations).map { $0 + "\n" }.joined()
             let powerLines = ((try? String(contentsOfFile: powerPath, encoding: .utf8)) ?? Self.powerHeader).split(separator: "\n")
@@ -46,20 +51,20 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
-                throw TrainerError.runDirectory("--out \(path) exists and is not a directory")
+                throw RunError.runDirectory("--out \(path) exists and is not a directory")
             }
-            let ours = [Self.iterationsFile, Self.powerFile, Self.summaryFile, "timeline.json", Checkpoint.fileName,
-                        MetricsExport.fileName, EmissionsCSV.fileName]
+            let ours = [Self.iterationsFile, Self.powerFile, Self.summaryFile, Self.timelineFile, Self.checkpointFile,
+                        Self.metricsFile, Self.emissionsFile]
             let present = ours.filter { fm.fileExists(atPath: path + "/" + $0) }
             if !present.isEmpty {
                 guard overwrite else {
-                    throw TrainerError.runDirectory("--out \(path) already holds a run (\(present.joined(separator: ", "))); choose another directory or pass --overwrite")
+                    throw RunError.runDirectory("--out \(path) already holds a run (\(present.joined(separator: ", "))); choose another directory or pass --overwrite")
                 }
                 for name in present { try? fm.removeItem(atPath: path + "/" + name) }
             }
         } else {
             do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-                throw TrainerError.runDirectory("cannot create --out \(path): \(Self.reason(error))")
+                throw RunError.runDirectory("cannot create --out \(path): \(Self.reason(error))")
             }
         }
         iterations = try AppendFile(path: path + "/" + Self.iterationsFile)
@@ -70,7 +75,7 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
     /// Queues a flush's iteration lines and power rows: encoded and appended by the writer, so
     /// JSON encoding (about 10 µs a line) costs the training loop nothing. A failure is reported by
     /// `writeFailure` (at the next flush) and by `waitForWrites`.
-    func append(iterations lines: [IterationLine], power rows: String) {
+    package func append(iterations lines: [IterationLine], power rows: String) {
         guard !lines.isEmpty || !rows.isEmpty else { return }
         writer.async { [self] in
             guard failure.withLock({ $0 == nil }) else { return }
@@ -87,7 +92,7 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
     /// keeps current, such as metrics.prom. Readers see the old file or the new one (rename), but it
     /// is not forced to disk: the next flush rewrites it and the finish writes it durably, and an
     /// fsync at every flush cost the rank's core 0.7 ms where mpirun binds the writer thread to it.
-    func replace(_ name: String, _ text: String) {
+    package func replace(_ name: String, _ text: String) {
         writer.async { [self] in
             guard failure.withLock({ $0 == nil }) else { return }
             do { try Self.writeAtomically(path: path + "/" + name, text, durable: false) } catch { failure.withLock { $0 = "\(error)" } }
@@ -95,12 +100,12 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
     }
 
     /// The first queued write that failed, if any (does not wait).
-    var writeFailure: String? { failure.withLock { $0 } }
+    package var writeFailure: String? { failure.withLock { $0 } }
 
     /// Waits until every queued line is on disk; throws the first failure.
-    func waitForWrites() throws {
+    package func waitForWrites() throws {
         writer.sync {}
-        if let message = writeFailure { throw TrainerError.runDirectory(message) }
+        if let message = writeFailure { throw RunError.runDirectory(message) }
     }
 
     /// Writes `name` atomically, after the queued lines: a reader sees the old file or the complete
@@ -118,7 +123,7 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
         if durable { try file.sync() }
         file.close()
         guard rename(temporary, path) == 0 else {
-            throw TrainerError.runDirectory("cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
+            throw RunError.runDirectory("cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -128,49 +133,49 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
         power.close()
     }
 
-    static func reason(_ error: Error) -> String {
+    package static func reason(_ error: Error) -> String {
         (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
     }
 }
 
 /// A file opened for appending with POSIX calls, so a full disk (ENOSPC) or any write error is
 /// reported at once, naming the file.
-final class AppendFile {
-    let path: String
+package final class AppendFile {
+    package let path: String
     private var fd: Int32
 
-    init(path: String, truncate: Bool = true) throws {
+    package init(path: String, truncate: Bool = true) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | (truncate ? O_TRUNC : O_APPEND) | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw TrainerError.runDirectory("cannot open \(path) for writing: \(String(cString: strerror(errno)))")
+            throw RunError.runDirectory("cannot open \(path) for writing: \(String(cString: strerror(errno)))")
         }
     }
 
-    func write(_ text: String) throws {
+    package func write(_ text: String) throws {
         var text = text
         try text.withUTF8 { try write(raw: UnsafeRawBufferPointer($0)) }
     }
 
-    func write(raw bytes: UnsafeRawBufferPointer) throws {
+    package func write(raw bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw TrainerError.runDirectory("cannot write \(path): \(String(cString: strerror(errno)))")
+                throw RunError.runDirectory("cannot write \(path): \(String(cString: strerror(errno)))")
             }
             offset += n
         }
     }
 
-    func sync() throws {
+    package func sync() throws {
         guard fsync(fd) == 0 else {
-            throw TrainerError.runDirectory("cannot fsync \(path): \(String(cString: strerror(errno)))")
+            throw RunError.runDirectory("cannot fsync \(path): \(String(cString: strerror(errno)))")
         }
     }
 
-    func close() {
+    package func close() {
         if fd >= 0 { Glibc.close(fd); fd = -1 }
     }
 

@@ -1,0 +1,39 @@
+import Collectives
+import Foundation
+import Support
+
+/// The MPI error policy, in one place: runs `body` with MPI initialised and finalised and turns
+/// errors into one clear line and an exit status. Errors every rank raises together (bad
+/// options, bad data, disagreement) are printed by rank 0 only and end the job normally; an error
+/// on one rank alone aborts the job (MPI_Abort), since the others would otherwise wait for it
+/// forever.
+public enum MPIJob {
+    /// Returns the process's exit status: what `body` returned, 1 for an error every rank
+    /// raised, 2 when MPI could not start (a single-rank error aborts and does not return).
+    public static func run(threadLevel: MPITransport.ThreadLevel = .serialized, waitMicroseconds: Int = 0,
+                           _ body: (Communicator) throws -> Int32) -> Int32 {
+        let transport: MPITransport
+        do {
+            transport = try MPITransport(threadLevel: threadLevel)
+            transport.sleepMicroseconds = UInt32(waitMicroseconds)
+        } catch {
+            FileHandle.standardError.write(Data("ringwatt: error: \(error)\n".utf8))
+            return 2
+        }
+        let comm = Communicator(transport: transport)
+        do {
+            let status = try body(comm)
+            transport.finalize()
+            return status
+        } catch {
+            let collective = (error as? RingwattError)?.isRaisedOnEveryRank ?? false
+            if comm.isRoot || !collective {
+                let who = comm.size > 1 && !collective ? "rank \(comm.rank): " : ""
+                FileHandle.standardError.write(Data("ringwatt: error: \(who)\(error)\n".utf8))
+            }
+            guard collective else { transport.abort(code: 1) }
+            transport.finalize()
+            return 1
+        }
+    }
+}

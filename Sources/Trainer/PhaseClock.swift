@@ -1,0 +1,47 @@
+import Accounting
+import RunFiles
+import Collectives
+import Foundation
+import Model
+import Support
+
+/// One iteration's phase edges: each phase closes where the next opens, so an iteration's phases
+/// tile its window (and phase energies add up to the iteration's); the watchdog hears of each
+/// activity as it starts.
+struct PhaseClock {
+    private(set) var record = IterationRecord()
+    private var phaseStart: Double
+    private let watchdog: Watchdog
+
+    /// The iteration starts at the previous one's end; until `now` the rank was idle (gathering,
+    /// writing, waiting), less a checkpoint written in that gap.
+    init(iteration: Int, epoch: Int, previousEnd: Double, now: Double,
+         checkpoint: (start: Double, seconds: Double)?, watchdog: Watchdog) {
+        record.iter = iteration
+        record.epoch = epoch
+        record.start = previousEnd
+        record.close(.idle, from: previousEnd, to: now)
+        if let c = checkpoint {
+            record.close(.checkpoint, from: c.start, to: c.start + c.seconds)
+            record.phaseSeconds[Phase.idle.rawValue] -= c.seconds
+        }
+        phaseStart = now
+        self.watchdog = watchdog
+        watchdog.beat(.data, iteration: iteration)
+    }
+
+    var now: Double { phaseStart }
+
+    /// Closes `phase` at `t`; the rank goes on to `next`.
+    mutating func close(_ phase: Phase, at t: Double, next: Activity) {
+        record.close(phase, from: phaseStart, to: t)
+        phaseStart = t
+        watchdog.beat(next, iteration: record.iter)
+    }
+
+    /// The finished record; the iteration ends where its last phase closed.
+    mutating func finish() -> IterationRecord {
+        record.end = phaseStart
+        return record
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import Collectives
+
+/// The bench-allreduce harness in-process, threads as ranks: rows for every size and candidate,
+/// identical on every rank, exact results reported as exact, a wrong one caught.
+@Suite struct AllReduceBenchmarkTests {
+    final class Rows: @unchecked Sendable {
+        let lock = NSLock()
+        var byRank: [Int: ([AllReduceBenchmark.Row], Bool)] = [:]
+        func set(_ rank: Int, _ value: ([AllReduceBenchmark.Row], Bool)) { lock.lock(); byRank[rank] = value; lock.unlock() }
+    }
+
+    func run(ranks p: Int, wrong: Bool) -> Rows {
+        let rows = Rows()
+        let errors = LocalWorld.run(ranks: p) { comm in
+            var bench = AllReduceBenchmark(counts: [0, 1, 7, 1000])
+            bench.iters = 3; bench.warmup = 1; bench.minSeconds = 0
+            var candidates = AllReduceBenchmark.ours([.ring, .recursiveDoubling, .auto], comm)
+            if wrong {
+                // Sums, then one rank's element 3 is off by one: the harness must say so on every rank.
+                candidates.append(.init(name: "wrong", exact: true) { b in
+                    try comm.allReduce.sum(b)
+                    if comm.rank == p - 1 && b.count > 3 { b[3] += 1 }
+                })
+            }
+            let result = try bench.run(comm, candidates)
+            rows.set(comm.rank, result)
+        }
+        for (rank, error) in errors.enumerated() { #expect(error == nil, "rank \(rank): \(String(describing: error))") }
+        return rows
+    }
+
+    @Test(arguments: [1, 2, 3, 4])
+    func everySizeAndCandidateIsTimedAndExact(ranks p: Int) throws {
+        let rows = run(ranks: p, wrong: false)
+        let root = try #require(rows.byRank[0])
+        #expect(!root.1)
+        #expect(root.0.map(\.count) == [0, 0, 0, 1, 1, 1, 7, 7, 7, 1000, 1000, 1000])
+        #expect(root.0.map(\.algorithm) == Array(repeating: ["ring", "recursive-doubling", "auto"], count: 4).flatMap { $0 })
+        for row in root.0 {
+            #expect(row.error == 0 && row.iters >= 3 && row.min <= row.mean && row.mean <= row.max, "\(row)")
+        }
+        // Every rank reports the slowest rank's times: the same rows everywhere.
+        for r in 1..<p { #expect(rows.byRank[r]?.0 == root.0) }
+    }
+
+    @Test func aWrongResultIsCaughtOnEveryRank() throws {
+        let rows = run(ranks: 3, wrong: true)
+        for r in 0..<3 {
+            let (table, failed) = try #require(rows.byRank[r])
+            #expect(failed)
+            let wrong = table.filter { $0.algorithm == "wrong" }
+            #expect(wrong.map(\.error) == [0, 0, 1, 1])  // sizes 0 and 1 have no element 3
+        }
+    }
+
+    @Test func timedCallsFillTheMinimumTime() {
+        #expect(AllReduceBenchmark.timedCalls(iters: 20, minSeconds: 0.05, perCall: 1e-5) == 5000)
+        #expect(AllReduceBenchmark.timedCalls(iters: 20, minSeconds: 0.05, perCall: 0.01) == 20)
+        #expect(AllReduceBenchmark.timedCalls(iters: 20, minSeconds: 0.05, perCall: 1e-9) == 100_000)
+        #expect(AllReduceBenchmark.timedCalls(iters: 7, minSeconds: 0, perCall: 1e-5) == 7)
+    }
+}
