@@ -27,9 +27,10 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
     // What rank 0 prints and the timeline records.
     let printer: ProgressPrinter, progress: ProgressOptions
     let trace: TimelineRecorder
-    // Made when the loop starts, after the barrier that aligns the ranks' clocks.
-    private(set) var clockEpoch = 0.0, loopStart = 0.0
-    private(set) var flusher: RecordFlusher!, observer: StepObserver!, watchdog: Watchdog!
+    // Made last, after the barrier that aligns the ranks' clocks: t = 0 at `clockEpoch`.
+    let clockEpoch: Double
+    let sampler: PowerSampler, flusher: RecordFlusher, observer: StepObserver, watchdog: Watchdog
+    private(set) var loopStart = 0.0
     // Where the run stands.
     var position = RunPosition()
     var previousEnd = 0.0
@@ -38,15 +39,12 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
     /// The last step's own loss: progress shows it until the first flush has a mean over ranks.
     var lastStepLoss = Double.nan
     var allocations = StepAllocations()
-    private var totals: RunTotals
-    private let directory: RunDirectory?
-    private let resumedClock: Double
 
     init(config: TrainConfig, comm: Communicator, model: M, source: S, commPlan: CommPlan, powerPlan: PowerPlan,
          checkpoint: Checkpoint?, directory: RunDirectory?, progress: ProgressOptions, timeline: Bool,
          activityListener: ActivityListener? = nil) throws {
         self.activityListener = activityListener
-        self.config = config; self.comm = comm; self.model = model; self.source = source; self.directory = directory
+        self.config = config; self.comm = comm; self.model = model; self.source = source
         self.commPlan = commPlan; self.powerPlan = powerPlan
         self.progress = progress
         batch = source.makeTrainingBatch()
@@ -65,10 +63,29 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         finisher = Finisher(comm: comm, config: config, model: model, directory: directory, plan: powerPlan, commPlan: commPlan)
         printer = ProgressPrinter(options: progress, isRoot: comm.isRoot)
         trace = TimelineRecorder(enabled: timeline)
-        totals = RunTotals(ranks: comm.size, reducedBytes: model.parameterCount * 4, machines: powerPlan.machines.count)
-        resumedClock = checkpoint?.header.clockSeconds ?? 0
-        if let checkpoint {
-            position = try checkpoints.restore(checkpoint, totals: &totals)
+        // The one RunTotals: a checkpoint's, or fresh; the flusher owns it from here on.
+        var totals = RunTotals(ranks: comm.size, reducedBytes: model.parameterCount * 4, machines: powerPlan.machines.count)
+        var restored: RunPosition? = nil
+        if let checkpoint { restored = try checkpoints.restore(checkpoint, totals: &totals) }
+        let transport = AbortHandle(transport: comm.transport)
+        let watchdog = Watchdog(stallSeconds: config.stallSeconds, rank: comm.rank, listener: activityListener) { message in
+            FileHandle.standardError.write(Data("ringwatt: \(message)\n".utf8))
+            transport.transport.abort(code: 4)
+        }
+        self.watchdog = watchdog
+        try comm.barrier()
+        let epoch = monotonicSeconds() - (checkpoint?.header.clockSeconds ?? 0)  // a resumed run continues its clock
+        clockEpoch = epoch
+        commPlan.buckets.clockEpoch = epoch
+        sampler = powerPlan.makeSampler(hz: config.sampleHz, epoch: epoch)
+        flusher = RecordFlusher(comm: comm, plan: powerPlan, power: sampler, directory: directory, trace: trace, totals: totals,
+                                energyBudget: config.energyBudgetJoules, capacity: config.flushEvery,
+                                learningRate: { [schedule] in Double(schedule.rate(at: $0)) })
+        flusher.unit = source.sampleUnit
+        observer = StepObserver(buckets: commPlan.buckets, trace: trace, clock: { monotonicSeconds() - epoch },
+                                backwardDone: { watchdog.beat(.comm) })
+        if let restored {
+            position = restored
             if comm.isRoot {
                 printer.log.notice("resuming \(config.out) at iteration \(position.step) (epoch \(position.step / batchesPerEpoch + 1))")
             }
@@ -91,23 +108,8 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
 
     /// Trains from the current position to the end (or a stop), then finishes the run.
     func run() throws -> RunResult {
-        try comm.barrier()
-        clockEpoch = monotonicSeconds() - resumedClock
-        commPlan.buckets.clockEpoch = clockEpoch
-        let sampler = powerPlan.makeSampler(hz: config.sampleHz, epoch: clockEpoch)
         sampler.start()
         defer { sampler.stop(); commPlan.buckets.shutdown() }
-        flusher = RecordFlusher(comm: comm, plan: powerPlan, power: sampler, directory: directory, trace: trace, totals: totals,
-                                energyBudget: config.energyBudgetJoules, capacity: config.flushEvery,
-                                learningRate: { [schedule] in Double(schedule.rate(at: $0)) })
-        flusher.unit = source.sampleUnit
-        observer = StepObserver(buckets: commPlan.buckets, trace: trace, clock: { [unowned self] in now() },
-                                backwardDone: { [unowned self] in watchdog.beat(.comm, iteration: position.step) })
-        let transport = AbortHandle(transport: comm.transport)
-        watchdog = Watchdog(stallSeconds: config.stallSeconds, rank: comm.rank, listener: activityListener) { message in
-            FileHandle.standardError.write(Data("ringwatt: \(message)\n".utf8))
-            transport.transport.abort(code: 4)
-        }
         defer { watchdog.stop() }
         try measureIdle(sampler)
         previousEnd = now()

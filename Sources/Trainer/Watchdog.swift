@@ -99,11 +99,16 @@ public final class Watchdog: Sendable {
 
     @inline(__always)
     public func beat(_ a: Activity, iteration i: Int) {
+        iteration.store(i, ordering: .relaxed)
+        beat(a)
+    }
+
+    /// A beat within the iteration last named.
+    public func beat(_ a: Activity) {
         let t = monotonicSeconds()
         listener?(a, t)
         lastBeat.store(t.bitPattern, ordering: .releasing)
         activity.store(a.rawValue, ordering: .relaxed)
-        iteration.store(i, ordering: .relaxed)
     }
 
     public func stop() { running.store(false, ordering: .releasing) }
