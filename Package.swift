@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "CostModel"),
         // The run-file contract: configuration, records, summary, run directory, exports; what
         // `report`, `compare` and `predict` read. No MPI.
-        .target(name: "RunFiles", dependencies: ["Collectives", "Model", "Datasets", "Energy", "Support"]),
+        .target(name: "RunFiles", dependencies: ["Collectives", "Model", "Datasets", "Energy", "CostModel", "Support"]),
         // The cluster's energy by phase: the step's phases, the power plan, windows closed from
         // sampled curves, machine accounts, idle/dynamic, the phase fit, the flush, metrics.prom.
         .target(name: "Accounting",

@@ -30,14 +30,9 @@ package struct MachineTotals: Codable, Equatable {
         guard a != nil || b != nil else { return nil }
         var result: [String: PhaseRegression.Estimate] = [:]
         for phase in PhaseRegression.phases {
-            let x = a?[phase], y = b?[phase]
-            guard x != nil || y != nil else { continue }
-            let k = Double(ranks)
-            let watts = (x?.watts ?? 0) + k * (y?.watts ?? 0)
-            let se: Double? = (x == nil || x?.standardError != nil) && (y == nil || y?.standardError != nil)
-                ? ((x?.standardError ?? 0) * (x?.standardError ?? 0) + k * k * (y?.standardError ?? 0) * (y?.standardError ?? 0)).squareRoot()
-                : nil
-            result[phase] = PhaseRegression.Estimate(watts: watts, standardError: se)
+            let terms = [a?[phase].map { (k: 1.0, estimate: $0) }, b?[phase].map { (k: Double(ranks), estimate: $0) }].compactMap { $0 }
+            guard !terms.isEmpty else { continue }
+            result[phase] = .sum(terms)
         }
         return result
     }

@@ -147,4 +147,24 @@ package struct IterationRecord {
 
     package func seconds(_ phase: Phase) -> Double { phaseSeconds[phase.rawValue] }
     package func started(_ phase: Phase) -> Double { phaseStart[phase.rawValue] }
+
+    /// The gap before the first phase, from the previous iteration's end to `now`: the rank was
+    /// idle (gathering, writing, waiting) except while it wrote a checkpoint, which sits inside
+    /// the gap. The one place that rule is written: `idleSpans` and the energy windows read it.
+    package mutating func openGap(from previousEnd: Double, to now: Double, checkpoint: (start: Double, seconds: Double)?) {
+        start = previousEnd
+        close(.idle, from: previousEnd, to: now)
+        if let c = checkpoint {
+            close(.checkpoint, from: c.start, to: c.start + c.seconds)
+            phaseSeconds[Phase.idle.rawValue] -= c.seconds
+        }
+    }
+
+    /// Where the idle phase ran: the gap before the first phase, less the checkpoint inside it.
+    package var idleSpans: [(start: Double, seconds: Double)] {
+        let gapEnd = started(.data)
+        guard seconds(.checkpoint) > 0 else { return [(start, gapEnd - start)] }
+        let cs = started(.checkpoint), ce = cs + seconds(.checkpoint)
+        return [(start, cs - start), (ce, gapEnd - ce)]
+    }
 }

@@ -77,10 +77,14 @@ package final class RecordFlusher {
                 pending[i].processJoules[phase.rawValue] = split.process
                 pending[i].nodeJoules[phase.rawValue] = split.node
             }
-            let gap = power.joulesByScope(from: pending[i].start, to: pending[i].started(.data))
-            let c = Phase.checkpoint.rawValue, idle = Phase.idle.rawValue
-            pending[i].processJoules[idle] = gap.process - pending[i].processJoules[c]
-            pending[i].nodeJoules[idle] = gap.node - pending[i].nodeJoules[c]
+            let idle = Phase.idle.rawValue
+            pending[i].processJoules[idle] = 0
+            pending[i].nodeJoules[idle] = 0
+            for span in pending[i].idleSpans {
+                let split = power.joulesByScope(from: span.start, to: span.start + span.seconds)
+                pending[i].processJoules[idle] += split.process
+                pending[i].nodeJoules[idle] += split.node
+            }
         }
     }
 

@@ -121,7 +121,7 @@ package struct RunTotals: Codable, Equatable {
         let energy = joules.reduce(0, +)
         let compute = joules[Phase.compute.rawValue], comm = joules[Phase.comm.rawValue]
         let exposed = meanPhase(.comm)
-        let idle = idleWatts.map { $0 * seconds }
+        let split = IdleSplit(idleWatts: idleWatts, seconds: seconds, joules: energy)
 
         iterations += 1
         self.samples += samples
@@ -145,7 +145,7 @@ package struct RunTotals: Codable, Equatable {
             energyOtherJ: r6(energy - compute - comm), powerW: r6(seconds > 0 ? energy / seconds : 0),
             energySource: source, rankEnergyJ: perRank.map(r6),
             joulesPerSample: samples > 0 ? r6(energy) / Double(samples) : 0,  // of the line's own (rounded) energy_j
-            energyIdleJ: idle.map(r6), energyDynamicJ: idle.map { r6(energy - $0) },
+            energyIdleJ: split.map { r6($0.idle) }, energyDynamicJ: split.map { r6($0.dynamic) },
             startS: r6(records.map(\.start).reduce(0, +) / p))
     }
 
@@ -193,23 +193,25 @@ package struct RunTotals: Codable, Equatable {
     /// Idle and dynamic energy, the machines, fitted phase powers, resolution, methods, metadata.
     private func addEnergyDetail(to f: inout RunFigures, _ run: RunFacts, config: TrainConfig) {
         let plan = run.plan
-        let idle = idleWatts
-        f.idlePowerW = idle
-        f.energyIdleJ = idle.map { $0 * seconds }
-        f.energyDynamicJ = idle.map { energyJoules - $0 * seconds }
-        f.energyDynamicByPhaseJ = idle.map { watts in
-            Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0.name, phaseJoules[$0.rawValue] - watts * phaseSeconds[$0.rawValue]) })
+        let split = IdleSplit(idleWatts: idleWatts, seconds: seconds, joules: energyJoules)
+        f.idlePowerW = idleWatts
+        f.energyIdleJ = split?.idle
+        f.energyDynamicJ = split?.dynamic
+        f.energyDynamicByPhaseJ = idleWatts.map { _ in
+            Dictionary(uniqueKeysWithValues: Phase.allCases.map { phase in
+                (phase.name, IdleSplit(idleWatts: idleWatts, seconds: phaseSeconds[phase.rawValue], joules: phaseJoules[phase.rawValue])!.dynamic)
+            })
         }
         var perNode = [Double](repeating: 0, count: max(1, (plan.nodeOf.max() ?? 0) + 1))
         for (r, joules) in rankJoules.enumerated() where r < plan.nodeOf.count { perNode[plan.nodeOf[r]] += joules }
         f.energyByNodeJ = perNode
         f.machines = machines.enumerated().map { m, totals in
             let ranks = plan.ranks(onMachine: m), id = plan.machines[m]
+            let split = IdleSplit(idleWatts: totals.idleWatts, seconds: seconds, joules: totals.energyJ)
             return MachineSummary(hostname: id.hostname, machineID: id.machineID, bootID: id.bootID, ranks: ranks,
                                   nodes: Array(Set(ranks.map { plan.nodeOf[$0] })).sorted(), energyJ: totals.energyJ,
                                   idlePowerW: totals.idleWatts, idleSource: totals.idleSource,
-                                  energyIdleJ: totals.idleWatts.map { $0 * seconds },
-                                  energyDynamicJ: totals.idleWatts.map { totals.energyJ - $0 * seconds },
+                                  energyIdleJ: split?.idle, energyDynamicJ: split?.dynamic,
                                   phasePowerW: totals.phasePower(ranks: ranks.count),
                                   fitIntervals: totals.machineFit.intervals + totals.processFit.intervals)
         }
@@ -220,9 +222,7 @@ package struct RunTotals: Codable, Equatable {
             for phase in PhaseRegression.phases {
                 let each = fits.compactMap { $0[phase] }
                 guard each.count == fits.count else { continue }
-                let se = each.allSatisfy { $0.standardError != nil }
-                    ? each.map { $0.standardError! * $0.standardError! }.reduce(0, +).squareRoot() : nil
-                cluster[phase] = PhaseRegression.Estimate(watts: each.map(\.watts).reduce(0, +), standardError: se)
+                cluster[phase] = .sum(each.map { (k: 1, estimate: $0) })
             }
             f.phasePowerW = cluster
         }
@@ -305,4 +305,17 @@ package struct RunFacts {
         self.metadata = metadata
     }
 
+}
+
+/// Idle and dynamic energy: the idle power × the time, and the rest. The one rule for iteration
+/// lines, the run, each machine and each phase.
+package struct IdleSplit {
+    package let idle: Double, dynamic: Double
+
+    /// nil where the idle power is unknown (--idle-seconds 0 with a counter).
+    package init?(idleWatts: Double?, seconds: Double, joules: Double) {
+        guard let idleWatts else { return nil }
+        idle = idleWatts * seconds
+        dynamic = joules - idle
+    }
 }

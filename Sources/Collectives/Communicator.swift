@@ -67,9 +67,18 @@ public final class Communicator {
     /// Every rank must hold the same `value`; otherwise throws `disagreement` naming the ranks
     /// that differ from rank 0 (on every rank, so no rank is left waiting).
     public func agree(on value: UInt64, what: String) throws {
-        let all = try allGather([value])
-        let differing = all.indices.filter { all[$0] != all[0] }
+        let differing = try differencesFromRoot([value]).map(\.rank)
         if !differing.isEmpty { throw CollectiveError.disagreement(what: what, ranks: differing) }
+    }
+
+    /// "Every rank agrees with rank 0", written once: each rank gives the same number of values;
+    /// returns, on every rank, the ranks whose values differ from rank 0's and at which indices.
+    public func differencesFromRoot(_ values: [UInt64]) throws -> [(rank: Int, indices: [Int])] {
+        let all = try allGather(values), k = values.count
+        return (1..<Swift.max(1, size)).compactMap { r in
+            let indices = (0..<k).filter { all[r * k + $0] != all[$0] }
+            return indices.isEmpty ? nil : (r, indices)
+        }
     }
 }
 

@@ -46,6 +46,15 @@ public struct PhaseRegression: Sendable, Equatable, Codable {
             self.watts = watts
             self.standardError = standardError
         }
+
+        /// Σ kᵢ·estimateᵢ of independent estimates: the watts add, the standard errors in
+        /// quadrature (nil if any term's is nil).
+        public static func sum(_ terms: [(k: Double, estimate: Estimate)]) -> Estimate {
+            let errors = terms.map(\.estimate.standardError)
+            let se: Double? = errors.contains { $0 == nil } ? nil
+                : zip(terms, errors).map { t, e in t.k * t.k * e! * e! }.reduce(0, +).squareRoot()
+            return Estimate(watts: terms.map { $0.k * $0.estimate.watts }.reduce(0, +), standardError: se)
+        }
     }
 
     /// The fitted power of each phase that had time in it (phases never entered are absent), or

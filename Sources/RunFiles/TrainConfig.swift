@@ -109,10 +109,11 @@ public struct TrainConfig: Sendable, Equatable {
     public var stallSeconds = 120.0
 
     // Communication
-    public var algorithm = AllReduceAlgorithm.auto
-    public var segmentBytes = 1 << 20
-    public var smallMessageBytes = 16 << 10
-    public var largeMessageBytes = 512 << 10
+    // The all-reduce's defaults are its own (AllReduce.Options), stated once there.
+    public var algorithm = AllReduce.Options().algorithm
+    public var segmentBytes = AllReduce.Options().segmentBytes
+    public var smallMessageBytes = AllReduce.Options().smallMessageBytes
+    public var largeMessageBytes = AllReduce.Options().largeMessageBytes
     /// Gradient buckets: at least this many bytes of the pieces backward finishes (row blocks of
     /// about this size), from the last layer down (nil: automatic — 100 kB when overlap is on by
     /// auto or chosen either way, else one bucket).
@@ -121,7 +122,7 @@ public struct TrainConfig: Sendable, Equatable {
     /// across nodes with a core per rank, or with a spare core per rank; off when all cores compute).
     public var overlap: Bool? = nil
     /// Gradient values on the wire (sums stay Float32).
-    public var wire = WireFormat.f32
+    public var wire = AllReduce.Options().wire
 
     // Energy
     public var powerSource = SourcePreference.auto

@@ -19,12 +19,7 @@ struct PhaseClock {
          checkpoint: (start: Double, seconds: Double)?, watchdog: Watchdog) {
         record.iter = iteration
         record.epoch = epoch
-        record.start = previousEnd
-        record.close(.idle, from: previousEnd, to: now)
-        if let c = checkpoint {
-            record.close(.checkpoint, from: c.start, to: c.start + c.seconds)
-            record.phaseSeconds[Phase.idle.rawValue] -= c.seconds
-        }
+        record.openGap(from: previousEnd, to: now, checkpoint: checkpoint)
         phaseStart = now
         self.watchdog = watchdog
         watchdog.beat(.data, iteration: iteration)

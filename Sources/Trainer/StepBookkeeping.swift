@@ -40,12 +40,8 @@ extension TrainingRun {
     /// Every rank's per-group parameter checksums must match rank 0's; a divergence names the
     /// ranks and groups (layers) and stops every rank (all see the same gathered checksums).
     func verifyReplicas(iteration: Int) throws {
-        let mine = model.parameterGroups.map { model.parameterChecksum($0) }
-        let all = try comm.allGather(mine)
-        let L = mine.count
-        let problems = (1..<max(1, comm.size)).compactMap { r -> String? in
-            let layers = (0..<L).filter { all[r * L + $0] != all[$0] }
-            return layers.isEmpty ? nil : "rank \(r) layer(s) \(layers.map(String.init).joined(separator: ", "))"
+        let problems = try comm.differencesFromRoot(model.parameterGroups.map { model.parameterChecksum($0) }).map {
+            "rank \($0.rank) layer(s) \($0.indices.map(String.init).joined(separator: ", "))"
         }
         if !problems.isEmpty {
             throw RunError.training("replicas diverged at iteration \(iteration): \(problems.joined(separator: "; ")) differ from rank 0")
@@ -76,14 +72,11 @@ extension TrainingRun {
         for (i, timing) in commPlan.buckets.timings.enumerated() {
             trace.add(.bucket, i, start: timing.start, duration: timing.end - timing.start)
         }
-        for phase in Phase.allCases where record.seconds(phase) > 0 {
-            if phase == .idle && record.seconds(.checkpoint) > 0 {  // the checkpoint sits inside the idle gap
-                let cs = record.started(.checkpoint), ce = cs + record.seconds(.checkpoint)
-                trace.add(.phase, phase.rawValue, start: record.start, duration: cs - record.start)
-                trace.add(.phase, phase.rawValue, start: ce, duration: record.started(.data) - ce)
-            } else {
-                trace.add(.phase, phase.rawValue, start: record.started(phase), duration: record.seconds(phase))
-            }
+        for phase in Phase.allCases where record.seconds(phase) > 0 && phase != .idle {
+            trace.add(.phase, phase.rawValue, start: record.started(phase), duration: record.seconds(phase))
+        }
+        for span in record.idleSpans where span.seconds > 0 {
+            trace.add(.phase, Phase.idle.rawValue, start: span.start, duration: span.seconds)
         }
         trace.add(.bytes, 0, start: record.end, duration: Double(comm.allReduce.stats.bytesSent))
     }

@@ -83,9 +83,7 @@ public final class Trainer {
             return "rank \(r) differs from rank 0 in \(differing.isEmpty ? ["configuration"] : differing)"
         }
         if !problems.isEmpty { throw RunError.configuration("ranks disagree on options: " + problems.joined(separator: "; ")) }
-        let prints = try comm.allGather(fingerprints)
-        let k = fingerprints.count
-        let bad = (1..<comm.size).filter { r in (0..<k).contains { prints[r * k + $0] != prints[$0] } }
+        let bad = try comm.differencesFromRoot(fingerprints).map(\.rank)
         if !bad.isEmpty {
             throw RunError.configuration("ranks \(bad.map(String.init).joined(separator: ", ")) loaded different data from rank 0 (check --data on every node)")
         }

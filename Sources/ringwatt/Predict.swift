@@ -51,17 +51,9 @@ struct Predict: ParsableCommand {
             throw ValidationError("\(fit): not a bench-allreduce --fit file (alpha_s, beta_s_per_byte, gamma_s_per_byte)")
         }
         let ring = linkGbit.map { fitted.ring.atLink(gbit: $0, fitLinkGbit: fitLinkGbit) } ?? fitted.ring
-        let s = cal.summary, iterations = cal.iterations
-        let compute = (s.secondsByPhase["compute"] ?? 0) / iterations
-        // Everything but compute (with one rank, "comm" is only the local averaging of the buckets).
-        let other = (s.seconds - (s.secondsByPhase["compute"] ?? 0)) / iterations
-        let gradientBytes = Double(s.parameters * 4)
-        let model = ScalingPrediction(
-            computeSeconds: compute, otherSeconds: other, samplesPerEpoch: Double(s.samples) / cal.epochs,
-            batchPerRank: Double(s.samples) / Double(s.iterations * s.ranks),  // samples or tokens, as samplesPerEpoch
-            bucketBytes: s.commBucketsBytes.isEmpty ? [gradientBytes] : s.commBucketsBytes.map(Double.init),
-            calibrationWatts: s.meanPowerW, idleWatts: idleWatts ?? s.estimate?.nodeIdleWatts ?? 0, ring: ring,
-            ranksPerNode: ranksPerNode, sharedCores: sharedCores, idleWhileCommunicating: commPower == .idle)
+        let model = ScalingPrediction(calibration: cal, ring: ring, idleWatts: idleWatts, ranksPerNode: ranksPerNode,
+                                      sharedCores: sharedCores, idleWhileCommunicating: commPower == .idle)
+        let compute = model.computeSeconds, other = model.otherSeconds, gradientBytes = Double(cal.summary.parameters * 4)
         var nodes: [Int] = []
         var n = 1
         while n <= maxNodes { nodes.append(n); n *= 2 }
@@ -89,58 +81,13 @@ struct Predict: ParsableCommand {
         if let errors { try RunDirectory.writeAtomically(path: errors, try RunFileCoding.document(rows)) }
     }
 
-    /// The prediction's error on one measured run (nil for a run with another ranks-per-node): time
-    /// per iteration, and energy per sample (or token) — per sample, because a run sized by --steps
-    /// does the same steps at every node count, not an epoch's samples.
+    /// The prediction's error on one measured run, printed (nil for another ranks-per-node).
     func errorOnMeasured(_ m: RunOnDisk, _ model: ScalingPrediction) -> PredictionError? {
-        guard m.ranks == m.nodes * ranksPerNode else { return nil }
-        let pt = model.point(nodes: m.nodes)
-        let e = PredictionError(nodes: m.nodes, tIterPredictedS: pt.iterationSeconds, tIterMeasuredS: m.summary.seconds / m.iterations,
-                                joulesPerSamplePredicted: pt.joulesPerSample,
-                                joulesPerSampleMeasured: m.summary.energyJ / Double(max(1, m.summary.samples)))
+        guard let e = PredictionError(measured: m, model: model, ranksPerNode: ranksPerNode) else { return nil }
         let unit = m.summary.sampleUnit ?? "sample"
         print(String(format: "  %d node(s): time/iteration %.3f ms vs %.3f ms (%+.1f %%), energy per %@ %.4g J vs %.4g J (%+.1f %%)",
                      m.nodes, e.tIterPredictedS * 1e3, e.tIterMeasuredS * 1e3, 100 * e.tIterError, unit,
                      e.joulesPerSamplePredicted, e.joulesPerSampleMeasured, 100 * e.energyError))
         return e
-    }
-}
-
-/// One row of `predict --errors`: the prediction against a measured run.
-struct PredictionError: Codable {
-    var nodes: Int
-    var tIterPredictedS: Double
-    var tIterMeasuredS: Double
-    var joulesPerSamplePredicted: Double
-    var joulesPerSampleMeasured: Double
-    var tIterError: Double { (tIterPredictedS - tIterMeasuredS) / tIterMeasuredS }
-    var energyError: Double { (joulesPerSamplePredicted - joulesPerSampleMeasured) / joulesPerSampleMeasured }
-
-    enum CodingKeys: String, CodingKey {
-        case nodes, tIterPredictedS = "t_iter_predicted_s", tIterMeasuredS = "t_iter_measured_s", tIterError = "t_iter_error"
-        case joulesPerSamplePredicted = "j_per_sample_predicted", joulesPerSampleMeasured = "j_per_sample_measured"
-        case energyError = "energy_error"
-    }
-
-    init(nodes: Int, tIterPredictedS: Double, tIterMeasuredS: Double, joulesPerSamplePredicted: Double, joulesPerSampleMeasured: Double) {
-        self.nodes = nodes; self.tIterPredictedS = tIterPredictedS; self.tIterMeasuredS = tIterMeasuredS
-        self.joulesPerSamplePredicted = joulesPerSamplePredicted; self.joulesPerSampleMeasured = joulesPerSampleMeasured
-    }
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(nodes: try c.decode(Int.self, forKey: .nodes), tIterPredictedS: try c.decode(Double.self, forKey: .tIterPredictedS),
-                  tIterMeasuredS: try c.decode(Double.self, forKey: .tIterMeasuredS),
-                  joulesPerSamplePredicted: try c.decode(Double.self, forKey: .joulesPerSamplePredicted),
-                  joulesPerSampleMeasured: try c.decode(Double.self, forKey: .joulesPerSampleMeasured))
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(nodes, forKey: .nodes); try c.encode(tIterPredictedS, forKey: .tIterPredictedS)
-        try c.encode(tIterMeasuredS, forKey: .tIterMeasuredS); try c.encode(tIterError, forKey: .tIterError)
-        try c.encode(joulesPerSamplePredicted, forKey: .joulesPerSamplePredicted)
-        try c.encode(joulesPerSampleMeasured, forKey: .joulesPerSampleMeasured)
-        try c.encode(energyError, forKey: .energyError)
     }
 }

@@ -4,18 +4,18 @@ import RunFiles
 
 /// The file `bench-allreduce --fit` writes and `predict --fit` reads: the ring's fitted α, β, γ
 /// and how well the straight line fitted.
-struct RingFitFile: Codable {
-    var model = "t = 2(p-1)*alpha + 2((p-1)/p)*n*beta + ((p-1)/p)*n*gamma, n in bytes"
-    var ranks: Int?
-    var nodes: Int?
-    var alphaS: Double
-    var betaSPerByte: Double
-    var gammaSPerByte: Double
-    var interceptS: Double?
-    var slopeSPerByte: Double?
-    var maxRelativeError: Double?
-    var meanRelativeError: Double?
-    var points: Int?
+public struct RingFitFile: Codable {
+    public var model = "t = 2(p-1)*alpha + 2((p-1)/p)*n*beta + ((p-1)/p)*n*gamma, n in bytes"
+    public var ranks: Int?
+    public var nodes: Int?
+    public var alphaS: Double
+    public var betaSPerByte: Double
+    public var gammaSPerByte: Double
+    public var interceptS: Double?
+    public var slopeSPerByte: Double?
+    public var maxRelativeError: Double?
+    public var meanRelativeError: Double?
+    public var points: Int?
 
     enum CodingKeys: String, CodingKey {
         case model, ranks, nodes, alphaS = "alpha_s", betaSPerByte = "beta_s_per_byte", gammaSPerByte = "gamma_s_per_byte"
@@ -23,14 +23,14 @@ struct RingFitFile: Codable {
         case meanRelativeError = "mean_relative_error", points
     }
 
-    init(_ fit: RingFit, ranks: Int, nodes: Int) {
+    public init(_ fit: RingFit, ranks: Int, nodes: Int) {
         self.ranks = ranks; self.nodes = nodes
         alphaS = fit.model.alpha; betaSPerByte = fit.model.beta; gammaSPerByte = fit.model.gamma
         interceptS = fit.intercept; slopeSPerByte = fit.slope; maxRelativeError = fit.maxRelativeError
         meanRelativeError = fit.meanRelativeError; points = fit.points
     }
 
-    init(from decoder: Decoder) throws {
+    public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         model = try c.decodeIfPresent(String.self, forKey: .model) ?? model
         ranks = try c.decodeIfPresent(Int.self, forKey: .ranks); nodes = try c.decodeIfPresent(Int.self, forKey: .nodes)
@@ -43,9 +43,9 @@ struct RingFitFile: Codable {
         points = try c.decodeIfPresent(Int.self, forKey: .points)
     }
 
-    var ring: RingCostModel { RingCostModel(alpha: alphaS, beta: betaSPerByte, gamma: gammaSPerByte) }
+    public var ring: RingCostModel { RingCostModel(alpha: alphaS, beta: betaSPerByte, gamma: gammaSPerByte) }
 
-    static func read(path: String) throws -> RingFitFile {
+    public static func read(path: String) throws -> RingFitFile {
         try RunFileCoding.decode(RingFitFile.self, String(contentsOfFile: path, encoding: .utf8))
     }
 }
