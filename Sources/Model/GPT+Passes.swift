@@ -46,19 +46,19 @@ extension GPT {
             let ln2 = a.ln2.pointer + l * N * C, fch = a.fch.pointer + l * N * 4 * C, fchGelu = a.fchGelu.pointer + l * N * 4 * C
             let residual3 = a.residual3.pointer + l * N * C, scratch = a.dln.pointer  // the projections' outputs
             layerNormForward(ln1, a.ln1Mean.pointer + l * N, a.ln1Rstd.pointer + l * N, residual, p + w.ln1w, p + w.ln1b, N: N, C: C)
-            matmulForward(qkv, ln1, p + w.qkvw, p + w.qkvb, N: N, C: C, OC: 3 * C)
+            linearForward(qkv, ln1, p + w.qkvw, p + w.qkvb, rows: N, inputs: C, outputs: 3 * C)
             attentionForward(atty, att, qkv, B: B, T: T, C: C, NH: NH)
-            matmulForward(scratch, atty, p + w.attprojw, p + w.attprojb, N: N, C: C, OC: C)
+            linearForward(scratch, atty, p + w.attprojw, p + w.attprojb, rows: N, inputs: C, outputs: C)
             residualForward(residual2, residual, scratch, count: N * C)
             layerNormForward(ln2, a.ln2Mean.pointer + l * N, a.ln2Rstd.pointer + l * N, residual2, p + w.ln2w, p + w.ln2b, N: N, C: C)
-            matmulForward(fch, ln2, p + w.fcw, p + w.fcb, N: N, C: C, OC: 4 * C)
+            linearForward(fch, ln2, p + w.fcw, p + w.fcb, rows: N, inputs: C, outputs: 4 * C)
             geluForward(fchGelu, fch, count: N * 4 * C)
-            matmulForward(scratch, fchGelu, p + w.fcprojw, p + w.fcprojb, N: N, C: 4 * C, OC: C)
+            linearForward(scratch, fchGelu, p + w.fcprojw, p + w.fcprojb, rows: N, inputs: 4 * C, outputs: C)
             residualForward(residual3, residual2, scratch, count: N * C)
             residual = UnsafePointer(residual3)
         }
         layerNormForward(a.lnf.pointer, a.lnfMean.pointer, a.lnfRstd.pointer, residual, p + lnfw, p + lnfb, N: N, C: C)
-        matmulForward(a.logits.pointer, a.lnf.pointer, p, nil, N: N, C: C, OC: GPTShape.vocabulary)  // tied head
+        linearForward(a.logits.pointer, a.lnf.pointer, p, nil, rows: N, inputs: C, outputs: GPTShape.vocabulary)  // tied head
         return crossEntropyForward(a.logits.pointer, batch.targets, N: N, V: GPTShape.vocabulary)
     }
 
@@ -69,7 +69,7 @@ extension GPT {
         let a = activations(for: B), p = parameters.pointer, g = gradients.pointer
         g.update(repeating: 0, count: parameterCount)
         crossEntropyBackward(a.logits.pointer, batch.targets, N: N, V: V, scale: 1 / Float(N))
-        matmulBackward(a.dln.pointer, g, nil, a.logits.pointer, a.lnf.pointer, p, N: N, C: C, OC: V)  // tied head → dwte
+        linearBackward(a.dln.pointer, g, nil, a.logits.pointer, a.lnf.pointer, p, rows: N, inputs: C, outputs: V)  // tied head → dwte
         a.dresidual.zero()
         let lastResidual = shape.layers > 0 ? a.residual3.pointer + (shape.layers - 1) * N * C : a.encoded.pointer
         layerNormBackward(a.dresidual.pointer, g + lnfw, g + lnfb, a.dln.pointer, lastResidual, p + lnfw,
@@ -93,15 +93,15 @@ extension GPT {
         let att = a.att.pointer + l * B * NH * T * T, residual2 = a.residual2.pointer + l * N * C
         let ln2 = a.ln2.pointer + l * N * C, fch = a.fch.pointer + l * N * 4 * C, fchGelu = a.fchGelu.pointer + l * N * 4 * C
         // MLP: residual3 = residual2 + fcproj(gelu(fc(ln2(residual2)))).
-        matmulBackward(a.dfchGelu.pointer, g + w.fcprojw, g + w.fcprojb, dres, fchGelu, p + w.fcprojw, N: N, C: 4 * C, OC: C)
+        linearBackward(a.dfchGelu.pointer, g + w.fcprojw, g + w.fcprojb, dres, fchGelu, p + w.fcprojw, rows: N, inputs: 4 * C, outputs: C)
         geluBackward(a.dfch.pointer, fch, a.dfchGelu.pointer, count: N * 4 * C)
-        matmulBackward(a.dln.pointer, g + w.fcw, g + w.fcb, a.dfch.pointer, ln2, p + w.fcw, N: N, C: C, OC: 4 * C)
+        linearBackward(a.dln.pointer, g + w.fcw, g + w.fcb, a.dfch.pointer, ln2, p + w.fcw, rows: N, inputs: C, outputs: 4 * C)
         layerNormBackward(dres, g + w.ln2w, g + w.ln2b, a.dln.pointer, residual2, p + w.ln2w,
                           a.ln2Mean.pointer + l * N, a.ln2Rstd.pointer + l * N, N: N, C: C)
         // Attention: residual2 = residual + attproj(attention(qkv(ln1(residual)))).
-        matmulBackward(a.datty.pointer, g + w.attprojw, g + w.attprojb, dres, atty, p + w.attprojw, N: N, C: C, OC: C)
+        linearBackward(a.datty.pointer, g + w.attprojw, g + w.attprojb, dres, atty, p + w.attprojw, rows: N, inputs: C, outputs: C)
         attentionBackward(a.dqkv.pointer, a.dattScratch.pointer, a.datty.pointer, qkv, att, B: B, T: T, C: C, NH: NH)
-        matmulBackward(a.dln.pointer, g + w.qkvw, g + w.qkvb, a.dqkv.pointer, ln1, p + w.qkvw, N: N, C: C, OC: 3 * C)
+        linearBackward(a.dln.pointer, g + w.qkvw, g + w.qkvb, a.dqkv.pointer, ln1, p + w.qkvw, rows: N, inputs: C, outputs: 3 * C)
         layerNormBackward(dres, g + w.ln1w, g + w.ln1b, a.dln.pointer, residual, p + w.ln1w,
                           a.ln1Mean.pointer + l * N, a.ln1Rstd.pointer + l * N, N: N, C: C)
     }

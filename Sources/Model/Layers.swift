@@ -1,54 +1,54 @@
 // Layers as forward/backward pairs over raw row-major buffers, in the manner of llm.c.
-// Shapes are given in comments; B = batch, I = inputs, O = outputs, C = classes.
+// Shapes are given in comments; N = rows (batch × positions), C = inputs (or classes), OC = outputs.
 // Gradients are named d + the forward name and, for parameters, accumulate with +=.
 
 import CBLAS
 import CKernels
 
-// MARK: Dense
+// MARK: Linear (the MLP's dense layers and the GPT's projections)
 
-/// out (B,O) = inp (B,I) · weightᵀ + bias, with weight (O,I) and bias (O).
-public func denseForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
-                         _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-                         batch B: Int, inputs I: Int, outputs O: Int) {
-    for b in 0..<B { (out + b * O).update(from: bias, count: O) }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(B), Int32(O), Int32(I),
-                1, inp, Int32(I), weight, Int32(I), 1, out, Int32(O))
+/// out (N,OC) = inp (N,C) · weightᵀ + bias, with weight (OC,C) and bias (OC) (none: no bias).
+public func linearForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+                          _ bias: UnsafePointer<Float>?, rows N: Int, inputs C: Int, outputs OC: Int) {
+    if let bias {
+        for n in 0..<N { (out + n * OC).update(from: bias, count: OC) }
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(OC), Int32(C),
+                1, inp, Int32(C), weight, Int32(C), bias == nil ? 0 : 1, out, Int32(OC))
 }
 
-/// dweight (O,I) += doutᵀ (O,B) · inp (B,I); dbias (O) += Σ_b dout; dinp (B,I) = dout (B,O) · weight (O,I).
-/// `dinp` may be nil for the first layer, whose input gradient nobody needs.
-public func denseBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,
-                          _ dbias: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
-                          _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
-                          batch B: Int, inputs I: Int, outputs O: Int) {
-    denseBiasBackward(dbias, dout, batch: B, outputs: O)
-    denseWeightBackward(dweight, dout, inp, batch: B, inputs: I, outputs: O, rows: 0..<O)
-    if let dinp { denseInputBackward(dinp, dout, weight, batch: B, inputs: I, outputs: O) }
+/// The whole backward: dinp (N,C) = dout (N,OC) · weight (OC,C) (nil: not needed, as for the
+/// MLP's first layer); dweight (OC,C) += doutᵀ · inp; dbias (OC) += Σ_n dout (nil: no bias).
+public func linearBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,
+                           _ dbias: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>,
+                           _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, rows N: Int, inputs C: Int, outputs OC: Int) {
+    if let dinp { linearInputBackward(dinp, dout, weight, rows: N, inputs: C, outputs: OC) }
+    linearWeightBackward(dweight, dout, inp, rows: N, inputs: C, outputs: OC, block: 0..<OC)
+    if let dbias { linearBiasBackward(dbias, dout, rows: N, outputs: OC) }
 }
 
-/// dbias (O) += Σ_b dout (B,O).
-public func denseBiasBackward(_ dbias: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>, batch B: Int, outputs O: Int) {
-    rw_bias_backward(dbias, dout, B, O)
+/// dbias (OC) += Σ_n dout (N,OC).
+public func linearBiasBackward(_ dbias: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>, rows N: Int, outputs OC: Int) {
+    rw_bias_backward(dbias, dout, N, OC)
 }
 
-/// Rows `rows` of the weight gradient: dweight[rows] (R,I) += dout[:, rows]ᵀ (R,B) · inp (B,I).
-/// A block of rows is contiguous in the (O,I) layout, so backward can hand it to the all-reduce
-/// while the rows before it are still computing. Each element sums over the batch alone, in the
-/// same order whatever the blocking, so blocked and whole-layer gradients are the same bits (tested).
-public func denseWeightBackward(_ dweight: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
-                                _ inp: UnsafePointer<Float>, batch B: Int, inputs I: Int, outputs O: Int,
-                                rows: Range<Int>) {
-    guard !rows.isEmpty else { return }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows.count), Int32(I), Int32(B),
-                1, dout + rows.lowerBound, Int32(O), inp, Int32(I), 1, dweight + rows.lowerBound * I, Int32(I))
+/// Rows `block` of the weight gradient: dweight[block] (R,C) += dout[:, block]ᵀ (R,N) · inp (N,C).
+/// A block of rows is contiguous in the (OC,C) layout, so backward can hand it to the all-reduce
+/// while the rows before it are still computing. Each element sums over the rows of the batch
+/// alone, in the same order whatever the blocking, so blocked and whole-layer gradients are the
+/// same bits (tested).
+public func linearWeightBackward(_ dweight: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
+                                 _ inp: UnsafePointer<Float>, rows N: Int, inputs C: Int, outputs OC: Int, block: Range<Int>) {
+    guard !block.isEmpty else { return }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(block.count), Int32(C), Int32(N),
+                1, dout + block.lowerBound, Int32(OC), inp, Int32(C), 1, dweight + block.lowerBound * C, Int32(C))
 }
 
-/// dinp (B,I) = dout (B,O) · weight (O,I).
-public func denseInputBackward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
-                               _ weight: UnsafePointer<Float>, batch B: Int, inputs I: Int, outputs O: Int) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(B), Int32(I), Int32(O),
-                1, dout, Int32(O), weight, Int32(I), 0, dinp, Int32(I))
+/// dinp (N,C) = dout (N,OC) · weight (OC,C).
+public func linearInputBackward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
+                                _ weight: UnsafePointer<Float>, rows N: Int, inputs C: Int, outputs OC: Int) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(N), Int32(C), Int32(OC),
+                1, dout, Int32(OC), weight, Int32(C), 0, dinp, Int32(C))
 }
 
 // MARK: ReLU

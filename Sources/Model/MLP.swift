@@ -87,7 +87,7 @@ public final class MLP: TrainableModel {
             let out = acts[l + 1].pointer
             let w = parameters.pointer + layer.weightOffset
             let b = parameters.pointer + layer.biasOffset
-            denseForward(out, x, w, b, batch: B, inputs: layer.inputs, outputs: layer.outputs)
+            linearForward(out, x, w, b, rows: B, inputs: layer.inputs, outputs: layer.outputs)
             if l < layers.count - 1 { reluForward(out, count: B * layer.outputs) }
             x = UnsafePointer(out)
         }
@@ -147,15 +147,15 @@ public final class MLP: TrainableModel {
             let layer = layers[l]
             let inp: UnsafePointer<Float> = l == 0 ? input : UnsafePointer(acts[l].pointer)
             let dweight = gradients.pointer + layer.weightOffset
-            denseBiasBackward(gradients.pointer + layer.biasOffset, dout, batch: B, outputs: layer.outputs)
+            linearBiasBackward(gradients.pointer + layer.biasOffset, dout, rows: B, outputs: layer.outputs)
             for rows in rowBlocks(l) {
-                denseWeightBackward(dweight, dout, inp, batch: B, inputs: layer.inputs, outputs: layer.outputs, rows: rows)
+                linearWeightBackward(dweight, dout, inp, rows: B, inputs: layer.inputs, outputs: layer.outputs, block: rows)
                 gradientsFinal?(layer.offset(ofRow: rows.lowerBound))
             }
             if l > 0 {
                 let dinp = dscratch[(layers.count - l) & 1].pointer
-                denseInputBackward(dinp, dout, parameters.pointer + layer.weightOffset,
-                                   batch: B, inputs: layer.inputs, outputs: layer.outputs)
+                linearInputBackward(dinp, dout, parameters.pointer + layer.weightOffset,
+                                    rows: B, inputs: layer.inputs, outputs: layer.outputs)
                 reluBackward(dinp, acts[l].pointer, count: B * layer.inputs)
                 dout = dinp
             }

@@ -48,34 +48,6 @@ public func layerNormBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: Un
     rw_layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C)
 }
 
-// MARK: Linear
-
-/// out (N,OC) = inp (N,C) · weightᵀ + bias, weight (OC,C), bias (OC) or nil.
-public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
-                          _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int) {
-    if let bias {
-        for n in 0..<N { (out + n * OC).update(from: bias, count: OC) }
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(OC), Int32(C),
-                1, inp, Int32(C), weight, Int32(C), bias == nil ? 0 : 1, out, Int32(OC))
-}
-
-/// dinp (N,C) "=" dout (N,OC) · weight (OC,C); dweight (OC,C) += doutᵀ · inp; dbias (OC) += Σ_n dout.
-public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: UnsafeMutablePointer<Float>,
-                           _ dbias: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>,
-                           _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, N: Int, C: Int, OC: Int) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(N), Int32(C), Int32(OC),
-                1, dout, Int32(OC), weight, Int32(C), 0, dinp, Int32(C))
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(OC), Int32(C), Int32(N),
-                1, dout, Int32(OC), inp, Int32(C), 1, dweight, Int32(C))
-    if let dbias {
-        for n in 0..<N {
-            let row = dout + n * OC
-            for o in 0..<OC { dbias[o] += row[o] }
-        }
-    }
-}
-
 // MARK: Attention
 
 /// Rows of the attention matrix computed per block: block i (rows i·32…) needs only the columns

@@ -83,10 +83,10 @@ import Support
         var inp = Self.random(N * C, &rng), w = Self.random(OC * C, &rng), b = Self.random(OC, &rng)
         let rm = Self.random(N * OC, &rng)
         func mm(_ i: [Float], _ w: [Float], _ b: [Float]) -> [Float] {
-            var o = [Float](repeating: 0, count: N * OC); matmulForward(&o, i, w, b, N: N, C: C, OC: OC); return o
+            var o = [Float](repeating: 0, count: N * OC); linearForward(&o, i, w, b, rows: N, inputs: C, outputs: OC); return o
         }
         var di = [Float](repeating: 0, count: N * C), dw = [Float](repeating: 0, count: OC * C), db = [Float](repeating: 0, count: OC)
-        matmulBackward(&di, &dw, &db, rm, inp, w, N: N, C: C, OC: OC)
+        linearBackward(&di, &dw, &db, rm, inp, w, rows: N, inputs: C, outputs: OC)
         Self.expectGradient("matmul.inp", &inp, di) { Self.project(mm($0, w, b), rm) }
         Self.expectGradient("matmul.w", &w, dw) { Self.project(mm(inp, $0, b), rm) }
         Self.expectGradient("matmul.b", &b, db) { Self.project(mm(inp, w, $0), rm) }

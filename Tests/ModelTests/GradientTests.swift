@@ -13,12 +13,12 @@ import Support
         Swift.abs(a - b) <= absTol + rel * Swift.max(Swift.abs(a), Swift.abs(b))
     }
 
-    @Test func denseForwardMatchesNaiveLoops() {
+    @Test func linearForwardMatchesNaiveLoops() {
         var rng = SplitMix64(seed: 3)
         let B = 3, I = 5, O = 4
         let x = randomArray(B * I, &rng), w = randomArray(O * I, &rng), b = randomArray(O, &rng)
         var out = [Float](repeating: 0, count: B * O)
-        denseForward(&out, x, w, b, batch: B, inputs: I, outputs: O)
+        linearForward(&out, x, w, b, rows: B, inputs: I, outputs: O)
         for r in 0..<B {
             for o in 0..<O {
                 var s = Double(b[o])
@@ -30,18 +30,18 @@ import Support
 
     /// L = Σ out ⊙ R for a fixed random R, so dL/dout = R; compare the backward's dinp, dweight,
     /// dbias with central differences of L.
-    @Test func denseBackwardMatchesFiniteDifferences() {
+    @Test func linearBackwardMatchesFiniteDifferences() {
         var rng = SplitMix64(seed: 4)
         let B = 4, I = 6, O = 3
         var x = randomArray(B * I, &rng), w = randomArray(O * I, &rng), b = randomArray(O, &rng)
         let R = randomArray(B * O, &rng)
         func loss() -> Double {
             var out = [Float](repeating: 0, count: B * O)
-            denseForward(&out, x, w, b, batch: B, inputs: I, outputs: O)
+            linearForward(&out, x, w, b, rows: B, inputs: I, outputs: O)
             return zip(out, R).reduce(0) { $0 + Double($1.0) * Double($1.1) }
         }
         var dx = [Float](repeating: 0, count: B * I), dw = [Float](repeating: 0, count: O * I), db = [Float](repeating: 0, count: O)
-        denseBackward(&dx, &dw, &db, R, x, w, batch: B, inputs: I, outputs: O)
+        linearBackward(&dx, &dw, &db, R, x, w, rows: B, inputs: I, outputs: O)
         let h: Float = 1e-2
         /// Central difference of L in the i-th entry of the buffer `which` (0: inp, 1: weight, 2: bias).
         func fd(_ which: Int, _ i: Int) -> Double {
