@@ -46,10 +46,10 @@ public struct TrainingData: Sendable {
 }
 
 /// The workloads a configuration can name: a model and the batch source that feeds it.
-enum Workloads {
+public enum Workloads {
     /// The MLP on labelled images (IDX files or synthetic), identical on every rank (same seed).
     /// `gradientSlack` floats after the gradients carry the trainer's control slot.
-    static func classifier(_ config: TrainConfig, ranks: Int, rank: Int, gradientSlack: Int) throws -> (MLP, LabelledImageSource) {
+    public static func classifier(_ config: TrainConfig, ranks: Int, rank: Int, gradientSlack: Int) throws -> (MLP, LabelledImageSource) {
         let data = try TrainingData.load(config.data, seed: config.seed)
         guard config.layers.first == data.train.features else {
             throw RunError.configuration("--layers starts with \(config.layers[0]) inputs but the data has \(data.train.features) features per sample")
@@ -63,7 +63,7 @@ enum Workloads {
     }
 
     /// The GPT on a text corpus read as bytes, identical on every rank (same seed).
-    static func languageModel(_ config: TrainConfig, ranks: Int, rank: Int, gradientSlack: Int) throws -> (GPT, ByteWindowSource) {
+    public static func languageModel(_ config: TrainConfig, ranks: Int, rank: Int, gradientSlack: Int) throws -> (GPT, ByteWindowSource) {
         guard case let .text(path) = config.data else {
             throw RunError.configuration("--model gpt reads text: --data FILE|DIR")
         }

@@ -38,14 +38,13 @@ extension TrainingRun {
     func step(epoch: Int, index: Int) throws -> Bool {
         var clock = PhaseClock(iteration: position.step, epoch: epoch, previousEnd: previousEnd, now: now(),
                                checkpoint: checkpoints.takeLastWindow(), watchdog: watchdog)
-        source.fillTraining(batch, epoch: epoch, step: index)
-        source.prefetchTraining(epoch: epoch, step: index + 1)
+        work.fillBatch(epoch: epoch, index: index)
         clock.close(.data, at: now(), next: .compute)
 
         let sentBefore = comm.allReduce.stats.bytesSent
         control.send(stop: stopRequested.load(ordering: .relaxed) != 0)
         observer.begin(at: clock.now)
-        let loss = model.forwardBackward(batch, events: observer.events)
+        let loss = work.forwardBackward(events: observer.events)
         clock.close(.compute, at: observer.backwardEnd, next: .comm)
 
         try commPlan.buckets.finishStep()  // with overlap: only the part not hidden behind backward
@@ -71,7 +70,7 @@ extension TrainingRun {
         previousCPU = cpu
         record.loss = Double(loss)
         lastStepLoss = Double(loss)
-        record.samples = source.samples(in: batch)
+        record.samples = source.samples(in: work.batch)
         record.commBytes = comm.allReduce.stats.bytesSent - sentBefore
         record.commSeconds = commPlan.buckets.busySeconds
         previousEnd = record.end
@@ -83,8 +82,7 @@ extension TrainingRun {
     /// Every rank holds the same averaged bits, so these decisions need no communication: apply
     /// the update, or (non-finite values) skip it or stop naming the ranks and parameter groups.
     func update(loss: Float) throws {
-        let norm = optimizer.guardedStep(parameters: model.parameters, gradients: model.gradients,
-                                         learningRate: schedule.rate(at: position.step), maxNorm: config.gradClip)
+        let norm = work.update(step: position.step)
         if norm.isFinite { return }
         if config.onNonfinite == .skip {
             position.skippedSteps += 1

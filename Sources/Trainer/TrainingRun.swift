@@ -15,8 +15,11 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
     let config: TrainConfig
     let comm: Communicator
     // The workload, its optimisation, and the control slot that travels with its gradient.
-    let model: M, source: S, batch: S.Batch
-    let optimizer: Optimizer, schedule: LearningRateSchedule
+    let work: TrainingStep<M, S>
+    var model: M { work.model }
+    var source: S { work.source }
+    var optimizer: Optimizer { work.optimizer }
+    var schedule: LearningRateSchedule { work.schedule }
     let control: ControlSlot
     let batchesPerEpoch: Int, totalSteps: Int, epochs: Int
     // The plans and the parts that carry them out.
@@ -44,22 +47,18 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
          checkpoint: Checkpoint?, directory: RunDirectory?, progress: ProgressOptions, timeline: Bool,
          activityListener: ActivityListener? = nil) throws {
         self.activityListener = activityListener
-        self.config = config; self.comm = comm; self.model = model; self.source = source
+        self.config = config; self.comm = comm
         self.commPlan = commPlan; self.powerPlan = powerPlan
         self.progress = progress
-        batch = source.makeTrainingBatch()
+        let work = TrainingStep(model: model, source: source, config: config)
+        self.work = work
         control = ControlSlot(pointer: model.gradients.pointer + model.parameterCount)
-        optimizer = Optimizer(settings: OptimizerSettings(kind: config.optimizer, momentum: config.momentum,
-                                                          weightDecay: config.weightDecay),
-                              parameterCount: model.parameterCount, decayed: model.decayedParameterRanges)
         let perEpoch = source.batchesPerEpoch
         batchesPerEpoch = perEpoch
-        totalSteps = config.steps ?? config.epochs * perEpoch
+        totalSteps = work.totalSteps
         epochs = config.steps.map { ($0 + perEpoch - 1) / perEpoch } ?? config.epochs
-        schedule = LearningRateSchedule(kind: config.schedule, baseRate: config.learningRate,
-                                        warmupSteps: config.warmupSteps, totalSteps: totalSteps, minFactor: config.lrMinFactor)
         evaluator = Evaluator(model: model, source: source, comm: comm)
-        checkpoints = Checkpointer(comm: comm, config: config, model: model, optimizer: optimizer, directory: directory)
+        checkpoints = Checkpointer(comm: comm, config: config, model: model, optimizer: work.optimizer, directory: directory)
         finisher = Finisher(comm: comm, config: config, model: model, directory: directory, plan: powerPlan, commPlan: commPlan)
         printer = ProgressPrinter(options: progress, isRoot: comm.isRoot)
         trace = TimelineRecorder(enabled: timeline)
@@ -80,7 +79,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         sampler = powerPlan.makeSampler(hz: config.sampleHz, epoch: epoch)
         flusher = RecordFlusher(comm: comm, plan: powerPlan, power: sampler, directory: directory, trace: trace, totals: totals,
                                 energyBudget: config.energyBudgetJoules, capacity: config.flushEvery,
-                                learningRate: { [schedule] in Double(schedule.rate(at: $0)) })
+                                learningRate: { [schedule = work.schedule] in Double(schedule.rate(at: $0)) })
         flusher.unit = source.sampleUnit
         observer = StepObserver(buckets: commPlan.buckets, trace: trace, clock: { monotonicSeconds() - epoch },
                                 backwardDone: { watchdog.beat(.comm) })
