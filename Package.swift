@@ -26,12 +26,12 @@ let package = Package(
         // Optimised in every configuration, so the tests (debug builds) check the vector code that runs.
         // No fused multiply-adds: a variant with FMA would round differently from one without.
         // No errno from libm: sqrtf is then one correctly rounded instruction that vectorises
-        // (the same bits as the scalar call; AdamW's update 4× faster), not a call per element.
+        // (the same bits as the scalar call), not a call per element.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off", "-fno-math-errno"])]),
         // Release builds skip Swift's run-time exclusivity checks here (compile-time ones stay, and
         // debug builds — the tests — keep both): about fifteen checked accesses to AllReduce's state
-        // cost 60 ns a call, a fifth of a 0.3 µs small all-reduce. One thread uses an AllReduce at a
-        // time by contract (GradientBuckets hands it between threads, never shares it).
+        // are a measurable share of a small all-reduce. One thread uses an AllReduce at a time by
+        // contract (GradientBuckets hands it between threads, never shares it).
         .target(name: "Collectives", dependencies: ["CKernels", "Support"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // MPITransport and the MPI error policy: the only importer of CMPI.

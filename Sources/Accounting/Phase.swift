@@ -13,7 +13,7 @@ public enum Phase: Int, CaseIterable, Sendable {
     case comm
     /// The optimizer step.
     case optimizer
-    /// Test-set evaluation at the end of an epoch.
+    /// Evaluation on held-out data: at each epoch's end and every --eval-every steps.
     case eval
     /// Writing a checkpoint.
     case checkpoint

@@ -35,10 +35,10 @@ package final class RecordFlusher {
 
     package func append(_ record: IterationRecord) { pending.append(record) }
 
-    /// Records rank 0's failure to write; the run stops, failed, at the next flush.
     /// The machines' accounts with their idle baseline (set once, before the first iteration).
     package func setMachines(_ machines: [MachineTotals]) { totals.machines = machines }
 
+    /// Records rank 0's failure to write; the run stops, failed, at the next flush.
     package func failed(writing error: Error) { if writeError == nil { writeError = "\(error)" } }
 
     /// Flushes the pending records. Returns the signal every rank agrees on: carry on, or why to stop.

@@ -71,6 +71,37 @@ package struct RunTotals: Codable, Equatable {
         if machines.count != fresh.count { machines = fresh }
     }
 
+    /// Each rank's joules in an iteration: its own (process) joules, plus its share of its
+    /// machine's machine-wide joules (read by the machine's first rank) in proportion to its CPU
+    /// time in the iteration (equally where none was measured).
+    static func rankJoules(_ records: [IterationRecord], machineOf: [Int]) -> [Double] {
+        let machineCount = (machineOf.max() ?? -1) + 1
+        var machineJoules = [Double](repeating: 0, count: machineCount), machineCPU = machineJoules
+        var machineRanks = [Int](repeating: 0, count: machineCount)
+        for (r, record) in records.enumerated() {
+            machineJoules[machineOf[r]] += record.nodeJoules.sum
+            machineCPU[machineOf[r]] += max(0, record.cpuSeconds)
+            machineRanks[machineOf[r]] += 1
+        }
+        return records.enumerated().map { r, record -> Double in
+            let m = machineOf[r], machineTime = machineCPU[m]
+            let share = machineTime > 0 ? max(0, record.cpuSeconds) / machineTime : 1 / Double(machineRanks[m])
+            return record.processJoules.sum + machineJoules[m] * share
+        }
+    }
+
+    /// Adds an iteration's joules to the machines' accounts, in place.
+    private mutating func addToMachines(_ records: [IterationRecord], perRank: [Double], machineOf: [Int]) {
+        guard var list = machineTotals else { return }
+        machineTotals = nil  // `list` is the only reference: updated in place
+        for (r, joules) in perRank.enumerated() where machineOf[r] < list.count {
+            let m = machineOf[r]
+            list[m].energyJ += joules
+            for p in 0..<IterationRecord.phaseCount { list[m].phaseJoules[p] += records[r].processJoules[p] + records[r].nodeJoules[p] }
+        }
+        machineTotals = list
+    }
+
     /// Adds one iteration (one record per rank) and returns its line of iterations.jsonl.
     package mutating func add(_ records: [IterationRecord], machineOf: [Int], source: String, learningRate: Double) -> IterationLine {
         // Plain loops in record order (the sums' order, and so their bits, are those of map/reduce),
@@ -92,31 +123,8 @@ package struct RunTotals: Codable, Equatable {
         }
         seconds /= p; loss /= p; commSeconds /= p
         func meanPhase(_ phase: Phase) -> Double { phaseSum[phase.rawValue] / p }
-        // Machine-wide joules (read by the machine's first rank) go to the machine's ranks in
-        // proportion to their CPU time in the iteration (equally where none was measured);
-        // process joules belong to their rank.
-        let machineCount = (machineOf.max() ?? -1) + 1
-        var machineJoules = [Double](repeating: 0, count: machineCount), machineCPU = machineJoules
-        var machineRanks = [Int](repeating: 0, count: machineCount)
-        for (r, record) in records.enumerated() {
-            machineJoules[machineOf[r]] += record.nodeJoules.sum
-            machineCPU[machineOf[r]] += max(0, record.cpuSeconds)
-            machineRanks[machineOf[r]] += 1
-        }
-        let perRank = records.enumerated().map { r, record -> Double in
-            let m = machineOf[r], machineTime = machineCPU[m]
-            let share = machineTime > 0 ? max(0, record.cpuSeconds) / machineTime : 1 / Double(machineRanks[m])
-            return record.processJoules.sum + machineJoules[m] * share
-        }
-        if var list = machineTotals {
-            machineTotals = nil  // `list` is the only reference: updated in place
-            for (r, joules) in perRank.enumerated() where machineOf[r] < list.count {
-                let m = machineOf[r]
-                list[m].energyJ += joules
-                for p in 0..<IterationRecord.phaseCount { list[m].phaseJoules[p] += records[r].processJoules[p] + records[r].nodeJoules[p] }
-            }
-            machineTotals = list
-        }
+        let perRank = Self.rankJoules(records, machineOf: machineOf)
+        addToMachines(records, perRank: perRank, machineOf: machineOf)
         cpuSeconds = (cpuSeconds ?? 0) + cpu
         let energy = joules.reduce(0, +)
         let compute = joules[Phase.compute.rawValue], comm = joules[Phase.comm.rawValue]
@@ -148,99 +156,6 @@ package struct RunTotals: Codable, Equatable {
             energyIdleJ: split.map { r6($0.idle) }, energyDynamicJ: split.map { r6($0.dynamic) },
             startS: r6(records.map(\.start).reduce(0, +) / p))
     }
-
-    /// What the run's summary says about time, energy and communication; the caller adds what the
-    /// totals do not know (status, evaluations, the model, the run's plan).
-    package func summary(_ run: RunFacts, config: TrainConfig) -> RunSummary {
-        let energy = energyJoules
-        let compute = phaseJoules[Phase.compute.rawValue], comm = phaseJoules[Phase.comm.rawValue]
-        let facility = config.accounting.totals(measuredJoules: energy, bytesMoved: commBytes * Double(ranks))
-        let algbwSeconds = commSeconds / Double(max(1, iterations))
-        var summary = RunSummary(figures: RunFigures(
-            status: run.status, ranks: ranks, nodes: run.nodes, epochs: run.epochs, iterations: iterations,
-            samples: samples, seconds: seconds, wallSeconds: run.wallSeconds, trainSeconds: trainSeconds,
-            samplesPerS: samplesPerSecond, finalLoss: lastLoss, parameters: run.parameterCount,
-            skippedSteps: run.skippedSteps, parameterChecksum: String(run.parameterChecksum, radix: 16),
-            peakRssMib: (run.peakRSSBytes / 1048576 * 10).rounded() / 10,
-            secondsByPhase: Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0.name, phaseSeconds[$0.rawValue]) }),
-            commBytes: commBytes, commS: commSeconds, commExposedS: commExposedSeconds,
-            commAlgorithm: Array(Set(run.bucketAlgorithms)).sorted().joined(separator: "+"),
-            commBucketsBytes: run.bucketBytes, commBucketAlgorithms: run.bucketAlgorithms, overlap: run.overlap,
-            wireDtype: config.wire.rawValue,
-            busbwGBps: busBandwidth(bytes: Double(reducedBytes), seconds: algbwSeconds, ranks: ranks) / 1e9,
-            energyJ: energy, energyKwh: energy / 3.6e6, energyComputeJ: compute, energyCommJ: comm,
-            energyOtherJ: energy - compute - comm,
-            energyByPhaseJ: Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0.name, phaseJoules[$0.rawValue]) }),
-            commEnergyShare: energy > 0 ? comm / energy : 0, joulesPerSample: samples > 0 ? energy / Double(samples) : 0,
-            samplesPerJoule: energy > 0 ? Double(samples) / energy : 0, meanPowerW: seconds > 0 ? energy / seconds : 0,
-            sampleUnit: run.sampleUnit,
-            joulesPerSampleByCategory: samples > 0 ? ["compute": compute / Double(samples), "comm": comm / Double(samples),
-                                                      "other": (energy - compute - comm) / Double(samples)] : nil,
-            joulesPerParameter: run.parameterCount > 0 ? energy / Double(run.parameterCount) : nil,
-            rankEnergyJ: rankJoules, energySource: run.sourceLabel, energySourceByNode: run.nodeSources,
-            accounting: AccountingSummary(eComputeJ: facility.computeJ, eTransferJ: facility.transferJ, eStorageJ: facility.storageJ,
-                                          eAuxJ: facility.auxJ, eTotalJ: facility.totalJ, pue: config.accounting.pue,
-                                          networkJoulesPerByte: config.accounting.networkJoulesPerByte,
-                                          carbonGPerKwh: config.accounting.carbonGramsPerKWh),
-            co2G: facility.co2Grams, cost: facility.cost,
-            estimate: run.estimate.map { EstimateSummary(formula: $0.formula, wattsPerBusyCore: $0.wattsPerBusyCore,
-                                                         nodeIdleWatts: $0.nodeIdleWatts) },
-            notes: run.notes, config: config), evaluations: run.evaluations)
-        addEnergyDetail(to: &summary.figures, run, config: config)
-        return summary
-    }
-
-    /// Idle and dynamic energy, the machines, fitted phase powers, resolution, methods, metadata.
-    private func addEnergyDetail(to f: inout RunFigures, _ run: RunFacts, config: TrainConfig) {
-        let plan = run.plan
-        let split = IdleSplit(idleWatts: idleWatts, seconds: seconds, joules: energyJoules)
-        f.idlePowerW = idleWatts
-        f.energyIdleJ = split?.idle
-        f.energyDynamicJ = split?.dynamic
-        f.energyDynamicByPhaseJ = idleWatts.map { _ in
-            Dictionary(uniqueKeysWithValues: Phase.allCases.map { phase in
-                (phase.name, IdleSplit(idleWatts: idleWatts, seconds: phaseSeconds[phase.rawValue], joules: phaseJoules[phase.rawValue])!.dynamic)
-            })
-        }
-        var perNode = [Double](repeating: 0, count: max(1, (plan.nodeOf.max() ?? 0) + 1))
-        for (r, joules) in rankJoules.enumerated() where r < plan.nodeOf.count { perNode[plan.nodeOf[r]] += joules }
-        f.energyByNodeJ = perNode
-        f.machines = machines.enumerated().map { m, totals in
-            let ranks = plan.ranks(onMachine: m), id = plan.machines[m]
-            let split = IdleSplit(idleWatts: totals.idleWatts, seconds: seconds, joules: totals.energyJ)
-            return MachineSummary(hostname: id.hostname, machineID: id.machineID, bootID: id.bootID, ranks: ranks,
-                                  nodes: Array(Set(ranks.map { plan.nodeOf[$0] })).sorted(), energyJ: totals.energyJ,
-                                  idlePowerW: totals.idleWatts, idleSource: totals.idleSource,
-                                  energyIdleJ: split?.idle, energyDynamicJ: split?.dynamic,
-                                  phasePowerW: totals.phasePower(ranks: ranks.count),
-                                  fitIntervals: totals.machineFit.intervals + totals.processFit.intervals)
-        }
-        // The cluster's phase powers: Σ over machines that have a fit for the phase.
-        let fits = (f.machines ?? []).compactMap(\.phasePowerW)
-        if !fits.isEmpty {
-            var cluster: [String: PhaseRegression.Estimate] = [:]
-            for phase in PhaseRegression.phases {
-                let each = fits.compactMap { $0[phase] }
-                guard each.count == fits.count else { continue }
-                cluster[phase] = .sum(each.map { (k: 1, estimate: $0) })
-            }
-            f.phasePowerW = cluster
-        }
-        f.energyAttribution = PowerPlan.attribution
-        let cpu = plan.machines.indices.contains { plan.cpuEstimated(machine: $0) } ? "estimated (the model in `estimate`)" : "measured"
-        f.energyMethods = [
-            "energy_j": "\(cpu): counters' differences over the loop (RAPL, hwmon, NVML), or the estimate's formula",
-            "energy_by_phase_j": "apportioned: the sampled cumulative curve interpolated over each phase's windows (mean power × time within a sample interval)",
-            "phase_power_w": "fitted: least squares of each sample interval's energy on the time the ranks spent in each phase, ± standard error",
-            "energy_idle_j": "idle_power_w × the loop's time; idle_power_w measured with every rank asleep before training (--idle-seconds), or the estimate's node idle watts",
-            "energy_dynamic_j": "energy_j − energy_idle_j",
-            "rank_energy_j": "process joules plus the machine's counters shared by CPU time",
-        ]
-        f.energyResolution = EnergyResolution(sampleHz: config.sampleHz, updateIntervals: plan.updateIntervals,
-                                              iterations: iterations, seconds: seconds,
-                                              phaseSeconds: Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0.name, phaseSeconds[$0.rawValue]) }))
-        f.metadata = run.metadata
-    }
 }
 
 /// What the end of a run knows beyond the totals.
@@ -265,44 +180,17 @@ package struct RunFacts {
     package var plan: PowerPlan
     package var metadata: RunMetadata
     /// Every stored property, in order (the memberwise initializer, visible to the package).
-    package init(status: RunStatus,
-                 nodes: Int,
-                 wallSeconds: Double,
-                 epochs: Int,
-                 evaluations: [Evaluation],
-                 peakRSSBytes: Double,
-                 nodeSources: [String],
-                 sourceLabel: String,
-                 estimate: EstimateModel? = nil,
-                 parameterChecksum: UInt64,
-                 notes: [String],
-                 overlap: Bool,
-                 bucketAlgorithms: [String],
-                 bucketBytes: [Int],
-                 parameterCount: Int,
-                 skippedSteps: Int,
-                 sampleUnit: String,
-                 plan: PowerPlan,
+    package init(status: RunStatus, nodes: Int, wallSeconds: Double, epochs: Int, evaluations: [Evaluation],
+                 peakRSSBytes: Double, nodeSources: [String], sourceLabel: String, estimate: EstimateModel? = nil,
+                 parameterChecksum: UInt64, notes: [String], overlap: Bool, bucketAlgorithms: [String],
+                 bucketBytes: [Int], parameterCount: Int, skippedSteps: Int, sampleUnit: String, plan: PowerPlan,
                  metadata: RunMetadata) {
-        self.status = status
-        self.nodes = nodes
-        self.wallSeconds = wallSeconds
-        self.epochs = epochs
-        self.evaluations = evaluations
-        self.peakRSSBytes = peakRSSBytes
-        self.nodeSources = nodeSources
-        self.sourceLabel = sourceLabel
-        self.estimate = estimate
-        self.parameterChecksum = parameterChecksum
-        self.notes = notes
-        self.overlap = overlap
-        self.bucketAlgorithms = bucketAlgorithms
-        self.bucketBytes = bucketBytes
-        self.parameterCount = parameterCount
-        self.skippedSteps = skippedSteps
-        self.sampleUnit = sampleUnit
-        self.plan = plan
-        self.metadata = metadata
+        self.status = status; self.nodes = nodes; self.wallSeconds = wallSeconds; self.epochs = epochs;
+        self.evaluations = evaluations; self.peakRSSBytes = peakRSSBytes; self.nodeSources = nodeSources;
+        self.sourceLabel = sourceLabel; self.estimate = estimate; self.parameterChecksum = parameterChecksum;
+        self.notes = notes; self.overlap = overlap; self.bucketAlgorithms = bucketAlgorithms;
+        self.bucketBytes = bucketBytes; self.parameterCount = parameterCount; self.skippedSteps = skippedSteps;
+        self.sampleUnit = sampleUnit; self.plan = plan; self.metadata = metadata
     }
 
 }

@@ -1,7 +1,7 @@
 /// A rank's view of the job: who it is, where it runs, and the collectives it takes part in.
 public final class Communicator {
     public let transport: any Transport
-    /// The gradient all-reduce (ring, recursive doubling or auto), with its statistics.
+    /// The gradient all-reduce (ring, recursive doubling, halving-doubling or auto), with its statistics.
     public let allReduce: AllReduce
 
     public var rank: Int { transport.rank }

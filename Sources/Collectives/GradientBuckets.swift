@@ -15,7 +15,8 @@ import Support
 /// Open MPI has no asynchronous progress thread: a non-blocking transfer advances only while
 /// some thread is inside MPI, which is why overlap needs a thread that drives the collective
 /// rather than non-blocking calls posted from the compute thread. Only one thread calls MPI at a
-/// time (the compute thread makes no MPI calls between `beginStep` and `finishStep`), so
+/// time (the compute thread makes no MPI calls between the step's first `gradientsFinal` and
+/// `finishStep`), so
 /// MPI_THREAD_SERIALIZED suffices.
 public final class GradientBuckets: @unchecked Sendable {
     /// Timing of one bucket's all-reduce on the aligned clock (seconds since `clockEpoch`).

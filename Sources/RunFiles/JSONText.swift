@@ -5,10 +5,9 @@ import Foundation
 /// integral numbers without ".0", absent optionals left out), written straight into a byte buffer.
 ///
 /// iterations.jsonl gets a line per iteration at every flush, and the writer thread that encodes
-/// them shares the rank's core when mpirun binds ranks to cores: through JSONEncoder a line cost
-/// 13 µs, 2 % of a default MLP step. The run-file types stay the single definition of the schema
-/// (their CodingKeys); only the encoding is cheaper (3.7 µs a line instead of 10–13). Tested against
-/// JSONEncoder.
+/// them shares the rank's core when mpirun binds ranks to cores, so encoding a line is training
+/// time (measured in docs/PERFORMANCE.md). The run-file types stay the single definition of the
+/// schema (their CodingKeys); only the encoding is cheaper. Tested against JSONEncoder.
 package enum JSONText {
     /// One text per value. Values of one type usually present the same keys in the same order, so
     /// the sorted order of the last object's keys is kept and reused while it fits.

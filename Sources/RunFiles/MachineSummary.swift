@@ -25,29 +25,13 @@ public struct MachineSummary: Codable, Equatable, Sendable {
     }
 
     /// Every stored property, in order (the memberwise initializer, visible to the package).
-    package init(hostname: String,
-                 machineID: String,
-                 bootID: String,
-                 ranks: [Int],
-                 nodes: [Int],
-                 energyJ: Double,
-                 idlePowerW: Double? = nil,
-                 idleSource: String? = nil,
-                 energyIdleJ: Double? = nil,
-                 energyDynamicJ: Double? = nil,
-                 phasePowerW: [String: PhaseRegression.Estimate]? = nil,
+    package init(hostname: String, machineID: String, bootID: String, ranks: [Int], nodes: [Int], energyJ: Double,
+                 idlePowerW: Double? = nil, idleSource: String? = nil, energyIdleJ: Double? = nil,
+                 energyDynamicJ: Double? = nil, phasePowerW: [String: PhaseRegression.Estimate]? = nil,
                  fitIntervals: Int) {
-        self.hostname = hostname
-        self.machineID = machineID
-        self.bootID = bootID
-        self.ranks = ranks
-        self.nodes = nodes
-        self.energyJ = energyJ
-        self.idlePowerW = idlePowerW
-        self.idleSource = idleSource
-        self.energyIdleJ = energyIdleJ
-        self.energyDynamicJ = energyDynamicJ
-        self.phasePowerW = phasePowerW
+        self.hostname = hostname; self.machineID = machineID; self.bootID = bootID; self.ranks = ranks;
+        self.nodes = nodes; self.energyJ = energyJ; self.idlePowerW = idlePowerW; self.idleSource = idleSource;
+        self.energyIdleJ = energyIdleJ; self.energyDynamicJ = energyDynamicJ; self.phasePowerW = phasePowerW;
         self.fitIntervals = fitIntervals
     }
 

@@ -108,57 +108,19 @@ public struct IterationLine: Codable, Equatable, Sendable {
     }
 
     /// Every stored property, in order (the memberwise initializer, visible to the package).
-    package init(iter: Int,
-                 epoch: Int,
-                 loss: Double? = nil,
-                 lr: Double,
-                 seconds: Double,
-                 computeS: Double,
-                 commS: Double,
-                 commExposedS: Double,
-                 dataS: Double,
-                 optimizerS: Double,
-                 evalS: Double,
-                 idleS: Double,
-                 commBytes: Int,
-                 busbwGBps: Double,
-                 samples: Int,
-                 energyJ: Double,
-                 energyComputeJ: Double,
-                 energyCommJ: Double,
-                 energyOtherJ: Double,
-                 powerW: Double,
-                 energySource: String,
-                 rankEnergyJ: [Double],
-                 joulesPerSample: Double? = nil,
-                 energyIdleJ: Double? = nil,
-                 energyDynamicJ: Double? = nil,
-                 startS: Double? = nil) {
-        self.iter = iter
-        self.epoch = epoch
-        self.loss = loss
-        self.lr = lr
-        self.seconds = seconds
-        self.computeS = computeS
-        self.commS = commS
-        self.commExposedS = commExposedS
-        self.dataS = dataS
-        self.optimizerS = optimizerS
-        self.evalS = evalS
-        self.idleS = idleS
-        self.commBytes = commBytes
-        self.busbwGBps = busbwGBps
-        self.samples = samples
-        self.energyJ = energyJ
-        self.energyComputeJ = energyComputeJ
-        self.energyCommJ = energyCommJ
-        self.energyOtherJ = energyOtherJ
-        self.powerW = powerW
-        self.energySource = energySource
-        self.rankEnergyJ = rankEnergyJ
-        self.joulesPerSample = joulesPerSample
-        self.energyIdleJ = energyIdleJ
-        self.energyDynamicJ = energyDynamicJ
+    package init(iter: Int, epoch: Int, loss: Double? = nil, lr: Double, seconds: Double, computeS: Double,
+                 commS: Double, commExposedS: Double, dataS: Double, optimizerS: Double, evalS: Double, idleS: Double,
+                 commBytes: Int, busbwGBps: Double, samples: Int, energyJ: Double, energyComputeJ: Double,
+                 energyCommJ: Double, energyOtherJ: Double, powerW: Double, energySource: String,
+                 rankEnergyJ: [Double], joulesPerSample: Double? = nil, energyIdleJ: Double? = nil,
+                 energyDynamicJ: Double? = nil, startS: Double? = nil) {
+        self.iter = iter; self.epoch = epoch; self.loss = loss; self.lr = lr; self.seconds = seconds;
+        self.computeS = computeS; self.commS = commS; self.commExposedS = commExposedS; self.dataS = dataS;
+        self.optimizerS = optimizerS; self.evalS = evalS; self.idleS = idleS; self.commBytes = commBytes;
+        self.busbwGBps = busbwGBps; self.samples = samples; self.energyJ = energyJ;
+        self.energyComputeJ = energyComputeJ; self.energyCommJ = energyCommJ; self.energyOtherJ = energyOtherJ;
+        self.powerW = powerW; self.energySource = energySource; self.rankEnergyJ = rankEnergyJ;
+        self.joulesPerSample = joulesPerSample; self.energyIdleJ = energyIdleJ; self.energyDynamicJ = energyDynamicJ;
         self.startS = startS
     }
 
@@ -171,10 +133,8 @@ public struct FailedRun: Codable, Equatable, Sendable {
     /// The checkpoint left in the run directory, or "none".
     public var checkpoint: String?
     /// Every stored property, in order (the memberwise initializer, visible to the package).
-    package init(error: String,
-                 checkpoint: String? = nil) {
-        self.error = error
-        self.checkpoint = checkpoint
+    package init(error: String, checkpoint: String? = nil) {
+        self.error = error; self.checkpoint = checkpoint
     }
 
 }
@@ -197,21 +157,10 @@ public struct AccountingSummary: Codable, Equatable, Sendable {
     }
 
     /// Every stored property, in order (the memberwise initializer, visible to the package).
-    package init(eComputeJ: Double,
-                 eTransferJ: Double,
-                 eStorageJ: Double,
-                 eAuxJ: Double,
-                 eTotalJ: Double,
-                 pue: Double,
-                 networkJoulesPerByte: Double,
-                 carbonGPerKwh: Double) {
-        self.eComputeJ = eComputeJ
-        self.eTransferJ = eTransferJ
-        self.eStorageJ = eStorageJ
-        self.eAuxJ = eAuxJ
-        self.eTotalJ = eTotalJ
-        self.pue = pue
-        self.networkJoulesPerByte = networkJoulesPerByte
+    package init(eComputeJ: Double, eTransferJ: Double, eStorageJ: Double, eAuxJ: Double, eTotalJ: Double, pue: Double,
+                 networkJoulesPerByte: Double, carbonGPerKwh: Double) {
+        self.eComputeJ = eComputeJ; self.eTransferJ = eTransferJ; self.eStorageJ = eStorageJ; self.eAuxJ = eAuxJ;
+        self.eTotalJ = eTotalJ; self.pue = pue; self.networkJoulesPerByte = networkJoulesPerByte;
         self.carbonGPerKwh = carbonGPerKwh
     }
 
@@ -229,12 +178,8 @@ public struct EstimateSummary: Codable, Equatable, Sendable {
     }
 
     /// Every stored property, in order (the memberwise initializer, visible to the package).
-    package init(formula: String,
-                 wattsPerBusyCore: Double,
-                 nodeIdleWatts: Double) {
-        self.formula = formula
-        self.wattsPerBusyCore = wattsPerBusyCore
-        self.nodeIdleWatts = nodeIdleWatts
+    package init(formula: String, wattsPerBusyCore: Double, nodeIdleWatts: Double) {
+        self.formula = formula; self.wattsPerBusyCore = wattsPerBusyCore; self.nodeIdleWatts = nodeIdleWatts
     }
 
 }

@@ -21,10 +21,8 @@ public struct RunSummary: Equatable, Sendable {
     public func lastMetric(_ name: String) -> Double? { evaluations.last?.value(name) }
 
     /// Every stored property, in order (the memberwise initializer, visible to the package).
-    package init(figures: RunFigures,
-                 evaluations: [Evaluation]) {
-        self.figures = figures
-        self.evaluations = evaluations
+    package init(figures: RunFigures, evaluations: [Evaluation]) {
+        self.figures = figures; self.evaluations = evaluations
     }
 
 }
@@ -161,122 +159,43 @@ public struct RunFigures: Codable, Equatable, Sendable {
     }
 
     /// Every stored property, in order (the memberwise initializer, visible to the package).
-    package init(status: RunStatus,
-                 ranks: Int,
-                 nodes: Int,
-                 epochs: Int,
-                 iterations: Int,
-                 samples: Int,
-                 seconds: Double,
-                 wallSeconds: Double,
-                 trainSeconds: Double,
-                 samplesPerS: Double,
-                 finalLoss: Double? = nil,
-                 parameters: Int,
-                 skippedSteps: Int,
-                 parameterChecksum: String,
-                 peakRssMib: Double,
-                 secondsByPhase: [String: Double],
-                 commBytes: Double,
-                 commS: Double,
-                 commExposedS: Double,
-                 commAlgorithm: String,
-                 commBucketsBytes: [Int],
-                 commBucketAlgorithms: [String],
-                 overlap: Bool,
-                 wireDtype: String,
-                 busbwGBps: Double,
-                 energyJ: Double,
-                 energyKwh: Double,
-                 energyComputeJ: Double,
-                 energyCommJ: Double,
-                 energyOtherJ: Double,
-                 energyByPhaseJ: [String: Double],
-                 commEnergyShare: Double,
-                 joulesPerSample: Double,
-                 samplesPerJoule: Double,
-                 meanPowerW: Double,
-                 sampleUnit: String? = nil,
-                 joulesPerSampleByCategory: [String: Double]? = nil,
-                 joulesPerParameter: Double? = nil,
-                 rankEnergyJ: [Double],
-                 energySource: String,
-                 energySourceByNode: [String],
-                 accounting: AccountingSummary,
-                 co2G: Double,
-                 cost: Double? = nil,
-                 estimate: EstimateSummary? = nil,
-                 notes: [String],
-                 config: TrainConfig,
-                 idlePowerW: Double? = nil,
-                 energyIdleJ: Double? = nil,
-                 energyDynamicJ: Double? = nil,
+    package init(status: RunStatus, ranks: Int, nodes: Int, epochs: Int, iterations: Int, samples: Int,
+                 seconds: Double, wallSeconds: Double, trainSeconds: Double, samplesPerS: Double,
+                 finalLoss: Double? = nil, parameters: Int, skippedSteps: Int, parameterChecksum: String,
+                 peakRssMib: Double, secondsByPhase: [String: Double], commBytes: Double, commS: Double,
+                 commExposedS: Double, commAlgorithm: String, commBucketsBytes: [Int], commBucketAlgorithms: [String],
+                 overlap: Bool, wireDtype: String, busbwGBps: Double, energyJ: Double, energyKwh: Double,
+                 energyComputeJ: Double, energyCommJ: Double, energyOtherJ: Double, energyByPhaseJ: [String: Double],
+                 commEnergyShare: Double, joulesPerSample: Double, samplesPerJoule: Double, meanPowerW: Double,
+                 sampleUnit: String? = nil, joulesPerSampleByCategory: [String: Double]? = nil,
+                 joulesPerParameter: Double? = nil, rankEnergyJ: [Double], energySource: String,
+                 energySourceByNode: [String], accounting: AccountingSummary, co2G: Double, cost: Double? = nil,
+                 estimate: EstimateSummary? = nil, notes: [String], config: TrainConfig, idlePowerW: Double? = nil,
+                 energyIdleJ: Double? = nil, energyDynamicJ: Double? = nil,
                  energyDynamicByPhaseJ: [String: Double]? = nil,
-                 phasePowerW: [String: PhaseRegression.Estimate]? = nil,
-                 machines: [MachineSummary]? = nil,
-                 energyByNodeJ: [Double]? = nil,
-                 energyAttribution: String? = nil,
-                 energyMethods: [String: String]? = nil,
-                 energyResolution: EnergyResolution? = nil,
+                 phasePowerW: [String: PhaseRegression.Estimate]? = nil, machines: [MachineSummary]? = nil,
+                 energyByNodeJ: [Double]? = nil, energyAttribution: String? = nil,
+                 energyMethods: [String: String]? = nil, energyResolution: EnergyResolution? = nil,
                  metadata: RunMetadata? = nil) {
-        self.status = status
-        self.ranks = ranks
-        self.nodes = nodes
-        self.epochs = epochs
-        self.iterations = iterations
-        self.samples = samples
-        self.seconds = seconds
-        self.wallSeconds = wallSeconds
-        self.trainSeconds = trainSeconds
-        self.samplesPerS = samplesPerS
-        self.finalLoss = finalLoss
-        self.parameters = parameters
-        self.skippedSteps = skippedSteps
-        self.parameterChecksum = parameterChecksum
-        self.peakRssMib = peakRssMib
-        self.secondsByPhase = secondsByPhase
-        self.commBytes = commBytes
-        self.commS = commS
-        self.commExposedS = commExposedS
-        self.commAlgorithm = commAlgorithm
-        self.commBucketsBytes = commBucketsBytes
-        self.commBucketAlgorithms = commBucketAlgorithms
-        self.overlap = overlap
-        self.wireDtype = wireDtype
-        self.busbwGBps = busbwGBps
-        self.energyJ = energyJ
-        self.energyKwh = energyKwh
-        self.energyComputeJ = energyComputeJ
-        self.energyCommJ = energyCommJ
-        self.energyOtherJ = energyOtherJ
-        self.energyByPhaseJ = energyByPhaseJ
-        self.commEnergyShare = commEnergyShare
-        self.joulesPerSample = joulesPerSample
-        self.samplesPerJoule = samplesPerJoule
-        self.meanPowerW = meanPowerW
-        self.sampleUnit = sampleUnit
-        self.joulesPerSampleByCategory = joulesPerSampleByCategory
-        self.joulesPerParameter = joulesPerParameter
-        self.rankEnergyJ = rankEnergyJ
-        self.energySource = energySource
-        self.energySourceByNode = energySourceByNode
-        self.accounting = accounting
-        self.co2G = co2G
-        self.cost = cost
-        self.estimate = estimate
-        self.notes = notes
-        self.config = config
-        self.idlePowerW = idlePowerW
-        self.energyIdleJ = energyIdleJ
-        self.energyDynamicJ = energyDynamicJ
-        self.energyDynamicByPhaseJ = energyDynamicByPhaseJ
-        self.phasePowerW = phasePowerW
-        self.machines = machines
-        self.energyByNodeJ = energyByNodeJ
-        self.energyAttribution = energyAttribution
-        self.energyMethods = energyMethods
-        self.energyResolution = energyResolution
-        self.metadata = metadata
+        self.status = status; self.ranks = ranks; self.nodes = nodes; self.epochs = epochs;
+        self.iterations = iterations; self.samples = samples; self.seconds = seconds; self.wallSeconds = wallSeconds;
+        self.trainSeconds = trainSeconds; self.samplesPerS = samplesPerS; self.finalLoss = finalLoss;
+        self.parameters = parameters; self.skippedSteps = skippedSteps; self.parameterChecksum = parameterChecksum;
+        self.peakRssMib = peakRssMib; self.secondsByPhase = secondsByPhase; self.commBytes = commBytes;
+        self.commS = commS; self.commExposedS = commExposedS; self.commAlgorithm = commAlgorithm;
+        self.commBucketsBytes = commBucketsBytes; self.commBucketAlgorithms = commBucketAlgorithms;
+        self.overlap = overlap; self.wireDtype = wireDtype; self.busbwGBps = busbwGBps; self.energyJ = energyJ;
+        self.energyKwh = energyKwh; self.energyComputeJ = energyComputeJ; self.energyCommJ = energyCommJ;
+        self.energyOtherJ = energyOtherJ; self.energyByPhaseJ = energyByPhaseJ; self.commEnergyShare = commEnergyShare;
+        self.joulesPerSample = joulesPerSample; self.samplesPerJoule = samplesPerJoule; self.meanPowerW = meanPowerW;
+        self.sampleUnit = sampleUnit; self.joulesPerSampleByCategory = joulesPerSampleByCategory;
+        self.joulesPerParameter = joulesPerParameter; self.rankEnergyJ = rankEnergyJ; self.energySource = energySource;
+        self.energySourceByNode = energySourceByNode; self.accounting = accounting; self.co2G = co2G; self.cost = cost;
+        self.estimate = estimate; self.notes = notes; self.config = config; self.idlePowerW = idlePowerW;
+        self.energyIdleJ = energyIdleJ; self.energyDynamicJ = energyDynamicJ;
+        self.energyDynamicByPhaseJ = energyDynamicByPhaseJ; self.phasePowerW = phasePowerW; self.machines = machines;
+        self.energyByNodeJ = energyByNodeJ; self.energyAttribution = energyAttribution;
+        self.energyMethods = energyMethods; self.energyResolution = energyResolution; self.metadata = metadata
     }
 
 }

@@ -6,7 +6,7 @@ import RunFiles
 import Trainer
 
 /// The step's products one shape at a time, for comparing BLAS libraries on exactly the calls a
-/// step makes (scripts/bench-blas.sh replays them through numpy's OpenBLAS).
+/// step makes (scripts/bench/bench-blas.sh replays them through numpy's OpenBLAS).
 struct BenchGEMM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-gemm",

@@ -66,6 +66,13 @@ enum Harness {
                        environment: extra)
     }
 
+    /// Root can make (and remove) a network namespace here: the emulated cluster's tests can run.
+    static let canMakeNetworkNamespaces: Bool = {
+        guard getuid() == 0, let probe = try? run("/usr/sbin/ip", ["netns", "add", "rw-probe-\(getpid())"]) else { return false }
+        _ = try? run("/usr/sbin/ip", ["netns", "delete", "rw-probe-\(getpid())"])
+        return probe.status == 0
+    }()
+
     static func temporaryDirectory() -> String {
         let path = NSTemporaryDirectory() + "ringwatt-e2e-" + UUID().uuidString
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -4,7 +4,7 @@ import Support
 @testable import Model
 
 /// The GPT's layers against finite differences, the whole model against an independent numpy
-/// implementation (scripts/reference_gpt.py), and its layout and reporting promises.
+/// implementation (Tests/Oracles/reference_gpt.py), and its layout and reporting promises.
 @Suite struct GPTTests {
     static func random(_ n: Int, _ rng: inout SplitMix64, scale: Double = 1) -> [Float] {
         (0..<n).map { _ in Float((rng.nextUniform() * 2 - 1) * scale) }
@@ -135,7 +135,7 @@ import Support
         }
     }
 
-    /// Loss and every gradient tensor against scripts/reference_gpt.py (float64 numpy), within 1e-4 of
+    /// Loss and every gradient tensor against Tests/Oracles/reference_gpt.py (float64 numpy), within 1e-4 of
     /// the tensor's largest element.
     @Test func matchesTheNumpyReference() throws {
         let (model, batch) = Self.model(seed: 11)
@@ -150,8 +150,8 @@ import Support
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try input.write(to: URL(fileURLWithPath: dir + "/in"))
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path + "/scripts/reference_gpt.py"
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().path
+            + "/Oracles/reference_gpt.py"
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")  // the python3 install-deps.sh provisioned
         python.arguments = ["python3", script, dir + "/in", dir + "/out"]
@@ -160,7 +160,7 @@ import Support
         try python.run()
         python.waitUntilExit()
         let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        try #require(python.terminationStatus == 0, "scripts/reference_gpt.py failed (numpy installed? bash scripts/install-deps.sh): \(said)")
+        try #require(python.terminationStatus == 0, "Tests/Oracles/reference_gpt.py failed (numpy installed? bash scripts/install-deps.sh): \(said)")
         let out = try Data(contentsOf: URL(fileURLWithPath: dir + "/out"))
         let reference = out.withUnsafeBytes { raw in (0..<(out.count / 8)).map { raw.loadUnaligned(fromByteOffset: 8 * $0, as: Double.self) } }
         try #require(reference.count == 1 + model.parameterCount)

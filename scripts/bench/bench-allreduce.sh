@@ -8,7 +8,7 @@
 # the direct call is the same algorithm. Also fits the ring's cost model (alpha, beta, gamma).
 #   [ITERS=40] [REPEATS=5] bash scripts/bench-allreduce.sh [RANKS] [OUTDIR] [extra bench-allreduce options]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/env.sh
 NP="${1:-2}"; OUT="${2:-runs/bench-allreduce-np$NP}"; shift $(( $# > 2 ? 2 : $# ))
 mkdir -p "$OUT"
@@ -25,5 +25,5 @@ for rep in $(seq 1 "${REPEATS:-5}"); do
     "$BIN" bench-allreduce --iters "${ITERS:-40}" --algorithms mpi,mpi-ring --csv "$OUT/forced-$rep.csv" "$@" > "$OUT/forced-$rep.txt"
 done
 cp "$OUT/fit-1.json" "$OUT/fit.json"
-python3 scripts/bench_table.py "$OUT"
+python3 scripts/bench/bench_table.py "$OUT"
 echo "fit: $(cat "$OUT/fit.json" | tr -d '\n ')"

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Ringwatt's BLAS against numpy's, on exactly the cblas_sgemm calls of one training step (the
 # MLP's at batch 64, the GPT's at 8 x 128 tokens): `ringwatt bench-gemm` times each distinct call
-# in the core Ringwatt chose; scripts/baselines/gemm_calls.py times the same calls through the
+# in the core Ringwatt chose; scripts/bench/baselines/gemm_calls.py times the same calls through the
 # OpenBLAS of PyPI's numpy (.baselines-venv) and of the python3 on PATH. Rounds interleave the
 # sides; per side the step's products are the sum over calls of count x seconds per call. Prints
 # each side's BLAS core (threadpoolctl for numpy), medians, spreads and Ringwatt's ratio.
 # Prints figures; asserts nothing.
 #   bash scripts/bench-blas.sh [ROUNDS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/install-baselines.sh >/dev/null
+cd "$(dirname "$0")/../.."
+bash scripts/bench/install-baselines.sh >/dev/null
 source scripts/env.sh
 swift build -c release --product ringwatt >/dev/null
 ROUNDS="${1:-5}"
@@ -17,7 +17,7 @@ RW=.build/release/ringwatt
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 sides=("pypi-numpy:$PWD/.baselines-venv/bin/python")
 # The python3 on PATH too, where its numpy runs another library than the environment's.
-describe() { (cd scripts/baselines && "$1" -c 'import numpy, common; print(common.blas_description())' 2>/dev/null); }
+describe() { (cd scripts/bench/baselines && "$1" -c 'import numpy, common; print(common.blas_description())' 2>/dev/null); }
 path_py=$(command -v python3 || true)
 if [ -n "$path_py" ] && [ "$(describe "$path_py")" != "$(describe .baselines-venv/bin/python)" ]; then sides+=("path-numpy:$path_py"); fi
 total() { python3 -c "import json, sys; print(sum(json.loads(l)['seconds'] * json.loads(l)['count'] for l in sys.stdin if l.startswith('{')))"; }
@@ -33,7 +33,7 @@ for model in mlp gpt; do
     echo "$model $round ringwatt $($RW bench-gemm --model "$model" | total)" >> "$tmp/rows"
     for side in "${sides[@]}"; do
       name=${side%%:*} py=${side#*:}
-      echo "$model $round $name $(cd scripts/baselines && "$py" gemm_calls.py "$tmp/$model.calls" 2>/dev/null | total)" >> "$tmp/rows"
+      echo "$model $round $name $(cd scripts/bench/baselines && "$py" gemm_calls.py "$tmp/$model.calls" 2>/dev/null | total)" >> "$tmp/rows"
     done
   done
 done

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The all-reduce table of scripts/bench-allreduce.sh, from the CSV files a run of it left:
-    python3 scripts/bench_table.py runs/bench-allreduce-np2
+    python3 scripts/bench/bench_table.py runs/bench-allreduce-np2
 Writes OUTDIR/table.md and prints it."""
 import csv, glob, statistics, sys
 from collections import defaultdict

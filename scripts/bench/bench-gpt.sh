@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Ringwatt's GPT against the same model in PyTorch (scripts/baselines/torch_gpt.py: DDP, gloo, CPU,
+# Ringwatt's GPT against the same model in PyTorch (scripts/bench/baselines/torch_gpt.py: DDP, gloo, CPU,
 # one thread per rank) — PyPI's current torch and Debian's 1.13 — interleaved round by round on this
 # machine: same architecture, optimizer, batches (8 × 128 tokens per rank) and steps, launched by
 # mpirun -np 1 and 2 (one rank per core).
@@ -8,8 +8,8 @@
 # sees), then every round, then the medians, spreads and ratios. Asserts nothing.
 #   bash scripts/bench-gpt.sh [ROUNDS] [STEPS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/install-baselines.sh --pypi-torch >/dev/null
+cd "$(dirname "$0")/../.."
+bash scripts/bench/install-baselines.sh --pypi-torch >/dev/null
 source scripts/env.sh
 swift build -c release --product ringwatt >/dev/null
 ROUNDS="${1:-5}"; STEPS="${2:-40}"
@@ -17,7 +17,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 grep -m1 "model name" /proc/cpuinfo | sed 's/^/# /'
 echo "# ringwatt: BLAS $(.build/release/ringwatt doctor --workload gpt | sed -n 's/^blas *//p')"
 for py in "$PWD/.baselines-venv/bin/python" /usr/bin/python3; do
-  echo "# torch ($py): $(cd scripts/baselines && "$py" -c 'import torch, common; print(torch.__version__, common.blas_description(), "|", common.torch_blas(torch))' 2>/dev/null || echo absent)"
+  echo "# torch ($py): $(cd scripts/bench/baselines && "$py" -c 'import torch, common; print(torch.__version__, common.blas_description(), "|", common.torch_blas(torch))' 2>/dev/null || echo absent)"
 done
 echo "round np trainer tokens_per_s"
 for round in $(seq 1 "$ROUNDS"); do
@@ -31,7 +31,7 @@ print(round(s['samples'] / (s['seconds'] - p['eval'] - p['checkpoint'])))")
     for py in "$PWD/.baselines-venv/bin/python" /usr/bin/python3; do
       name=$([ "$py" = /usr/bin/python3 ] && echo torch-debian || echo torch-pypi)
       # A fresh rendezvous port per launch: gloo's last one may still be in TIME_WAIT.
-      tc=$(cd scripts/baselines && MASTER_PORT=$((20000 + RANDOM % 20000)) mpirun --oversubscribe -np "$np" \
+      tc=$(cd scripts/bench/baselines && MASTER_PORT=$((20000 + RANDOM % 20000)) mpirun --oversubscribe -np "$np" \
             -x OPENBLAS_NUM_THREADS -x MASTER_PORT "$py" torch_gpt.py --steps "$STEPS" --eval-windows 8 2>/dev/null \
             | sed -n 's/.*tokens_per_s=\([0-9]*\).*/\1/p' || true)
       [ -n "$tc" ] || { echo "bench-gpt: $name at np $np failed in round $round" >&2; continue; }

@@ -4,7 +4,7 @@
 # constant learning rate 0.05, no weight decay) and mpirun -np N: numpy + mpi4py from Debian (the
 # system OpenBLAS, as Ringwatt's library before its core choice) and from PyPI (numpy's own
 # OpenBLAS, in .baselines-venv), PyTorch DDP
-# (gloo, CPU, one thread per rank) from Debian and, when scripts/install-baselines.sh --pypi-torch
+# (gloo, CPU, one thread per rank) from Debian and, when scripts/bench/install-baselines.sh --pypi-torch
 # has made .baselines-venv, from PyPI. One epoch each; samples/s over the training loop with the
 # batch gathering included and evaluation excluded (for Ringwatt: samples over the loop's phases
 # less eval and checkpoint, from summary.json). Rounds interleave every trainer and rank count;
@@ -16,8 +16,8 @@
 # Prints figures; asserts nothing.
 #   bash scripts/bench-baselines.sh [ROUNDS] [BATCH]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/install-baselines.sh >/dev/null
+cd "$(dirname "$0")/../.."
+bash scripts/bench/install-baselines.sh >/dev/null
 source scripts/env.sh
 swift build -c release --product ringwatt >/dev/null
 ROUNDS="${1:-5}"; BATCH="${2:-64}"
@@ -29,8 +29,8 @@ echo "model 784-256-128-10, batch $BATCH per rank, SGD momentum 0.9, lr 0.05 con
 grep -m1 "model name" /proc/cpuinfo | sed 's/^/# /'
 echo "# ringwatt: BLAS $(.build/release/ringwatt doctor | sed -n 's/^blas *//p')"
 for py in $PY "$VENV_PY"; do
-  echo "# numpy ($py): $(cd scripts/baselines && "$py" -c 'import numpy, common; print(common.blas_description())')"
-  echo "# torch ($py): $(cd scripts/baselines && "$py" -c 'import torch, common; print(common.blas_description(), "|", common.torch_blas(torch))' 2>/dev/null || echo absent)"
+  echo "# numpy ($py): $(cd scripts/bench/baselines && "$py" -c 'import numpy, common; print(common.blas_description())')"
+  echo "# torch ($py): $(cd scripts/bench/baselines && "$py" -c 'import torch, common; print(common.blas_description(), "|", common.torch_blas(torch))' 2>/dev/null || echo absent)"
 done
 for round in $(seq 1 "$ROUNDS"); do
   for np in 1 2 4; do
@@ -40,20 +40,20 @@ for round in $(seq 1 "$ROUNDS"); do
     rw=$($PY -c "import json; s = json.load(open('$tmp/rw/summary.json')); p = s['seconds_by_phase']
 print(round(s['samples'] / (sum(p.values()) - p['eval'] - p['checkpoint'])))")
     printf "%s\t%s\t%s\t%s\n" "$round" "$np" ringwatt "$rw" | tee -a "$rows"
-    nm=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS $PY numpy_mpi4py.py "$BATCH" \
+    nm=$(cd scripts/bench/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS $PY numpy_mpi4py.py "$BATCH" \
           | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p')
     printf "%s\t%s\t%s\t%s\n" "$round" "$np" numpy+mpi4py "$nm" | tee -a "$rows"
-    nv=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS "$VENV_PY" numpy_mpi4py.py "$BATCH" \
+    nv=$(cd scripts/bench/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS "$VENV_PY" numpy_mpi4py.py "$BATCH" \
           | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p')
     printf "%s\t%s\t%s\t%s\n" "$round" "$np" numpy+mpi4py-pypi "$nv" | tee -a "$rows"
     # A fresh rendezvous port per run (a port still held from the previous run fails gloo's init);
     # a run that fails leaves its cell empty and is reported, rather than ending the benchmark.
-    tc=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS -x MASTER_PORT=$((20000 + RANDOM % 20000)) \
+    tc=$(cd scripts/bench/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS -x MASTER_PORT=$((20000 + RANDOM % 20000)) \
           $PY torch_ddp.py "$BATCH" 2>"$tmp/err" | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p') || true
     [ -n "$tc" ] || echo "torch-ddp-debian np $np failed: $(tail -1 "$tmp/err")" >&2
     printf "%s\t%s\t%s\t%s\n" "$round" "$np" torch-ddp-debian "$tc" | tee -a "$rows"
     if [ -x "$VENV_PY" ]; then
-      tp=$(cd scripts/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS -x MASTER_PORT=$((20000 + RANDOM % 20000)) \
+      tp=$(cd scripts/bench/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS -x MASTER_PORT=$((20000 + RANDOM % 20000)) \
             "$VENV_PY" torch_ddp.py "$BATCH" 2>"$tmp/err" | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p') || true
       [ -n "$tp" ] || echo "torch-ddp-pypi np $np failed: $(tail -1 "$tmp/err")" >&2
       printf "%s\t%s\t%s\t%s\n" "$round" "$np" torch-ddp-pypi "$tp" | tee -a "$rows"
@@ -78,4 +78,4 @@ for np_ in sorted({k[0] for k in runs}):
         ratio = "" if trainer == "ringwatt" else f"{ours / m:.2f}"
         print(f"{np_:>3} {trainer:<17} {m:>17.0f} {min(values):>7.0f}–{max(values):<8.0f} {ratio:>11}")
 PY
-for py in $PY "$VENV_PY"; do echo "ceiling with $py:"; (cd scripts/baselines && "$py" gemm_ceiling.py "$BATCH"); done
+for py in $PY "$VENV_PY"; do echo "ceiling with $py:"; (cd scripts/bench/baselines && "$py" gemm_ceiling.py "$BATCH"); done

@@ -8,7 +8,7 @@
 #     only with --pypi-torch.
 # Idempotent; not needed to build, test or use Ringwatt.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/lib.sh
 ensure_debs install-baselines python3-torch python3-mpi4py python3-numpy python3-threadpoolctl python3-venv
 echo "install-baselines: python3-torch, python3-mpi4py, python3-numpy, python3-threadpoolctl present for /usr/bin/python3"

@@ -6,7 +6,7 @@
 #   [REPEATS=5] bash scripts/overlap-study.sh [RANKS] [OUTDIR] [extra train options…]
 #   e.g. bash scripts/overlap-study.sh 4 runs/overlap-np4   (4 ranks, oversubscribed on 2 cores)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/env.sh
 NP="${1:-$(ringwatt_default_ranks)}"; OUT="${2:-runs/overlap-np$NP}"; shift $(( $# > 2 ? 2 : $# ))
 mkdir -p "$OUT"
