@@ -11,23 +11,18 @@ struct BenchGEMM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-gemm",
         abstract: "Time every distinct cblas_sgemm call of one training step; one JSON line per call (count per step, seconds per call).",
-        discussion: "Prints figures; asserts nothing. --list prints the calls without timing them.")
+        discussion: "Batch: 64 samples (mlp) or 8 sequences (gpt) unless --batch-size. Prints figures; asserts nothing. --list prints the calls without timing them.")
 
-    @Option(help: "Model: mlp or gpt.") var model = ModelKind.mlp
-    @Option(help: "MLP layer widths.") var layers = "784-256-128-10"
-    @Option(help: "GPT size: standard or tiny.") var size = GPTSize.standard
-    @Option(help: "Batch size: samples (mlp, default 64) or sequences (gpt, default 8).") var batchSize: Int?
+    @OptionGroup var step: StepOptions
     @Option(help: "Milliseconds to time each call for.") var milliseconds = 20.0
     @Flag(help: "Only list the calls.") var list = false
 
     func validate() throws {
-        guard (batchSize ?? 1) > 0, milliseconds > 0 else { throw ValidationError("--batch-size and --milliseconds must be positive") }
-        _ = try TrainConfig.parseLayers(layers)
+        guard milliseconds > 0 else { throw ValidationError("--milliseconds must be positive") }
     }
 
     func run() throws {
-        let bench = model == .gpt ? GEMMBenchmark(shape: size.shape, batch: batchSize ?? 8)
-            : GEMMBenchmark(model: MLP(widths: try TrainConfig.parseLayers(layers), seed: 1), batch: batchSize ?? 64)
+        let bench = step.gemm(try step.config(mlpBatch: 64, gptBatch: 8))
         var counts: [GEMMCall: Int] = [:], order: [GEMMCall] = []
         for call in bench.calls {
             if counts[call] == nil { order.append(call) }

@@ -13,40 +13,31 @@ struct BenchStep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-step",
         abstract: "Time one rank's training step (batch, forward, backward, guard and optimizer) against cblas_sgemm on the step's own calls.",
-        discussion: "Set OPENBLAS_NUM_THREADS=1 for one core. The step is the trainer's, with the model's default optimizer and schedule; the MLP's batches come from a synthetic set of Fashion-MNIST's size in shuffled order, the GPT's from the default corpus. Prints figures; asserts nothing.")
+        discussion: "Batch: 256 samples (mlp) or 8 sequences (gpt) unless --batch-size. Set OPENBLAS_NUM_THREADS=1 for one core. The step is the trainer's, with the model's default optimizer and schedule; the MLP's batches come from a synthetic set of Fashion-MNIST's size in shuffled order, the GPT's from the default corpus. Prints figures; asserts nothing.")
 
-    @Option(help: "Model: mlp or gpt.") var model = ModelKind.mlp
-    @Option(help: "MLP layer widths.") var layers = "784-256-128-10"
-    @Option(help: "GPT size: standard or tiny.") var size = GPTSize.standard
-    @Option(help: "Batch size: samples (mlp, default 256) or sequences of T tokens (gpt, default 8).") var batchSize: Int?
+    @OptionGroup var step: StepOptions
     @Option(help: "Rounds; each times --steps training steps and --steps GEMM-only steps (default: 9 mlp, 5 gpt).") var rounds: Int?
     @Option(help: "Steps per round (default: 50 mlp, 5 gpt).") var steps: Int?
     @Option(help: "Also time rounds with the power sampler running at this rate (0: skip).") var sampleHz = 100.0
     @Option(help: "Power source for the sampled rounds: auto, rapl, hwmon, nvml or estimate.") var powerSource = SourcePreference.auto
 
     func validate() throws {
-        guard (batchSize ?? 1) > 0, (rounds ?? 1) > 0, (steps ?? 1) > 0 else { throw ValidationError("--batch-size, --rounds and --steps must be positive") }
-        let widths = try TrainConfig.parseLayers(layers)
-        guard widths.count >= 2, widths.allSatisfy({ $0 > 0 }) else { throw ValidationError("--layers widths must be positive") }
+        guard (rounds ?? 1) > 0, (steps ?? 1) > 0 else { throw ValidationError("--rounds and --steps must be positive") }
     }
 
     func run() throws {
-        var config = TrainConfig.defaults(for: model)
-        if model == .gpt {
-            config.gpt = size.shape
-            config.batchSize = batchSize ?? 8
+        var config = try step.config(mlpBatch: 256, gptBatch: 8)
+        if step.model == .gpt {
             let (gpt, source) = try Workloads.languageModel(config, ranks: 1, rank: 0, gradientSlack: 0)
             print("model \(gpt.summary), \(config.batchSize) × \(config.gpt.context) tokens" + header(config))
-            try measure(TrainingStep(model: gpt, source: source, config: config), GEMMBenchmark(shape: config.gpt, batch: config.batchSize),
+            try measure(TrainingStep(model: gpt, source: source, config: config), step.gemm(config),
                         flops: gpt.trainingFLOPs(samples: config.batchSize * config.gpt.context), unit: "tokens",
                         perStep: config.batchSize * config.gpt.context, defaults: (5, 5))
         } else {
-            config.layers = try TrainConfig.parseLayers(layers)
-            config.batchSize = batchSize ?? 256
             config.data = .synthetic(samples: 70_000, features: config.layers[0], classes: config.layers.last!)
             let (mlp, source) = try Workloads.classifier(config, ranks: 1, rank: 0, gradientSlack: 0)
-            print("model \(layers), batch \(config.batchSize)" + header(config))
-            try measure(TrainingStep(model: mlp, source: source, config: config), GEMMBenchmark(model: mlp, batch: config.batchSize),
+            print("model \(step.layers), batch \(config.batchSize)" + header(config))
+            try measure(TrainingStep(model: mlp, source: source, config: config), step.gemm(config),
                         flops: mlp.trainingFLOPs(batch: config.batchSize), unit: "samples", perStep: config.batchSize, defaults: (9, 50))
         }
     }

@@ -212,3 +212,32 @@ struct EnergyOptions: ParsableArguments {
     var energyBudgetJ: Double?
     var estimate: EstimateModel { EstimateModel(wattsPerBusyCore: estimateCoreWatts, nodeIdleWatts: estimateIdleWatts) }
 }
+
+/// The workload a benchmark times one step of: the model and its shape, the batch.
+struct StepOptions: ParsableArguments {
+    @Option(help: "Model: mlp or gpt.") var model = ModelKind.mlp
+    @Option(help: "MLP layer widths.") var layers = "784-256-128-10"
+    @Option(help: "GPT size: standard or tiny.") var size = GPTSize.standard
+    @Option(help: "Batch size: samples (mlp) or sequences of T tokens (gpt); defaults in the command's help.") var batchSize: Int?
+
+    func validate() throws {
+        guard (batchSize ?? 1) > 0 else { throw ValidationError("--batch-size must be positive") }
+        let widths = try TrainConfig.parseLayers(layers)
+        guard widths.count >= 2, widths.allSatisfy({ $0 > 0 }) else { throw ValidationError("--layers widths must be positive") }
+    }
+
+    /// The model's default configuration with these shapes and the batch (`mlp`/`gpt` if not given).
+    func config(mlpBatch: Int, gptBatch: Int) throws -> TrainConfig {
+        var config = TrainConfig.defaults(for: model)
+        config.layers = try TrainConfig.parseLayers(layers)
+        config.gpt = size.shape
+        config.batchSize = batchSize ?? (model == .gpt ? gptBatch : mlpBatch)
+        return config
+    }
+
+    /// The step's cblas_sgemm calls, as the model makes them.
+    func gemm(_ config: TrainConfig) -> GEMMBenchmark {
+        model == .gpt ? GEMMBenchmark(shape: config.gpt, batch: config.batchSize)
+            : GEMMBenchmark(model: MLP(widths: config.layers, seed: 1), batch: config.batchSize)
+    }
+}

@@ -35,7 +35,7 @@ protocol UsesBLAS {
 }
 
 extension Train: UsesBLAS { var blasWorkload: BLASWorkload { model.model == .gpt ? .gpt : .mlp } }
-extension BenchStep: UsesBLAS { var blasWorkload: BLASWorkload { model == .gpt ? .gpt : .mlp } }
+extension BenchStep: UsesBLAS { var blasWorkload: BLASWorkload { step.model == .gpt ? .gpt : .mlp } }
 extension BenchAllReduce: UsesBLAS { var blasWorkload: BLASWorkload { .mlp } }
 extension Doctor: UsesBLAS { var blasWorkload: BLASWorkload { workload } }
-extension BenchGEMM: UsesBLAS { var blasWorkload: BLASWorkload { model == .gpt ? .gpt : .mlp } }
+extension BenchGEMM: UsesBLAS { var blasWorkload: BLASWorkload { step.model == .gpt ? .gpt : .mlp } }
