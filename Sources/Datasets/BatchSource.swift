@@ -10,6 +10,8 @@ public protocol BatchSource: AnyObject {
     var batchesPerEpoch: Int { get }
     /// Hashes of the loaded data that every rank must share (a mismatch means ranks read different files).
     var fingerprints: [UInt64] { get }
+    /// Every byte the source trains and evaluates on, hashed: what a checkpoint records.
+    var dataFingerprint: DataFingerprint { get }
 
     func makeTrainingBatch() -> Batch
     /// Fills `batch` with this rank's training batch `step` (0-based within the epoch) of `epoch`.

@@ -18,7 +18,7 @@ public enum DatasetError: RingwattError, Equatable {
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason):
-            return "cannot open \(path): \(reason) (hint: install dataset-fashion-mnist or pass --data DIR)"
+            return "cannot open \(path): \(reason)"
         case let .readFailed(path, reason):
             return "cannot read \(path): \(reason) (corrupt or truncated gzip?)"
         case let .badMagic(path, found):

@@ -4,7 +4,7 @@ import CZlib
 /// A truncated or corrupt gzip stream is an error, never a silently short result.
 public func readFileBytes(_ path: String) throws -> [UInt8] {
     guard let file = gzopen(path, "rb") else {
-        throw DatasetError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        throw DatasetError.cannotOpen(path: path, reason: describeOpenFailure(errno))
     }
     defer { gzclose(file) }
     gzbuffer(file, 1 << 18)
@@ -36,3 +36,26 @@ import Glibc
 #else
 import Darwin
 #endif
+
+/// What an errno from opening a file means to a user.
+func describeOpenFailure(_ code: Int32) -> String {
+    switch code {
+    case ELOOP: return "a loop of symbolic links"
+    case ENOENT: return "no such file or directory"
+    default: return String(cString: strerror(code))
+    }
+}
+
+/// A whole file's bytes, by its path's raw bytes (a name need not be UTF-8), or why not.
+func readWholeFile(_ path: [CChar], display: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw DatasetError.cannotOpen(path: display, reason: describeOpenFailure(errno)) }
+    defer { close(fd) }
+    var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 { throw DatasetError.readFailed(path: display, reason: String(cString: strerror(errno))) }
+        if n == 0 { return bytes }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+}

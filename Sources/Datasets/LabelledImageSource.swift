@@ -37,6 +37,7 @@ public final class LabelledImageSource: BatchSource {
 
     public var batchesPerEpoch: Int { sampler.batchesPerEpoch(batchSize: batchSize) }
     public var fingerprints: [UInt64] { [train.fingerprint, test.fingerprint] }
+    public var dataFingerprint: DataFingerprint { DataFingerprint([train.labels, train.images, test.labels, test.images]) }
 
     public func makeTrainingBatch() -> ClassificationBatch { ClassificationBatch(capacity: batchSize, features: train.features) }
     public func makeEvaluationBatch() -> ClassificationBatch {

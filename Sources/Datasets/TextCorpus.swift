@@ -28,29 +28,64 @@ public struct TextCorpus: Sendable {
     }
 
     /// A file, or a directory's regular files in sorted name order (not `*.dat` index files, not
-    /// symbolic links, not subdirectories), concatenated.
+    /// symbolic links, not subdirectories), concatenated. Names are handled as the bytes they
+    /// are (a file name need not be UTF-8); anything but a regular file or a directory — a device,
+    /// a FIFO, a socket — is refused, naming what it is.
     public static func load(_ path: String) throws -> TextCorpus {
-        let fm = FileManager.default
-        var isDirectory: ObjCBool = false
-        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw DatasetError.cannotOpen(path: path, reason: "no such file or directory"
-                                          + (path == fortunes ? " (install Debian's fortunes package, or pass --data FILE|DIR)" : ""))
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            let code = errno
+            throw DatasetError.cannotOpen(path: path, reason: describeOpenFailure(code)
+                                          + (path == fortunes && code == ENOENT ? " (install Debian's fortunes package, or pass --data FILE|DIR)" : ""))
         }
-        var files = [path]
-        if isDirectory.boolValue {
-            let names = (try? fm.contentsOfDirectory(atPath: path)) ?? []
-            files = names.sorted().filter { !$0.hasSuffix(".dat") }.map { path + "/" + $0 }.filter { file in
-                guard let attributes = try? fm.attributesOfItem(atPath: file) else { return false }
-                return attributes[.type] as? FileAttributeType == .typeRegular
-            }
+        var files: [[CChar]] = []
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: files = [Array(path.utf8CString)]
+        case S_IFDIR: files = try regularFiles(in: path)
+        default:
+            throw DatasetError.invalid("--data \(path) is \(kind(of: st.st_mode)), not a text file or a directory of them")
         }
         var bytes: [UInt8] = []
-        for file in files {
-            guard let data = fm.contents(atPath: file) else { throw DatasetError.cannotOpen(path: file, reason: "unreadable") }
-            bytes += data
-        }
+        for file in files { bytes += try readWholeFile(file, display: displayPath(file)) }
         guard !bytes.isEmpty else { throw DatasetError.invalid("\(path) holds no text (no regular files, or all empty)") }
         return TextCorpus(bytes: bytes, origin: "\(files.count) file(s), \(bytes.count) bytes from \(path)")
+    }
+
+    /// The regular files directly in `directory`, as raw paths sorted by their bytes.
+    static func regularFiles(in directory: String) throws -> [[CChar]] {
+        guard let dir = opendir(directory) else {
+            throw DatasetError.cannotOpen(path: directory, reason: describeOpenFailure(errno))
+        }
+        defer { closedir(dir) }
+        var names: [[UInt8]] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if name == Array(".".utf8) || name == Array("..".utf8) || name.suffix(4) == Array(".dat".utf8) { continue }
+            names.append(name)
+        }
+        let base = Array(directory.utf8) + [UInt8(ascii: "/")]
+        return names.sorted { $0.lexicographicallyPrecedes($1) }.compactMap { name in
+            let path = (base + name).map { CChar(bitPattern: $0) } + [0]
+            var st = stat()
+            return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? path : nil
+        }
+    }
+
+    /// A raw path for messages: UTF-8 where it is, the other bytes as \xNN.
+    static func displayPath(_ path: [CChar]) -> String {
+        let bytes = path.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        return bytes.map { $0 < 0x80 ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }.joined()
+    }
+
+    static func kind(of mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFIFO: "a FIFO"
+        case S_IFSOCK: "a socket"
+        default: "not a regular file"
+        }
     }
 
     /// FNV-1a of both splits (sampled): ranks compare it to be sure they read the same text.
@@ -96,6 +131,7 @@ public final class ByteWindowSource: BatchSource {
 
     public var batchesPerEpoch: Int { max(1, corpus.train.count / (batchSize * context * ranks)) }
     public var fingerprints: [UInt64] { corpus.fingerprints }
+    public var dataFingerprint: DataFingerprint { DataFingerprint([corpus.train, corpus.validation]) }
 
     public func makeTrainingBatch() -> TokenBatch { TokenBatch(capacity: batchSize, context: context) }
     public func makeEvaluationBatch() -> TokenBatch { TokenBatch(capacity: batchSize, context: context) }

@@ -12,6 +12,15 @@ public enum MPIJob {
     /// raised, 2 when MPI could not start (a single-rank error aborts and does not return).
     public static func run(threadLevel: MPITransport.ThreadLevel = .serialized, waitMicroseconds: Int = 0,
                            _ body: (Communicator) throws -> Int32) -> Int32 {
+        // Open MPI keeps its session files under TMPDIR and, when it cannot, prints dozens of
+        // lines and aborts inside MPI_Init: say the one thing that matters first.
+        let tmp = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        if access(tmp, W_OK | X_OK) != 0 {
+            let line = "ringwatt: error: cannot start MPI: TMPDIR \(tmp) is not a writable directory "
+                + "(\(String(cString: strerror(errno)))); Open MPI keeps its session files there: point TMPDIR at one\n"
+            FileHandle.standardError.write(Data(line.utf8))
+            return 2
+        }
         let transport: MPITransport
         do {
             transport = try MPITransport(threadLevel: threadLevel)

@@ -15,7 +15,8 @@ public enum DataSpec: Sendable, Equatable {
     /// A text file, or a directory of them, read as bytes (the language model's data).
     case text(String)
 
-    public static let fashionMNIST = DataSpec.directory("/usr/share/datasets/fashion-mnist")
+    public static let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
+    public static let fashionMNIST = DataSpec.directory(fashionMNISTDirectory)
 
     /// Parses `--data`: a directory, or `synthetic` / `synthetic:SAMPLES:FEATURES:CLASSES`.
     public static func parse(_ text: String) throws -> DataSpec {

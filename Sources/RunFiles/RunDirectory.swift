@@ -8,6 +8,8 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
     public let path: String
     private var iterations: AppendFile
     private var power: AppendFile
+    /// Held from before the first write to `close()`: no second job writes here meanwhile.
+    private let lock: RunDirectoryLock
     /// Iteration lines are encoded and appended here, off the training thread, in order; every
     /// other write to the directory (summary, checkpoint, timeline) waits for them first.
     private let writer = DispatchQueue(label: "ringwatt.run-directory")
@@ -23,12 +25,19 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
     public static let emissionsFile = "emissions.csv"
     public static let powerHeader = "rank,node,t_s,watts,source,domain\n"
 
-    /// Creates (or, with `overwrite`, empties of a previous run's files) the directory. A directory
-    /// that already holds a run is refused: results are never silently replaced.
+    /// Every file a run writes here: what makes a directory a run directory.
+    public static let runFiles = [iterationsFile, powerFile, summaryFile, timelineFile, checkpointFile, previousCheckpointFile,
+                                  metricsFile, emissionsFile, RunDirectoryLock.fileName]
+
+    /// Creates (or, with `overwrite`, empties of a previous run's files) the directory, and owns it
+    /// until `close()`. Refused before anything is touched: a directory a live run is writing; one
+    /// that already holds a run (results are never silently replaced); an existing directory
+    /// that holds other files and no run (`--out /`, a home directory).
     public init(path: String, overwrite: Bool, resumingAt resume: (iterations: Int, clock: Double)? = nil) throws {
         self.path = path
         let fm = FileManager.default
         if let resume {
+            lock = try RunDirectoryLock(directory: path)
             // Continue the run's files: keep the first `iterations` lines and the power samples up
             // to the checkpoint's clock; what came after was not checkpointed and is redone.
             let iterationsPath = path + "/" + Self.iterationsFile, powerPath = path + "/" + Self.powerFile
@@ -51,21 +60,25 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
-                throw RunError.runDirectory("--out \(path) exists and is not a directory")
+                throw RunError.runDirectory("--out \(path) exists and is not a directory; choose a new or empty directory")
             }
-            let ours = [Self.iterationsFile, Self.powerFile, Self.summaryFile, Self.timelineFile, Self.checkpointFile,
-                        Self.metricsFile, Self.emissionsFile]
-            let present = ours.filter { fm.fileExists(atPath: path + "/" + $0) }
-            if !present.isEmpty {
+            let entries = (try? fm.contentsOfDirectory(atPath: path)) ?? []
+            let present = Self.runFiles.filter { fm.fileExists(atPath: path + "/" + $0) }
+            if present.isEmpty && !entries.isEmpty {
+                throw RunError.runDirectory("--out \(path) holds \(entries.count) other file(s) and no run; "
+                                            + "choose a new or empty directory (run files are never mixed into other files)")
+            }
+            lock = try RunDirectoryLock(directory: path)
+            let results = present.filter { $0 != RunDirectoryLock.fileName }
+            if !results.isEmpty {
                 guard overwrite else {
-                    throw RunError.runDirectory("--out \(path) already holds a run (\(present.joined(separator: ", "))); choose another directory or pass --overwrite")
+                    throw RunError.runDirectory("--out \(path) already holds a run (\(results.joined(separator: ", "))); choose another directory or pass --overwrite")
                 }
-                for name in present { try? fm.removeItem(atPath: path + "/" + name) }
+                for name in results { try? fm.removeItem(atPath: path + "/" + name) }
             }
         } else {
-            do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-                throw RunError.runDirectory("cannot create --out \(path): \(Self.reason(error))")
-            }
+            try Self.makeDirectories(path)
+            lock = try RunDirectoryLock(directory: path)
         }
         iterations = try AppendFile(path: path + "/" + Self.iterationsFile)
         power = try AppendFile(path: path + "/" + Self.powerFile)
@@ -131,6 +144,26 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
         writer.sync {}
         iterations.close()
         power.close()
+        lock.release()
+    }
+
+    /// `mkdir -p`, one component at a time, so a failure names the component and the reason (a
+    /// parent that is a file, a read-only file system) instead of a Foundation error code.
+    package static func makeDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            var st = stat()
+            if stat(prefix, &st) == 0 {
+                guard st.st_mode & S_IFMT == S_IFDIR else {
+                    throw RunError.runDirectory("cannot create --out \(path): \(prefix) is a file, not a directory")
+                }
+                continue
+            }
+            guard mkdir(prefix, 0o755) == 0 || errno == EEXIST else {
+                throw RunError.runDirectory("cannot create --out \(path): \(prefix): \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     package static func reason(_ error: Error) -> String {

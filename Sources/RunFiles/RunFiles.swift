@@ -192,8 +192,17 @@ public enum SummaryFile {
     /// Reads DIR/summary.json; errors name the directory and what is missing.
     public static func read(directory: String) throws -> SummaryFile {
         let path = directory + "/" + RunDirectory.summaryFile
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw RunError.runDirectory("\(directory) holds no summary.json: not a run directory, or a run still in progress")
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw RunError.runDirectory(errno == ENOENT
+                ? "\(directory) holds no summary.json: not a run directory, or a run still in progress"
+                : "cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        guard st.st_mode & S_IFMT == S_IFREG, let data = FileManager.default.contents(atPath: path) else {
+            throw RunError.runDirectory("cannot read \(path): not a regular, readable file")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw RunError.runDirectory("\(path) is not a Ringwatt summary: not text (binary or damaged)")
         }
         if let summary = try? RunFileCoding.decode(RunSummary.self, text) { return .figures(summary) }
         if let stub = try? RunFileCoding.decode(FailedRun.self, text) { return .failed(stub) }

@@ -136,6 +136,8 @@ public struct RunFigures: Codable, Equatable, Sendable {
     public var energyMethods: [String: String]? = nil
     public var energyResolution: EnergyResolution? = nil
     public var metadata: RunMetadata? = nil
+    /// What the configuration needs per rank by `MemoryEstimate` (peak RSS adds the process's fixed cost).
+    public var memoryEstimateMib: Double? = nil
 
     package enum CodingKeys: String, CodingKey {
         case status, ranks, nodes, epochs, iterations, samples, seconds, wallSeconds = "wall_seconds"
@@ -155,7 +157,7 @@ public struct RunFigures: Codable, Equatable, Sendable {
         case idlePowerW = "idle_power_w", energyIdleJ = "energy_idle_j", energyDynamicJ = "energy_dynamic_j"
         case energyDynamicByPhaseJ = "energy_dynamic_by_phase_j", phasePowerW = "phase_power_w", machines
         case energyByNodeJ = "energy_by_node_j", energyAttribution = "energy_attribution", energyMethods = "energy_methods"
-        case energyResolution = "energy_resolution", metadata
+        case energyResolution = "energy_resolution", metadata, memoryEstimateMib = "memory_estimate_mib"
     }
 
     /// Every stored property, in order (the memberwise initializer, visible to the package).

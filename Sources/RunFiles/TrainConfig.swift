@@ -156,6 +156,8 @@ public struct TrainConfig: Sendable, Equatable {
         if let p = accounting.pricePerKWh { try need(p >= 0, "--price-per-kwh must be ≥ 0") }
         if let b = energyBudgetJoules { try need(b > 0, "--energy-budget-j must be positive, got \(b)") }
         try need(!out.isEmpty, "--out must name a directory")
+        // Last: the sizes are positive by now; whether they fit one rank's machine at all.
+        try MemoryEstimate(self).check(ranksOnMachine: 1)
     }
 
     /// Parses "784-256-128-10" (or commas).

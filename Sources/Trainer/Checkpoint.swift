@@ -1,5 +1,6 @@
 import Accounting
 import RunFiles
+import Datasets
 import Foundation
 import Model
 import Support
@@ -21,6 +22,8 @@ public struct CheckpointHeader: Codable, Equatable {
     public var parameterCount: Int
     public var firstMomentCount: Int
     public var secondMomentCount: Int
+    /// The data the run trained on (absent in checkpoints from before 0.7).
+    public var data: DataFingerprint?
 
     /// The energy the run had used by the checkpoint, by phase (J).
     public var phaseJoules: [Double] { totals.phaseJoules }
@@ -29,14 +32,16 @@ public struct CheckpointHeader: Codable, Equatable {
         case format, ranks, step, clockSeconds = "clock_s", optimizerSteps = "optimizer_steps"
         case skippedSteps = "skipped_steps", evaluations, accuracies, totals, config
         case parameterCount = "parameter_count", firstMomentCount = "first_moment_count"
-        case secondMomentCount = "second_moment_count"
+        case secondMomentCount = "second_moment_count", data
     }
 
     init(ranks: Int, step: Int, clockSeconds: Double, optimizerSteps: Int, skippedSteps: Int, evaluations: [Evaluation],
-         totals: RunTotals, config: TrainConfig, parameterCount: Int, firstMomentCount: Int, secondMomentCount: Int) {
+         totals: RunTotals, config: TrainConfig, parameterCount: Int, firstMomentCount: Int, secondMomentCount: Int,
+         data: DataFingerprint?) {
         self.ranks = ranks; self.step = step; self.clockSeconds = clockSeconds; self.optimizerSteps = optimizerSteps
         self.skippedSteps = skippedSteps; self.evaluations = evaluations; self.totals = totals; self.config = config
         self.parameterCount = parameterCount; self.firstMomentCount = firstMomentCount; self.secondMomentCount = secondMomentCount
+        self.data = data
     }
 
     public init(from decoder: Decoder) throws {
@@ -56,6 +61,7 @@ public struct CheckpointHeader: Codable, Equatable {
         parameterCount = try c.decode(Int.self, forKey: .parameterCount)
         firstMomentCount = try c.decode(Int.self, forKey: .firstMomentCount)
         secondMomentCount = try c.decode(Int.self, forKey: .secondMomentCount)
+        data = try c.decodeIfPresent(DataFingerprint.self, forKey: .data)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -66,6 +72,7 @@ public struct CheckpointHeader: Codable, Equatable {
         try c.encode(totals, forKey: .totals); try c.encode(config, forKey: .config)
         try c.encode(parameterCount, forKey: .parameterCount); try c.encode(firstMomentCount, forKey: .firstMomentCount)
         try c.encode(secondMomentCount, forKey: .secondMomentCount)
+        try c.encodeIfPresent(data, forKey: .data)
     }
 }
 
@@ -168,8 +175,26 @@ public struct Checkpoint: Equatable {
 
     public static func readBytes(directory: String) throws -> [UInt8] {
         let path = directory + "/" + fileName
-        guard let data = FileManager.default.contents(atPath: path) else {
+        var st = stat()
+        guard lstat(path, &st) == 0 else {
             throw RunError.checkpoint("--resume \(directory): no \(fileName) there (checkpoints are written at epoch ends and every --checkpoint-every iterations)")
+        }
+        // Ringwatt writes a regular file (temporary file, rename): anything else was put there.
+        let kind = st.st_mode & S_IFMT
+        guard kind == S_IFREG else {
+            let what: String
+            switch kind {
+            case S_IFLNK: what = "a symbolic link (to \((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"))"
+            case S_IFDIR: what = "a directory"
+            case S_IFCHR, S_IFBLK: what = "a device"
+            case S_IFIFO: what = "a FIFO"
+            case S_IFSOCK: what = "a socket"
+            default: what = "not a regular file"
+            }
+            throw RunError.checkpoint("--resume \(directory): \(path) is \(what), not a checkpoint Ringwatt wrote; remove it or resume another run")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RunError.checkpoint("--resume \(directory): cannot read \(path): \(String(cString: strerror(errno)))")
         }
         return Array(data)
     }

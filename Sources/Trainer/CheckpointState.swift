@@ -1,6 +1,7 @@
 import Accounting
 import RunFiles
 import Collectives
+import Datasets
 import Foundation
 import Model
 import Support
@@ -21,12 +22,15 @@ final class Checkpointer<M: TrainableModel> {
     let model: M
     let optimizer: Optimizer
     let directory: RunDirectory?
+    /// What the run trains on, recorded in every checkpoint.
+    let data: DataFingerprint
     /// The last checkpoint's window on the aligned clock: it sits in the gap before the next
     /// iteration, which reports it as its checkpoint phase.
     private var lastWindow: (start: Double, seconds: Double)?
 
-    init(comm: Communicator, config: TrainConfig, model: M, optimizer: Optimizer, directory: RunDirectory?) {
+    init(comm: Communicator, config: TrainConfig, model: M, optimizer: Optimizer, directory: RunDirectory?, data: DataFingerprint) {
         self.comm = comm; self.config = config; self.model = model; self.optimizer = optimizer; self.directory = directory
+        self.data = data
     }
 
     /// Rank 0 writes parameters, optimizer state, position, clock and totals; a failure goes to
@@ -37,7 +41,7 @@ final class Checkpointer<M: TrainableModel> {
                 ranks: comm.size, step: position.step, clockSeconds: now(), optimizerSteps: optimizer.steps,
                 skippedSteps: position.skippedSteps, evaluations: position.evaluations, totals: totals, config: config,
                 parameterCount: model.parameterCount, firstMomentCount: optimizer.firstMoment.count,
-                secondMomentCount: optimizer.secondMoment.count)
+                secondMomentCount: optimizer.secondMoment.count, data: data)
             do {
                 try directory.waitForWrites()  // the checkpoint's iterations are on disk before it is
                 try Checkpoint(header: header, parameters: Array(model.parameters.buffer), firstMoment: optimizer.firstMoment.array,
@@ -71,6 +75,13 @@ final class Checkpointer<M: TrainableModel> {
 }
 
 extension Checkpoint {
+    /// A checkpoint continues a run only on the data it trained on.
+    func checkData(_ now: DataFingerprint, config: TrainConfig) throws {
+        guard let then = header.data, then != now else { return }
+        throw RunError.checkpoint("cannot resume: the data changed since the checkpoint (--data \(config.data): "
+                                  + "then \(then), now \(now)); restore the data the run trained on, or start a new run")
+    }
+
     /// A checkpoint continues a run only with the same rank count and the same maths.
     func checkContinues(_ config: TrainConfig, ranks: Int) throws {
         guard header.ranks == ranks else {

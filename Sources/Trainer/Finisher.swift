@@ -44,7 +44,7 @@ struct Finisher<M: TrainableModel> {
         let failedReads = try plan.failedReads(sampler, comm)
         let coreByRank = try PowerPlan.allGather(BLASSetup.info.core, comm)
         let status = writeError != nil ? .failed : (stop ?? .complete)
-        let summary = totals.summary(RunFacts(
+        var summary = totals.summary(RunFacts(
             status: status, nodes: comm.nodeCount, wallSeconds: loopSeconds, epochs: epochs, evaluations: position.evaluations,
             peakRSSBytes: rss, nodeSources: plan.nodeSources, sourceLabel: plan.sourceLabel, estimate: plan.estimate(config),
             parameterChecksum: checksum, notes: plan.notes + failedReads + commPlan.notes, overlap: commPlan.overlap,
@@ -52,6 +52,7 @@ struct Finisher<M: TrainableModel> {
             parameterCount: model.parameterCount, skippedSteps: position.skippedSteps, sampleUnit: sampleUnit, plan: plan,
             metadata: .current(hostnames: plan.machines.map(\.hostname), mpiLibrary: comm.transport.libraryVersion,
                                blasCoreByRank: coreByRank)), config: config)
+        summary.figures.memoryEstimateMib = (try? MemoryEstimate(config)).map { (Double($0.bytesPerRank) / 1048576 * 10).rounded() / 10 }
         if comm.isRoot, let directory {
             do {
                 if let writeError { throw RunError.runDirectory(writeError) }

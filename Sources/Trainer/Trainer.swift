@@ -31,6 +31,8 @@ public final class Trainer {
 
     public func run() throws -> RunResult {
         try config.validate()
+        // Before anything is allocated: do this machine's ranks fit in its memory together?
+        try comm.collectively { try MemoryEstimate(config).check(ranksOnMachine: comm.localSize) }
         switch config.model {
         case .mlp:
             let (model, source) = try comm.collectively {
@@ -50,6 +52,7 @@ public final class Trainer {
     func train<M: TrainableModel, S: BatchSource>(_ model: M, _ source: S) throws -> RunResult where M.Batch == S.Batch {
         try checkAgreement(fingerprints: source.fingerprints)
         let checkpoint = try loadCheckpoint()
+        try checkpoint?.checkData(source.dataFingerprint, config: config)
         // Decided before anything is written: a plan that cannot be made leaves no run directory.
         let commPlan = try CommPlan(config: config, comm: comm, model: model)
         let powerPlan = try PowerPlan(config: config, comm: comm, machineSources: machineSources)

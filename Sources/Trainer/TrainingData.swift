@@ -17,7 +17,8 @@ public struct TrainingData: Sendable {
                 for candidate in [stem + ".gz", stem] where FileManager.default.fileExists(atPath: dir + "/" + candidate) {
                     return dir + "/" + candidate
                 }
-                throw DatasetError.cannotOpen(path: dir + "/" + stem + "[.gz]", reason: "no such file")
+                throw DatasetError.cannotOpen(path: dir + "/" + stem + "[.gz]", reason: "no such file"
+                    + (dir == DataSpec.fashionMNISTDirectory ? " (install Debian's dataset-fashion-mnist, or pass --data DIR)" : " (--data DIR needs the four IDX files)"))
             }
             return try load(.files(trainImages: find("train-images-idx3-ubyte"), trainLabels: find("train-labels-idx1-ubyte"),
                                    testImages: find("t10k-images-idx3-ubyte"), testLabels: find("t10k-labels-idx1-ubyte")),

@@ -58,7 +58,8 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         totalSteps = work.totalSteps
         epochs = config.steps.map { ($0 + perEpoch - 1) / perEpoch } ?? config.epochs
         evaluator = Evaluator(model: model, source: source, comm: comm)
-        checkpoints = Checkpointer(comm: comm, config: config, model: model, optimizer: work.optimizer, directory: directory)
+        checkpoints = Checkpointer(comm: comm, config: config, model: model, optimizer: work.optimizer, directory: directory,
+                                   data: source.dataFingerprint)
         finisher = Finisher(comm: comm, config: config, model: model, directory: directory, plan: powerPlan, commPlan: commPlan)
         printer = ProgressPrinter(options: progress, isRoot: comm.isRoot)
         trace = TimelineRecorder(enabled: timeline)
@@ -99,7 +100,8 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         printer.line("ringwatt: \(comm.size) ranks on \(comm.nodeCount) node(s); \(model.summary); "
                      + "\(batchesPerEpoch) steps/epoch × \(comm.size) ranks; energy: "
                      + powerPlan.nodeSources.enumerated().map { "node \($0.offset) \($0.element)" }.joined(separator: ", ")
-                     + "; BLAS " + BLASSetup.info.line)
+                     + "; BLAS " + BLASSetup.info.line
+                     + ((try? MemoryEstimate(config)).map { "; memory ≈ " + MemoryEstimate.gib($0.bytesPerRank) + " per rank" } ?? ""))
     }
 
     /// The aligned clock: t = 0 on every rank to within the barrier's skew; a resumed run continues it.

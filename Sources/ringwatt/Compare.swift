@@ -21,6 +21,11 @@ struct Compare: ParsableCommand {
 
     func run() throws {
         let loaded = try runs.map { try RunOnDisk(path: $0) }.sorted { ($0.nodes, $0.ranks) < ($1.nodes, $1.ranks) }
+        let models = Set(loaded.map(\.summary.config.model))
+        guard models.count == 1 else {
+            throw ValidationError("these runs train different models (" + loaded.map { "\($0.path): \($0.summary.config.model.rawValue)" }
+                                  .joined(separator: ", ") + "); speed-up and energy per sample compare runs of one model")
+        }
         let base = loaded[0]
         // The first run's model decides the evaluation columns: accuracy up to a target, or loss down to one.
         let languageModel = base.summary.metricNames.first == "loss"

@@ -32,10 +32,10 @@ enum GPTSize: String, ExpressibleByArgument, CaseIterable {
 struct ModelOptions: ParsableArguments {
     @Option(help: "Workload: mlp (the classifier on images) or gpt (the byte-level language model on text).")
     var model = defaults.model
-    @Option(help: "MLP layer widths, input to output, joined by '-'.")
-    var layers = defaults.layers.map(String.init).joined(separator: "-")
-    @Option(help: "GPT size: standard (L 4, C 256, H 4, T 128) or tiny (L 2, C 32, H 4, T 16); the four options below override it.")
-    var size = GPTSize.standard
+    @Option(help: "MLP layer widths, input to output, joined by '-' (default: \(defaults.layers.map(String.init).joined(separator: "-"))).")
+    var layers: String?
+    @Option(help: "GPT size: standard (L 4, C 256, H 4, T 128, the default) or tiny (L 2, C 32, H 4, T 16); the four options below override it.")
+    var size: GPTSize?
     @Option(name: .customLong("n-layer"), help: "GPT blocks L.")
     var nLayer: Int?
     @Option(name: .customLong("n-embd"), help: "GPT channels C (a multiple of the heads).")
@@ -54,8 +54,8 @@ struct ModelOptions: ParsableArguments {
     var optimizer: OptimizerKind?
     @Option(help: "Base (peak) learning rate (default: \(perModel(\.learningRate))).")
     var lr: Float?
-    @Option(help: "SGD momentum.")
-    var momentum: Float = defaults.momentum
+    @Option(help: "SGD momentum (default: \(defaults.momentum); sgd only).")
+    var momentum: Float?
     @Option(help: "Weight decay: L2 added to the gradient (sgd, adam), decoupled on the matrices (adamw) (default: \(perModel(\.weightDecay))).")
     var weightDecay: Float?
     @Option(help: "Learning-rate schedule: cosine (linear warm-up, then cosine decay) or constant.")
@@ -71,16 +71,26 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Samples (mlp) or sequences (gpt) per evaluation batch (default: \(perModel(\.evalBatch))).")
     var evalBatch: Int?
 
-    @Option(help: "GPT: validation windows of T+1 bytes, spread evenly over the validation text.")
-    var evalWindows = defaults.evalWindows
+    @Option(help: "GPT: validation windows of T+1 bytes, spread evenly over the validation text (default: \(defaults.evalWindows)).")
+    var evalWindows: Int?
 
     @Option(help: "Evaluate also every N steps (0: at epoch ends only); energy and tokens to reach a target come from these points.")
     var evalEvery = defaults.evalEvery
 
-    /// The configuration's model part: the workload's defaults, then what was given.
+    /// The configuration's model part: the workload's defaults, then what was given. An option
+    /// that does not apply to the workload or the optimizer is refused, never silently dropped
+    /// (and so never recorded as if it had applied).
     func apply(to c: inout TrainConfig) throws {
-        c.layers = try TrainConfig.parseLayers(layers)
-        c.gpt = size.shape
+        let gptOnly = [("--size", size != nil), ("--n-layer", nLayer != nil), ("--n-embd", nEmbd != nil), ("--n-head", nHead != nil),
+                       ("--context", context != nil), ("--eval-windows", evalWindows != nil)].filter(\.1).map(\.0)
+        if model != .gpt, let first = gptOnly.first {
+            throw ValidationError("\(first) applies to --model gpt; this run trains the MLP (drop it, or add --model gpt)")
+        }
+        if model == .gpt, layers != nil {
+            throw ValidationError("--layers applies to --model mlp; the GPT's shape is --size or --n-layer/--n-embd/--n-head/--context")
+        }
+        if let layers { c.layers = try TrainConfig.parseLayers(layers) }
+        if let size { c.gpt = size.shape }
         if let v = nLayer { c.gpt.layers = v }
         if let v = nEmbd { c.gpt.channels = v }
         if let v = nHead { c.gpt.heads = v }
@@ -90,7 +100,12 @@ struct ModelOptions: ParsableArguments {
         c.steps = steps
         if let v = optimizer { c.optimizer = v }
         if let v = lr { c.learningRate = v }
-        c.momentum = momentum
+        if let momentum {
+            guard c.optimizer == .sgd else {
+                throw ValidationError("--momentum applies to --optimizer sgd; \(c.optimizer.rawValue) keeps its own moment estimates (β1 0.9)")
+            }
+            c.momentum = momentum
+        }
         if let v = weightDecay { c.weightDecay = v }
         c.schedule = schedule
         c.warmupSteps = warmupSteps
@@ -98,7 +113,7 @@ struct ModelOptions: ParsableArguments {
         if let v = gradClip { c.gradClip = v }
         c.seed = seed
         if let v = evalBatch { c.evalBatch = v }
-        c.evalWindows = evalWindows
+        if let evalWindows { c.evalWindows = evalWindows }
         c.evalEvery = evalEvery
     }
 }
@@ -106,8 +121,8 @@ struct ModelOptions: ParsableArguments {
 struct DataOptions: ParsableArguments {
     @Option(help: "mlp: a directory with train-/t10k- IDX files (.gz or plain), or synthetic[:SAMPLES:FEATURES:CLASSES]; gpt: a text file or a directory of them (default: \(perModel(\.data.description))).")
     var data: String?
-    @Option(help: "Run directory rank 0 writes.")
-    var out = defaults.out
+    @Option(help: "Run directory rank 0 writes (default: \(defaults.out)).")
+    var out: String?
     @Flag(help: "Replace a previous run's files in --out.")
     var overwrite = false
     @Option(help: "Gather records to rank 0 and write them every N iterations (and at each epoch end).")

@@ -46,6 +46,11 @@ struct Predict: ParsableCommand {
         let cal = try RunOnDisk(path: calibration)
         guard cal.ranks == 1 else { throw ValidationError("--calibration must be a 1-rank run (it has \(cal.ranks))") }
         guard cal.summary.iterations > 0 else { throw ValidationError("\(calibration): the run has no iterations") }
+        let figures = [("seconds", cal.summary.seconds), ("mean_power_w", cal.summary.meanPowerW),
+                       ("compute seconds", cal.summary.secondsByPhase["compute"] ?? .nan)]
+        if let bad = figures.first(where: { !$0.1.isFinite || $0.1 < 0 }) {
+            throw ValidationError("\(calibration): its \(bad.0) is \(bad.1); a calibration needs finite times and power (rerun it)")
+        }
         let fitted: RingFitFile
         do { fitted = try RingFitFile.read(path: fit) } catch {
             throw ValidationError("\(fit): not a bench-allreduce --fit file (alpha_s, beta_s_per_byte, gamma_s_per_byte)")

@@ -14,6 +14,7 @@ struct Ringwatt: ParsableCommand {
     /// Parses, then — for the commands whose speed depends on BLAS — settles the BLAS core before
     /// anything calls BLAS or initialises MPI (this may re-execute the process), then runs.
     static func main() {
+        refuseNonUTF8Arguments()
         do {
             var command = try parseAsRoot()
             if let blas = command as? UsesBLAS {
@@ -25,6 +26,21 @@ struct Ringwatt: ParsableCommand {
         } catch {
             exit(withError: error)
         }
+    }
+}
+
+/// Arguments reach Swift as Strings, which replace bytes that are not UTF-8 with U+FFFD: a path
+/// with such a name (legal on Linux) would silently become another path — a corpus "missing", an
+/// --out written somewhere else. Such an argument is refused before anything runs.
+private func refuseNonUTF8Arguments() {
+    for i in 1..<Int(CommandLine.argc) {
+        guard let argument = CommandLine.unsafeArgv[i] else { continue }
+        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(argument).assumingMemoryBound(to: UInt8.self), count: strlen(argument))
+        guard String(validating: bytes, as: UTF8.self) == nil else { continue }
+        let shown = bytes.map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }.joined()
+        FileHandle.standardError.write(Data(("ringwatt: error: argument \(i) (\(shown)) is not valid UTF-8; Ringwatt takes UTF-8 "
+            + "names only: rename the file or directory, or give a symbolic link with a UTF-8 name\n").utf8))
+        exit(2)
     }
 }
 

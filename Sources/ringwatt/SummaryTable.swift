@@ -39,7 +39,7 @@ enum SummaryTable {
             ("communication", String(format: "%.1f MB sent per rank, %.3f s, busbw %.2f GB/s (%@)",
                                      s.commBytes / 1e6, s.commS, s.busbwGBps, s.commAlgorithm)),
             ("CO2", f(s.co2G, 3) + " g"),
-            ("peak RSS per rank", f(s.peakRssMib, 1) + " MiB"),
+            ("peak RSS per rank", f(s.peakRssMib, 1) + " MiB" + (s.memoryEstimateMib.map { " (the configuration's buffers: " + f($0, 1) + " MiB estimated)" } ?? "")),
             ("BLAS", s.figures.metadata?.blas.map { $0.line + ($0.note.map { "; " + $0 } ?? "") } ?? "not recorded (a run before 0.7)"),
             ("run directory", directory),
         ]

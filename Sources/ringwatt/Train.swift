@@ -21,15 +21,24 @@ struct Train: ParsableCommand {
     func makeConfig() throws -> TrainConfig {
         var c = TrainConfig.defaults(for: model.model)
         try model.apply(to: &c)
+        if let data = dataOptions.data, model.model == .gpt, data.hasPrefix("synthetic") {
+            throw ValidationError("--data \(data) generates labelled images for the MLP; --model gpt reads text: --data FILE|DIR")
+        }
         if let data = dataOptions.data {
             c.data = model.model == .gpt && !data.hasPrefix("text:") ? .text(data) : try DataSpec.parse(data)
         }
-        c.out = dataOptions.out
+        c.out = dataOptions.out ?? c.out
         c.overwrite = dataOptions.overwrite
         c.flushEvery = dataOptions.flushEvery
         c.checkpointEvery = reliability.checkpointEvery
         c.resume = reliability.resume
-        if let resume = reliability.resume { c.out = resume }
+        if let resume = reliability.resume {
+            // --resume continues its directory in place: an --out naming another one would be ignored.
+            if let out = dataOptions.out, URL(fileURLWithPath: out).standardized.path != URL(fileURLWithPath: resume).standardized.path {
+                throw ValidationError("--out \(out) and --resume \(resume) name different directories; --resume continues \(resume) in place (drop --out)")
+            }
+            c.out = resume
+        }
         c.verifyEvery = reliability.verifyEvery
         c.onNonfinite = reliability.onNonfinite
         c.stallSeconds = reliability.stallSeconds

@@ -207,7 +207,7 @@ import Fixtures
     @Test func checkpointReaderSurvivesFuzzing() throws {
         let header = CheckpointHeader(ranks: 1, step: 5, clockSeconds: 0.5, optimizerSteps: 5, skippedSteps: 0, evaluations: [],
                                       totals: RunTotals(ranks: 1, reducedBytes: 12, machines: 1), config: TrainConfig(),
-                                      parameterCount: 3, firstMomentCount: 2, secondMomentCount: 0)
+                                      parameterCount: 3, firstMomentCount: 2, secondMomentCount: 0, data: nil)
         let good = try Checkpoint(header: header, parameters: [1, 2, 3], firstMoment: [4, 5], secondMoment: []).encode()
         #expect((try? Checkpoint.decode(good, path: "x"))?.parameters == [1, 2, 3])
         var state: UInt64 = 7

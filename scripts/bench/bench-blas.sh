@@ -19,7 +19,7 @@ sides=("pypi-numpy:$PWD/.baselines-venv/bin/python")
 # The python3 on PATH too, where its numpy runs another library than the environment's.
 describe() { (cd scripts/bench/baselines && "$1" -c 'import numpy, common; print(common.blas_description())' 2>/dev/null); }
 path_py=$(command -v python3 || true)
-if [ -n "$path_py" ] && [ "$(describe "$path_py")" != "$(describe .baselines-venv/bin/python)" ]; then sides+=("path-numpy:$path_py"); fi
+if [ -n "$path_py" ] && [ "$(describe "$path_py")" != "$(describe "$PWD/.baselines-venv/bin/python")" ]; then sides+=("path-numpy:$path_py"); fi
 total() { python3 -c "import json, sys; print(sum(json.loads(l)['seconds'] * json.loads(l)['count'] for l in sys.stdin if l.startswith('{')))"; }
 grep -m1 "model name" /proc/cpuinfo | sed 's/^/# /'
 echo "# ringwatt: BLAS $($RW doctor | sed -n 's/^blas *//p')"
