@@ -56,14 +56,22 @@ extension TrainConfig: Codable {
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(model, forKey: .model); try c.encode(gpt.layers, forKey: .gptLayers)
-        try c.encode(gpt.channels, forKey: .gptChannels); try c.encode(gpt.heads, forKey: .gptHeads)
-        try c.encode(gpt.context, forKey: .context); try c.encode(lrMinFactor, forKey: .lrMinFactor)
-        try c.encode(gradClip, forKey: .gradClip); try c.encode(evalWindows, forKey: .evalWindows)
+        // Only settings that apply are recorded: the GPT's shape and windows for the GPT, the
+        // MLP's widths for the MLP, momentum for SGD (absent keys read back as the defaults).
+        try c.encode(model, forKey: .model)
+        if model == .gpt {
+            try c.encode(gpt.layers, forKey: .gptLayers); try c.encode(gpt.channels, forKey: .gptChannels)
+            try c.encode(gpt.heads, forKey: .gptHeads); try c.encode(gpt.context, forKey: .context)
+            try c.encode(evalWindows, forKey: .evalWindows)
+        } else {
+            try c.encode(layers, forKey: .layers)
+        }
+        try c.encode(lrMinFactor, forKey: .lrMinFactor); try c.encode(gradClip, forKey: .gradClip)
         try c.encode(evalEvery, forKey: .evalEvery)
-        try c.encode(layers, forKey: .layers); try c.encode(batchSize, forKey: .batchSize); try c.encode(epochs, forKey: .epochs)
+        try c.encode(batchSize, forKey: .batchSize); try c.encode(epochs, forKey: .epochs)
         try c.encode(steps, forKey: .steps); try c.encode(optimizer, forKey: .optimizer); try c.encode(learningRate, forKey: .lr)
-        try c.encode(momentum, forKey: .momentum); try c.encode(weightDecay, forKey: .weightDecay)
+        if optimizer == .sgd { try c.encode(momentum, forKey: .momentum) }
+        try c.encode(weightDecay, forKey: .weightDecay)
         try c.encode(schedule, forKey: .schedule); try c.encode(warmupSteps, forKey: .warmupSteps)
         try c.encode(Int(truncatingIfNeeded: seed), forKey: .seed); try c.encode(evalBatch, forKey: .evalBatch)
         try c.encode(data.description, forKey: .data); try c.encode(out, forKey: .out); try c.encode(flushEvery, forKey: .flushEvery)
