@@ -173,11 +173,26 @@ public struct Checkpoint: Equatable {
         try decode(readBytes(directory: directory), path: directory + "/" + fileName)
     }
 
-    public static func readBytes(directory: String) throws -> [UInt8] {
-        let path = directory + "/" + fileName
+    /// The newest checkpoint's bytes, or — when it is torn or corrupt (a crash mid-write, a bad
+    /// disk) — the previous one's, which every write keeps, saying so in one line on stderr.
+    public static func readNewestUsable(directory: String) throws -> [UInt8] {
+        let newest = try readBytes(directory: directory)
+        do {
+            _ = try decode(newest, path: directory + "/" + fileName)
+            return newest
+        } catch {
+            guard let older = try? readBytes(directory: directory, name: previousName),
+                  let previous = try? decode(older, path: directory + "/" + previousName) else { throw error }
+            FileHandle.standardError.write(Data("ringwatt: \(error); resuming from \(previousName) (iteration \(previous.header.step)) instead\n".utf8))
+            return older
+        }
+    }
+
+    public static func readBytes(directory: String, name: String = fileName) throws -> [UInt8] {
+        let path = directory + "/" + name
         var st = stat()
         guard lstat(path, &st) == 0 else {
-            throw RunError.checkpoint("--resume \(directory): no \(fileName) there (checkpoints are written at epoch ends and every --checkpoint-every iterations)")
+            throw RunError.checkpoint("--resume \(directory): no \(name) there (checkpoints are written at epoch ends and every --checkpoint-every iterations)")
         }
         // Ringwatt writes a regular file (temporary file, rename): anything else was put there.
         let kind = st.st_mode & S_IFMT

@@ -101,9 +101,9 @@ public final class Trainer {
                 throw RunError.checkpoint("--resume \(resume): that run already completed (\(summary.iterations) iterations); "
                                               + "nothing to resume (to train further, start a new run with another --out)")
             }
-            return try Checkpoint.readBytes(directory: resume)
+            return try Checkpoint.readNewestUsable(directory: resume)
         } ?? [])
-        let checkpoint = try Checkpoint.decode(bytes, path: resume + "/" + Checkpoint.fileName)
+        let checkpoint = try Checkpoint.decode(bytes, path: resume + "/" + Checkpoint.fileName)  // the one rank 0 chose
         try checkpoint.checkContinues(config, ranks: comm.size)
         return checkpoint
     }

@@ -42,6 +42,7 @@ extension TrainingRun {
         clock.close(.data, at: now(), next: .compute)
 
         let sentBefore = comm.allReduce.stats.bytesSent
+        faults.beforeStep(iteration: position.step)
         control.send(stop: stopRequested.load(ordering: .relaxed) != 0)
         observer.begin(at: clock.now)
         let loss = work.forwardBackward(events: observer.events)

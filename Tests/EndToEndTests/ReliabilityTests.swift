@@ -171,6 +171,30 @@ import Fixtures
         #expect(((try Harness.json(dir + "/skip/summary.json"))["skipped_steps"]?.double ?? 0) > 0)
     }
 
+    /// A crash mid-write leaves a torn newest checkpoint: the resume says so in one line, takes the
+    /// previous one, and the run ends bit-identical to one never interrupted.
+    @Test func aTornNewestCheckpointFallsBackToThePrevious() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let job = ["train", "--data", "synthetic:3000:16:4", "--layers", "16-8-4", "--batch-size", "8", "--steps", "120",
+                   "--flush-every", "10", "--checkpoint-every", "10", "--idle-seconds", "0"]
+        // Stopped (as by SIGTERM) at iteration 35, after checkpoints at 10, 20, 30 and 35.
+        let stopped = try Harness.mpirun(2, job + ["--out", dir + "/a"], environment: ["RINGWATT_FAULT_STOP_AT": "35"])
+        #expect(stopped.status == 3, "interrupted:\n\(stopped.all)")
+        try #require(FileManager.default.fileExists(atPath: dir + "/a/checkpoint.prev.bin"), "two checkpoints were written")
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/a/checkpoint.bin"))
+        bytes = bytes.prefix(bytes.count / 2)  // torn: the first half of a write
+        try bytes.write(to: URL(fileURLWithPath: dir + "/a/checkpoint.bin"))
+        let resumed = try Harness.mpirun(2, job + ["--resume", dir + "/a"])
+        #expect(resumed.status == 0, "\(resumed.all)")
+        let lines = resumed.stderr.split(separator: "\n").filter { $0.contains("resuming from checkpoint.prev.bin") }
+        #expect(lines.count == 1 && lines[0].contains("unusable") && lines[0].contains("(iteration 30)"), "\(resumed.stderr)")
+        #expect(try Harness.mpirun(2, job + ["--out", dir + "/b"]).status == 0)
+        let a = try Harness.json(dir + "/a/summary.json"), b = try Harness.json(dir + "/b/summary.json")
+        #expect(a["status"]?.string == "complete" && a["iterations"]?.double == 120)
+        #expect(a["parameter_checksum"]?.string == b["parameter_checksum"]?.string)
+    }
+
     @Test func badCheckpointsAndMismatchedResumesAreRefused() throws {
         let dir = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -184,9 +208,12 @@ import Fixtures
         #expect(options.status != 0 && options.stderr.contains("options differ from the checkpointed run: lr"), "\(options.all)")
         let none = try Harness.mpirun(2, small + ["--resume", dir + "/nothing"])
         #expect(none.status != 0 && none.stderr.contains("no checkpoint.bin there"), "\(none.all)")
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/a/checkpoint.bin"))
-        bytes[bytes.count / 2] ^= 0x40
-        try bytes.write(to: URL(fileURLWithPath: dir + "/a/checkpoint.bin"))
+        // Both checkpoints corrupt (the previous one is the fallback for a torn newest one).
+        for name in ["checkpoint.bin", "checkpoint.prev.bin"] where FileManager.default.fileExists(atPath: dir + "/a/" + name) {
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/a/" + name))
+            bytes[bytes.count / 2] ^= 0x40
+            try bytes.write(to: URL(fileURLWithPath: dir + "/a/" + name))
+        }
         let corrupt = try Harness.mpirun(2, small + ["--resume", dir + "/a"])
         #expect(corrupt.status != 0 && corrupt.stderr.contains("checksum mismatch (corrupt)"), "\(corrupt.all)")
 
