@@ -64,6 +64,9 @@ let package = Package(
         .target(name: "Fixtures", dependencies: ["Support"], path: "Tests/Fixtures", exclude: ["runs", "preload"]),
         .testTarget(name: "EnergyTests", dependencies: ["Energy", "Fixtures"]),
         .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
+        .testTarget(name: "RunFilesTests", dependencies: ["RunFiles", "Accounting", "Model", "Trainer"]),
+        // The trainer in-process, on threads-as-ranks, against fixture counters.
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "RunFiles", "Accounting", "Collectives", "Energy", "Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Trainer", "RunFiles", "Accounting", "Fixtures"]),
     ]
 )

@@ -10,58 +10,7 @@ import Testing
 @Suite struct RunFilesTests {
     static let v1 = Harness.repository + "/Tests/Fixtures/runs/v1-mlp-2ranks"
 
-    @Test func aRunWrittenBeforeTheTypedSchemaStillReads() throws {
-        guard case let .figures(s) = try SummaryFile.read(directory: Self.v1) else { Issue.record("not figures"); return }
-        #expect(s.status == .complete && s.ranks == 2 && s.iterations == 40 && s.parameters == 596)
-        #expect(s.parameterChecksum == "d1b9f056dc8b1136")
-        #expect(s.evaluations.map { $0.metrics.map(\.name) } == [["accuracy"], ["accuracy"]])
-        #expect(s.evaluations.map { $0.metrics[0].value } == [0.975975975975976, 1])
-        #expect(s.evaluations.map(\.step) == [20, 40], "files from before eval_steps evaluated at epoch ends")
-        #expect(s.config.layers == [32, 16, 4] && s.config.batchSize == 50 && s.config.epochs == 2 && s.config.flushEvery == 5)
-        #expect(s.config.data == .synthetic(samples: 2000, features: 32, classes: 4))
-        #expect(s.secondsByPhase.count == 7 && s.energySource == "estimate" && s.estimate != nil)
-
-        let lines = try IterationLine.readAll(path: Self.v1 + "/iterations.jsonl")
-        #expect(lines.count == 40 && lines.map(\.iter) == Array(0..<40))
-        #expect(lines[0].loss == 1.938875 && lines[0].samples == 100 && lines[0].rankEnergyJ.count == 2)
-        #expect(abs(lines.map(\.energyJ).reduce(0, +) - s.energyJ) < 1e-4 * s.energyJ)
-
-        let checkpoint = try Checkpoint.read(directory: Self.v1)
-        #expect(checkpoint.header.step == 40 && checkpoint.header.ranks == 2 && checkpoint.parameters.count == 596)
-        #expect(checkpoint.header.evaluations == [Evaluation(step: 20, metrics: [Metric(name: "accuracy", value: 0.975975975975976)]),
-                                                  Evaluation(step: 40, metrics: [Metric(name: "accuracy", value: 1)])],
-                "old 'accuracies' become evaluations at the epochs' ends")
-        #expect(checkpoint.header.totals.iterations == 40 && checkpoint.header.config == s.config)
-
-        let run = try RunOnDisk(path: Self.v1)
-        #expect(run.energyByEpoch.count == 2 && run.reach("accuracy", 0.99, higherIsBetter: true)?.joules == run.energyByEpoch[1])
-        let reached = try #require(run.reach("accuracy", 0.9, higherIsBetter: true))
-        #expect(reached.step == 20 && reached.samples == 2000 && reached.joules == run.energyByEpoch[0])
-    }
-
     /// Field names stay: every (non-null) field of the old files is in what the typed schema writes, with the same value.
-    @Test func theTypedSchemaWritesTheSameFieldNames() throws {
-        let oldText = try String(contentsOfFile: Self.v1 + "/summary.json", encoding: .utf8)
-        let old = try JSONSerialization.jsonObject(with: Data(oldText.utf8)) as! [String: NSObject]
-        let summary = try RunFileCoding.decode(RunSummary.self, oldText)
-        let written = try JSONSerialization.jsonObject(with: try RunFileCoding.encoder().encode(summary)) as! [String: NSObject]
-        // A null (no price, so no cost) is now an absent key; every other field is written as it was.
-        let present = Set(old.keys.filter { !(old[$0] is NSNull) })
-        #expect(present.subtracting(written.keys).isEmpty, "missing: \(present.subtracting(written.keys))")
-        for key in present where key != "config" {
-            #expect(old[key] == written[key], "\(key): \(old[key]!) → \(written[key].map { "\($0)" } ?? "nil")")
-        }
-        let oldConfig = old["config"] as! [String: NSObject], newConfig = written["config"] as! [String: NSObject]
-        #expect(Set(oldConfig.keys).isSubset(of: newConfig.keys), "config keys added since are new, none renamed")
-        for key in oldConfig.keys { #expect(oldConfig[key] == newConfig[key], "config.\(key)") }
-        #expect(try RunFileCoding.decode(RunSummary.self, try RunFileCoding.document(summary)) == summary, "round trip")
-
-        let line = try String(contentsOfFile: Self.v1 + "/iterations.jsonl", encoding: .utf8).split(separator: "\n")[3]
-        let oldLine = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! NSDictionary
-        let newLine = try JSONSerialization.jsonObject(with: Data(try RunFileCoding.line(try RunFileCoding.decode(IterationLine.self, String(line))).utf8)) as! NSDictionary
-        #expect(oldLine == newLine)
-    }
-
     @Test func reportAndCompareReadTheOldRun() throws {
         let report = try Harness.ringwatt(["report", Self.v1])
         #expect(report.status == 0 && report.stdout.contains("test accuracy 100.00 %") && report.stdout.contains("2 / 1"), "\(report.all)")
@@ -87,47 +36,4 @@ import Testing
     /// JSON lines (iterations.jsonl, the configuration, checkpoint headers) are written by
     /// `JSONText`, not JSONEncoder: byte for byte the same text, for awkward numbers and strings,
     /// absent optionals, nested objects, dictionaries, arrays, integers of every width and enums.
-    @Test func jsonLinesAreWhatJSONEncoderWrites() throws {
-        func same<T: Encodable>(_ value: T, _ note: String) throws {
-            let mine = try RunFileCoding.lines([value])[0]
-            let theirs = String(decoding: try RunFileCoding.encoder().encode(value), as: UTF8.self)
-            #expect(mine == theirs, "\(note):\n\(mine)\n\(theirs)")
-        }
-        let numbers: [Double] = [0, -0.0, 1, -1, 0.5, 0.1, 1.0 / 3, 1e-5, 1e-4, 123456789.125, 1e15, 1e16, 1e21,
-                                 2.5e-300, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .nan, .infinity, -.infinity, 4503599627370496]
-        var line = IterationLine(iter: 3, epoch: 0, loss: nil, lr: 0.05, seconds: 6.5e-4, computeS: 5.1e-4, commS: 0,
-                                 commExposedS: 0, dataS: 1e-5, optimizerS: 4.4e-5, evalS: 0, idleS: 1.7e-6, commBytes: 940_588,
-                                 busbwGBps: 4.5, samples: 64, energyJ: .nan, energyComputeJ: .infinity, energyCommJ: -.infinity,
-                                 energyOtherJ: -0.0, powerW: 39.96, energySource: "estimate", rankEnergyJ: numbers,
-                                 joulesPerSample: nil)
-        try same(line, "iteration line, optionals absent")
-        line.loss = 2.302585; line.joulesPerSample = 1e-7; line.energyIdleJ = 0; line.energyDynamicJ = 12; line.startS = 1e3
-        line.rankEnergyJ = []
-        line.energySource = "q\"\\/é€😀 " + String((0..<32).map { Character(Unicode.Scalar(UInt8($0))) })
-        try same(line, "iteration line, every field")
-        for x in numbers { try same([x], "\(x)"); try same([Float(x)], "Float \(x)") }
-
-        struct Nested: Encodable {
-            enum Kind: String, Encodable { case a, b }
-            var kind = Kind.b
-            var table: [String: [Int]] = ["z": [1, 2], "a": [], "M": [-3]]
-            var widths: (Int8, Int16, Int32, Int64, UInt, UInt8, UInt16, UInt32, UInt64) = (-8, -16, -32, .min, .max, 8, 16, 32, .max)
-            var flag = true
-            var none: String? = nil
-            var inner = [["x": 1.5], [:]]
-            func encode(to encoder: Encoder) throws {
-                var c = encoder.container(keyedBy: CodingKeys.self)
-                try c.encode(kind, forKey: .kind); try c.encode(table, forKey: .table); try c.encode(flag, forKey: .flag)
-                try c.encodeIfPresent(none, forKey: .none); try c.encode(inner, forKey: .inner); try c.encodeNil(forKey: .null)
-                var w = c.nestedUnkeyedContainer(forKey: .widths)
-                try w.encode(widths.0); try w.encode(widths.1); try w.encode(widths.2); try w.encode(widths.3); try w.encode(widths.4)
-                try w.encode(widths.5); try w.encode(widths.6); try w.encode(widths.7); try w.encode(widths.8)
-                var n = c.nestedContainer(keyedBy: CodingKeys.self, forKey: .nested)
-                try n.encode("deep", forKey: .kind)
-            }
-            enum CodingKeys: String, CodingKey { case kind, table, widths, flag, none, inner, null, nested }
-        }
-        try same(Nested(), "nested values")
-        try same(TrainConfig.defaults(for: .gpt), "the GPT's configuration")
-    }
 }

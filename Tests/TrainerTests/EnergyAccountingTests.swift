@@ -54,7 +54,7 @@ import Testing
         config.overlap = false
         config.sampleHz = 100
         config.idleSeconds = 0.3
-        let dir = Harness.temporaryDirectory()
+        let dir = NSTemporaryDirectory() + "ringwatt-trainer-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: dir) }
         config.out = dir + "/run"
         let settings = config
