@@ -1,23 +1,48 @@
 #!/usr/bin/env bash
-# The scale-out study in one command: sweep the emulated cluster (1, 2, 4 hosts at 1 Gbit/s, one
-# rank each), fit the ring's cost model there, compare the runs, predict 1…1024 nodes, and plot.
-#   bash scripts/scaling-study.sh [OUT] [extra train options…]       (root: network namespaces)
+# The scale-out study in one command, for either workload: at each link rate, sweep the emulated
+# cluster (1, 2, 4 hosts, one rank each) through sweep.sh, fit the ring's cost model on 2 hosts
+# there (bench-allreduce --fit), compare the runs, predict 1…N nodes with the error on every
+# measured point, then plot (scripts/plot_scaling.py).
+#   MODEL=mlp bash scripts/scaling-study.sh [OUT] [extra train options…]            (root)
+#   MODEL=gpt STEPS=30 bash scripts/scaling-study.sh [OUT] [extra train options…]
+# mlp (default): one epoch of the default MLP on Fashion-MNIST, batch 64 per rank, LINKS="1".
+# gpt: STEPS steps of the default GPT, 8 × 128 tokens per rank, LINKS="1 10"; one bucket and no
+#      overlap (what the cost model describes), plus at 4 hosts overlap on and a bf16 wire.
+# Both train with the ring, the algorithm the model describes. Results in OUT/gG/.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
-OUT="${1:-runs/scaling}"; shift || true
+MODEL="${MODEL:-mlp}"
+OUT="${1:-runs/scaling-$MODEL}"; shift || true
 bash "$HERE/scripts/install-deps.sh" >&2
 source "$HERE/scripts/env.sh"
 (cd "$HERE" && swift build -c release --product ringwatt >&2)
 BIN="$HERE/.build/release/ringwatt"
-GBIT="${LINK_GBIT:-1}"
-# Train with the ring, the algorithm the model describes.
-bash "$HERE/scripts/sweep.sh" --mode emulated --nodes "1 2 4" --link-gbit "$GBIT" --out "$OUT" -- --algorithm ring "$@"
-# α, β, γ on the same emulated links (2 hosts).
-RINGWATT_SUBCOMMAND=bench-allreduce bash "$HERE/launch/emucluster.sh" run 2 1 --link-gbit "$GBIT" -- \
-  --algorithms ring --min-bytes 4096 --max-bytes 4194304 --factor 4 --iters 10 --fit "$OUT/fit.json" > "$OUT/bench-allreduce.txt"
-"$BIN" compare "$OUT"/n1 "$OUT"/n2 "$OUT"/n4 --csv "$OUT/compare.csv" | tee "$OUT/compare.txt"
-# The emulated hosts share this machine's cores, and ranks there wait sleeping (emucluster.sh).
-"$BIN" predict --calibration "$OUT/n1" --fit "$OUT/fit.json" --shared-cores "$(nproc)" --comm-power idle \
-  --measured "$OUT/n1" --measured "$OUT/n2" --measured "$OUT/n4" --csv "$OUT/predict.csv" --errors "$OUT/predict-errors.json" \
-  | tee "$OUT/predict.txt"
+case "$MODEL" in
+  mlp) LINKS="${LINKS:-1}"; BATCH=64; MAXN=1024
+       TRAIN=(--algorithm ring); FIT=(--min-bytes 4096 --max-bytes 4194304 --iters 10);;
+  gpt) LINKS="${LINKS:-1 10}"; BATCH=8; MAXN=64
+       TRAIN=(--model gpt --steps "${STEPS:-30}" --eval-windows 32 --algorithm ring); FIT=(--min-bytes 65536 --max-bytes 16777216 --iters 5);;
+  *) echo "scaling-study: MODEL must be mlp or gpt" >&2; exit 2;;
+esac
+for gbit in $LINKS; do
+  dir="$OUT/g$gbit"
+  if [ "$MODEL" = gpt ]; then
+    bash "$HERE/scripts/sweep.sh" --mode emulated --nodes "1 2 4" --link-gbit "$gbit" --batch-size "$BATCH" --out "$dir" -- \
+      "${TRAIN[@]}" --overlap off --bucket-mb 100 "$@"
+    for variant in "overlap:--overlap on" "bf16:--overlap off --bucket-mb 100 --wire-dtype bf16"; do
+      bash "$HERE/launch/emucluster.sh" run 4 1 --link-gbit "$gbit" -- --batch-size "$BATCH" "${TRAIN[@]}" ${variant#*:} \
+        --out "$dir/n4-${variant%%:*}" --overwrite --quiet "$@" >&2
+    done
+  else
+    bash "$HERE/scripts/sweep.sh" --mode emulated --nodes "1 2 4" --link-gbit "$gbit" --batch-size "$BATCH" --out "$dir" -- \
+      "${TRAIN[@]}" "$@"
+  fi
+  RINGWATT_SUBCOMMAND=bench-allreduce bash "$HERE/launch/emucluster.sh" run 2 1 --link-gbit "$gbit" -- \
+    --algorithms ring "${FIT[@]}" --factor 4 --fit "$dir/fit.json" > "$dir/bench-allreduce.txt"
+  "$BIN" compare "$dir"/n1 "$dir"/n2 "$dir"/n4 --csv "$dir/compare.csv" | tee "$dir/compare.txt"
+  # The emulated hosts share this machine's cores, and ranks there wait sleeping (emucluster.sh).
+  "$BIN" predict --calibration "$dir/n1" --fit "$dir/fit.json" --shared-cores "$(nproc)" --comm-power idle --max-nodes "$MAXN" \
+    --measured "$dir/n1" --measured "$dir/n2" --measured "$dir/n4" --csv "$dir/predict.csv" --errors "$dir/predict-errors.json" \
+    | tee "$dir/predict.txt"
+done
 python3 "$HERE/scripts/plot_scaling.py" "$OUT"

@@ -34,7 +34,7 @@ import Testing
         #expect(abs(Double(cells[7])! - s2["energy_j"]!.double! / 2) < 0.06)
 
         // From run directories to plots in one command.
-        let plots = try Harness.run("/bin/bash", [Harness.repository + "/scripts/plot-runs.sh", "\(dir)/plots",
+        let plots = try Harness.run("/usr/bin/env", ["python3", Harness.repository + "/scripts/plot_scaling.py", "\(dir)/plots",
                                                   "\(dir)/n1", "\(dir)/n2", "\(dir)/n3"])
         #expect(plots.status == 0, "\(plots.all)")
         for name in ["energy_vs_nodes", "speedup", "power_timeline"] {

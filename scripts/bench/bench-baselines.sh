@@ -37,8 +37,7 @@ for round in $(seq 1 "$ROUNDS"); do
     mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS .build/release/ringwatt train --epochs 1 --quiet \
       --batch-size "$BATCH" --lr 0.05 --momentum 0.9 --weight-decay 0 --schedule constant --warmup-steps 0 --idle-seconds 0 \
       --out "$tmp/rw" --overwrite >/dev/null
-    rw=$($PY -c "import json; s = json.load(open('$tmp/rw/summary.json')); p = s['seconds_by_phase']
-print(round(s['samples'] / (sum(p.values()) - p['eval'] - p['checkpoint'])))")
+    rw=$($PY scripts/bench/baselines/common.py throughput "$tmp/rw/summary.json")
     printf "%s\t%s\t%s\t%s\n" "$round" "$np" ringwatt "$rw" | tee -a "$rows"
     nm=$(cd scripts/bench/baselines && mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS $PY numpy_mpi4py.py "$BATCH" \
           | sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p')

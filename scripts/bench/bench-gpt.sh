@@ -24,9 +24,7 @@ for round in $(seq 1 "$ROUNDS"); do
   for np in 1 2; do
     mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS .build/release/ringwatt train --model gpt --steps "$STEPS" \
       --eval-windows 8 --out "$tmp/rw" --overwrite --quiet >/dev/null
-    rw=$(python3 -c "
-import json; s = json.load(open('$tmp/rw/summary.json')); p = s['seconds_by_phase']
-print(round(s['samples'] / (s['seconds'] - p['eval'] - p['checkpoint'])))")
+    rw=$(python3 scripts/bench/baselines/common.py throughput "$tmp/rw/summary.json")
     echo "$round $np ringwatt $rw"
     for py in "$PWD/.baselines-venv/bin/python" /usr/bin/python3; do
       name=$([ "$py" = /usr/bin/python3 ] && echo torch-debian || echo torch-pypi)

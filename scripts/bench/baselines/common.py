@@ -2,6 +2,7 @@
 Ringwatt, same sampler scheme (permutation per epoch, rank r takes r, r+p, ...)."""
 import gzip
 import os
+import sys
 
 import numpy as np
 
@@ -40,3 +41,17 @@ def torch_blas(torch):
     text = torch.__config__.show()
     found = re.findall(r"(BLAS_INFO=[^,]*|CPU capability usage: \S+)", text)
     return ", ".join(found) or "not stated"
+
+
+def ringwatt_throughput(summary_path):
+    """Ringwatt's samples (or tokens) per second over its training loop, evaluation and checkpoints
+    excluded, batch gathering included: how every baseline script reads a Ringwatt run (the
+    baselines time the same span of their own loops)."""
+    import json
+    s = json.load(open(summary_path))
+    p = s["seconds_by_phase"]
+    return round(s["samples"] / (s["seconds"] - p.get("eval", 0) - p.get("checkpoint", 0)))
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "throughput":
+    print(ringwatt_throughput(sys.argv[2]))
