@@ -67,7 +67,10 @@ case "$cmd" in
   run)
     k="${1:?usage: emucluster.sh run K RANKS_PER_HOST [--link-gbit G] -- train options}"; per="${2:?}"; shift 2
     gbit=1
-    while [ $# -gt 0 ] && [ "$1" != "--" ]; do case "$1" in --link-gbit) gbit="$2"; shift 2;; *) echo "unknown option $1" >&2; exit 2;; esac; done
+    max="${RINGWATT_MAX_RESTARTS:-0}"
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+      case "$1" in --link-gbit) gbit="$2"; shift 2;; --max-restarts) max="$2"; shift 2;; *) echo "unknown option $1" >&2; exit 2;; esac
+    done
     [ "${1:-}" = "--" ] && shift
     trap down EXIT
     trap 'down; exit 130' INT TERM
@@ -85,8 +88,10 @@ case "$cmd" in
     # hwloc_shmem_topology_write) in about one launch in six here.
     # --bind-to none: every host's daemon sees this machine's cores, and Open MPI's default for two
     # ranks (one per core) would bind each host's first rank to core 0 — two hosts then share one core.
+    source "$HERE/launch/restarts.sh"
+    [ "${RINGWATT_SUBCOMMAND:-train}" = train ] || max=0
     set +e
-    ip netns exec ${PREFIX}-h0 mpirun --hostfile "$tmp/hosts" -np $((k * per)) --oversubscribe --bind-to none \
+    ringwatt_with_restarts "$max" "$BIN" -- ip netns exec ${PREFIX}-h0 mpirun --hostfile "$tmp/hosts" -np $((k * per)) --oversubscribe --bind-to none \
       --mca plm_rsh_agent "$HERE/launch/netns-rsh" --mca btl tcp,self --mca rtc_hwloc_vmhole none \
       --mca btl_tcp_if_include "$SUBNET.0/24" --mca oob_tcp_if_include "$SUBNET.0/24" \
       -x OPENBLAS_NUM_THREADS -x RINGWATT_TTY -x RINGWATT_COMM_WAIT_US -x PATH \

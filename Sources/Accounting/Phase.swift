@@ -49,6 +49,8 @@ package enum RankSignal: Int, Comparable {
     case interrupted = 2
     /// The energy budget is used up.
     case energyBudget = 3
+    /// Some rank was warned of preemption (SIGUSR1): stop now, to be resumed.
+    case preempted = 4
 
     package static func < (a: RankSignal, b: RankSignal) -> Bool { a.rawValue < b.rawValue }
 
@@ -59,6 +61,7 @@ package enum RankSignal: Int, Comparable {
         case .failed: .failed
         case .interrupted: .interrupted
         case .energyBudget: .energyBudget
+        case .preempted: .preempted
         }
     }
 }

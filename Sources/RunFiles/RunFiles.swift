@@ -45,6 +45,9 @@ public enum RunStatus: String, Codable, Sendable {
     case interrupted
     /// `--energy-budget-j` reached: a normal end.
     case energyBudget = "energy_budget"
+    /// SIGUSR1 (Slurm's warning before a time limit or preemption, `--signal=B:USR1@…`): every
+    /// rank stopped at the same iteration with a checkpoint, to be resumed (a requeued job does it).
+    case preempted
     case failed
 
     /// Whether the command line exits with success.

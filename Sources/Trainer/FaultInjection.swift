@@ -8,20 +8,29 @@ import Support
 /// Faults the tests inject through the environment, read once before the loop.
 /// RINGWATT_FAULT_PERTURB=RANK:ITERATION: that rank nudges the first parameter of group 1 (layer 1
 /// of the MLP) after that iteration's update, so replicas diverge.
-/// RINGWATT_FAULT_STOP_AT=ITERATION: every rank is asked to stop at that iteration, as SIGTERM
-/// would ask (a checkpoint, status interrupted) — at a known iteration, where a signal's timing is not.
+/// RINGWATT_FAULT_STOP_AT=ITERATION[:SIGNAL]: every rank is asked to stop at that iteration, as
+/// SIGTERM (or SIGUSR1, 10: preemption) would ask — at a known iteration, where a signal's timing
+/// is not. RINGWATT_FAULT_KILL_AT=RANK:ITERATION: that rank dies (SIGKILL) at that iteration of a
+/// run that was not resumed, as a crashed node would.
 struct FaultInjection {
     let perturb: (rank: Int, iteration: Int)?
     let stopAt: Int?
+    let stopSignal: Int32
+    let killAt: (rank: Int, iteration: Int)?
 
     init(environment: [String: String]) {
         let p = environment["RINGWATT_FAULT_PERTURB"]?.split(separator: ":").compactMap { Int($0) } ?? []
         perturb = p.count == 2 ? (p[0], p[1]) : nil
-        stopAt = environment["RINGWATT_FAULT_STOP_AT"].flatMap { Int($0) }
+        let stop = environment["RINGWATT_FAULT_STOP_AT"]?.split(separator: ":").compactMap { Int($0) } ?? []
+        stopAt = stop.first
+        stopSignal = stop.count > 1 ? Int32(stop[1]) : SIGTERM
+        let k = environment["RINGWATT_FAULT_KILL_AT"]?.split(separator: ":").compactMap { Int($0) } ?? []
+        killAt = k.count == 2 ? (k[0], k[1]) : nil
     }
 
-    func beforeStep(iteration: Int) {
-        if stopAt == iteration { stopRequested.store(SIGTERM, ordering: .relaxed) }
+    func beforeStep(iteration: Int, resumed: Bool, rank: Int) {
+        if stopAt == iteration { stopRequested.store(stopSignal, ordering: .relaxed) }
+        if let killAt, !resumed, killAt == (rank, iteration) { kill(getpid(), SIGKILL) }
     }
 
     func afterUpdate<M: TrainableModel>(_ model: M, rank: Int, iteration: Int) {

@@ -28,7 +28,7 @@ extension TrainingRun {
         var signal = try flusher.flush()
         printer.flushed(figures(epoch: epoch, firstStep: firstStep), previousStep: stepBeforeFlush)
         if stopAsked && signal == .carryOn { signal = .interrupted }
-        if checkpointDue || signal == .interrupted || signal == .energyBudget {
+        if checkpointDue || signal == .interrupted || signal == .energyBudget || signal == .preempted {
             watchdog.beat(.checkpoint, iteration: step)
             checkpoints.save(position, totals: flusher.totals, start: now(), now: now, failed: flusher.failed(writing:))
         }

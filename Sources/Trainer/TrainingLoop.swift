@@ -42,8 +42,9 @@ extension TrainingRun {
         clock.close(.data, at: now(), next: .compute)
 
         let sentBefore = comm.allReduce.stats.bytesSent
-        faults.beforeStep(iteration: position.step)
-        control.send(stop: stopRequested.load(ordering: .relaxed) != 0)
+        faults.beforeStep(iteration: position.step, resumed: config.resume != nil, rank: comm.rank)
+        let stopSignal = stopRequested.load(ordering: .relaxed)
+        control.send(stop: stopSignal != 0)
         observer.begin(at: clock.now)
         let loss = work.forwardBackward(events: observer.events)
         clock.close(.compute, at: observer.backwardEnd, next: .comm)
@@ -66,6 +67,7 @@ extension TrainingRun {
             clock.close(.eval, at: now(), next: .idle)
         }
         var record = clock.finish()
+        if stopSignal == SIGUSR1 { record.signal = .preempted }  // the flush's highest signal names the stop
         let cpu = processCPUSeconds()
         record.cpuSeconds = cpu - previousCPU
         previousCPU = cpu

@@ -10,7 +10,7 @@ public let stopRequested = Atomic<Int32>(0)
 
 /// Installs SIGINT/SIGTERM handlers that only record the signal (async-signal-safe: one atomic store).
 public func installStopSignalHandlers() {
-    for sig in [SIGINT, SIGTERM] {
+    for sig in [SIGINT, SIGTERM, SIGUSR1] {
         signal(sig) { number in stopRequested.store(number, ordering: .relaxed) }
     }
 }

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+/// Training that survives: the launchers restart a job whose rank died, from its last checkpoint,
+/// and not one whose failure a restart would meet again; a preemption warning (SIGUSR1) stops
+/// every rank with a checkpoint and status "preempted", and the resumed run ends bit-identical.
+@Suite(.serialized) struct RestartTests {
+    static let job = ["--data", "synthetic:3000:16:4", "--layers", "16-8-4", "--batch-size", "8", "--steps", "120",
+                      "--flush-every", "10", "--checkpoint-every", "10", "--idle-seconds", "0"]
+    static var local: String { Harness.repository + "/launch/local.sh" }
+
+    func uninterruptedChecksum(_ dir: String) throws -> String? {
+        #expect(try Harness.mpirun(2, ["train"] + Self.job + ["--out", dir + "/quiet"]).status == 0)
+        return try Harness.json(dir + "/quiet/summary.json")["parameter_checksum"]?.string
+    }
+
+    @Test func aDeadRankIsRestartedFromTheLastCheckpoint() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let kill = ["RINGWATT_FAULT_KILL_AT": "1:35", "RINGWATT_BIN": Harness.binary]
+        // Without restarts the job ends with the dead rank.
+        let once = try Harness.run("/bin/bash", [Self.local, "2"] + Self.job + ["--out", dir + "/once"], environment: kill)
+        #expect(once.status != 0 && !once.stderr.contains("restart 1"), "\(once.all)")
+        #expect(try Harness.ringwatt(["resumable", dir + "/once"]).stdout.contains("resume: the job ended without a summary"))
+        // With one restart it resumes from iteration 30 and finishes as if nothing had happened.
+        let run = try Harness.run("/bin/bash", [Self.local, "2", "--max-restarts", "1"] + Self.job + ["--out", dir + "/run"], environment: kill)
+        #expect(run.status == 0, "\(run.all)")
+        #expect(run.stderr.contains("ringwatt: restart 1 of 1 from the last checkpoint in \(dir)/run"), "\(run.stderr)")
+        let s = try Harness.json(dir + "/run/summary.json")
+        #expect(s["status"]?.string == "complete" && s["iterations"]?.double == 120)
+        #expect(s["parameter_checksum"]?.string == (try uninterruptedChecksum(dir)))
+    }
+
+    @Test func aFailureARestartWouldMeetAgainIsNotRestarted() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = try Harness.run("/bin/bash", [Self.local, "2", "--max-restarts", "3"] + Self.job
+                                  + ["--lr", "1e30", "--on-nonfinite", "stop", "--out", dir + "/nan"], environment: ["RINGWATT_BIN": Harness.binary])
+        #expect(out.status != 0 && out.stderr.contains("ringwatt: not restarting: the run failed"), "\(out.all)")
+        #expect(!out.stderr.contains("restart 1"))
+        let bad = try Harness.run("/bin/bash", [Self.local, "1", "--max-restarts", "2", "--batch-size", "0", "--out", dir + "/bad"],
+                                  environment: ["RINGWATT_BIN": Harness.binary])
+        #expect(bad.status != 0 && bad.stderr.contains("not restarting: no checkpoint"), "\(bad.all)")
+        let none = try Harness.ringwatt(["resumable", dir + "/nowhere"])
+        #expect(none.status == 1 && none.stdout.hasPrefix("do not resume: no checkpoint"))
+    }
+
+    /// Slurm's warning before a time limit or preemption is SIGUSR1 (`--signal=B:USR1@…`): here it
+    /// reaches every rank at iteration 35 through the fault hook, deterministically.
+    @Test func aPreemptionWarningStopsWithACheckpointAndTheResumeIsBitIdentical() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let stopped = try Harness.mpirun(2, ["train"] + Self.job + ["--out", dir + "/p"],
+                                         environment: ["RINGWATT_FAULT_STOP_AT": "35:\(SIGUSR1)"])
+        #expect(stopped.status == 3, "\(stopped.all)")
+        let s = try Harness.json(dir + "/p/summary.json")
+        #expect(s["status"]?.string == "preempted" && s["iterations"]?.double == 36, "\(s)")
+        let advice = try Harness.ringwatt(["resumable", dir + "/p"])
+        #expect(advice.status == 0 && advice.stdout.contains("stopped (preempted) at iteration 36"), "\(advice.all)")
+        #expect(try Harness.mpirun(2, ["train"] + Self.job + ["--resume", dir + "/p"]).status == 0)
+        let done = try Harness.json(dir + "/p/summary.json")
+        #expect(done["status"]?.string == "complete")
+        #expect(done["parameter_checksum"]?.string == (try uninterruptedChecksum(dir)))
+    }
+}
