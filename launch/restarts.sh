@@ -28,6 +28,10 @@ ringwatt_with_restarts() {
   while :; do
     if "$@" "${resume[@]}"; then return 0; else status=$?; fi
     [ "$attempt" -ge "$max" ] && { [ "$max" -gt 0 ] && echo "ringwatt: no restarts left ($max used); the job ended with status $status" >&2; return "$status"; }
+    if [ -f "$out/summary.json" ] && grep -q '"status" : "preempted"' "$out/summary.json"; then
+      echo "ringwatt: not restarting here: the job was warned of preemption or its time limit (a requeued job resumes)" >&2
+      return "$status"
+    fi
     if ! why="$("$bin" resumable "$out" 2>&1)"; then
       echo "ringwatt: not restarting: ${why#do not resume: }" >&2
       return "$status"

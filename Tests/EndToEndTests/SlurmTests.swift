@@ -27,8 +27,44 @@ import Testing
             #expect(s["ranks"]?.double == 2, "\(launcher): two ranks")
             #expect(!id.isEmpty && s["metadata"]?["slurm_job_id"]?.string == id, "\(launcher): job \(id), summary \(String(describing: s["metadata"]))")
         }
+        try preemptedJobRequeuesAndResumesBitIdentical(slurmConf: slurmDir + "/slurm.conf", dir: dir)
         let down = try Harness.run("/usr/bin/env", ["RINGWATT_SLURM_DIR=\(slurmDir)", "/bin/bash", local, "down"])
         #expect(down.status == 0)
         #expect(!FileManager.default.fileExists(atPath: slurmDir + "/slurmctld.pid"), "stopped by its pid files")
+    }
+
+    /// Slurm's warning before preemption (SIGUSR1 to every rank, as --signal=USR1@… sends it):
+    /// the ranks checkpoint and stop "preempted", the job requeues itself, and the requeued job
+    /// resumes and ends bit-identical to a run never interrupted. (A requeued job waits two minutes
+    /// before it may start again; the test lets it start at once.)
+    func preemptedJobRequeuesAndResumesBitIdentical(slurmConf: String, dir: String) throws {
+        let env = ["SLURM_CONF=\(slurmConf)"]
+        func slurm(_ arguments: [String]) throws -> Harness.Output { try Harness.run("/usr/bin/env", env + arguments) }
+        let out = dir + "/preempted", job = ["--data", "synthetic:3000:16:4", "--layers", "16-8-4", "--batch-size", "8",
+                                               "--steps", "30000", "--flush-every", "10", "--checkpoint-every", "50", "--idle-seconds", "0", "--quiet"]
+        let submitted = try slurm(["RINGWATT_OUT=\(out)", "RINGWATT_BIN=\(Harness.binary)", "sbatch", "--nodes=1", "--ntasks-per-node=2",
+                                   "--output=\(dir)/preempted-%j.txt", "--chdir=\(Harness.repository)",
+                                   Harness.repository + "/launch/slurm.sbatch"] + job)
+        let id = submitted.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        try #require(submitted.status == 0 && !id.isEmpty, "\(submitted.all)")
+        func state() throws -> String { try slurm(["squeue", "-h", "-j", id, "-o", "%T"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+        func wait(_ what: String, _ done: () throws -> Bool) throws {
+            let deadline = Date().addingTimeInterval(120)
+            while try !done() {
+                try #require(Date() < deadline, "timed out waiting for \(what)")
+                usleep(100_000)
+            }
+        }
+        try wait("the first checkpoint") { FileManager.default.fileExists(atPath: out + "/checkpoint.bin") }
+        #expect(try slurm(["scancel", "--signal=USR1", id]).status == 0)
+        try wait("the requeue") { try state() == "PENDING" }
+        _ = try slurm(["scontrol", "update", "jobid=\(id)", "StartTime=now"])
+        try wait("the requeued job to finish") { try state().isEmpty }
+        let log = (try? String(contentsOfFile: "\(dir)/preempted-\(id).txt", encoding: .utf8)) ?? ""
+        #expect(log.contains("requeueing job \(id) to resume") && log.contains("ringwatt: resuming \(out)"), "\(log)")
+        let s = try Harness.json(out + "/summary.json")
+        #expect(s["status"]?.string == "complete" && s["iterations"]?.double == 30000, "\(log)")
+        #expect(try Harness.mpirun(2, ["train"] + job + ["--out", dir + "/quiet"]).status == 0)
+        #expect(s["parameter_checksum"]?.string == (try Harness.json(dir + "/quiet/summary.json"))["parameter_checksum"]?.string)
     }
 }
