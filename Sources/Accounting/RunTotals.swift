@@ -57,8 +57,15 @@ package struct RunTotals: Codable, Equatable {
         machineTotals = Array(repeating: MachineTotals(), count: machines)
     }
 
-    /// Continues from a checkpoint's totals, which must be of a run with this many ranks and phases.
+    /// Continues from a checkpoint's totals, which must have this many phases. A checkpoint of
+    /// another rank count (a resume on fewer or more ranks) keeps every total; its per-rank joules
+    /// are spread evenly over the new ranks (their sum, the run's energy, is kept).
     package mutating func restore(_ saved: RunTotals) throws {
+        var saved = saved
+        if saved.rankJoules.count != ranks && !saved.rankJoules.isEmpty {
+            let sum = saved.rankJoules.reduce(0, +)
+            saved.rankJoules = Array(repeating: sum / Double(ranks), count: ranks)
+        }
         guard saved.phaseSeconds.count == phaseSeconds.count, saved.phaseJoules.count == phaseJoules.count,
               saved.rankJoules.count == ranks else {
             throw RunError.checkpoint("checkpoint totals are for \(saved.rankJoules.count) ranks and \(saved.phaseJoules.count) phases, "

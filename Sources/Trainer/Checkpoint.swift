@@ -24,6 +24,8 @@ public struct CheckpointHeader: Codable, Equatable {
     public var secondMomentCount: Int
     /// The data the run trained on (absent in checkpoints from before 0.7).
     public var data: DataFingerprint?
+    /// Steps per epoch at the writing rank count (absent before 0.7).
+    public var batchesPerEpoch: Int?
 
     /// The energy the run had used by the checkpoint, by phase (J).
     public var phaseJoules: [Double] { totals.phaseJoules }
@@ -32,16 +34,16 @@ public struct CheckpointHeader: Codable, Equatable {
         case format, ranks, step, clockSeconds = "clock_s", optimizerSteps = "optimizer_steps"
         case skippedSteps = "skipped_steps", evaluations, accuracies, totals, config
         case parameterCount = "parameter_count", firstMomentCount = "first_moment_count"
-        case secondMomentCount = "second_moment_count", data
+        case secondMomentCount = "second_moment_count", data, batchesPerEpoch = "batches_per_epoch"
     }
 
     init(ranks: Int, step: Int, clockSeconds: Double, optimizerSteps: Int, skippedSteps: Int, evaluations: [Evaluation],
          totals: RunTotals, config: TrainConfig, parameterCount: Int, firstMomentCount: Int, secondMomentCount: Int,
-         data: DataFingerprint?) {
+         data: DataFingerprint?, batchesPerEpoch: Int? = nil) {
         self.ranks = ranks; self.step = step; self.clockSeconds = clockSeconds; self.optimizerSteps = optimizerSteps
         self.skippedSteps = skippedSteps; self.evaluations = evaluations; self.totals = totals; self.config = config
         self.parameterCount = parameterCount; self.firstMomentCount = firstMomentCount; self.secondMomentCount = secondMomentCount
-        self.data = data
+        self.data = data; self.batchesPerEpoch = batchesPerEpoch
     }
 
     public init(from decoder: Decoder) throws {
@@ -62,6 +64,7 @@ public struct CheckpointHeader: Codable, Equatable {
         firstMomentCount = try c.decode(Int.self, forKey: .firstMomentCount)
         secondMomentCount = try c.decode(Int.self, forKey: .secondMomentCount)
         data = try c.decodeIfPresent(DataFingerprint.self, forKey: .data)
+        batchesPerEpoch = try c.decodeIfPresent(Int.self, forKey: .batchesPerEpoch)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -73,6 +76,7 @@ public struct CheckpointHeader: Codable, Equatable {
         try c.encode(parameterCount, forKey: .parameterCount); try c.encode(firstMomentCount, forKey: .firstMomentCount)
         try c.encode(secondMomentCount, forKey: .secondMomentCount)
         try c.encodeIfPresent(data, forKey: .data)
+        try c.encodeIfPresent(batchesPerEpoch, forKey: .batchesPerEpoch)
     }
 }
 

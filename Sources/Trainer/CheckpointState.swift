@@ -24,13 +24,16 @@ final class Checkpointer<M: TrainableModel> {
     let directory: RunDirectory?
     /// What the run trains on, recorded in every checkpoint.
     let data: DataFingerprint
+    /// Steps per epoch at this rank count (a resume on another one must have the same).
+    let batchesPerEpoch: Int
     /// The last checkpoint's window on the aligned clock: it sits in the gap before the next
     /// iteration, which reports it as its checkpoint phase.
     private var lastWindow: (start: Double, seconds: Double)?
 
-    init(comm: Communicator, config: TrainConfig, model: M, optimizer: Optimizer, directory: RunDirectory?, data: DataFingerprint) {
+    init(comm: Communicator, config: TrainConfig, model: M, optimizer: Optimizer, directory: RunDirectory?, data: DataFingerprint,
+         batchesPerEpoch: Int) {
         self.comm = comm; self.config = config; self.model = model; self.optimizer = optimizer; self.directory = directory
-        self.data = data
+        self.data = data; self.batchesPerEpoch = batchesPerEpoch
     }
 
     /// Rank 0 writes parameters, optimizer state, position, clock and totals; a failure goes to
@@ -41,7 +44,7 @@ final class Checkpointer<M: TrainableModel> {
                 ranks: comm.size, step: position.step, clockSeconds: now(), optimizerSteps: optimizer.steps,
                 skippedSteps: position.skippedSteps, evaluations: position.evaluations, totals: totals, config: config,
                 parameterCount: model.parameterCount, firstMomentCount: optimizer.firstMoment.count,
-                secondMomentCount: optimizer.secondMoment.count, data: data)
+                secondMomentCount: optimizer.secondMoment.count, data: data, batchesPerEpoch: batchesPerEpoch)
             do {
                 try directory.waitForWrites()  // the checkpoint's iterations are on disk before it is
                 try Checkpoint(header: header, parameters: Array(model.parameters.buffer), firstMoment: optimizer.firstMoment.array,
@@ -82,15 +85,36 @@ extension Checkpoint {
                                   + "then \(then), now \(now)); restore the data the run trained on, or start a new run")
     }
 
-    /// A checkpoint continues a run only with the same rank count and the same maths.
+    /// A checkpoint continues a run only with the same maths: the same options, and the same
+    /// global batch (per-rank batch × ranks). On another rank count with the same global batch
+    /// (e.g. after losing a node: 4 × 16 → 2 × 32) the run continues from the same global step:
+    /// the weights, optimizer state and schedule continue exactly; each step's samples are then
+    /// split over the new ranks (the MLP: the same samples per step, summed in another order; the
+    /// GPT: windows drawn per rank, so other windows).
     func checkContinues(_ config: TrainConfig, ranks: Int) throws {
-        guard header.ranks == ranks else {
-            throw RunError.checkpoint("checkpoint was written by \(header.ranks) ranks; resume with mpirun -np \(header.ranks) "
-                                          + "(a different rank count would change the data order and the sums)")
+        let oldGlobal = header.config.batchSize * header.ranks, newGlobal = config.batchSize * ranks
+        guard oldGlobal == newGlobal else {
+            let fit = oldGlobal % ranks == 0 ? "resume with --batch-size \(oldGlobal / ranks) on \(ranks) ranks to keep it, or " : ""
+            throw RunError.checkpoint("checkpoint was written by \(header.ranks) ranks × batch \(header.config.batchSize) "
+                + "(a global batch of \(oldGlobal)); \(ranks) ranks × batch \(config.batchSize) would make it \(newGlobal), "
+                + "which changes the maths: \(fit)resume with mpirun -np \(header.ranks)")
         }
-        let differing = config.differingKeys(from: header.config).filter { !TrainConfig.resumableKeys.contains($0) }
+        var differing = config.differingKeys(from: header.config).filter { !TrainConfig.resumableKeys.contains($0) }
+        if header.ranks != ranks { differing.removeAll { $0 == "batch_size" } }  // the global batch is what must agree
         guard differing.isEmpty else {
             throw RunError.checkpoint("cannot resume: options differ from the checkpointed run: \(differing.joined(separator: ", "))")
+        }
+    }
+
+    /// On another rank count, the epoch must still have the same steps (the sampler's shares are
+    /// truncated to a multiple of the rank count, which can change the last, short step).
+    func checkEpoch(batchesPerEpoch: Int, ranks: Int) throws {
+        guard header.ranks != ranks else { return }
+        guard let then = header.batchesPerEpoch else {
+            throw RunError.checkpoint("checkpoint was written by \(header.ranks) ranks before checkpoints recorded their epoch; resume with mpirun -np \(header.ranks)")
+        }
+        guard then == batchesPerEpoch else {
+            throw RunError.checkpoint("on \(ranks) ranks an epoch has \(batchesPerEpoch) steps, not the checkpoint's \(then); resume with mpirun -np \(header.ranks)")
         }
     }
 }

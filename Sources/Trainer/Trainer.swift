@@ -53,6 +53,7 @@ public final class Trainer {
         try checkAgreement(fingerprints: source.fingerprints)
         let checkpoint = try loadCheckpoint()
         try checkpoint?.checkData(source.dataFingerprint, config: config)
+        try checkpoint?.checkEpoch(batchesPerEpoch: source.batchesPerEpoch, ranks: comm.size)
         // Decided before anything is written: a plan that cannot be made leaves no run directory.
         let commPlan = try CommPlan(config: config, comm: comm, model: model)
         let powerPlan = try PowerPlan(config: config, comm: comm, machineSources: machineSources)

@@ -62,4 +62,29 @@ import Testing
         #expect(done["status"]?.string == "complete")
         #expect(done["parameter_checksum"]?.string == (try uninterruptedChecksum(dir)))
     }
+
+    /// After losing ranks, a run resumes on another rank count with the same global batch: from
+    /// the same step, weights and optimizer state, each step's samples split over the new ranks
+    /// (the same samples, summed in another order: the loss agrees to float rounding). A rank count
+    /// that would change the global batch is refused, saying how to keep it.
+    @Test func aRunResumesOnAnotherRankCountWithTheSameGlobalBatch() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let base = Self.job.filter { $0 != "--batch-size" && $0 != "8" }
+        #expect(try Harness.mpirun(2, ["train"] + base + ["--batch-size", "16", "--out", dir + "/a"],
+                                   environment: ["RINGWATT_FAULT_STOP_AT": "35"]).status == 3)
+        let wrong = try Harness.mpirun(4, ["train"] + base + ["--batch-size", "16", "--resume", dir + "/a"])
+        #expect(wrong.status != 0 && wrong.stderr.contains("a global batch of 32") && wrong.stderr.contains("resume with --batch-size 8 on 4 ranks"),
+                "\(wrong.all)")
+        let four = try Harness.mpirun(4, ["train"] + base + ["--batch-size", "8", "--resume", dir + "/a"])
+        #expect(four.status == 0, "\(four.all)")
+        #expect(try Harness.mpirun(2, ["train"] + base + ["--batch-size", "16", "--out", dir + "/two"]).status == 0)
+        let a = try Harness.json(dir + "/a/summary.json"), two = try Harness.json(dir + "/two/summary.json")
+        #expect(a["status"]?.string == "complete" && a["ranks"]?.double == 4 && a["iterations"]?.double == 120)
+        let la = try #require(a["final_loss"]?.double), l2 = try #require(two["final_loss"]?.double)
+        #expect(abs(la - l2) <= 1e-4 * max(abs(l2), 1e-3), "loss on 2 → 4 ranks \(la), on 2 ranks \(l2)")
+        // The energy accounts continue: every rank's share adds up to the run's energy.
+        let shares = try #require(a["rank_energy_j"]?.array).compactMap(\.double)
+        #expect(shares.count == 4 && abs(shares.reduce(0, +) - a["energy_j"]!.double!) <= 1e-6 * a["energy_j"]!.double!)
+    }
 }
