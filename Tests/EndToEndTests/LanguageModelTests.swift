@@ -93,4 +93,34 @@ import Testing
         let text = try Harness.mpirun(1, ["train", "--data", "text:" + dir + "/small.txt", "--out", dir + "/mlp"])
         #expect(text.status != 0 && text.stderr.contains("--model mlp reads labelled images"), "\(text.all)")
     }
+
+    /// `ringwatt sample`: a model trained a few hundred steps on a repeating sentence writes that
+    /// sentence back greedily; it refuses an MLP run and a run with neither weights nor checkpoint,
+    /// and names truncated weights.
+    @Test func sampleWritesWhatTheModelLearnt() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sentence = "the cat sat on the mat. "
+        try String(repeating: sentence, count: 3000).write(toFile: dir + "/c.txt", atomically: false, encoding: .utf8)
+        let train = try Harness.mpirun(1, ["train", "--model", "gpt", "--size", "tiny", "--batch-size", "8", "--steps", "300",
+                                           "--data", dir + "/c.txt", "--eval-windows", "8", "--idle-seconds", "0", "--out", dir + "/run"])
+        #expect(train.status == 0, "\(train.all)")
+        let greedy = try Harness.ringwatt(["sample", dir + "/run", "--prompt", "the cat", "--length", "41", "--temperature", "0"])
+        #expect(greedy.status == 0 && greedy.stdout == "the cat" + String(String(repeating: sentence, count: 3).dropFirst(7).prefix(41)) + "\n",
+                "\(greedy.all)")
+        let a = try Harness.ringwatt(["sample", dir + "/run", "--seed", "9"]), b = try Harness.ringwatt(["sample", dir + "/run", "--seed", "9"])
+        #expect(a.status == 0 && a.stdout == b.stdout)
+
+        let mlp = dir + "/mlp"
+        #expect(try Harness.mpirun(1, ["train", "--data", "synthetic:600:8:3", "--layers", "8-4-3", "--steps", "5", "--out", mlp]).status == 0)
+        let wrong = try Harness.ringwatt(["sample", mlp])
+        #expect(wrong.status != 0 && wrong.stderr.contains("is a run of the MLP"), "\(wrong.all)")
+        let weights = try Data(contentsOf: URL(fileURLWithPath: dir + "/run/weights.bin"))
+        try weights.prefix(100).write(to: URL(fileURLWithPath: dir + "/run/weights.bin"))
+        let truncated = try Harness.ringwatt(["sample", dir + "/run"])
+        #expect(truncated.status != 0 && truncated.stderr.contains("holds 100 bytes") && truncated.stderr.contains("--checkpoint"), "\(truncated.all)")
+        #expect(try Harness.ringwatt(["sample", dir + "/run", "--checkpoint", "--length", "5"]).status == 0)
+        let empty = try Harness.ringwatt(["sample", dir])
+        #expect(empty.status != 0 && empty.stderr.contains("neither weights.bin nor checkpoint.bin"), "\(empty.all)")
+    }
 }
