@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Fixtures
 import Support
+@testable import Trainer
 
 /// Input a careless or hostile user gives: a second job on a live run directory, data changed
 /// under a checkpoint, sizes past any machine, options that do not apply, names that are not
@@ -145,6 +146,17 @@ import Support
         #expect(Self.snapshot(dir) == before)
         let parentIsFile = try Harness.mpirun(1, ["train"] + Self.small + ["--steps", "5", "--out", dir + "/notes.txt/run"])
         Self.refused(parentIsFile, saying: ["notes.txt is a file, not a directory"])
+
+        // A corpus directory whose files have names that are not UTF-8 is read by their bytes.
+        let corpus = dir + "/corpus"
+        try FileManager.default.createDirectory(atPath: corpus, withIntermediateDirectories: true)
+        let make = try Harness.run("/bin/bash", ["-c", "for i in 1 2 3 4 5 6; do head -c 16000 /usr/share/common-licenses/GPL-3 > \"$0/t$(printf '\\3%02o' $i)$i.txt\"; done", corpus])
+        #expect(make.status == 0, "\(make.all)")
+        let run = try Harness.mpirun(1, ["train", "--model", "gpt", "--size", "tiny", "--batch-size", "2", "--steps", "3", "--eval-windows", "4",
+                                         "--idle-seconds", "0", "--data", corpus, "--out", dir + "/gpt"])
+        #expect(run.status == 0, "\(run.all)")
+        let checkpoint = try Checkpoint.read(directory: dir + "/gpt")
+        #expect(checkpoint.header.data?.bytes == 6 * 16000, "all six files were read: \(String(describing: checkpoint.header.data))")
     }
 
     /// Each error names what is really wrong.
