@@ -35,6 +35,8 @@ public final class PowerSampler: Sendable {
         var samples: [PowerSample] = []
         var failures: [Int]
         var lastError: [String?]
+        /// Background samples not kept because their reads took longer than `loosestTiming`.
+        var looselyTimed = 0
     }
 
     public init(sources: [PowerSource], hz: Double, epoch: Double) {
@@ -52,13 +54,26 @@ public final class PowerSampler: Sendable {
     /// Takes one sample now (also called by the training loop before it closes windows, so the
     /// curve always reaches past the last phase edge).
     @discardableResult
-    public func sampleNow() -> PowerSample {
+    public func sampleNow() -> PowerSample { sample(mayDrop: false)! }
+
+    /// A background sample whose reads took longer than this is not kept (cumulative counters
+    /// lose nothing: the next sample covers the interval): its time is known only to within half
+    /// of it, and a sample timed that loosely blurs the phase windows and fits it falls into.
+    public static let loosestTiming = 0.001
+
+    private func sample(mayDrop: Bool) -> PowerSample? {
         state.withLock { s in
             // Stamp the sample at the middle of its reads: if this thread is descheduled while
             // reading, the values belong somewhere inside [before, after], not at `before`.
             let before = monotonicSeconds()
             let readings: [Result<PowerReading, Error>] = s.sources.map { source in Result { try source.read() } }
-            let t = (before + monotonicSeconds()) / 2 - epoch
+            let after = monotonicSeconds()
+            let t = (before + after) / 2 - epoch
+            let countersOnly = readings.allSatisfy { if case .success(.energy) = $0 { true } else { false } }
+            if mayDrop && countersOnly && after - before > Self.loosestTiming {
+                s.looselyTimed += 1
+                return nil
+            }
             for (i, reading) in readings.enumerated() {
                 switch reading {
                 case let .success(.energy(joules)):
@@ -81,6 +96,9 @@ public final class PowerSampler: Sendable {
         }
     }
 
+    /// Background samples dropped because their reads were timed too loosely (a busy machine).
+    public var looselyTimed: Int { state.withLock { $0.looselyTimed } }
+
     /// Starts the background thread (one sample immediately).
     public func start() {
         sampleNow()
@@ -93,7 +111,7 @@ public final class PowerSampler: Sendable {
             while running.load(ordering: .acquiring) {
                 let wait = next - monotonicSeconds()
                 if wait > 0 { usleep(UInt32(wait * 1e6)) }
-                sampleNow()
+                sample(mayDrop: true)
                 next += period
                 if next < monotonicSeconds() { next = monotonicSeconds() + period }  // fell behind: skip ticks
             }

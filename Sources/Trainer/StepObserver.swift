@@ -20,9 +20,10 @@ final class StepObserver {
     private var backwardOver = false
     private(set) var events = StepEvents()
 
-    /// `backwardDone` is told when backward hands over its last piece: from then on the rank
-    /// communicates (with overlap off, the rest of the all-reduce runs inside that hand-over).
-    init(buckets: GradientBuckets, trace: TimelineRecorder, clock: @escaping () -> Double, backwardDone: @escaping () -> Void) {
+    /// `backwardDone` is told when backward hands over its last piece, with backward's end on the
+    /// aligned clock: from then on the rank communicates (with overlap off, the rest of the
+    /// all-reduce runs inside that hand-over).
+    init(buckets: GradientBuckets, trace: TimelineRecorder, clock: @escaping () -> Double, backwardDone: @escaping (Double) -> Void) {
         self.buckets = buckets
         self.trace = trace
         self.clock = clock
@@ -32,7 +33,7 @@ final class StepObserver {
             trace.add(.forward, 0, start: lastMark, duration: t - lastMark)
             lastMark = t
         }, gradientsFinal: { [unowned self] offset in
-            if offset == 0 { backwardEnd = clock(); backwardOver = true; backwardDone() }
+            if offset == 0 { backwardEnd = clock(); backwardOver = true; backwardDone(backwardEnd) }
             buckets.gradientsFinal(from: offset)
         }, layerDone: { [unowned self] layer in
             guard trace.enabled else { return }

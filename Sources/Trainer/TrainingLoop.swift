@@ -37,7 +37,7 @@ extension TrainingRun {
     /// One training step, recorded phase by phase. Returns whether any rank asked to stop.
     func step(epoch: Int, index: Int) throws -> Bool {
         var clock = PhaseClock(iteration: position.step, epoch: epoch, previousEnd: previousEnd, now: now(),
-                               checkpoint: checkpoints.takeLastWindow(), watchdog: watchdog)
+                               checkpoint: checkpoints.takeLastWindow(), watchdog: watchdog, clockEpoch: clockEpoch)
         work.fillBatch(epoch: epoch, index: index)
         clock.close(.data, at: now(), next: .compute)
 

@@ -83,7 +83,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
                                 learningRate: { [schedule = work.schedule] in Double(schedule.rate(at: $0)) })
         flusher.unit = source.sampleUnit
         observer = StepObserver(buckets: commPlan.buckets, trace: trace, clock: { monotonicSeconds() - epoch },
-                                backwardDone: { watchdog.beat(.comm) })
+                                backwardDone: { end in watchdog.beat(.comm, at: end + epoch) })
         if let restored {
             position = restored
             if comm.isRoot {

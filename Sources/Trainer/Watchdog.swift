@@ -98,14 +98,15 @@ public final class Watchdog: Sendable {
     }
 
     @inline(__always)
-    public func beat(_ a: Activity, iteration i: Int) {
+    /// `at`: when the activity started on the monotonic clock (now if nil), as the listener hears it.
+    public func beat(_ a: Activity, iteration i: Int, at start: Double? = nil) {
         iteration.store(i, ordering: .relaxed)
-        beat(a)
+        beat(a, at: start)
     }
 
     /// A beat within the iteration last named.
-    public func beat(_ a: Activity) {
-        let t = monotonicSeconds()
+    public func beat(_ a: Activity, at start: Double? = nil) {
+        let t = start ?? monotonicSeconds()
         listener?(a, t)
         lastBeat.store(t.bitPattern, ordering: .releasing)
         activity.store(a.rawValue, ordering: .relaxed)
