@@ -21,8 +21,10 @@ public struct ScalingFigures: Sendable, Equatable {
 ///   steps(N)  = ceil(samples per epoch / (p · batch))
 ///   t_iter(N) = s(N) · (t_compute + t_other) + Σ over buckets of t_ring(n_b, p)
 ///   s(N)      = max(1, p / shared cores) when all hosts share that many cores (the emulated cluster), else 1
-///   P_node    = P_idle + r · (P_1 − P_idle) / s(N);  P_idle during communication when waits sleep
-///   E_epoch   = nodes · P_node · steps · t_iter, split compute / comm / other by time
+///   P(N)      = M · P_idle + nodes · r · (P_1 − P_idle) / s(N);  M · P_idle during communication when waits sleep
+///   M         = machines: 1 when all hosts share one machine's cores (--shared-cores), else nodes
+///   E_epoch   = P(N) · steps · t_iter, split compute / comm / other by time
+/// (A machine's idle power is counted once however many hosts it carries, as the measurement counts it.)
 public struct ScalingPrediction: Sendable, Equatable {
     public var computeSeconds: Double
     /// Everything but compute per iteration, from the calibration.
@@ -69,12 +71,12 @@ public struct ScalingPrediction: Sendable, Equatable {
         let stretch = sharedCores > 0 ? max(1, p / Double(sharedCores)) : 1
         let comm = bucketBytes.map { ring.seconds(bytes: $0, ranks: nodes * ranksPerNode) }.reduce(0, +)
         let iteration = stretch * (computeSeconds + otherSeconds) + comm
-        let nodePower = idleWatts + Double(ranksPerNode) * max(0, calibrationWatts - idleWatts) / stretch
-        let commPower = idleWhileCommunicating ? idleWatts : nodePower
-        let n = Double(nodes)
+        let n = Double(nodes), machines = sharedCores > 0 ? 1 : n
+        let busy = machines * idleWatts + n * Double(ranksPerNode) * max(0, calibrationWatts - idleWatts) / stretch
+        let communicating = idleWhileCommunicating ? machines * idleWatts : busy
         return Point(nodes: nodes, steps: steps, iterationSeconds: iteration, epochSeconds: steps * iteration,
-                     computeJoules: n * nodePower * steps * stretch * computeSeconds,
-                     commJoules: n * commPower * steps * comm,
-                     otherJoules: n * nodePower * steps * stretch * otherSeconds, samplesPerEpoch: samplesPerEpoch)
+                     computeJoules: busy * steps * stretch * computeSeconds,
+                     commJoules: communicating * steps * comm,
+                     otherJoules: busy * steps * stretch * otherSeconds, samplesPerEpoch: samplesPerEpoch)
     }
 }

@@ -15,10 +15,11 @@ struct Predict: ParsableCommand {
               t_iter(N) = s(N) · (t_compute + t_other) + t_comm(N)
               t_comm(N) = Σ_b 2(p−1)α + 2((p−1)/p)·n_b·β + ((p−1)/p)·n_b·γ
               s(N)      = max(1, p / shared cores), or 1 without --shared-cores
-              P_node    = P_idle + r · (P_1 − P_idle) / s(N)
-              E_epoch   = nodes · P_node · steps · t_iter
+              P(N)      = M · P_idle + nodes · r · (P_1 − P_idle) / s(N)
+              M         = 1 with --shared-cores (one machine), else nodes
+              E_epoch   = P(N) · steps · t_iter
 
-            t_compute, t_other and P_1 come from the calibration run (1 node, 1 rank); α, β, γ from bench-allreduce --fit (the ring, as trained with --algorithm ring). s(N) stretches the work of ranks that share cores (the emulated cluster). During communication a node draws P_idle instead of P_node with --comm-power idle. Energy is split compute / comm / other by time.
+            t_compute, t_other and P_1 come from the calibration run (1 node, 1 rank); α, β, γ from bench-allreduce --fit (the ring, as trained with --algorithm ring). s(N) stretches the work of ranks that share cores (the emulated cluster). During communication the machines draw M · P_idle instead of P(N) with --comm-power idle; a machine's idle power counts once however many emulated hosts it carries, as the measurement counts it. Energy is split compute / comm / other by time.
             """)
 
     @Option(help: "A one-node, one-rank run directory to calibrate compute time and power.") var calibration: String

@@ -59,9 +59,10 @@ import CostModel
         #expect(pt.steps == 24)                                   // ceil(6000 / 256)
         let comm = 6e-4 + 2 * 0.75 * 1e6 * 1e-8 + 0.75 * 1e6 * 1e-10  // 0.015675 s
         #expect(abs(pt.iterationSeconds - (2 * 0.0015 + comm)) < 1e-15)  // stretched 2× on 2 cores
-        #expect(abs(pt.computeJoules - 4 * 25 * 24 * 2 * 0.001) < 1e-12)  // P_node = 20 + 10/2
-        #expect(abs(pt.commJoules - 4 * 25 * 24 * comm) < 1e-12)
-        #expect(abs(pt.otherJoules - 4 * 25 * 24 * 2 * 0.0005) < 1e-12)
+        // One machine's idle power once (20 W) + 4 ranks × 10 W dynamic, each at half speed: 40 W.
+        #expect(abs(pt.computeJoules - 40 * 24 * 2 * 0.001) < 1e-12)
+        #expect(abs(pt.commJoules - 40 * 24 * comm) < 1e-12)
+        #expect(abs(pt.otherJoules - 40 * 24 * 2 * 0.0005) < 1e-12)
         #expect(abs(pt.epochSeconds - 24 * pt.iterationSeconds) < 1e-15)
         // One node: no communication, the calibration's own power.
         let one = prediction.point(nodes: 1)
@@ -69,7 +70,12 @@ import CostModel
         // Sleeping waits: communication at idle power.
         var sleeping = prediction
         sleeping.idleWhileCommunicating = true
-        #expect(abs(sleeping.point(nodes: 4).commJoules - 4 * 20 * 24 * comm) < 1e-12)
+        #expect(abs(sleeping.point(nodes: 4).commJoules - 20 * 24 * comm) < 1e-12)  // the machine, idle, once
+        // Dedicated nodes: each its own idle power and a full-speed rank, 4 × 30 W.
+        var dedicated = prediction
+        dedicated.sharedCores = 0
+        let d = dedicated.point(nodes: 4)
+        #expect(abs(d.computeJoules - 4 * 30 * 24 * 0.001) < 1e-12 && abs(d.iterationSeconds - (0.0015 + comm)) < 1e-15)
     }
 
     @Test func speedupEfficiencyAndEnergyDelay() {

@@ -38,8 +38,9 @@ import Testing
                         "  t_iter(N) = s(N) · (t_compute + t_other) + t_comm(N)",
                         "  t_comm(N) = Σ_b 2(p−1)α + 2((p−1)/p)·n_b·β + ((p−1)/p)·n_b·γ",
                         "  s(N)      = max(1, p / shared cores), or 1 without --shared-cores",
-                        "  P_node    = P_idle + r · (P_1 − P_idle) / s(N)",
-                        "  E_epoch   = nodes · P_node · steps · t_iter"] {
+                        "  P(N)      = M · P_idle + nodes · r · (P_1 − P_idle) / s(N)",
+                        "  M         = 1 with --shared-cores (one machine), else nodes",
+                        "  E_epoch   = P(N) · steps · t_iter"] {
             #expect(predict.split(separator: "\n").contains(Substring(formula)), "\(formula) in:\n\(predict)")
         }
         let bench = try Harness.ringwatt(["bench-allreduce", "--help"]).stdout
