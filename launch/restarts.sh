@@ -18,6 +18,10 @@ ringwatt_out_dir() {  # the run directory the train options name
   echo "$out"
 }
 
+ringwatt_was_preempted() {  # the run in $1 stopped on Slurm's warning (status preempted)
+  [ -f "$1/summary.json" ] && grep -q '"status" : "preempted"' "$1/summary.json"
+}
+
 ringwatt_with_restarts() {
   local max="$1" bin="$2"; shift 2
   [ "${1:-}" = "--" ] && shift
@@ -28,7 +32,7 @@ ringwatt_with_restarts() {
   while :; do
     if "$@" "${resume[@]}"; then return 0; else status=$?; fi
     [ "$attempt" -ge "$max" ] && { [ "$max" -gt 0 ] && echo "ringwatt: no restarts left ($max used); the job ended with status $status" >&2; return "$status"; }
-    if [ -f "$out/summary.json" ] && grep -q '"status" : "preempted"' "$out/summary.json"; then
+    if ringwatt_was_preempted "$out"; then
       echo "ringwatt: not restarting here: the job was warned of preemption or its time limit (a requeued job resumes)" >&2
       return "$status"
     fi

@@ -92,7 +92,7 @@ public struct AllReduceBenchmark {
             try buffer.withUnsafeMutableBufferPointer { try candidate.call($0) }
             times.append(monotonicSeconds() - t0)
         }
-        return warmup == 0 || times.isEmpty ? 0 : times.sorted()[times.count / 2]
+        return warmup == 0 ? 0 : median(times) ?? 0
     }
 
     /// Rounds of up to 5 back-to-back calls from a barrier, interleaved across candidates (every

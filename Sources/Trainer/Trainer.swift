@@ -52,7 +52,8 @@ public final class Trainer {
     func train<M: TrainableModel, S: BatchSource>(_ model: M, _ source: S) throws -> RunResult where M.Batch == S.Batch {
         try checkAgreement(fingerprints: source.fingerprints)
         let checkpoint = try loadCheckpoint()
-        try checkpoint?.checkData(source.dataFingerprint, config: config)
+        let data = source.dataFingerprint  // every byte hashed, once: checked against a resume, recorded in checkpoints
+        try checkpoint?.checkData(data, config: config)
         try checkpoint?.checkEpoch(batchesPerEpoch: source.batchesPerEpoch, ranks: comm.size)
         // Decided before anything is written: a plan that cannot be made leaves no run directory.
         let commPlan = try CommPlan(config: config, comm: comm, model: model)
@@ -64,7 +65,7 @@ public final class Trainer {
         defer { directory?.close() }
         do {
             return try TrainingRun(config: config, comm: comm, model: model, source: source, commPlan: commPlan,
-                                   powerPlan: powerPlan, checkpoint: checkpoint, directory: directory,
+                                   powerPlan: powerPlan, checkpoint: checkpoint, data: data, directory: directory,
                                    progress: progress, timeline: timeline, activityListener: activityListener).run()
         } catch {
             if let directory {

@@ -44,7 +44,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
     var allocations = StepAllocations()
 
     init(config: TrainConfig, comm: Communicator, model: M, source: S, commPlan: CommPlan, powerPlan: PowerPlan,
-         checkpoint: Checkpoint?, directory: RunDirectory?, progress: ProgressOptions, timeline: Bool,
+         checkpoint: Checkpoint?, data: DataFingerprint, directory: RunDirectory?, progress: ProgressOptions, timeline: Bool,
          activityListener: ActivityListener? = nil) throws {
         self.activityListener = activityListener
         self.config = config; self.comm = comm
@@ -59,7 +59,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         epochs = config.steps.map { ($0 + perEpoch - 1) / perEpoch } ?? config.epochs
         evaluator = Evaluator(model: model, source: source, comm: comm)
         checkpoints = Checkpointer(comm: comm, config: config, model: model, optimizer: work.optimizer, directory: directory,
-                                   data: source.dataFingerprint, batchesPerEpoch: perEpoch)
+                                   data: data, batchesPerEpoch: perEpoch)
         finisher = Finisher(comm: comm, config: config, model: model, directory: directory, plan: powerPlan, commPlan: commPlan)
         printer = ProgressPrinter(options: progress, isRoot: comm.isRoot)
         trace = TimelineRecorder(enabled: timeline)

@@ -66,7 +66,7 @@ struct BenchStep: ParsableCommand {
             if sampleHz > 0 && round % 2 == 0 { sampledTimes.append(sampled()) }
             gemmTimes.append(gemmRound(gemm, steps))
         }
-        let step = median(stepTimes), ceiling = median(gemmTimes)
+        let step = median(stepTimes)!, ceiling = median(gemmTimes)!
         let timed = Double(rounds * steps * (sampleHz > 0 ? 2 : 1))  // parts were summed over every timed step
         print("\(rounds) rounds × \(steps) steps (medians; spread over rounds in brackets)")
         print(String(format: "training step      %9.3f ms [%.3f-%.3f]  %7.2f GFLOP/s  %9.0f %@/s", step * 1e3, stepTimes.min()! * 1e3,
@@ -82,7 +82,7 @@ struct BenchStep: ParsableCommand {
         let overheads = zip(sampledTimes, stepTimes).map { 100 * ($0 / $1 - 1) }
         print(String(format: "with power sampling at %.0f Hz (%@): %.3f ms; overhead per round: median %+.2f %%, "
                      + "spread %+.2f to %+.2f %% over %d rounds (target ≤ 1 %%)", sampleHz, selection.label,
-                     median(sampledTimes) * 1e3, median(overheads), overheads.min()!, overheads.max()!, rounds))
+                     median(sampledTimes)! * 1e3, median(overheads)!, overheads.min()!, overheads.max()!, rounds))
     }
 
     private func gemmRound(_ gemm: GEMMBenchmark, _ steps: Int) -> Double {
@@ -119,10 +119,4 @@ private struct StepTimer<M: TrainableModel, S: BatchSource> where M.Batch == S.B
 extension BenchStep {
     /// What the figures depend on: the CPU and the BLAS core.
     static var machineLine: String { "\(CPUInfo.current?.description ?? "CPU unknown"); BLAS \(BLASSetup.info.line)" }
-}
-
-/// The middle value (the upper of the two middles for an even count).
-private func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted[sorted.count / 2]
 }

@@ -46,7 +46,6 @@ struct Doctor: ParsableCommand {
         guard let cpu, case let candidates = BLASCoreChoice.candidates(for: cpu), !candidates.isEmpty else { return [] }
         let libraryCore = ProcessInfo.processInfo.environment["RINGWATT_BLAS_UPGRADED_FROM"] ?? (blas.choice.hasPrefix("user") ? "?" : blas.core)
         let planned = BLASCoreChoice.plan(cpu: cpu, libraryCore: libraryCore, userCoreType: nil, disabled: false)
-        guard redoBlas || planned != .keep("") else { return [] }
         if !redoBlas, case .keep = planned { print("         the library's \(libraryCore) fits this CPU: nothing to measure (--redo-blas measures anyway)"); return [] }
         let (entry, _) = try BLASSetup.survey(candidates: candidates, libraryCore: libraryCore, redo: redoBlas)
         let best = entry.results.filter { $0.accepted && $0.verified }.min { $0.seconds(workload) < $1.seconds(workload) }

@@ -117,8 +117,7 @@ public enum BLASProbe {
         let gpt = GEMMBenchmark(shape: GPTShape(layers: 1, channels: 256, heads: 4, context: 128), batch: 1)
         func measure(_ run: () -> Double, best of: Int) -> Double {
             _ = run()
-            let times = (0..<repeats).map { _ in (0..<of).map { _ in run() }.min()! }.sorted()
-            return times[repeats / 2]
+            return median((0..<repeats).map { _ in (0..<of).map { _ in run() }.min()! })!
         }
         return (measure(mlp.runOnce, best: 8), measure(gpt.runOnce, best: 2))
     }

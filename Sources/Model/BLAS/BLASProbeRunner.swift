@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Runs `ringwatt blas-probe` children, one per core and round, and combines what they report.
 /// Rounds interleave the cores, so drift on a shared machine favours none; a core the library
@@ -20,7 +21,7 @@ struct BLASProbeRunner {
         }
         return first.enumerated().map { i, r in
             var combined = r
-            combined.mlpSeconds = median(mlp[i]); combined.gptSeconds = median(gpt[i])
+            combined.mlpSeconds = median(mlp[i]) ?? 0; combined.gptSeconds = median(gpt[i]) ?? 0
             return combined
         }
     }
@@ -55,9 +56,5 @@ struct BLASProbeRunner {
         result.accepted = requested.map { $0.lowercased() == result.core.lowercased()
             && !String(decoding: errors, as: UTF8.self).contains("Core not found") } ?? true
         return result
-    }
-
-    private func median(_ values: [Double]) -> Double {
-        values.isEmpty ? 0 : values.sorted()[values.count / 2]
     }
 }
