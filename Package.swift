@@ -39,8 +39,9 @@ let package = Package(
         .target(name: "Model", dependencies: ["CBLAS", "CKernels", "Support"]),
         .target(name: "Datasets", dependencies: ["CZlib", "CKernels", "Support"]),
         .target(name: "Energy", dependencies: ["Support"]),
-        // The maths of scaling: bus bandwidth, the ring's cost model and its fit, prediction.
-        .target(name: "CostModel"),
+        // The maths of scaling: bus bandwidth, the all-reduce's cost on a two-level network and its
+        // fit, prediction, the plan (a grid of configurations, its frontier and recommendation).
+        .target(name: "CostModel", dependencies: ["Collectives", "Energy"]),
         // The run-file contract: configuration, records, summary, run directory, exports; what
         // `report`, `compare` and `predict` read. No MPI.
         .target(name: "RunFiles", dependencies: ["Collectives", "Model", "Datasets", "Energy", "CostModel", "Support"]),
@@ -63,7 +64,7 @@ let package = Package(
         // Fixture trees and counters; runs/ holds run directories written by earlier versions (read by tests).
         .target(name: "Fixtures", dependencies: ["Support"], path: "Tests/Fixtures", exclude: ["runs", "preload"]),
         .testTarget(name: "EnergyTests", dependencies: ["Energy", "Fixtures"]),
-        .testTarget(name: "CostModelTests", dependencies: ["CostModel"]),
+        .testTarget(name: "CostModelTests", dependencies: ["CostModel", "Collectives"]),
         .testTarget(name: "RunFilesTests", dependencies: ["RunFiles", "Accounting", "Model", "Trainer"]),
         // The trainer in-process, on threads-as-ranks, against fixture counters.
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "RunFiles", "Accounting", "Collectives", "Energy", "Fixtures"]),

@@ -82,6 +82,8 @@ case "$cmd" in
     # All hosts share this machine's cores with the kernel's veth/bridge processing: ranks that spin
     # in MPI starve it (every message then waits for a 4 ms scheduler tick). Ours test and sleep.
     export RINGWATT_COMM_WAIT_US="${RINGWATT_COMM_WAIT_US:-50}"
+    # The link rate, for what records it (bench-allreduce --fit writes it beside α, β, γ).
+    export RINGWATT_LINK_GBIT="$gbit"
     # mpirun runs inside host 0; every host (host 0 too) is entered through the rsh agent.
     # rtc_hwloc_vmhole none: Open MPI 4.1.4's daemons otherwise share their hwloc topology through
     # a shared-memory segment mapped at a guessed address, which crashed mpirun (SIGSEGV in
@@ -94,7 +96,7 @@ case "$cmd" in
     ringwatt_with_restarts "$max" "$BIN" -- ip netns exec ${PREFIX}-h0 mpirun --hostfile "$tmp/hosts" -np $((k * per)) --oversubscribe --bind-to none \
       --mca plm_rsh_agent "$HERE/launch/netns-rsh" --mca btl tcp,self --mca rtc_hwloc_vmhole none \
       --mca btl_tcp_if_include "$SUBNET.0/24" --mca oob_tcp_if_include "$SUBNET.0/24" \
-      -x OPENBLAS_NUM_THREADS -x RINGWATT_TTY -x RINGWATT_COMM_WAIT_US -x PATH \
+      -x OPENBLAS_NUM_THREADS -x RINGWATT_TTY -x RINGWATT_COMM_WAIT_US -x RINGWATT_LINK_GBIT -x PATH \
       "$BIN" "${RINGWATT_SUBCOMMAND:-train}" "$@"
     rc=$?
     rm -rf "$tmp"

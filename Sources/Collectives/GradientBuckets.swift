@@ -27,6 +27,11 @@ public final class GradientBuckets: @unchecked Sendable {
         public var bytesSent: Int
     }
 
+    /// The bucket size the trainer picks by itself when overlap is on or chosen either way:
+    /// small enough that the first buckets leave early in backward, large enough that the
+    /// latency terms of a hundred or so all-reduces per step stay a small share.
+    public static let automaticBytes = 100_000
+
     /// The buckets in the order they are reduced (descending offsets).
     public let ranges: [Range<Int>]
     public let overlap: Bool

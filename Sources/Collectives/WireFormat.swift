@@ -1,4 +1,5 @@
 import CKernels
+import Support
 
 /// How gradient values travel between ranks. Sums always accumulate in Float32; 16-bit formats
 /// halve the bytes on the wire at the cost of rounding each value sent.
@@ -59,5 +60,26 @@ public enum WireFormat: String, CaseIterable, Sendable, Codable {
         case .bf16: rw_bf16_round(x, n)
         case .f16: rw_f16_round(x, n)
         }
+    }
+}
+
+extension WireFormat {
+    /// c_w of the cost model: seconds per Float32 byte to encode to this format and decode back
+    /// (0 for f32, which sends the values as they are), over 16 MiB buffers out of cache as in a
+    /// large ring step; the best of five passes.
+    public func conversionSecondsPerByte() -> Double {
+        guard self != .f32 else { return 0 }
+        let n = 4 << 20
+        let values = UnsafeMutablePointer<Float>.allocate(capacity: n), wire = UnsafeMutableRawPointer.allocate(byteCount: n * 2, alignment: 64)
+        defer { values.deallocate(); wire.deallocate() }
+        for i in 0..<n { values[i] = Float(i % 1013) * 0.001 }
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let t0 = monotonicSeconds()
+            encode(values, wire, n)
+            decode(wire, values, n)
+            best = min(best, monotonicSeconds() - t0)
+        }
+        return best / Double(n * 4)
     }
 }

@@ -1,3 +1,5 @@
+import Collectives
+
 /// Figures that compare a run with a baseline run of the same work per epoch.
 public struct ScalingFigures: Sendable, Equatable {
     /// Baseline time per epoch over this run's.
@@ -15,68 +17,192 @@ public struct ScalingFigures: Sendable, Equatable {
     }
 }
 
-/// Time and energy per epoch at N nodes from a one-node, one-rank calibration and the ring's cost
-/// model, for weak scaling (a fixed batch per rank), p = nodes × ranks per node:
+/// One way to run the job: where the ranks sit and how the gradient travels.
+public struct JobConfiguration: Sendable, Equatable, Hashable {
+    public var topology: Topology
+    public var wire: WireFormat
+    /// Buckets all-reduced while backward still runs (a communication thread), or after it.
+    public var overlap: Bool
+    /// Bucket size in bytes (.infinity: the whole gradient in one); nil: the calibration run's own buckets.
+    public var bucketBytes: Double?
+    public var algorithm: AllReduceAlgorithm
+
+    public init(topology: Topology, wire: WireFormat = .f32, overlap: Bool = false, bucketBytes: Double? = nil,
+                algorithm: AllReduceAlgorithm = .ring) {
+        self.topology = topology; self.wire = wire; self.overlap = overlap; self.bucketBytes = bucketBytes; self.algorithm = algorithm
+    }
+
+    /// "2×2 bf16 overlap 4 MiB".
+    public var label: String {
+        guard topology.ranks > 1 else { return topology.label }  // nothing travels
+        return topology.label + " " + wire.rawValue + (overlap ? " overlap" : "")
+            + (bucketBytes.map { " " + Self.mib($0) } ?? "")
+    }
+
+    static func mib(_ bytes: Double) -> String {
+        guard bytes.isFinite else { return "1 bucket" }
+        if bytes < 1_048_576 { return String(format: "%g kB", bytes / 1000) }
+        let m = bytes / 1_048_576
+        return m == m.rounded() ? "\(Int(m)) MiB" : String(format: "%.2g MiB", m)
+    }
+}
+
+/// Time and energy per epoch on N nodes of k ranks from a one-node, one-rank calibration and the
+/// all-reduce's cost on a two-level network (`ClusterCostModel`), p = N·k:
 ///
-///   steps(N)  = ceil(samples per epoch / (p · batch))
-///   t_iter(N) = s(N) · (t_compute + t_other) + Σ over buckets of t_ring(n_b, p)
-///   s(N)      = max(1, p / shared cores) when all hosts share that many cores (the emulated cluster), else 1
-///   P(N)      = M · P_idle + nodes · r · (P_1 − P_idle) / s(N);  M · P_idle during communication when waits sleep
-///   M         = machines: 1 when all hosts share one machine's cores (--shared-cores), else nodes
-///   E_epoch   = P(N) · steps · t_iter, split compute / comm / other by time
-/// (A machine's idle power is counted once however many hosts it carries, as the measurement counts it.)
+///   b         = the calibration's batch per rank (weak scaling), or G / p (strong: --global-batch G)
+///   steps     = ceil(samples per epoch / (p · b))
+///   s         = max(1, p / shared cores) when all hosts share that many cores (the emulated cluster), else 1
+///   c_i       = t_allreduce(bucket i)  (ClusterCostModel, for the wire format and algorithm)
+///   no overlap: t_iter = s·(t_compute(b) + t_other) + Σ c_i
+///   overlap:    bucket i is ready once backward (a fraction β_b of compute, from the end of the
+///               buffer down) has produced its bytes; one thread reduces them in order:
+///               start_i = max(ready_i, end_(i−1)); exposed = max(0, end_last − s·t_compute)
+///               t_iter = s·(t_compute(b) + t_other) + exposed
+///   P_busy    = M · P_idle + p · (P_1 − P_idle) / s;  M · P_idle while communicating when waits sleep
+///   M         = machines: 1 when all hosts share one machine's cores (--shared-cores), else N
+///   E_epoch   = steps · (P_busy · s · (t_compute + t_other) + P_comm · exposed)
+/// t_compute(b): the calibration's at its batch; with calibrations at two or more batches, the
+/// least-squares line through them (interpolated, or extrapolated past them); with one, scaled in
+/// proportion to b. (A machine's idle power is counted once however many hosts it carries, as the
+/// measurement counts it.)
 public struct ScalingPrediction: Sendable, Equatable {
     public var computeSeconds: Double
-    /// Everything but compute per iteration, from the calibration.
+    /// Everything but compute per iteration, from the calibration (independent of the batch).
     public var otherSeconds: Double
     public var samplesPerEpoch: Double
     public var batchPerRank: Double
-    /// Bytes of each gradient bucket: one all-reduce each per step, each paying the latency terms.
+    /// Bytes of each gradient bucket, in the order they are reduced: one all-reduce each per step.
     public var bucketBytes: [Double]
     /// The calibration's mean power (one rank) and a node's idle power, W.
     public var calibrationWatts: Double
     public var idleWatts: Double
-    public var ring: RingCostModel
+    public var network: ClusterCostModel
     public var ranksPerNode: Int
     /// Cores all hosts share (0: dedicated nodes).
     public var sharedCores: Int
     /// Ranks waiting in communication draw idle power (sleeping waits) rather than busy power.
     public var idleWhileCommunicating: Bool
+    /// Compute seconds per rank-step at other batches: (batch, seconds) from calibration runs.
+    public var computeByBatch: [ComputeAtBatch]
+    /// Share of compute that is backward (when buckets become ready): 2/3 — backward does two of
+    /// the three matrix products per layer (the input and the weight gradients).
+    public var backwardFraction = 2.0 / 3
 
+    public struct ComputeAtBatch: Sendable, Equatable {
+        public var batch: Double
+        public var seconds: Double
+        public init(batch: Double, seconds: Double) { self.batch = batch; self.seconds = seconds }
+    }
+
+    public init(computeSeconds: Double, otherSeconds: Double, samplesPerEpoch: Double, batchPerRank: Double,
+                bucketBytes: [Double], calibrationWatts: Double, idleWatts: Double, network: ClusterCostModel,
+                ranksPerNode: Int = 1, sharedCores: Int = 0, idleWhileCommunicating: Bool = false,
+                computeByBatch: [ComputeAtBatch] = []) {
+        self.computeSeconds = computeSeconds; self.otherSeconds = otherSeconds
+        self.samplesPerEpoch = samplesPerEpoch; self.batchPerRank = batchPerRank; self.bucketBytes = bucketBytes
+        self.calibrationWatts = calibrationWatts; self.idleWatts = idleWatts; self.network = network
+        self.ranksPerNode = ranksPerNode; self.sharedCores = sharedCores; self.idleWhileCommunicating = idleWhileCommunicating
+        self.computeByBatch = computeByBatch
+    }
+
+    /// One network level for everything: `predict`'s model.
     public init(computeSeconds: Double, otherSeconds: Double, samplesPerEpoch: Double, batchPerRank: Double,
                 bucketBytes: [Double], calibrationWatts: Double, idleWatts: Double, ring: RingCostModel,
                 ranksPerNode: Int = 1, sharedCores: Int = 0, idleWhileCommunicating: Bool = false) {
-        self.computeSeconds = computeSeconds; self.otherSeconds = otherSeconds
-        self.samplesPerEpoch = samplesPerEpoch; self.batchPerRank = batchPerRank; self.bucketBytes = bucketBytes
-        self.calibrationWatts = calibrationWatts; self.idleWatts = idleWatts; self.ring = ring
-        self.ranksPerNode = ranksPerNode; self.sharedCores = sharedCores; self.idleWhileCommunicating = idleWhileCommunicating
+        self.init(computeSeconds: computeSeconds, otherSeconds: otherSeconds, samplesPerEpoch: samplesPerEpoch,
+                  batchPerRank: batchPerRank, bucketBytes: bucketBytes, calibrationWatts: calibrationWatts,
+                  idleWatts: idleWatts, network: ClusterCostModel(oneLevel: ring), ranksPerNode: ranksPerNode,
+                  sharedCores: sharedCores, idleWhileCommunicating: idleWhileCommunicating)
     }
 
     public struct Point: Sendable, Equatable {
-        public var nodes: Int
+        public var configuration: JobConfiguration
+        public var nodes: Int { configuration.topology.nodes }
+        /// Samples (or tokens) all ranks take in one step.
+        public var globalBatch: Double
         public var steps: Double
         public var iterationSeconds: Double
+        /// Communication not hidden behind backward, per iteration.
+        public var exposedCommSeconds: Double
         public var epochSeconds: Double
+        /// Per epoch: energy while computing, while communicating (exposed), in everything else.
         public var computeJoules: Double
         public var commJoules: Double
         public var otherJoules: Double
+        /// Per epoch: the machines' idle power over the compute and other time (part of
+        /// computeJoules + otherJoules; what remains of those is the ranks' dynamic power).
+        public var idleJoules: Double
         public var samplesPerEpoch: Double
         public var joules: Double { computeJoules + commJoules + otherJoules }
         public var joulesPerSample: Double { joules / samplesPerEpoch }
+        public var joulesPerIteration: Double { joules / steps }
     }
 
-    public func point(nodes: Int) -> Point {
-        let p = Double(nodes * ranksPerNode)
-        let steps = (samplesPerEpoch / (p * batchPerRank)).rounded(.up)
+    /// How per-rank compute time at batch `b` was formed.
+    public enum ComputeBasis: String, Sendable { case measured, interpolated, extrapolated, proportional }
+
+    /// Compute seconds per rank-step at batch `b`, and how that figure was formed.
+    public func compute(atBatch b: Double) -> (seconds: Double, basis: ComputeBasis) {
+        var points = computeByBatch
+        if !points.contains(where: { $0.batch == batchPerRank }) { points.append(.init(batch: batchPerRank, seconds: computeSeconds)) }
+        if let exact = points.first(where: { $0.batch == b }) { return (exact.seconds, .measured) }
+        let batches = Set(points.map(\.batch))
+        guard batches.count >= 2 else { return (computeSeconds * b / batchPerRank, .proportional) }
+        let n = Double(points.count), sx = points.map(\.batch).reduce(0, +), sy = points.map(\.seconds).reduce(0, +)
+        let sxx = points.map { $0.batch * $0.batch }.reduce(0, +), sxy = points.map { $0.batch * $0.seconds }.reduce(0, +)
+        let slope = (n * sxy - sx * sy) / (n * sxx - sx * sx), intercept = (sy - slope * sx) / n
+        let inside = b >= batches.min()! && b <= batches.max()!
+        return (max(0, intercept + slope * b), inside ? .interpolated : .extrapolated)
+    }
+
+    /// The buckets of `configuration`: the calibration's, or the gradient cut into buckets of
+    /// `bucketBytes` (the last takes the remainder; the trainer cuts at layer pieces, so its
+    /// buckets differ by up to a piece).
+    public func buckets(_ configuration: JobConfiguration) -> [Double] {
+        guard let size = configuration.bucketBytes else { return bucketBytes }
+        let total = bucketBytes.reduce(0, +)
+        guard size.isFinite, size < total else { return [total] }
+        let count = max(1, Int(total / size))
+        return Array(repeating: size, count: count - 1) + [total - size * Double(count - 1)]
+    }
+
+    /// Weak scaling at `nodes` nodes of `ranksPerNode` ranks, one level of configuration as `predict` has it.
+    public func point(nodes: Int) throws -> Point {
+        try point(JobConfiguration(topology: Topology(nodes: nodes, ranksPerNode: ranksPerNode)))
+    }
+
+    /// `configuration` with a batch per rank of `batch` (default: the calibration's, weak scaling).
+    public func point(_ configuration: JobConfiguration, batchPerRank batch: Double? = nil) throws -> Point {
+        let t = configuration.topology, p = Double(t.ranks), b = batch ?? batchPerRank
+        let steps = (samplesPerEpoch / (p * b)).rounded(.up)
         let stretch = sharedCores > 0 ? max(1, p / Double(sharedCores)) : 1
-        let comm = bucketBytes.map { ring.seconds(bytes: $0, ranks: nodes * ranksPerNode) }.reduce(0, +)
-        let iteration = stretch * (computeSeconds + otherSeconds) + comm
-        let n = Double(nodes), machines = sharedCores > 0 ? 1 : n
-        let busy = machines * idleWatts + n * Double(ranksPerNode) * max(0, calibrationWatts - idleWatts) / stretch
+        let compute = compute(atBatch: b).seconds
+        let comms = try buckets(configuration).map {
+            try network.seconds(bytes: $0, topology: t, algorithm: configuration.algorithm, wire: configuration.wire)
+        }
+        let exposed = configuration.overlap ? exposedWithOverlap(comms, buckets: buckets(configuration), compute: stretch * compute)
+                                            : comms.reduce(0, +)
+        let iteration = stretch * (compute + otherSeconds) + exposed
+        let n = Double(t.nodes), machines = sharedCores > 0 ? 1 : n
+        let busy = machines * idleWatts + p * max(0, calibrationWatts - idleWatts) / stretch
         let communicating = idleWhileCommunicating ? machines * idleWatts : busy
-        return Point(nodes: nodes, steps: steps, iterationSeconds: iteration, epochSeconds: steps * iteration,
-                     computeJoules: busy * steps * stretch * computeSeconds,
-                     commJoules: communicating * steps * comm,
-                     otherJoules: busy * steps * stretch * otherSeconds, samplesPerEpoch: samplesPerEpoch)
+        return Point(configuration: configuration, globalBatch: p * b, steps: steps, iterationSeconds: iteration,
+                     exposedCommSeconds: exposed, epochSeconds: steps * iteration,
+                     computeJoules: busy * steps * stretch * compute, commJoules: communicating * steps * exposed,
+                     otherJoules: busy * steps * stretch * otherSeconds,
+                     idleJoules: machines * idleWatts * steps * stretch * (compute + otherSeconds), samplesPerEpoch: samplesPerEpoch)
+    }
+
+    /// Communication left over once backward ends, when bucket i (in reduction order) becomes ready
+    /// after forward and the share of backward that produces the bytes up to and including it.
+    func exposedWithOverlap(_ comms: [Double], buckets: [Double], compute: Double) -> Double {
+        let total = buckets.reduce(0, +), forward = compute * (1 - backwardFraction)
+        var produced = 0.0, end = 0.0
+        for (c, bytes) in zip(comms, buckets) {
+            produced += bytes
+            end = max(forward + compute * backwardFraction * produced / total, end) + c
+        }
+        return max(0, end - compute)
     }
 }

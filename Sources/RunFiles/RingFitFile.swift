@@ -1,9 +1,12 @@
+import Collectives
 import CostModel
 import Foundation
 import RunFiles
 
-/// The file `bench-allreduce --fit` writes and `predict --fit` reads: the ring's fitted α, β, γ
-/// and how well the straight line fitted.
+/// The file `bench-allreduce --fit` writes and `predict --fit` / `plan --fit` read: the ring's
+/// fitted α, β, γ on `nodes` nodes of `ranks / nodes` ranks each, how well the straight line
+/// fitted, and the conversion cost of each 16-bit wire format on the machine it ran on.
+/// Fitted on one node it is the intra-node level; on N nodes of one rank, the inter-node level.
 public struct RingFitFile: Codable {
     public var model = "t = 2(p-1)*alpha + 2((p-1)/p)*n*beta + ((p-1)/p)*n*gamma, n in bytes"
     public var ranks: Int?
@@ -16,15 +19,20 @@ public struct RingFitFile: Codable {
     public var maxRelativeError: Double?
     public var meanRelativeError: Double?
     public var points: Int?
+    /// c_w: seconds per Float32 byte to encode to and decode from each 16-bit wire format.
+    public var conversionSPerByte: [String: Double]?
+    /// The link rate the fit ran at, when the launcher knew it (RINGWATT_LINK_GBIT).
+    public var linkGbit: Double?
 
     enum CodingKeys: String, CodingKey {
         case model, ranks, nodes, alphaS = "alpha_s", betaSPerByte = "beta_s_per_byte", gammaSPerByte = "gamma_s_per_byte"
         case interceptS = "intercept_s", slopeSPerByte = "slope_s_per_byte", maxRelativeError = "max_relative_error"
-        case meanRelativeError = "mean_relative_error", points
+        case meanRelativeError = "mean_relative_error", points, conversionSPerByte = "conversion_s_per_byte", linkGbit = "link_gbit"
     }
 
-    public init(_ fit: RingFit, ranks: Int, nodes: Int) {
-        self.ranks = ranks; self.nodes = nodes
+    public init(_ fit: RingFit, ranks: Int, nodes: Int, conversionSPerByte: [WireFormat: Double] = [:], linkGbit: Double? = nil) {
+        self.ranks = ranks; self.nodes = nodes; self.linkGbit = linkGbit
+        self.conversionSPerByte = conversionSPerByte.isEmpty ? nil : Dictionary(uniqueKeysWithValues: conversionSPerByte.map { ($0.rawValue, $1) })
         alphaS = fit.model.alpha; betaSPerByte = fit.model.beta; gammaSPerByte = fit.model.gamma
         interceptS = fit.intercept; slopeSPerByte = fit.slope; maxRelativeError = fit.maxRelativeError
         meanRelativeError = fit.meanRelativeError; points = fit.points
@@ -41,9 +49,23 @@ public struct RingFitFile: Codable {
         maxRelativeError = try c.decodeIfPresent(Double.self, forKey: .maxRelativeError)
         meanRelativeError = try c.decodeIfPresent(Double.self, forKey: .meanRelativeError)
         points = try c.decodeIfPresent(Int.self, forKey: .points)
+        conversionSPerByte = try c.decodeIfPresent([String: Double].self, forKey: .conversionSPerByte)
+        linkGbit = try c.decodeIfPresent(Double.self, forKey: .linkGbit)
     }
 
     public var ring: RingCostModel { RingCostModel(alpha: alphaS, beta: betaSPerByte, gamma: gammaSPerByte) }
+
+    public var conversion: [WireFormat: Double] {
+        Dictionary(uniqueKeysWithValues: (conversionSPerByte ?? [:]).compactMap { k, v in WireFormat(rawValue: k).map { ($0, v) } })
+    }
+
+    /// Which level of the two-level model this fit describes: intra (one node), inter (N nodes of
+    /// one rank each), or nil (several nodes of several ranks: both levels at once, not separable).
+    public var level: String? {
+        guard let nodes, let ranks else { return "inter" }  // files from before nodes were recorded: one network
+        if nodes == 1 { return "intra" }
+        return ranks == nodes ? "inter" : nil
+    }
 
     public static func read(path: String) throws -> RingFitFile {
         try RunFileCoding.decode(RingFitFile.self, String(contentsOfFile: path, encoding: .utf8))

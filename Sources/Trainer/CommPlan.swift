@@ -35,7 +35,7 @@ struct CommPlan {
         overlap = (config.overlap ?? overlapPays) && comm.size > 1  // one rank: nothing to overlap
         // Buckets do not depend on the overlap setting itself, so --overlap on and off give the
         // same bits: 100 kB when overlap pays or was chosen either way, else one bucket.
-        bucketBytes = config.bucketBytes ?? (overlapPays || config.overlap != nil ? 100_000 : Int.max / 8)
+        bucketBytes = config.bucketBytes ?? (overlapPays || config.overlap != nil ? GradientBuckets.automaticBytes : Int.max / 8)
         // Large gradients finish in sub-layer blocks of about a bucket, so the first layer (most
         // of the parameters) is not one bucket that waits for the end of backward. Same bits either way.
         model.gradientBlockBytes = bucketBytes < model.gradients.count * 4 ? bucketBytes : 0

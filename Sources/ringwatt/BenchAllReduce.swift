@@ -132,7 +132,9 @@ struct BenchAllReduce: ParsableCommand {
             guard let model = RingFit.fit(ring, ranks: p, gamma: AllReduce.reductionSecondsPerByte()) else {
                 throw ValidationError("--fit needs at least 2 ranks and 2 ring sizes")
             }
-            let file = RingFitFile(model, ranks: p, nodes: nodes)
+            let conversion = Dictionary(uniqueKeysWithValues: [WireFormat.bf16, .f16].map { ($0, $0.conversionSecondsPerByte()) })
+            let link = ProcessInfo.processInfo.environment["RINGWATT_LINK_GBIT"].flatMap(Double.init)
+            let file = RingFitFile(model, ranks: p, nodes: nodes, conversionSPerByte: conversion, linkGbit: link)
             try RunDirectory.writeAtomically(path: fit, try RunFileCoding.document(file))
             print("# fit: \(try RunFileCoding.line(file))")
         }

@@ -44,26 +44,19 @@ struct Predict: ParsableCommand {
     }
 
     func run() throws {
-        let cal = try RunOnDisk(path: calibration)
-        guard cal.ranks == 1 else { throw ValidationError("--calibration must be a 1-rank run (it has \(cal.ranks))") }
-        guard cal.summary.iterations > 0 else { throw ValidationError("\(calibration): the run has no iterations") }
-        let figures = [("seconds", cal.summary.seconds), ("mean_power_w", cal.summary.meanPowerW),
-                       ("compute seconds", cal.summary.secondsByPhase["compute"] ?? .nan)]
-        if let bad = figures.first(where: { !$0.1.isFinite || $0.1 < 0 }) {
-            throw ValidationError("\(calibration): its \(bad.0) is \(bad.1); a calibration needs finite times and power (rerun it)")
-        }
+        let cal = try RunOnDisk.calibration(path: calibration)
         let fitted: RingFitFile
         do { fitted = try RingFitFile.read(path: fit) } catch {
             throw ValidationError("\(fit): not a bench-allreduce --fit file (alpha_s, beta_s_per_byte, gamma_s_per_byte)")
         }
         let ring = linkGbit.map { fitted.ring.atLink(gbit: $0, fitLinkGbit: fitLinkGbit) } ?? fitted.ring
-        let model = ScalingPrediction(calibration: cal, ring: ring, idleWatts: idleWatts, ranksPerNode: ranksPerNode,
+        let model = ScalingPrediction(calibration: cal, network: ClusterCostModel(oneLevel: ring), idleWatts: idleWatts, ranksPerNode: ranksPerNode,
                                       sharedCores: sharedCores, idleWhileCommunicating: commPower == .idle)
         let compute = model.computeSeconds, other = model.otherSeconds, gradientBytes = Double(cal.summary.parameters * 4)
         var nodes: [Int] = []
         var n = 1
         while n <= maxNodes { nodes.append(n); n *= 2 }
-        let points = nodes.map(model.point(nodes:))
+        let points = try nodes.map(model.point(nodes:))
         print("model: t_iter = s·(\(String(format: "%.3g", compute)) s compute + \(String(format: "%.3g", other)) s other) + t_comm; "
               + "α = \(String(format: "%.3g", ring.alpha)) s, β = \(String(format: "%.3g", ring.beta)) s/B, "
               + "γ = \(String(format: "%.3g", ring.gamma)) s/B, n = \(Int(gradientBytes)) B; "
@@ -88,8 +81,8 @@ struct Predict: ParsableCommand {
     }
 
     /// The prediction's error on one measured run, printed (nil for another ranks-per-node).
-    func errorOnMeasured(_ m: RunOnDisk, _ model: ScalingPrediction) -> PredictionError? {
-        guard let e = PredictionError(measured: m, model: model, ranksPerNode: ranksPerNode) else { return nil }
+    func errorOnMeasured(_ m: RunOnDisk, _ model: ScalingPrediction) throws -> PredictionError? {
+        guard let e = try PredictionError(measured: m, model: model, ranksPerNode: ranksPerNode) else { return nil }
         let unit = m.summary.sampleUnit ?? "sample"
         print(String(format: "  %d node(s): time/iteration %.3f ms vs %.3f ms (%+.1f %%), energy per %@ %.4g J vs %.4g J (%+.1f %%)",
                      m.nodes, e.tIterPredictedS * 1e3, e.tIterMeasuredS * 1e3, 100 * e.tIterError, unit,

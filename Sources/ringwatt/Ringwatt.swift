@@ -8,7 +8,7 @@ struct Ringwatt: ParsableCommand {
         commandName: "ringwatt",
         abstract: "Data-parallel training over MPI that accounts every iteration in seconds, bytes and joules.",
         discussion: "Run under mpirun: `mpirun -np 4 ringwatt train --epochs 1 --out runs/demo`.",
-        subcommands: [Train.self, Report.self, Compare.self, Predict.self, BenchAllReduce.self, BenchStep.self, Power.self,
+        subcommands: [Train.self, Report.self, Compare.self, Predict.self, PlanCommand.self, BenchAllReduce.self, BenchStep.self, Power.self,
                       BenchGEMM.self, Doctor.self, Resumable.self, Sample.self, BLASProbeCommand.self])
 
     /// Parses, then — for the commands whose speed depends on BLAS — settles the BLAS core before

@@ -50,12 +50,12 @@ import CostModel
     }
 
     /// A case worked by hand: 4 emulated hosts sharing 2 cores, one 1 MB bucket.
-    @Test func predictionOfAHandComputedCase() {
+    @Test func predictionOfAHandComputedCase() throws {
         let prediction = ScalingPrediction(
             computeSeconds: 0.001, otherSeconds: 0.0005, samplesPerEpoch: 6000, batchPerRank: 64, bucketBytes: [1e6],
             calibrationWatts: 30, idleWatts: 20, ring: RingCostModel(alpha: 1e-4, beta: 1e-8, gamma: 1e-10),
             ranksPerNode: 1, sharedCores: 2)
-        let pt = prediction.point(nodes: 4)
+        let pt = try prediction.point(nodes: 4)
         #expect(pt.steps == 24)                                   // ceil(6000 / 256)
         let comm = 6e-4 + 2 * 0.75 * 1e6 * 1e-8 + 0.75 * 1e6 * 1e-10  // 0.015675 s
         #expect(abs(pt.iterationSeconds - (2 * 0.0015 + comm)) < 1e-15)  // stretched 2× on 2 cores
@@ -65,16 +65,16 @@ import CostModel
         #expect(abs(pt.otherJoules - 40 * 24 * 2 * 0.0005) < 1e-12)
         #expect(abs(pt.epochSeconds - 24 * pt.iterationSeconds) < 1e-15)
         // One node: no communication, the calibration's own power.
-        let one = prediction.point(nodes: 1)
+        let one = try prediction.point(nodes: 1)
         #expect(one.commJoules == 0 && abs(one.computeJoules + one.otherJoules - 30 * 94 * 0.0015) < 1e-12)
         // Sleeping waits: communication at idle power.
         var sleeping = prediction
         sleeping.idleWhileCommunicating = true
-        #expect(abs(sleeping.point(nodes: 4).commJoules - 20 * 24 * comm) < 1e-12)  // the machine, idle, once
+        #expect(abs(try sleeping.point(nodes: 4).commJoules - 20 * 24 * comm) < 1e-12)  // the machine, idle, once
         // Dedicated nodes: each its own idle power and a full-speed rank, 4 × 30 W.
         var dedicated = prediction
         dedicated.sharedCores = 0
-        let d = dedicated.point(nodes: 4)
+        let d = try dedicated.point(nodes: 4)
         #expect(abs(d.computeJoules - 4 * 30 * 24 * 0.001) < 1e-12 && abs(d.iterationSeconds - (0.0015 + comm)) < 1e-15)
     }
 

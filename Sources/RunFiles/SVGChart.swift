@@ -1,0 +1,131 @@
+import Foundation
+
+/// A self-contained SVG chart: points and lines on linear or logarithmic axes with ticks, axis
+/// titles and a legend outside the plotting area (so it never covers data). No scripts, no
+/// external references: it can be inlined into an HTML page or opened as a file.
+public struct SVGChart {
+    public struct Point {
+        public var x: Double, y: Double
+        public var label: String?
+        public init(x: Double, y: Double, label: String? = nil) { self.x = x; self.y = y; self.label = label }
+    }
+
+    public enum Style { case markers, line, lineAndMarkers, highlight }
+
+    public struct Series {
+        public var name: String
+        public var points: [Point]
+        public var style: Style
+        public var color: String
+        public init(name: String, points: [Point], style: Style, color: String) {
+            self.name = name; self.points = points; self.style = style; self.color = color
+        }
+    }
+
+    public var title: String
+    public var xTitle: String
+    public var yTitle: String
+    public var series: [Series]
+    public var width = 720.0, height = 440.0
+    /// Logarithmic axes (chosen when the data span more than 30× unless set).
+    public var xLog: Bool?
+    public var yLog: Bool?
+
+    public init(title: String, xTitle: String, yTitle: String, series: [Series]) {
+        self.title = title; self.xTitle = xTitle; self.yTitle = yTitle; self.series = series
+    }
+
+    static func escaped(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    /// An axis: the data range widened to whole ticks, mapped to [0, 1].
+    struct Axis {
+        var lo: Double, hi: Double, log: Bool
+        var ticks: [Double]
+
+        init(_ values: [Double], log requested: Bool?) {
+            let v = values.filter { $0.isFinite }
+            var lo = v.min() ?? 0, hi = v.max() ?? 1
+            let log = requested ?? (lo > 0 && hi / lo > 30)
+            if log {
+                lo = Foundation.pow(10, Foundation.floor(Foundation.log10(lo))); hi = Foundation.pow(10, Foundation.ceil(Foundation.log10(hi)))
+                if hi <= lo { hi = lo * 10 }
+                ticks = stride(from: Foundation.log10(lo), through: Foundation.log10(hi) + 1e-9, by: 1).map { Foundation.pow(10, $0) }
+            } else {
+                if lo > 0 && lo < hi * 0.5 { lo = 0 }  // start at zero unless the data sit far from it
+                if hi <= lo { hi = lo + 1 }
+                let raw = (hi - lo) / 5, mag = Foundation.pow(10, Foundation.floor(Foundation.log10(raw)))
+                let step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw }!
+                lo = Foundation.floor(lo / step) * step; hi = Foundation.ceil(hi / step) * step
+                ticks = stride(from: lo, through: hi + step * 1e-9, by: step).map { $0 }
+            }
+            self.lo = lo; self.hi = hi; self.log = log
+        }
+
+        func unit(_ v: Double) -> Double {
+            log ? (Foundation.log10(v) - Foundation.log10(lo)) / (Foundation.log10(hi) - Foundation.log10(lo)) : (v - lo) / (hi - lo)
+        }
+    }
+
+    static func tickLabel(_ v: Double) -> String {
+        if v == 0 { return "0" }
+        let a = abs(v)
+        return a >= 1e5 || a < 1e-3 ? String(format: "%.0e", v) : String(format: "%g", (v * 1e4).rounded() / 1e4)
+    }
+
+    public func render() -> String {
+        let all = series.flatMap(\.points)
+        let xAxis = Axis(all.map(\.x), log: xLog), yAxis = Axis(all.map(\.y), log: yLog)
+        let legendHeight = 22.0 * Double((series.count + 1) / 2)
+        let left = 78.0, right = 24.0, top = 40.0, bottom = 58.0 + legendHeight
+        let pw = width - left - right, ph = height - top - bottom
+        func px(_ x: Double) -> Double { left + pw * xAxis.unit(x) }
+        func py(_ y: Double) -> Double { top + ph * (1 - yAxis.unit(y)) }
+        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"100%\" "
+            + "style=\"max-width:\(Int(width))px;font-family:sans-serif;font-size:12px\" role=\"img\" aria-label=\"\(Self.escaped(title))\">\n"
+        s += "<rect x=\"0\" y=\"0\" width=\"\(f(width))\" height=\"\(f(height))\" fill=\"white\"/>\n"
+        s += "<text x=\"\(f(width / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(Self.escaped(title))</text>\n"
+        s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"#888\"/>\n"
+        for t in xAxis.ticks {
+            s += "<line x1=\"\(f(px(t)))\" y1=\"\(f(top))\" x2=\"\(f(px(t)))\" y2=\"\(f(top + ph))\" stroke=\"#eee\"/>"
+            s += "<text x=\"\(f(px(t)))\" y=\"\(f(top + ph + 16))\" text-anchor=\"middle\">\(Self.tickLabel(t))</text>\n"
+        }
+        for t in yAxis.ticks {
+            s += "<line x1=\"\(f(left))\" y1=\"\(f(py(t)))\" x2=\"\(f(left + pw))\" y2=\"\(f(py(t)))\" stroke=\"#eee\"/>"
+            s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(Self.tickLabel(t))</text>\n"
+        }
+        s += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(top + ph + 36))\" text-anchor=\"middle\">\(Self.escaped(xTitle))\(xAxis.log ? " (log)" : "")</text>\n"
+        s += "<text transform=\"translate(16 \(f(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(Self.escaped(yTitle))\(yAxis.log ? " (log)" : "")</text>\n"
+        for sr in series {
+            let pts = sr.points.filter { $0.x.isFinite && $0.y.isFinite && (!xAxis.log || $0.x > 0) && (!yAxis.log || $0.y > 0) }
+            if sr.style == .line || sr.style == .lineAndMarkers, pts.count > 1 {
+                s += "<polyline fill=\"none\" stroke=\"\(sr.color)\" stroke-width=\"2\" points=\""
+                    + pts.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ") + "\"/>\n"
+            }
+            if sr.style != .line {
+                let r = sr.style == .highlight ? 7.0 : 3.5
+                for p in pts {
+                    s += sr.style == .highlight
+                        ? "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"\(r)\" fill=\"none\" stroke=\"\(sr.color)\" stroke-width=\"2.5\"><title>\(Self.escaped(p.label ?? sr.name))</title></circle>\n"
+                        : "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"\(r)\" fill=\"\(sr.color)\" fill-opacity=\"0.75\"><title>\(Self.escaped(p.label ?? sr.name))</title></circle>\n"
+                    if let label = p.label, sr.style != .markers {
+                        // Labels inside the plot: to the left of points in its right half.
+                        let rightHalf = px(p.x) > left + pw / 2
+                        s += "<text x=\"\(f(px(p.x) + (rightHalf ? -9 : 9)))\" y=\"\(f(py(p.y) - 7))\" text-anchor=\"\(rightHalf ? "end" : "start")\" font-size=\"11\">\(Self.escaped(label))</text>\n"
+                    }
+                }
+            }
+        }
+        for (i, sr) in series.enumerated() {
+            let x = left + Double(i % 2) * pw / 2, y = top + ph + 52 + 22 * Double(i / 2)
+            s += sr.style == .line
+                ? "<line x1=\"\(f(x))\" y1=\"\(f(y - 4))\" x2=\"\(f(x + 18))\" y2=\"\(f(y - 4))\" stroke=\"\(sr.color)\" stroke-width=\"2\"/>"
+                : "<circle cx=\"\(f(x + 9))\" cy=\"\(f(y - 4))\" r=\"4\" fill=\"\(sr.style == .highlight ? "none" : sr.color)\" stroke=\"\(sr.color)\" stroke-width=\"2\"/>"
+            s += "<text x=\"\(f(x + 24))\" y=\"\(f(y))\">\(Self.escaped(sr.name))</text>\n"
+        }
+        return s + "</svg>\n"
+    }
+}

@@ -1,0 +1,203 @@
+import ArgumentParser
+import Collectives
+import CostModel
+import Energy
+import Foundation
+import RunFiles
+
+/// `ringwatt plan`: for this much work, which configuration — nodes, ranks per node, wire format,
+/// overlap, bucket size — costs least, meets the deadline, and by how much.
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Price every configuration of a grid for a given amount of work: time, energy, CO₂, the time–energy frontier and the pick.",
+        discussion: """
+            Each configuration (N nodes × k ranks, wire format, overlap, bucket size) is priced with predict's model on a two-level network (`ringwatt predict --help`; the all-reduce's cost per level in the docs, docs/scaling.md): the per-rank compute time and power from the calibration run(s) (1 node, 1 rank), the all-reduce from the fits — `bench-allreduce --fit` on one node with k ranks (intra-node) and on 2 nodes of one rank each (inter-node).
+
+            Energy at the facility as a run's summary counts it: (IT energy + network J/B × bytes) × PUE; CO₂ = kWh × grid intensity. A configuration is on the frontier (*) when no other is both faster and cheaper. The pick: the least energy that meets --deadline (and the fastest within --energy-budget-kwh), with the margin to the runner-up and the term that dominates its energy (compute: the ranks' dynamic power; communication: all power while communication is exposed; idle: the machines' idle power otherwise).
+            """)
+
+    @Option(help: "A 1-node, 1-rank run to calibrate compute time and power; repeat with runs at other batch sizes for strong scaling (interpolated between them).")
+    var calibration: [String] = []
+    @Option(help: "A `bench-allreduce --fit` file: fitted on one node (intra-node level) or on N nodes of one rank each (inter-node). Repeat for both levels.")
+    var fit: [String] = []
+    @Option(help: "Work: tokens to train on (the language model).") var tokens: Double?
+    @Option(help: "Work: samples to train on.") var samples: Double?
+    @Option(help: "Work: epochs of the calibration's training set.") var epochs: Double?
+    @Option(help: "Finish within this long: seconds, or with a unit (90s, 45min, 36h).") var deadline: String?
+    @Option(help: "Energy budget at the facility, kWh: also pick the fastest configuration within it.") var energyBudgetKwh: Double?
+    @Option(help: "Largest node count (powers of two from 1).") var maxNodes = 64
+    @Option(help: "Ranks per node to consider, comma-separated.") var ranksPerNode = "1,2"
+    @Option(help: "Wire formats to consider, comma-separated: f32, bf16, f16.") var wire = "f32,bf16"
+    @Option(help: "Overlap settings to consider: off, on, or off,on.") var overlap = "off,on"
+    @Option(help: "Bucket sizes to consider, comma-separated: MiB, 'auto' (the trainer's own choice when overlap is set, \(GradientBuckets.automaticBytes / 1000) kB) or 'whole' (one bucket).")
+    var bucketMb = "auto,whole"
+    @Option(help: "Strong scaling: this many samples (tokens) per step over all ranks; default: weak scaling at the calibration's batch per rank.")
+    var globalBatch: Double?
+    @Option(help: "All hosts share this many cores (the emulated cluster: this machine's); 0: dedicated nodes.") var sharedCores = 0
+    @Option(help: "Power while waiting in communication: busy (spinning waits) or idle (sleeping waits, as on the emulated cluster).")
+    var commPower = Predict.CommPower.busy
+    @Option(help: "Idle power of a node in W (default: the calibration's estimate parameter, else 0).") var idleWatts: Double?
+    @Option(help: "Inter-node link rate to plan for; replaces the fit's wire time per byte.") var linkGbit: Double?
+    @Option(help: "Link rate the inter-node fit ran at (default: the one it recorded).") var fitLinkGbit: Double?
+    @Option(help: "Power usage effectiveness (default: the calibration's).") var pue: Double?
+    @Option(help: "Grid intensity, gCO₂e per kWh (default: the calibration's).") var carbonGPerKwh: Double?
+    @Option(help: "Write every configuration, the frontier and the picks as JSON to this file.") var json: String?
+    @Option(help: "Draw energy against time to finish, frontier and picks marked, as SVG to this file.") var svg: String?
+
+    func validate() throws {
+        let work = [tokens, samples, epochs].compactMap { $0 }
+        guard work.count == 1 else { throw ValidationError("give the work as exactly one of --tokens, --samples, --epochs") }
+        guard work[0] > 0, work[0].isFinite else { throw ValidationError("the work must be positive, got \(work[0])") }
+        guard !calibration.isEmpty else { throw ValidationError("--calibration: give at least one 1-node, 1-rank run") }
+        guard !fit.isEmpty else { throw ValidationError("--fit: give the bench-allreduce --fit file(s) of the levels to plan over") }
+        guard maxNodes >= 1, maxNodes <= 1 << 20 else { throw ValidationError("--max-nodes must be in 1…1048576") }
+        guard sharedCores >= 0 else { throw ValidationError("--shared-cores must be ≥ 0") }
+        if let deadline { _ = try Self.seconds(deadline) }
+        if let b = energyBudgetKwh { guard b > 0, b.isFinite else { throw ValidationError("--energy-budget-kwh must be positive") } }
+        if let g = globalBatch { guard g >= 1, g.isFinite, g == g.rounded() else { throw ValidationError("--global-batch must be a positive whole number") } }
+        if let l = linkGbit { guard l > 0 else { throw ValidationError("--link-gbit must be positive") } }
+        if let l = fitLinkGbit { guard l > 0 else { throw ValidationError("--fit-link-gbit must be positive") } }
+        if let pue { guard pue >= 1 else { throw ValidationError("--pue must be ≥ 1, got \(pue)") } }
+        if let c = carbonGPerKwh { guard c >= 0 else { throw ValidationError("--carbon-g-per-kwh must be ≥ 0") } }
+        _ = try grid(algorithm: .ring)
+    }
+
+    /// "90s", "45min", "36h", or plain seconds.
+    static func seconds(_ text: String) throws -> Double {
+        let units: [(String, Double)] = [("min", 60), ("s", 1), ("h", 3600), ("d", 86400)]
+        let (number, scale) = units.first { text.hasSuffix($0.0) }.map { (String(text.dropLast($0.0.count)), $0.1) } ?? (text, 1)
+        guard let v = Double(number.trimmingCharacters(in: .whitespaces)), v > 0, v.isFinite else {
+            throw ValidationError("--deadline must be a positive duration (e.g. 3600, 90s, 45min, 36h), got '\(text)'")
+        }
+        return v * scale
+    }
+
+    /// Every configuration: node counts 1, 2, 4 … --max-nodes × the grid's other axes.
+    func grid(algorithm: AllReduceAlgorithm) throws -> [JobConfiguration] {
+        func list<T>(_ text: String, _ name: String, _ parse: (String) -> T?) throws -> [T] {
+            var items: [String] = []
+            for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !items.contains(item) {
+                items.append(item)
+            }
+            let values = items.map(parse)
+            guard !items.isEmpty, values.allSatisfy({ $0 != nil }) else { throw ValidationError("--\(name): cannot read '\(text)'") }
+            return values.map { $0! }
+        }
+        let perNode = try list(ranksPerNode, "ranks-per-node") { Int($0).flatMap { $0 >= 1 && $0 <= 4096 ? $0 : nil } }
+        let wires = try list(wire, "wire") { WireFormat(rawValue: $0) }
+        let overlaps = try list(overlap, "overlap") { ["off": false, "on": true][$0] }
+        let buckets: [Double] = try list(bucketMb, "bucket-mb") { s -> Double? in
+            switch s {
+            case "auto": Double(GradientBuckets.automaticBytes)
+            case "whole": Double.infinity
+            default: Double(s).flatMap { $0 > 0 && $0.isFinite ? $0 * 1_048_576 : nil }
+            }
+        }
+        var nodes: [Int] = [], n = 1
+        while n <= maxNodes { nodes.append(n); n *= 2 }
+        var configurations: [JobConfiguration] = []
+        for n in nodes {
+            for k in perNode {
+                let t = Topology(nodes: n, ranksPerNode: k)
+                // One rank has nothing to send: wire, overlap and buckets don't apply.
+                if t.ranks == 1 { configurations.append(JobConfiguration(topology: t, algorithm: algorithm)); continue }
+                // One bucket leaves only when backward is over: overlap has nothing to hide.
+                for w in wires { for o in overlaps { for b in buckets where !(o && b.isInfinite) {
+                    configurations.append(JobConfiguration(topology: t, wire: w, overlap: o, bucketBytes: b, algorithm: algorithm))
+                } } }
+            }
+        }
+        return configurations
+    }
+
+    func run() throws {
+        let runs = try calibration.map(RunOnDisk.calibration(path:))
+        let base = runs[0]
+        for other in runs.dropFirst() {
+            let a = base.summary, b = other.summary
+            guard a.config.model == b.config.model, a.parameters == b.parameters else {
+                throw ValidationError("\(other.path) trains another model (\(b.config.model.rawValue), \(b.parameters) parameters) than \(base.path) (\(a.config.model.rawValue), \(a.parameters)); calibrate one model")
+            }
+        }
+        let unit = base.summary.sampleUnit ?? "sample"
+        if tokens != nil && unit != "token" { throw ValidationError("--tokens: \(base.path) counts samples, not tokens; give --samples or --epochs") }
+        if samples != nil && unit == "token" { throw ValidationError("--samples: \(base.path) is the language model, which counts tokens; give --tokens or --epochs") }
+        let network = try network()
+        var model = ScalingPrediction(calibration: base, network: network, idleWatts: idleWatts, ranksPerNode: 1,
+                                      sharedCores: sharedCores, idleWhileCommunicating: commPower == .idle)
+        model.computeByBatch = runs.map(\.computeAtBatch)
+        var accounting = base.summary.config.accounting
+        if let pue { accounting.pue = pue }
+        if let carbonGPerKwh { accounting.carbonGramsPerKWh = carbonGPerKwh }
+        let work = tokens ?? samples ?? epochs! * model.samplesPerEpoch
+        let plan: Plan
+        do {
+            plan = try Plan(prediction: model, configurations: try grid(algorithm: base.summary.config.algorithm), work: work,
+                            globalBatch: globalBatch, accounting: accounting)
+        } catch let missing as ClusterCostModel.MissingLevel {
+            throw ValidationError("\(missing); or leave such configurations out (--ranks-per-node, --max-nodes)")
+        }
+        let deadlineSeconds = try deadline.map(Self.seconds)
+        printTable(plan, unit: unit, work: work, model: model, accounting: accounting)
+        let least = Result { try plan.leastEnergy(deadline: deadlineSeconds) }
+        let fastest = energyBudgetKwh.map { budget in Result { try plan.fastest(energyBudget: budget * 3.6e6) } }
+        if let json { try RunDirectory.writeAtomically(path: json, try RunFileCoding.document(PlanFile(plan, unit: unit, work: work,
+            deadline: deadlineSeconds, least: try? least.get(), fastest: try? fastest?.get()))) }
+        if let svg { try PlanPlot(plan: plan, pick: try? least.get(), unit: unit).write(to: svg) }
+        describe(try least.get(), deadline: deadlineSeconds, what: "least energy" + (deadlineSeconds == nil ? "" : " within the deadline"), unit: unit)
+        if let fastest { describe(try fastest.get(), deadline: nil, what: "fastest within \(Plan.kWh(energyBudgetKwh! * 3.6e6))", unit: unit) }
+    }
+
+    /// The two levels from the fit files, at --link-gbit if given.
+    func network() throws -> ClusterCostModel {
+        var levels: [String: RingFitFile] = [:], paths: [String: String] = [:]
+        for path in fit {
+            let file: RingFitFile
+            do { file = try RingFitFile.read(path: path) } catch {
+                throw ValidationError("\(path): not a bench-allreduce --fit file (alpha_s, beta_s_per_byte, gamma_s_per_byte)")
+            }
+            guard let level = file.level else {
+                throw ValidationError("\(path): fitted on \(file.nodes!) nodes × \(file.ranks! / max(1, file.nodes!)) ranks, which mixes both levels; fit on one node (intra) and on nodes of one rank each (inter)")
+            }
+            if let first = paths[level] { throw ValidationError("\(path): a second \(level)-node fit (the first: \(first)); give one per level") }
+            levels[level] = file; paths[level] = path
+        }
+        let conversion = (levels["inter"] ?? levels["intra"])!.conversion
+        var network = ClusterCostModel(intra: levels["intra"]?.ring, inter: levels["inter"]?.ring, conversionSecondsPerByte: conversion)
+        if let linkGbit {
+            guard levels["inter"] != nil else { throw ValidationError("--link-gbit changes the inter-node level, and no --fit is one") }
+            network = network.atLink(gbit: linkGbit, fitLinkGbit: fitLinkGbit ?? levels["inter"]?.linkGbit)
+        }
+        return network
+    }
+
+    func printTable(_ plan: Plan, unit: String, work: Double, model: ScalingPrediction, accounting: EnergyAccounting) {
+        print(String(format: "work: %.4g %@s; calibration: %.4g s compute + %.4g s other per step at %g %@s per rank, %.1f W (idle %.1f W)",
+                     work, unit, model.computeSeconds, model.otherSeconds, model.batchPerRank, unit, model.calibrationWatts, model.idleWatts)
+              + String(format: "; PUE %.2f, %.0f gCO₂e/kWh", accounting.pue, accounting.carbonGramsPerKWh))
+        for note in plan.notes { print("note: \(note)") }
+        print("  configuration                  batch/rank  t_iter_ms   time_to_finish   energy_kWh   J/\(unit)      CO2_g   comm%  dominant")
+        for r in plan.rows.sorted(by: { ($0.seconds, $0.joules) < ($1.seconds, $1.joules) }) {
+            let label = r.configuration.label.padding(toLength: 30, withPad: " ", startingAt: 0)
+            let finish = String(repeating: " ", count: max(0, 16 - Plan.duration(r.seconds).count)) + Plan.duration(r.seconds)
+            print(String(format: "%@ %@ %10.4g %10.2f %@ %12.4g %10.4g %10.4g %6.1f  %@", r.onFrontier ? "*" : " ", label,
+                         r.batchPerRank, r.point.iterationSeconds * 1e3, finish, r.facility.kWh,
+                         r.joulesPerSample, r.facility.co2Grams, 100 * r.commJoules / max(1e-300, r.computeJoules + r.commJoules + r.idleJoules),
+                         r.dominantTerm))
+        }
+        let bases = Set(plan.rows.map(\.computeBasis.rawValue)).sorted()
+        print("* on the time–energy frontier; compute time per rank: \(bases.joined(separator: ", "))")
+    }
+
+    func describe(_ pick: Plan.Pick, deadline: Double?, what: String, unit: String) {
+        let r = pick.row
+        var line = "plan (\(what)): \(r.configuration.label) — \(Plan.duration(r.seconds)), \(Plan.kWh(r.joules)), "
+            + String(format: "%.4g J/%@, %.4g gCO₂e; dominated by %@", r.joulesPerSample, unit, r.facility.co2Grams, r.dominantTerm)
+        if let next = pick.runnerUp, let m = pick.margin {
+            line += String(format: "; next best %@ by %.1f %%", next.configuration.label, 100 * m)
+        }
+        if let deadline { line += String(format: " (deadline %@, %.0f %% of it used)", Plan.duration(deadline), 100 * r.seconds / deadline) }
+        print(line)
+    }
+}

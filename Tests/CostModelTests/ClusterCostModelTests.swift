@@ -1,0 +1,176 @@
+import Testing
+import Collectives
+import CostModel
+import Energy
+
+/// The two-level cost model, overlap, the stretch of shared cores, strong scaling, and the plan's
+/// frontier and picks, each against a case worked by hand.
+@Suite struct ClusterCostModelTests {
+    let intra = RingCostModel(alpha: 1e-5, beta: 1e-10, gamma: 1e-11)
+    let inter = RingCostModel(alpha: 1e-4, beta: 8e-9, gamma: 1e-11)
+    var network: ClusterCostModel { ClusterCostModel(intra: intra, inter: inter, conversionSecondsPerByte: [.bf16: 2e-11, .f16: 3e-11]) }
+
+    func ring(_ l: RingCostModel, n: Double, p: Int, w: Double = 1, c: Double = 0) -> Double {
+        let q = Double(p - 1) / Double(p)
+        return 2 * Double(p - 1) * l.alpha + 2 * q * n * w * l.beta + q * n * l.gamma + 2 * q * n * c
+    }
+
+    @Test func ringPaysTheLevelItCrosses() throws {
+        let n = 4e6
+        // One node of 4 ranks: all intra.
+        #expect(abs(try network.seconds(bytes: n, topology: Topology(nodes: 1, ranksPerNode: 4)) - ring(intra, n: n, p: 4)) < 1e-15)
+        // 4 nodes of one rank: all inter.
+        #expect(abs(try network.seconds(bytes: n, topology: Topology(nodes: 4, ranksPerNode: 1)) - ring(inter, n: n, p: 4)) < 1e-15)
+        // 2 nodes × 2 ranks: every step waits for the links that leave a node (inter is slower in α and β).
+        #expect(abs(try network.seconds(bytes: n, topology: Topology(nodes: 2, ranksPerNode: 2)) - ring(inter, n: n, p: 4)) < 1e-15)
+        // A node whose own transport is slower in β than the network: the step pays the larger of each.
+        let slowIntra = ClusterCostModel(intra: RingCostModel(alpha: 1e-6, beta: 2e-8, gamma: 1e-11), inter: inter)
+        let mixed = RingCostModel(alpha: 1e-4, beta: 2e-8, gamma: 1e-11)
+        #expect(abs(try slowIntra.seconds(bytes: n, topology: Topology(nodes: 2, ranksPerNode: 2)) - ring(mixed, n: n, p: 4)) < 1e-15)
+        #expect(try network.seconds(bytes: n, topology: Topology(nodes: 1, ranksPerNode: 1)) == 0)
+    }
+
+    @Test(arguments: WireFormat.allCases)
+    func wireFormatsHalveTheWireAndPayTheConversion(wire: WireFormat) throws {
+        let n = 4e6, t = Topology(nodes: 4, ranksPerNode: 1)
+        let expected = ring(inter, n: n, p: 4, w: wire == .f32 ? 1 : 0.5, c: [.f32: 0, .bf16: 2e-11, .f16: 3e-11][wire]!)
+        #expect(abs(try network.seconds(bytes: n, topology: t, wire: wire) - expected) < 1e-15)
+    }
+
+    @Test func recursiveDoublingStepsAtTheirLevel() throws {
+        let n = 1000.0, step = { (l: RingCostModel) in l.alpha + n * l.beta + n * l.gamma }
+        // 2 nodes × 2 ranks: partners at distance 1 share a node, at distance 2 they don't.
+        let t = try network.seconds(bytes: n, topology: Topology(nodes: 2, ranksPerNode: 2), algorithm: .recursiveDoubling)
+        #expect(abs(t - (step(intra) + step(inter))) < 1e-15)
+        // 3 ranks on 3 nodes: a fold (n there and back, one reduction) and one doubling step, all inter.
+        let three = try network.seconds(bytes: n, topology: Topology(nodes: 3, ranksPerNode: 1), algorithm: .recursiveDoubling)
+        #expect(abs(three - (2 * (inter.alpha + n * inter.beta) + n * inter.gamma + step(inter))) < 1e-15)
+        // auto resolves as the trainer does: below 16 KiB, recursive doubling.
+        #expect(try network.seconds(bytes: n, topology: Topology(nodes: 2, ranksPerNode: 2), algorithm: .auto) == t)
+    }
+
+    @Test func halvingDoublingHalvesTheSteps() throws {
+        let n = 1e5
+        // 4 ranks on 4 nodes: reduce-scatter n/2 then n/4 (with reduction), all-gather the same, all inter.
+        let expected = [n / 2, n / 4].map { 2 * (inter.alpha + $0 * inter.beta) + $0 * inter.gamma }.reduce(0, +)
+        #expect(abs(try network.seconds(bytes: n, topology: Topology(nodes: 4, ranksPerNode: 1), algorithm: .halvingDoubling) - expected) < 1e-15)
+    }
+
+    @Test func aMissingLevelIsNamed() {
+        let interOnly = ClusterCostModel(intra: nil, inter: inter)
+        #expect(throws: ClusterCostModel.MissingLevel(level: "intra", topology: Topology(nodes: 1, ranksPerNode: 2))) {
+            try interOnly.seconds(bytes: 1e6, topology: Topology(nodes: 1, ranksPerNode: 2))
+        }
+        #expect(throws: ClusterCostModel.MissingLevel(level: "intra", topology: Topology(nodes: 2, ranksPerNode: 2))) {
+            try interOnly.seconds(bytes: 1e6, topology: Topology(nodes: 2, ranksPerNode: 2))
+        }
+        #expect(throws: ClusterCostModel.MissingLevel(level: "inter", topology: Topology(nodes: 2, ranksPerNode: 1))) {
+            try ClusterCostModel(intra: intra, inter: nil).seconds(bytes: 1e6, topology: Topology(nodes: 2, ranksPerNode: 1))
+        }
+    }
+
+    /// 10 ms compute (a third forward, two thirds backward), 1 ms other, two buckets of 1 MB on 2 nodes.
+    func prediction(sharedCores: Int = 0) -> ScalingPrediction {
+        ScalingPrediction(computeSeconds: 0.010, otherSeconds: 0.001, samplesPerEpoch: 6400, batchPerRank: 32,
+                          bucketBytes: [1e6, 1e6], calibrationWatts: 30, idleWatts: 20,
+                          network: ClusterCostModel(intra: intra, inter: RingCostModel(alpha: 0, beta: 1e-9, gamma: 0)),
+                          sharedCores: sharedCores)
+    }
+
+    @Test func overlapHidesBucketsBehindBackward() throws {
+        let m = prediction(), t = Topology(nodes: 2, ranksPerNode: 1)
+        let c = 2 * 0.5 * 1e6 * 1e-9  // one bucket: 1 ms
+        let off = try m.point(JobConfiguration(topology: t))
+        #expect(abs(off.iterationSeconds - (0.011 + 2 * c)) < 1e-12 && abs(off.exposedCommSeconds - 2 * c) < 1e-12)
+        // Bucket 1 ready halfway through backward (at 6.67 ms), done at 7.67 ms; bucket 2 ready at
+        // the end (10 ms): only its 1 ms is exposed.
+        let on = try m.point(JobConfiguration(topology: t, overlap: true))
+        #expect(abs(on.exposedCommSeconds - c) < 1e-12 && abs(on.iterationSeconds - (0.011 + c)) < 1e-12)
+        // At 100 Mbit-like costs (10 ms a bucket) the first is still running when backward ends:
+        // exposed = (6.67 + 10 + 10) − 10 ms.
+        var slow = m
+        slow.network.inter = RingCostModel(alpha: 0, beta: 1e-8, gamma: 0)
+        let partly = try slow.point(JobConfiguration(topology: t, overlap: true))
+        #expect(abs(partly.exposedCommSeconds - (0.010 / 3 + 0.010 / 3 + 0.020 - 0.010)) < 1e-12)
+        // Energy: the exposed part at busy power (spinning waits), the rest of the step too.
+        let busy = 2 * 30.0
+        #expect(abs(on.commJoules - busy * on.steps * c) < 1e-9)
+    }
+
+    @Test func sharedCoresStretchComputeAndShareIdle() throws {
+        let m = prediction(sharedCores: 2)
+        let pt = try m.point(JobConfiguration(topology: Topology(nodes: 2, ranksPerNode: 2)))
+        // 4 ranks on 2 cores: compute and other take twice as long; one machine's idle once.
+        #expect(pt.steps == 50)  // 6400 / (4 · 32)
+        let comm = try m.network.seconds(bytes: 1e6, topology: Topology(nodes: 2, ranksPerNode: 2))
+        #expect(abs(pt.iterationSeconds - (2 * 0.011 + 2 * comm)) < 1e-12)
+        #expect(abs(pt.computeJoules - (20 + 4 * 10 / 2) * 50 * 2 * 0.010) < 1e-9)
+        #expect(abs(pt.idleJoules - 20 * 50 * 2 * 0.011) < 1e-9)
+    }
+
+    @Test func strongScalingReadsComputeAtTheBatch() throws {
+        var m = prediction()
+        // One calibration: proportional.
+        #expect(m.compute(atBatch: 16) == (0.005, .proportional))
+        // Two: a line through them, interpolated inside and extrapolated outside.
+        m.computeByBatch = [.init(batch: 32, seconds: 0.010), .init(batch: 64, seconds: 0.018)]
+        let inside = m.compute(atBatch: 48), outside = m.compute(atBatch: 16)
+        #expect(abs(inside.seconds - 0.014) < 1e-15 && inside.basis == .interpolated)
+        #expect(abs(outside.seconds - 0.006) < 1e-15 && outside.basis == .extrapolated)
+        #expect(m.compute(atBatch: 64) == (0.018, .measured))
+        // A global batch of 128 over 4 ranks: 32 each, 50 steps an epoch.
+        let plan = try Plan(prediction: m, configurations: [JobConfiguration(topology: Topology(nodes: 4, ranksPerNode: 1)),
+                                                            JobConfiguration(topology: Topology(nodes: 3, ranksPerNode: 1))],
+                            work: 6400, globalBatch: 128, accounting: EnergyAccounting())
+        #expect(plan.rows.count == 1 && plan.rows[0].batchPerRank == 32 && plan.rows[0].steps == 50)
+        #expect(plan.notes == ["3×1: a global batch of 128 does not divide over 3 ranks; left out"])
+    }
+
+    @Test func frontierKeepsWhatNothingBeatsOnBoth() {
+        // (time, energy): b beats c on both; a and b tie on energy (the faster stays); d is fastest.
+        let points: [(seconds: Double, joules: Double)] = [(10, 5), (12, 5), (14, 6), (4, 9), (6, 9)]
+        #expect(Plan.frontier(points) == [3, 0])
+        #expect(Plan.frontier([(1, 1)]) == [0])
+    }
+
+    func plan() throws -> Plan {
+        let m = prediction()
+        let configs = [1, 2, 4].map { JobConfiguration(topology: Topology(nodes: $0, ranksPerNode: 1)) }
+        return try Plan(prediction: m, configurations: configs, work: 64_000, globalBatch: nil,
+                        accounting: EnergyAccounting(pue: 1.5, carbonGramsPerKWh: 400))
+    }
+
+    @Test func picksAndMargins() throws {
+        let p = try plan()
+        // Facility energy is IT × PUE, CO₂ its kWh × intensity.
+        let r = p.rows[0]
+        #expect(abs(r.facility.totalJ - 1.5 * (r.computeJoules + r.commJoules + r.idleJoules)) < 1e-9)
+        #expect(abs(r.facility.co2Grams - r.facility.totalJ / 3.6e6 * 400) < 1e-12)
+        // One node: no communication, least energy; more nodes finish sooner.
+        let least = try p.leastEnergy(deadline: nil)
+        #expect(least.row.configuration.topology.nodes == 1)
+        let sorted = p.rows.map(\.joules).sorted()
+        #expect(abs(least.margin! - (sorted[1] - sorted[0]) / sorted[0]) < 1e-12)
+        let fastest = try p.fastest(energyBudget: nil)
+        #expect(fastest.row.configuration.topology.nodes == 4)
+        // A deadline one node misses moves the pick.
+        let deadline = p.rows.first { $0.configuration.topology.nodes == 2 }!.seconds
+        #expect(try p.leastEnergy(deadline: deadline).row.configuration.topology.nodes == 2)
+        // A budget the fastest exceeds moves that pick.
+        let budget = p.rows.first { $0.configuration.topology.nodes == 2 }!.joules
+        #expect(try p.fastest(energyBudget: budget).row.configuration.topology.nodes <= 2)
+    }
+
+    @Test func anInfeasibleDeadlineNamesTheFastest() throws {
+        let p = try plan()
+        let fastest = p.rows.min { $0.seconds < $1.seconds }!
+        #expect(throws: Plan.PlanError.deadlineUnmet(deadline: 0.001, fastest: "4×1 f32", seconds: fastest.seconds)) {
+            try p.leastEnergy(deadline: 0.001)
+        }
+        #expect(throws: Plan.PlanError.budgetUnmet(budget: 1e-9, cheapest: "1×1", joules: p.rows.map(\.joules).min()!)) {
+            try p.fastest(energyBudget: 1e-9)
+        }
+        #expect("\(Plan.PlanError.deadlineUnmet(deadline: 60, fastest: "4×1 f32", seconds: 90))"
+                == "no configuration meets the deadline of 60 s: the fastest, 4×1 f32, takes 90 s")
+    }
+}
