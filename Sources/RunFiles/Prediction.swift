@@ -32,7 +32,7 @@ extension ScalingPrediction {
         // Everything but compute (with one rank, "comm" is only the local averaging of the buckets).
         let other = (s.seconds - (s.secondsByPhase["compute"] ?? 0)) / iterations
         let gradientBytes = Double(s.parameters * 4)
-        self.init(computeSeconds: atBatch.seconds, otherSeconds: other, samplesPerEpoch: Double(s.samples) / cal.epochs,
+        self.init(computeSeconds: atBatch.seconds, otherSeconds: other, samplesPerEpoch: s.figures.samplesPerEpoch.map(Double.init) ?? Double(s.samples) / cal.epochs,
                   batchPerRank: atBatch.batch,  // samples or tokens, as samplesPerEpoch
                   bucketBytes: s.commBucketsBytes.isEmpty ? [gradientBytes] : s.commBucketsBytes.map(Double.init),
                   calibrationWatts: s.meanPowerW, idleWatts: idleWatts ?? s.estimate?.nodeIdleWatts ?? 0, network: network,

@@ -138,6 +138,9 @@ public struct RunFigures: Codable, Equatable, Sendable {
     public var metadata: RunMetadata? = nil
     /// What the configuration needs per rank by `MemoryEstimate` (peak RSS adds the process's fixed cost).
     public var memoryEstimateMib: Double? = nil
+    /// Samples (or tokens) one epoch of the training set holds over all ranks: what `predict` and
+    /// `plan` scale epochs by (a run cut short by --steps does not see a whole one).
+    public var samplesPerEpoch: Int? = nil
 
     package enum CodingKeys: String, CodingKey {
         case status, ranks, nodes, epochs, iterations, samples, seconds, wallSeconds = "wall_seconds"
@@ -158,6 +161,7 @@ public struct RunFigures: Codable, Equatable, Sendable {
         case energyDynamicByPhaseJ = "energy_dynamic_by_phase_j", phasePowerW = "phase_power_w", machines
         case energyByNodeJ = "energy_by_node_j", energyAttribution = "energy_attribution", energyMethods = "energy_methods"
         case energyResolution = "energy_resolution", metadata, memoryEstimateMib = "memory_estimate_mib"
+        case samplesPerEpoch = "samples_per_epoch"
     }
 
     /// Every stored property, in order (the memberwise initializer, visible to the package).

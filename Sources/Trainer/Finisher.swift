@@ -25,7 +25,7 @@ struct Finisher<M: TrainableModel> {
 
     /// `writeError`: rank 0's earlier failure to write the run directory, if any.
     /// `epochs`: the epochs the run reached (a partial last one counts).
-    func finish(totals: RunTotals, position: RunPosition, stop: RunStatus?, loopSeconds: Double, sampleUnit: String, epochs: Int,
+    func finish(totals: RunTotals, position: RunPosition, stop: RunStatus?, loopSeconds: Double, sampleUnit: String, epochs: Int, samplesPerEpoch: Int,
                 trace: TimelineRecorder, sampler: PowerSampler, writeError: String?) throws -> RunResult {
         var writeError = writeError
         if trace.enabled {
@@ -52,6 +52,7 @@ struct Finisher<M: TrainableModel> {
             parameterCount: model.parameterCount, skippedSteps: position.skippedSteps, sampleUnit: sampleUnit, plan: plan,
             metadata: .current(hostnames: plan.machines.map(\.hostname), mpiLibrary: comm.transport.libraryVersion,
                                blasCoreByRank: coreByRank)), config: config)
+        summary.figures.samplesPerEpoch = samplesPerEpoch
         summary.figures.memoryEstimateMib = (try? MemoryEstimate(config)).map { (Double($0.bytesPerRank) / 1048576 * 10).rounded() / 10 }
         if comm.isRoot, let directory {
             do {

@@ -129,6 +129,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         return try finisher.finish(totals: flusher.totals, position: position, stop: stop, loopSeconds: loopSeconds,
                                    sampleUnit: source.sampleUnit,
                                    epochs: (position.step + batchesPerEpoch - 1) / batchesPerEpoch,
+                                   samplesPerEpoch: batchesPerEpoch * source.samples(in: work.batch) * comm.size,
                                    trace: trace, sampler: sampler, writeError: flusher.writeError)
     }
 }

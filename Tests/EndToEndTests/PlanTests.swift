@@ -1,0 +1,122 @@
+import Foundation
+import FoundationXML
+import Testing
+
+/// `ringwatt plan` from real calibration runs and fit files: the table and JSON agree with the
+/// closed form, the frontier and the pick follow from the rows, the SVG is well-formed, and every
+/// bad input gets one line.
+@Suite struct PlanTests {
+    static let mlp = ["--data", "synthetic:2400:32:4", "--layers", "32-16-4", "--steps", "30", "--idle-seconds", "0", "--quiet"]
+
+    /// Two calibrations of one model (batch 16 and 32), one of another, and fit files for both
+    /// levels, a mixed one, and one that isn't a fit.
+    struct Fixture {
+        let dir = Harness.temporaryDirectory()
+        var cal16: String { dir + "/cal16" }
+        var cal32: String { dir + "/cal32" }
+        var other: String { dir + "/other" }
+        var intra: String { dir + "/intra.json" }
+        var inter: String { dir + "/inter.json" }
+        var mixed: String { dir + "/mixed.json" }
+
+        init() throws {
+            for (out, extra) in [(cal16, ["--batch-size", "16"]), (cal32, ["--batch-size", "32"]),
+                                 (other, ["--layers", "32-8-4", "--batch-size", "16"])] {
+                let r = try Harness.ringwatt(["train"] + PlanTests.mlp + extra + ["--out", out])
+                #expect(r.status == 0, "\(r.all)")
+            }
+            func fit(_ path: String, nodes: Int, ranks: Int, alpha: Double, beta: Double) throws {
+                let text = """
+                    {"alpha_s": \(alpha), "beta_s_per_byte": \(beta), "gamma_s_per_byte": 1e-10, "nodes": \(nodes), "ranks": \(ranks),
+                     "conversion_s_per_byte": {"bf16": 2e-10, "f16": 2e-10}, "link_gbit": 1}
+                    """
+                try text.write(toFile: path, atomically: false, encoding: .utf8)
+            }
+            try fit(intra, nodes: 1, ranks: 2, alpha: 2e-5, beta: 5e-10)
+            try fit(inter, nodes: 2, ranks: 2, alpha: 1e-4, beta: 8e-9)
+            try fit(mixed, nodes: 2, ranks: 4, alpha: 1e-4, beta: 8e-9)
+        }
+    }
+
+    @Test func planFromRunsAndFits() throws {
+        let f = try Fixture()
+        defer { try? FileManager.default.removeItem(atPath: f.dir) }
+        let json = f.dir + "/plan.json", svg = f.dir + "/plan.svg"
+        let r = try Harness.ringwatt(["plan", "--calibration", f.cal16, "--calibration", f.cal32, "--fit", f.intra, "--fit", f.inter,
+                                      "--epochs", "3", "--max-nodes", "4", "--bucket-mb", "whole", "--json", json, "--svg", svg])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("plan (least energy): "))
+        let plan = try Harness.json(json)
+        let rows = plan["rows"]!.array!
+        // 1×1 alone, then {1,2,4} nodes × {1,2} ranks − 1×1 = 5 topologies × 2 wires × overlap off (one bucket: nothing to overlap).
+        #expect(rows.count == 1 + 5 * 2, "\(rows.count) rows")
+        // 2 nodes × 1 rank, f32, weak scaling at the first calibration's batch: the closed form from
+        // its summary and the inter fit. Its 2.4 kB gradient goes as the trainer's `auto` sends it,
+        // by recursive doubling: one step of α + n·β + n·γ.
+        let s = try Harness.json(f.cal16 + "/summary.json")
+        let iterations = s["iterations"]!.double!, n = s["comm_buckets_bytes"]!.array!.map { $0.double! }.reduce(0, +)
+        let stepSeconds = s["seconds"]!.double! / iterations
+        let comm = 1e-4 + n * 8e-9 + n * 1e-10
+        let row = try #require(rows.first { $0["configuration"]?.string == "2×1 f32 1 bucket" })
+        #expect(abs(row["t_iter_s"]!.double! - (stepSeconds + comm)) < 1e-9 * (stepSeconds + comm))
+        #expect(row["batch_per_rank"]?.double == 16 && row["compute_basis"]?.string == "measured")
+        // Work: 3 epochs of 2400 samples at 2 × 16 per step.
+        #expect(row["steps"]?.double == (3 * 2400 / 32.0).rounded(.up))
+        // The frontier is exactly the rows no other row beats on both time and energy.
+        for a in rows {
+            let dominated = rows.contains { b in
+                b["seconds"]!.double! <= a["seconds"]!.double! && b["energy_j"]!.double! <= a["energy_j"]!.double!
+                    && (b["seconds"]!.double! < a["seconds"]!.double! || b["energy_j"]!.double! < a["energy_j"]!.double!)
+            }
+            #expect(a["on_frontier"] == .bool(!dominated), "\(a["configuration"]!)")
+        }
+        // The pick is the least energy (no deadline), and the least energy is on the frontier.
+        let least = rows.min { $0["energy_j"]!.double! < $1["energy_j"]!.double! }!
+        #expect(plan["least_energy"]?["configuration"] == least["configuration"] && least["on_frontier"] == .bool(true))
+        // The plot is well-formed XML, self-contained, and draws every configuration.
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        let doc = try XMLDocument(xmlString: text, options: [])
+        #expect(doc.rootElement()?.name == "svg")
+        #expect(!text.contains("href") && text.components(separatedBy: "<circle").count - 1 >= rows.count)
+
+        // Strong scaling over the two calibrations: 96 a step, 48, 24, 16 (3 ranks don't divide… 96 do) per rank.
+        let strong = try Harness.ringwatt(["plan", "--calibration", f.cal16, "--calibration", f.cal32, "--fit", f.intra, "--fit", f.inter,
+                                           "--samples", "48000", "--global-batch", "64", "--max-nodes", "8", "--ranks-per-node", "1",
+                                           "--wire", "f32", "--overlap", "off", "--bucket-mb", "whole", "--json", json])
+        #expect(strong.status == 0, "\(strong.all)")
+        let bases = Dictionary(try Harness.json(json)["rows"]!.array!.map { ($0["configuration"]!.string!, $0["compute_basis"]!.string!) },
+                               uniquingKeysWith: { a, _ in a })
+        #expect(bases["1×1"] == "extrapolated" && bases["2×1 f32 1 bucket"] == "measured" && bases["4×1 f32 1 bucket"] == "measured"
+                && bases["8×1 f32 1 bucket"] == "extrapolated", "\(bases)")
+    }
+
+    @Test func badInputGetsOneLine() throws {
+        let f = try Fixture()
+        defer { try? FileManager.default.removeItem(atPath: f.dir) }
+        let base = ["plan", "--calibration", f.cal16, "--fit", f.intra, "--fit", f.inter]
+        let cases: [([String], String)] = [
+            (base, "give the work as exactly one of --tokens, --samples, --epochs"),
+            (base + ["--epochs", "1", "--samples", "5"], "exactly one of"),
+            (base + ["--samples=-3"], "the work must be positive"),
+            (base + ["--tokens", "1000"], "counts samples, not tokens"),
+            (base + ["--epochs", "1", "--deadline", "soon"], "--deadline must be a positive duration"),
+            (base + ["--epochs", "1", "--deadline", "1ms"], "--deadline must be a positive duration"),
+            (base + ["--epochs", "1", "--global-batch", "2.5"], "--global-batch must be a positive whole number"),
+            (base + ["--epochs", "1", "--wire", "f8"], "--wire: cannot read 'f8'"),
+            (base + ["--epochs", "1", "--deadline", "1e-6"], "no configuration meets the deadline of 1e-06 s: the fastest, "),
+            (base + ["--epochs", "1", "--calibration", f.other], "trains another model"),
+            (["plan", "--calibration", f.cal16, "--fit", f.inter, "--epochs", "1"], "needs the intra-node fit"),
+            (["plan", "--calibration", f.cal16, "--fit", f.intra, "--epochs", "1"], "needs the inter-node fit"),
+            (["plan", "--calibration", f.cal16, "--fit", f.mixed, "--epochs", "1"], "which mixes both levels"),
+            (["plan", "--calibration", f.cal16, "--fit", f.inter, "--fit", f.inter, "--epochs", "1"], "a second inter-node fit"),
+            (["plan", "--calibration", f.cal16, "--fit", f.cal16 + "/summary.json", "--epochs", "1"], "not a bench-allreduce --fit file"),
+            (["plan", "--calibration", f.dir, "--fit", f.inter, "--epochs", "1"], f.dir),
+            (["plan", "--fit", f.inter, "--epochs", "1"], "--calibration: give at least one"),
+        ]
+        for (arguments, message) in cases {
+            let r = try Harness.ringwatt(arguments)
+            #expect(r.status != 0 && r.stderr.contains(message), "\(arguments.suffix(4)): \(r.all)")
+            #expect(!r.stderr.contains("Fatal error") && r.stderr.split(separator: "\n").count <= 3, "\(r.stderr)")
+        }
+    }
+}
