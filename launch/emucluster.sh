@@ -84,6 +84,8 @@ case "$cmd" in
     export RINGWATT_COMM_WAIT_US="${RINGWATT_COMM_WAIT_US:-50}"
     # The link rate, for what records it (bench-allreduce --fit writes it beside α, β, γ).
     export RINGWATT_LINK_GBIT="$gbit"
+    # The link rate, for what records it (bench-allreduce --fit writes it beside α, β, γ).
+    export RINGWATT_LINK_GBIT="$gbit"
     # mpirun runs inside host 0; every host (host 0 too) is entered through the rsh agent.
     # rtc_hwloc_vmhole none: Open MPI 4.1.4's daemons otherwise share their hwloc topology through
     # a shared-memory segment mapped at a guessed address, which crashed mpirun (SIGSEGV in

@@ -18,38 +18,91 @@ public struct Topology: Sendable, Equatable, Hashable, Codable {
     public var label: String { "\(nodes)×\(ranksPerNode)" }
 }
 
+/// One level of the network: the ring's fitted line (α, β, γ) and, where the fit kept them, the
+/// ring rows it was fitted to. A step that sends a piece of s bytes costs, on the line,
+/// α + s·β (+ the reduction); from the rows, what the fit's own ring paid per step for pieces of
+/// that size: T(p_f·s) / 2(p_f − 1), T interpolated linearly between the measured sizes (the
+/// smallest row below them, the line's slope beyond the largest). Real links are not straight
+/// lines — a shaped link passes a burst at full speed, TCP's window grows — and the rows carry that.
+public struct LevelCost: Sendable, Equatable {
+    public var line: RingCostModel
+    /// (bytes, seconds) of the fit's ring all-reduce on `ranks` ranks, ascending in bytes.
+    public var rows: [Row]
+    public var ranks: Int
+
+    public struct Row: Sendable, Equatable {
+        public var bytes: Double, seconds: Double
+        public init(bytes: Double, seconds: Double) { self.bytes = bytes; self.seconds = seconds }
+    }
+
+    public init(_ line: RingCostModel, rows: [Row] = [], ranks: Int = 2) {
+        self.line = line; self.ranks = max(2, ranks)
+        self.rows = rows.filter { $0.bytes > 0 && $0.seconds > 0 }.sorted { $0.bytes < $1.bytes }
+    }
+
+    /// Seconds of one step: `wire` bytes sent (and received) by every rank, `reduced` payload bytes added in.
+    public func step(wire s: Double, reduced: Double) -> Double {
+        guard rows.count >= 2 else { return line.alpha + s * line.beta + reduced * line.gamma }
+        let p = Double(ranks), x = p * s, perStep = 2 * (p - 1)
+        if x <= rows[0].bytes { return rows[0].seconds / perStep }
+        if let i = rows.firstIndex(where: { $0.bytes >= x }) {
+            let a = rows[i - 1], b = rows[i]
+            return (a.seconds + (x - a.bytes) * (b.seconds - a.seconds) / (b.bytes - a.bytes)) / perStep
+        }
+        let q = (p - 1) / p, last = rows[rows.count - 1]
+        return (last.seconds + (x - last.bytes) * (2 * q * line.beta + q * line.gamma)) / perStep
+    }
+
+    /// At another link rate the measured rows no longer apply: the line alone, its wire part changed.
+    public func atLink(gbit: Double, fitLinkGbit: Double?) -> LevelCost {
+        LevelCost(line.atLink(gbit: gbit, fitLinkGbit: fitLinkGbit), rows: [], ranks: ranks)
+    }
+
+    /// The slower of two levels, step by step (a ring step that uses both).
+    func slower(_ other: LevelCost) -> (Double, Double) -> Double {
+        { s, r in max(self.step(wire: s, reduced: r), other.step(wire: s, reduced: r)) }
+    }
+}
+
 /// The all-reduce's cost on a two-level network: ranks of one node talk over the node's own
-/// transport (shared memory, or loopback TCP on the emulated cluster) at `intra`'s α and β, nodes
-/// over the network at `inter`'s, both fitted by `bench-allreduce --fit` (on one node with k ranks,
-/// and on N nodes with one rank each). Every algorithm Ringwatt runs is a sequence of steps in
-/// which pairs of ranks exchange a piece at once; a step lasts as long as its slowest pair, so a
-/// step that crosses nodes anywhere pays the slower level's α and β. For n payload bytes (Float32),
-/// a wire of w bytes per value, p = N·k ranks, q = (p−1)/p:
+/// transport (shared memory, or loopback TCP on the emulated cluster) at `intra`'s cost per step,
+/// nodes over the network at `inter`'s, both fitted by `bench-allreduce --fit` (on one node with k
+/// ranks, and on N nodes with one rank each; `LevelCost`). Every algorithm Ringwatt runs is a
+/// sequence of steps in which pairs of ranks exchange a piece at once; a step lasts as long as its
+/// slowest pair, so a step that crosses nodes anywhere pays the slower level. For n payload bytes
+/// (Float32), a wire of w bytes per value (n_w = n·w/4), p = N·k ranks, q = (p−1)/p, on the line:
 ///
-///   ring             2(p−1) steps of n/p:  2(p−1)·α_L + 2q·n·(w/4)·β_L + q·n·γ + 2q·n·c_w
-///                    (L: inter as soon as N > 1 — the ring ordered by node has one link per node
-///                    that leaves it, and every step uses every link; intra on one node)
-///   rec. doubling    log2(p₂) steps of n, each at the level its partners are on
-///                    (+2 steps of n between neighbours when p is not a power of two p₂)
-///   halving-doubling log2(p₂) steps of n/2, n/4, … reducing, then the same sizes gathering
+///   ring             2(p−1) steps of n_w/p:  2(p−1)·α_L + 2q·n_w·β_L + q·n·γ + 2q·n·c_w
+///                    (L: the slower of inter and intra as soon as N > 1 — the ring ordered by
+///                    node has one link per node that leaves it, and every step uses every link;
+///                    intra on one node)
+///   rec. doubling    log2(p₂) steps of n_w, each at the level its partners are on
+///                    (+2 steps of n_w between neighbours when p is not a power of two p₂)
+///   halving-doubling log2(p₂) steps of n_w/2, n_w/4, … reducing, then the same sizes gathering
 ///
 /// γ is the local reduction per byte, c_w the conversion per payload byte to and from a 16-bit
-/// wire (encode + decode, 0 for f32). The ring's line is the cost `RingCostModel` fits.
+/// wire (encode + decode, 0 for f32). With the fit's rows, each step's α + s·β is what the fit
+/// measured for pieces of that size instead.
 public struct ClusterCostModel: Sendable, Equatable {
     /// Between ranks of one node; nil if not fitted.
-    public var intra: RingCostModel?
+    public var intra: LevelCost?
     /// Between nodes; nil if not fitted.
-    public var inter: RingCostModel?
+    public var inter: LevelCost?
     /// c_w: seconds per payload byte to encode to and decode from each 16-bit wire format.
     public var conversionSecondsPerByte: [WireFormat: Double]
     /// `auto` resolves as the trainer's all-reduce does (`AllReduce.Options`' thresholds).
     public var smallMessageBytes: Int
     public var largeMessageBytes: Int
 
-    public init(intra: RingCostModel?, inter: RingCostModel?, conversionSecondsPerByte: [WireFormat: Double] = [:],
+    public init(intra: LevelCost?, inter: LevelCost?, conversionSecondsPerByte: [WireFormat: Double] = [:],
                 options: AllReduce.Options = AllReduce.Options()) {
         self.intra = intra; self.inter = inter; self.conversionSecondsPerByte = conversionSecondsPerByte
         smallMessageBytes = options.smallMessageBytes; largeMessageBytes = options.largeMessageBytes
+    }
+
+    /// Both levels on their fitted lines.
+    public init(intra: RingCostModel?, inter: RingCostModel?, conversionSecondsPerByte: [WireFormat: Double] = [:]) {
+        self.init(intra: intra.map { LevelCost($0) }, inter: inter.map { LevelCost($0) }, conversionSecondsPerByte: conversionSecondsPerByte)
     }
 
     /// One fitted level used for both (what `predict` has always assumed: one network).
@@ -82,11 +135,6 @@ public struct ClusterCostModel: Sendable, Equatable {
         let p = t.ranks
         guard p > 1 else { return 0 }
         let w = Double(wire.bytes) / 4, convert = wire == .f32 ? 0 : conversionSecondsPerByte[wire] ?? 0
-        // One step: pieces of `bytes` exchanged between pairs, reduced or not, at the slowest level used.
-        func step(_ bytes: Double, crossesNodes: Bool, reduces: Bool) throws -> Double {
-            let l = try level(crossesNodes: crossesNodes, t)
-            return l.alpha + bytes * w * l.beta + (reduces ? bytes * l.gamma : 0) + bytes * convert
-        }
         var p2 = 1
         while p2 * 2 <= p { p2 *= 2 }
         let rem = p - p2
@@ -94,13 +142,18 @@ public struct ClusterCostModel: Sendable, Equatable {
         func crosses(mask: Int) -> Bool {
             (0..<p2).contains { t.node(ofRank: real($0)) != t.node(ofRank: real($0 ^ mask)) }
         }
-        // The fold of a non-power of two: ranks 2i and 2i+1 (i < rem) hand over n and back.
-        let fold = rem == 0 ? 0 : try 2 * step(n, crossesNodes: (0..<rem).contains { t.node(ofRank: 2 * $0) != t.node(ofRank: 2 * $0 + 1) },
-                                               reduces: false) + n * gamma
+        // One step: pieces of `bytes` payload exchanged between pairs, reduced or not, at the slowest level used.
+        func step(_ bytes: Double, crossesNodes: Bool, reduces: Bool) throws -> Double {
+            try level(crossesNodes: crossesNodes, t)(bytes * w, reduces ? bytes : 0) + bytes * convert
+        }
+        // The fold of a non-power of two: ranks 2i and 2i+1 (i < rem) hand over n and back; one adds.
+        let foldCrosses = (0..<rem).contains { t.node(ofRank: 2 * $0) != t.node(ofRank: 2 * $0 + 1) }
+        let fold = rem == 0 ? 0 : try step(n, crossesNodes: foldCrosses, reduces: true) + step(n, crossesNodes: foldCrosses, reduces: false)
         switch resolved(algorithm, bytes: n, ranks: p) {
         case .ring, .auto:
-            let q = Double(p - 1) / Double(p), l = try level(crossesNodes: t.nodes > 1, t)
-            return 2 * Double(p - 1) * l.alpha + 2 * q * n * w * l.beta + q * n * l.gamma + 2 * q * n * convert
+            // 2(p−1) steps of n/p; half of them add their piece in.
+            let piece = n / Double(p), cost = try level(crossesNodes: t.nodes > 1, t)
+            return 2 * Double(p - 1) * cost(piece * w, piece / 2) + 2 * Double(p - 1) * piece * convert
         case .recursiveDoubling:
             var total = fold, mask = 1
             while mask < p2 { total += try step(n, crossesNodes: crosses(mask: mask), reduces: true); mask <<= 1 }
@@ -117,24 +170,20 @@ public struct ClusterCostModel: Sendable, Equatable {
         }
     }
 
-    /// γ: the local reduction, the same whichever level fitted it (each fit measures it on its machine).
-    var gamma: Double { max(inter?.gamma ?? 0, intra?.gamma ?? 0) }
-
-    /// The level a step pays: inter if it crosses nodes (or, on a ring over several nodes, the
-    /// slower of the two when the node also has ranks talking inside it).
-    func level(crossesNodes: Bool, _ t: Topology) throws -> RingCostModel {
+    /// The cost of a step at the level it pays: inter if it crosses nodes (on a node with several
+    /// ranks, the slower of the two: some pairs of the step stay inside a node), else intra.
+    func level(crossesNodes: Bool, _ t: Topology) throws -> (Double, Double) -> Double {
         if !crossesNodes {
             guard let intra else { throw MissingLevel(level: "intra", topology: t) }
-            return intra
+            return intra.step
         }
         guard let inter else { throw MissingLevel(level: "inter", topology: t) }
-        guard t.ranksPerNode > 1 else { return inter }
+        guard t.ranksPerNode > 1 else { return inter.step }
         guard let intra else { throw MissingLevel(level: "intra", topology: t) }
-        return RingCostModel(alpha: max(inter.alpha, intra.alpha), beta: max(inter.beta, intra.beta),
-                             gamma: max(inter.gamma, intra.gamma))
+        return inter.slower(intra)
     }
 
-    /// The model with the inter-node wire at another link rate (`RingCostModel.atLink`); the
+    /// The model with the inter-node wire at another link rate (`LevelCost.atLink`); the
     /// intra-node level does not use the network.
     public func atLink(gbit: Double, fitLinkGbit: Double?) -> ClusterCostModel {
         var m = self

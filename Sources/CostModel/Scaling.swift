@@ -32,18 +32,16 @@ public struct JobConfiguration: Sendable, Equatable, Hashable {
         self.topology = topology; self.wire = wire; self.overlap = overlap; self.bucketBytes = bucketBytes; self.algorithm = algorithm
     }
 
-    /// "2×2 bf16 overlap 4 MiB".
+    /// "2×2 bf16 overlap 100 kB", "4×1 f32 1 bucket".
     public var label: String {
         guard topology.ranks > 1 else { return topology.label }  // nothing travels
         return topology.label + " " + wire.rawValue + (overlap ? " overlap" : "")
-            + (bucketBytes.map { " " + Self.mib($0) } ?? "")
+            + (bucketBytes.map { " " + Self.size($0) } ?? "")
     }
 
-    static func mib(_ bytes: Double) -> String {
+    static func size(_ bytes: Double) -> String {
         guard bytes.isFinite else { return "1 bucket" }
-        if bytes < 1_048_576 { return String(format: "%g kB", bytes / 1000) }
-        let m = bytes / 1_048_576
-        return m == m.rounded() ? "\(Int(m)) MiB" : String(format: "%.2g MiB", m)
+        return bytes < 1e6 ? String(format: "%g kB", bytes / 1e3) : String(format: "%g MB", bytes / 1e6)
     }
 }
 

@@ -59,12 +59,17 @@ public struct PlanFile: Codable, Equatable {
     public var fastestWithinBudget: Pick?
     public var notes: [String]
     public var rows: [Row]
+    /// Measured runs of configurations in the grid, against their rows (per training iteration).
+    public var measured: [PredictionError]
 
     enum CodingKeys: String, CodingKey {
         case unit, work, deadlineS = "deadline_s", leastEnergy = "least_energy", fastestWithinBudget = "fastest_within_budget", notes, rows
+        case measured
     }
 
-    public init(_ plan: Plan, unit: String, work: Double, deadline: Double?, least: Plan.Pick?, fastest: Plan.Pick?) {
+    public init(_ plan: Plan, unit: String, work: Double, deadline: Double?, least: Plan.Pick?, fastest: Plan.Pick?,
+                measured: [PredictionError] = []) {
+        self.measured = measured
         self.unit = unit; self.work = work; deadlineS = deadline
         leastEnergy = least.map(Pick.init); fastestWithinBudget = fastest.map(Pick.init)
         notes = plan.notes; rows = plan.rows.map(Row.init)

@@ -1,3 +1,4 @@
+import Collectives
 import CostModel
 import Foundation
 
@@ -15,10 +16,36 @@ extension RunOnDisk {
         return cal
     }
 
+    /// Evaluation and checkpoints happen per epoch or every so many steps, not per step: the
+    /// training iterations alone are what `predict` and `plan` model and compare, on both sides.
+    static let notPerStep = ["eval", "checkpoint"]
+
+    /// Seconds per training iteration, evaluation and checkpoints left out.
+    public var trainingSecondsPerIteration: Double {
+        (summary.seconds - Self.notPerStep.map { summary.secondsByPhase[$0] ?? 0 }.reduce(0, +)) / iterations
+    }
+
+    /// Joules per sample (token) of the training iterations, evaluation and checkpoints left out.
+    public var trainingJoulesPerSample: Double {
+        (summary.energyJ - Self.notPerStep.map { summary.energyByPhaseJ[$0] ?? 0 }.reduce(0, +)) / Double(max(1, summary.samples))
+    }
+
     /// The calibration's per-rank batch (samples or tokens per rank-step) and compute seconds per step.
     public var computeAtBatch: ScalingPrediction.ComputeAtBatch {
         .init(batch: Double(summary.samples) / Double(summary.iterations * summary.ranks),
               seconds: (summary.secondsByPhase["compute"] ?? 0) / iterations)
+    }
+}
+
+extension RunOnDisk {
+    /// The configuration this run trained with, as a plan's grid names it.
+    public var jobConfiguration: JobConfiguration {
+        let s = summary, t = Topology(nodes: s.nodes, ranksPerNode: max(1, s.ranks / max(1, s.nodes)))
+        guard s.ranks > 1 else { return JobConfiguration(topology: t, algorithm: s.config.algorithm) }
+        let bucket = s.commBucketsBytes.count <= 1 ? Double.infinity
+                                                   : Double(s.config.bucketBytes ?? GradientBuckets.automaticBytes)
+        return JobConfiguration(topology: t, wire: WireFormat(rawValue: s.wireDtype) ?? .f32, overlap: s.overlap,
+                                bucketBytes: bucket, algorithm: s.config.algorithm)
     }
 }
 
@@ -29,8 +56,9 @@ extension ScalingPrediction {
     public init(calibration cal: RunOnDisk, network: ClusterCostModel, idleWatts: Double?, ranksPerNode: Int, sharedCores: Int,
                 idleWhileCommunicating: Bool) {
         let s = cal.summary, iterations = cal.iterations, atBatch = cal.computeAtBatch
-        // Everything but compute (with one rank, "comm" is only the local averaging of the buckets).
-        let other = (s.seconds - (s.secondsByPhase["compute"] ?? 0)) / iterations
+        // Everything but compute in a training step (with one rank, "comm" is only the local
+        // averaging of the buckets); evaluation and checkpoints are not per step.
+        let other = cal.trainingSecondsPerIteration - (s.secondsByPhase["compute"] ?? 0) / iterations
         let gradientBytes = Double(s.parameters * 4)
         self.init(computeSeconds: atBatch.seconds, otherSeconds: other, samplesPerEpoch: s.figures.samplesPerEpoch.map(Double.init) ?? Double(s.samples) / cal.epochs,
                   batchPerRank: atBatch.batch,  // samples or tokens, as samplesPerEpoch
@@ -43,6 +71,9 @@ extension ScalingPrediction {
 /// One row of `predict --errors`: the prediction against a measured run.
 public struct PredictionError: Codable, Equatable, Sendable {
     public var nodes: Int
+    /// The configuration's label and the run's directory (`plan --measured`).
+    public var configuration: String?
+    public var run: String?
     public var tIterPredictedS: Double
     public var tIterMeasuredS: Double
     public var joulesPerSamplePredicted: Double
@@ -53,17 +84,18 @@ public struct PredictionError: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case nodes, tIterPredictedS = "t_iter_predicted_s", tIterMeasuredS = "t_iter_measured_s", tIterError = "t_iter_error"
         case joulesPerSamplePredicted = "j_per_sample_predicted", joulesPerSampleMeasured = "j_per_sample_measured"
-        case energyError = "energy_error"
+        case energyError = "energy_error", configuration, run
     }
 
     /// The prediction against `measured` (nil for a run with another ranks-per-node): time per
-    /// iteration, and energy per sample (or token) — per sample, because a run sized by --steps
-    /// does the same steps at every node count, not an epoch's samples.
+    /// training iteration, and energy per sample (or token) of the training iterations — per
+    /// sample, because a run sized by --steps does the same steps at every node count, not an
+    /// epoch's samples; evaluation and checkpoints left out on both sides.
     public init?(measured m: RunOnDisk, model: ScalingPrediction, ranksPerNode: Int) throws {
         guard m.ranks == m.nodes * ranksPerNode else { return nil }
         let pt = try model.point(nodes: m.nodes)
-        self.init(nodes: m.nodes, tIterPredictedS: pt.iterationSeconds, tIterMeasuredS: m.summary.seconds / m.iterations,
-                  joulesPerSamplePredicted: pt.joulesPerSample, joulesPerSampleMeasured: m.summary.joulesPerSample)
+        self.init(nodes: m.nodes, tIterPredictedS: pt.iterationSeconds, tIterMeasuredS: m.trainingSecondsPerIteration,
+                  joulesPerSamplePredicted: pt.joulesPerSample, joulesPerSampleMeasured: m.trainingJoulesPerSample)
     }
 
     public init(nodes: Int, tIterPredictedS: Double, tIterMeasuredS: Double, joulesPerSamplePredicted: Double, joulesPerSampleMeasured: Double) {
@@ -77,6 +109,8 @@ public struct PredictionError: Codable, Equatable, Sendable {
                   tIterMeasuredS: try c.decode(Double.self, forKey: .tIterMeasuredS),
                   joulesPerSamplePredicted: try c.decode(Double.self, forKey: .joulesPerSamplePredicted),
                   joulesPerSampleMeasured: try c.decode(Double.self, forKey: .joulesPerSampleMeasured))
+        configuration = try c.decodeIfPresent(String.self, forKey: .configuration)
+        run = try c.decodeIfPresent(String.self, forKey: .run)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -86,5 +120,14 @@ public struct PredictionError: Codable, Equatable, Sendable {
         try c.encode(joulesPerSamplePredicted, forKey: .joulesPerSamplePredicted)
         try c.encode(joulesPerSampleMeasured, forKey: .joulesPerSampleMeasured)
         try c.encode(energyError, forKey: .energyError)
+        try c.encodeIfPresent(configuration, forKey: .configuration)
+        try c.encodeIfPresent(run, forKey: .run)
+    }
+
+    /// A plan's row against the measured run of the same configuration.
+    public init(measured m: RunOnDisk, row: Plan.Row) {
+        self.init(nodes: m.nodes, tIterPredictedS: row.point.iterationSeconds, tIterMeasuredS: m.trainingSecondsPerIteration,
+                  joulesPerSamplePredicted: row.point.joulesPerSample, joulesPerSampleMeasured: m.trainingJoulesPerSample)
+        configuration = row.configuration.label; run = m.path
     }
 }

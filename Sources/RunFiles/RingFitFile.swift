@@ -21,17 +21,21 @@ public struct RingFitFile: Codable {
     public var points: Int?
     /// c_w: seconds per Float32 byte to encode to and decode from each 16-bit wire format.
     public var conversionSPerByte: [String: Double]?
+    /// The ring rows fitted: [bytes, seconds per call] (the slowest rank's mean), ascending.
+    public var rows: [[Double]]?
     /// The link rate the fit ran at, when the launcher knew it (RINGWATT_LINK_GBIT).
     public var linkGbit: Double?
 
     enum CodingKeys: String, CodingKey {
         case model, ranks, nodes, alphaS = "alpha_s", betaSPerByte = "beta_s_per_byte", gammaSPerByte = "gamma_s_per_byte"
         case interceptS = "intercept_s", slopeSPerByte = "slope_s_per_byte", maxRelativeError = "max_relative_error"
-        case meanRelativeError = "mean_relative_error", points, conversionSPerByte = "conversion_s_per_byte", linkGbit = "link_gbit"
+        case meanRelativeError = "mean_relative_error", points, conversionSPerByte = "conversion_s_per_byte", linkGbit = "link_gbit", rows
     }
 
-    public init(_ fit: RingFit, ranks: Int, nodes: Int, conversionSPerByte: [WireFormat: Double] = [:], linkGbit: Double? = nil) {
+    public init(_ fit: RingFit, ranks: Int, nodes: Int, conversionSPerByte: [WireFormat: Double] = [:], linkGbit: Double? = nil,
+                rows: [(bytes: Double, seconds: Double)] = []) {
         self.ranks = ranks; self.nodes = nodes; self.linkGbit = linkGbit
+        self.rows = rows.isEmpty ? nil : rows.map { [$0.bytes, $0.seconds] }
         self.conversionSPerByte = conversionSPerByte.isEmpty ? nil : Dictionary(uniqueKeysWithValues: conversionSPerByte.map { ($0.rawValue, $1) })
         alphaS = fit.model.alpha; betaSPerByte = fit.model.beta; gammaSPerByte = fit.model.gamma
         interceptS = fit.intercept; slopeSPerByte = fit.slope; maxRelativeError = fit.maxRelativeError
@@ -51,9 +55,18 @@ public struct RingFitFile: Codable {
         points = try c.decodeIfPresent(Int.self, forKey: .points)
         conversionSPerByte = try c.decodeIfPresent([String: Double].self, forKey: .conversionSPerByte)
         linkGbit = try c.decodeIfPresent(Double.self, forKey: .linkGbit)
+        rows = try c.decodeIfPresent([[Double]].self, forKey: .rows)
+        guard (rows ?? []).allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isFinite) }) else {
+            throw DecodingError.dataCorruptedError(forKey: .rows, in: c, debugDescription: "rows must be [bytes, seconds] pairs")
+        }
     }
 
     public var ring: RingCostModel { RingCostModel(alpha: alphaS, beta: betaSPerByte, gamma: gammaSPerByte) }
+
+    /// The level this file describes, with its measured rows (`LevelCost`).
+    public var levelCost: LevelCost {
+        LevelCost(ring, rows: (rows ?? []).map { LevelCost.Row(bytes: $0[0], seconds: $0[1]) }, ranks: ranks ?? 2)
+    }
 
     public var conversion: [WireFormat: Double] {
         Dictionary(uniqueKeysWithValues: (conversionSPerByte ?? [:]).compactMap { k, v in WireFormat(rawValue: k).map { ($0, v) } })

@@ -134,7 +134,7 @@ struct BenchAllReduce: ParsableCommand {
             }
             let conversion = Dictionary(uniqueKeysWithValues: [WireFormat.bf16, .f16].map { ($0, $0.conversionSecondsPerByte()) })
             let link = ProcessInfo.processInfo.environment["RINGWATT_LINK_GBIT"].flatMap(Double.init)
-            let file = RingFitFile(model, ranks: p, nodes: nodes, conversionSPerByte: conversion, linkGbit: link)
+            let file = RingFitFile(model, ranks: p, nodes: nodes, conversionSPerByte: conversion, linkGbit: link, rows: ring)
             try RunDirectory.writeAtomically(path: fit, try RunFileCoding.document(file))
             print("# fit: \(try RunFileCoding.line(file))")
         }

@@ -30,7 +30,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Ranks per node to consider, comma-separated.") var ranksPerNode = "1,2"
     @Option(help: "Wire formats to consider, comma-separated: f32, bf16, f16.") var wire = "f32,bf16"
     @Option(help: "Overlap settings to consider: off, on, or off,on.") var overlap = "off,on"
-    @Option(help: "Bucket sizes to consider, comma-separated: MiB, 'auto' (the trainer's own choice when overlap is set, \(GradientBuckets.automaticBytes / 1000) kB) or 'whole' (one bucket).")
+    @Option(help: "Bucket sizes to consider, comma-separated: MB (10⁶ bytes, as train's --bucket-mb), 'auto' (the trainer's own choice when overlap is set, \(GradientBuckets.automaticBytes / 1000) kB) or 'whole' (one bucket).")
     var bucketMb = "auto,whole"
     @Option(help: "Strong scaling: this many samples (tokens) per step over all ranks; default: weak scaling at the calibration's batch per rank.")
     var globalBatch: Double?
@@ -42,6 +42,8 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Link rate the inter-node fit ran at (default: the one it recorded).") var fitLinkGbit: Double?
     @Option(help: "Power usage effectiveness (default: the calibration's).") var pue: Double?
     @Option(help: "Grid intensity, gCO₂e per kWh (default: the calibration's).") var carbonGPerKwh: Double?
+    @Option(help: "Measured runs of configurations in the grid: each compared with its row (time per training iteration, energy per sample or token).")
+    var measured: [String] = []
     @Option(help: "Write every configuration, the frontier and the picks as JSON to this file.") var json: String?
     @Option(help: "Draw energy against time to finish, frontier and picks marked, as SVG to this file.") var svg: String?
 
@@ -91,7 +93,7 @@ struct PlanCommand: ParsableCommand {
             switch s {
             case "auto": Double(GradientBuckets.automaticBytes)
             case "whole": Double.infinity
-            default: Double(s).flatMap { $0 > 0 && $0.isFinite ? $0 * 1_048_576 : nil }
+            default: Double(s).flatMap { $0 > 0 && $0.isFinite ? $0 * 1e6 : nil }
             }
         }
         var nodes: [Int] = [], n = 1
@@ -140,10 +142,11 @@ struct PlanCommand: ParsableCommand {
         }
         let deadlineSeconds = try deadline.map(Self.seconds)
         printTable(plan, unit: unit, work: work, model: model, accounting: accounting)
+        let checks = try compare(plan, with: measured, unit: unit)
         let least = Result { try plan.leastEnergy(deadline: deadlineSeconds) }
         let fastest = energyBudgetKwh.map { budget in Result { try plan.fastest(energyBudget: budget * 3.6e6) } }
         if let json { try RunDirectory.writeAtomically(path: json, try RunFileCoding.document(PlanFile(plan, unit: unit, work: work,
-            deadline: deadlineSeconds, least: try? least.get(), fastest: try? fastest?.get()))) }
+            deadline: deadlineSeconds, least: try? least.get(), fastest: try? fastest?.get(), measured: checks))) }
         if let svg { try PlanPlot(plan: plan, pick: try? least.get(), unit: unit).write(to: svg) }
         describe(try least.get(), deadline: deadlineSeconds, what: "least energy" + (deadlineSeconds == nil ? "" : " within the deadline"), unit: unit)
         if let fastest { describe(try fastest.get(), deadline: nil, what: "fastest within \(Plan.kWh(energyBudgetKwh! * 3.6e6))", unit: unit) }
@@ -164,7 +167,7 @@ struct PlanCommand: ParsableCommand {
             levels[level] = file; paths[level] = path
         }
         let conversion = (levels["inter"] ?? levels["intra"])!.conversion
-        var network = ClusterCostModel(intra: levels["intra"]?.ring, inter: levels["inter"]?.ring, conversionSecondsPerByte: conversion)
+        var network = ClusterCostModel(intra: levels["intra"]?.levelCost, inter: levels["inter"]?.levelCost, conversionSecondsPerByte: conversion)
         if let linkGbit {
             guard levels["inter"] != nil else { throw ValidationError("--link-gbit changes the inter-node level, and no --fit is one") }
             network = network.atLink(gbit: linkGbit, fitLinkGbit: fitLinkGbit ?? levels["inter"]?.linkGbit)
@@ -188,6 +191,27 @@ struct PlanCommand: ParsableCommand {
         }
         let bases = Set(plan.rows.map(\.computeBasis.rawValue)).sorted()
         print("* on the time–energy frontier; compute time per rank: \(bases.joined(separator: ", "))")
+    }
+
+    /// Each measured run against its configuration's row, printed.
+    func compare(_ plan: Plan, with paths: [String], unit: String) throws -> [PredictionError] {
+        guard !paths.isEmpty else { return [] }
+        print("measured (per training iteration; evaluation and checkpoints left out):")
+        var results: [PredictionError] = []
+        for path in paths {
+            let run = try RunOnDisk(path: path)
+            guard let row = plan.rows.first(where: { $0.configuration == run.jobConfiguration }) else {
+                print("  \(path): \(run.jobConfiguration.label) is not in the grid")
+                continue
+            }
+            let e = PredictionError(measured: run, row: row)
+            print(String(format: "  %@  t_iter %.2f ms vs %.2f ms (%+.1f %%), %.4g vs %.4g J/%@ (%+.1f %%)  %@",
+                         row.configuration.label.padding(toLength: 28, withPad: " ", startingAt: 0), e.tIterPredictedS * 1e3,
+                         e.tIterMeasuredS * 1e3, 100 * e.tIterError, e.joulesPerSamplePredicted, e.joulesPerSampleMeasured, unit,
+                         100 * e.energyError, path))
+            results.append(e)
+        }
+        return results
     }
 
     func describe(_ pick: Plan.Pick, deadline: Double?, what: String, unit: String) {

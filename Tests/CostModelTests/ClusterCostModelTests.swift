@@ -23,10 +23,12 @@ import Energy
         #expect(abs(try network.seconds(bytes: n, topology: Topology(nodes: 4, ranksPerNode: 1)) - ring(inter, n: n, p: 4)) < 1e-15)
         // 2 nodes × 2 ranks: every step waits for the links that leave a node (inter is slower in α and β).
         #expect(abs(try network.seconds(bytes: n, topology: Topology(nodes: 2, ranksPerNode: 2)) - ring(inter, n: n, p: 4)) < 1e-15)
-        // A node whose own transport is slower in β than the network: the step pays the larger of each.
-        let slowIntra = ClusterCostModel(intra: RingCostModel(alpha: 1e-6, beta: 2e-8, gamma: 1e-11), inter: inter)
-        let mixed = RingCostModel(alpha: 1e-4, beta: 2e-8, gamma: 1e-11)
-        #expect(abs(try slowIntra.seconds(bytes: n, topology: Topology(nodes: 2, ranksPerNode: 2)) - ring(mixed, n: n, p: 4)) < 1e-15)
+        // A node whose own transport is slower per byte than the network: each step pays the slower
+        // level — the node's own for 1 MB pieces, the network's (its larger α) for 100-byte ones.
+        let slow = RingCostModel(alpha: 1e-6, beta: 2e-8, gamma: 1e-11)
+        let slowIntra = ClusterCostModel(intra: slow, inter: inter)
+        #expect(abs(try slowIntra.seconds(bytes: n, topology: Topology(nodes: 2, ranksPerNode: 2)) - ring(slow, n: n, p: 4)) < 1e-15)
+        #expect(abs(try slowIntra.seconds(bytes: 400, topology: Topology(nodes: 2, ranksPerNode: 2)) - ring(inter, n: 400, p: 4)) < 1e-15)
         #expect(try network.seconds(bytes: n, topology: Topology(nodes: 1, ranksPerNode: 1)) == 0)
     }
 
@@ -54,6 +56,27 @@ import Energy
         // 4 ranks on 4 nodes: reduce-scatter n/2 then n/4 (with reduction), all-gather the same, all inter.
         let expected = [n / 2, n / 4].map { 2 * (inter.alpha + $0 * inter.beta) + $0 * inter.gamma }.reduce(0, +)
         #expect(abs(try network.seconds(bytes: n, topology: Topology(nodes: 4, ranksPerNode: 1), algorithm: .halvingDoubling) - expected) < 1e-15)
+    }
+
+    /// Rows measured on a straight line give the line back at any rank count; rows off the line
+    /// (a shaped link's burst: small pieces fast) are what the steps pay, interpolated.
+    @Test func measuredRowsSetTheStepCost() throws {
+        let line = RingCostModel(alpha: 1e-4, beta: 8e-9, gamma: 0)
+        let onLine = LevelCost(line, rows: [1e4, 1e5, 1e6, 1e7].map { .init(bytes: $0, seconds: line.seconds(bytes: $0, ranks: 2)) }, ranks: 2)
+        let t = Topology(nodes: 4, ranksPerNode: 1)
+        let fromRows = try ClusterCostModel(intra: nil, inter: onLine).seconds(bytes: 3e6, topology: t)
+        #expect(abs(fromRows - line.seconds(bytes: 3e6, ranks: 4)) < 1e-12)
+        // Beyond the largest row: the line's slope; below the smallest: the smallest row's time.
+        #expect(abs(try ClusterCostModel(intra: nil, inter: onLine).seconds(bytes: 8e7, topology: t) - line.seconds(bytes: 8e7, ranks: 4)) < 1e-12)
+        #expect(abs(onLine.step(wire: 10, reduced: 0) - line.seconds(bytes: 1e4, ranks: 2) / 2) < 1e-15)
+        // A burst: 1 MB all-reduces in 2 ms on 2 ranks, 4 MB in 32 ms. On 4 ranks 4 MB goes in
+        // pieces of 1 MB: each step what the 2-rank ring paid per step for 2 MB (halfway between
+        // the rows: 17 ms / 2), six steps.
+        let burst = LevelCost(line, rows: [.init(bytes: 1e6, seconds: 0.002), .init(bytes: 4e6, seconds: 0.032)], ranks: 2)
+        let four = try ClusterCostModel(intra: nil, inter: burst).seconds(bytes: 4e6, topology: t)
+        #expect(abs(four - 6 * (0.002 + (2e6 - 1e6) * 0.030 / 3e6) / 2) < 1e-12)
+        // At another link rate the rows no longer apply.
+        #expect(burst.atLink(gbit: 10, fitLinkGbit: 1).rows.isEmpty)
     }
 
     @Test func aMissingLevelIsNamed() {
@@ -89,7 +112,7 @@ import Energy
         // At 100 Mbit-like costs (10 ms a bucket) the first is still running when backward ends:
         // exposed = (6.67 + 10 + 10) − 10 ms.
         var slow = m
-        slow.network.inter = RingCostModel(alpha: 0, beta: 1e-8, gamma: 0)
+        slow.network.inter = LevelCost(RingCostModel(alpha: 0, beta: 1e-8, gamma: 0))
         let partly = try slow.point(JobConfiguration(topology: t, overlap: true))
         #expect(abs(partly.exposedCommSeconds - (0.010 / 3 + 0.010 / 3 + 0.020 - 0.010)) < 1e-12)
         // Energy: the exposed part at busy power (spinning waits), the rest of the step too.

@@ -58,7 +58,9 @@ import Testing
         // …and 8 nodes are the closed form, computed here from the run's own figures and the fit:
         // t_iter = t_compute + t_other + Σ_b 2(p−1)α + 2((p−1)/p)·n_b·β + ((p−1)/p)·n_b·γ, p = 8.
         let s1 = try Harness.json("\(dir)/n1/summary.json")
-        let iterations = s1["iterations"]!.double!, seconds = s1["seconds"]!.double!
+        // (Per training iteration: evaluation and checkpoints left out.)
+        let phases = s1["seconds_by_phase"]!
+        let iterations = s1["iterations"]!.double!, seconds = s1["seconds"]!.double! - phases["eval"]!.double! - phases["checkpoint"]!.double!
         let buckets = s1["comm_buckets_bytes"]!.array!.map { $0.double! }
         let p = 8.0, comm = buckets.map { 2 * (p - 1) * 1e-5 + 2 * ((p - 1) / p) * $0 * 1e-9 + ((p - 1) / p) * $0 * 1e-10 }.reduce(0, +)
         let expected = seconds / iterations + comm

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Checks `ringwatt plan` against measurement, in one command (root: the emulated cluster).
+# At each link rate: calibrate on 1 host × 1 rank, fit the all-reduce on 1 host × 2 ranks
+# (intra-node) and on 2 hosts × 1 rank (inter-node), plan, then measure every configuration of
+# the grid — hosts × ranks per host (1×2, 2×1, 2×2, 4×1: what 2 cores carry) × wire f32/bf16 ×
+# overlap off (one bucket) / on (the trainer's 100 kB buckets), and 1×1 — and compare:
+# scripts/plan_study.py prints predicted against measured time and energy per iteration for each,
+# the rank correlation of predicted and measured energy, and the regret of the plan's pick.
+#   MODEL=gpt STEPS=20 LINKS="1 10" bash scripts/plan-study.sh [OUT]
+#   MODEL=mlp STEPS=300 LINKS="1" bash scripts/plan-study.sh [OUT]
+# Results in OUT/gG/ (runs, fits, plan.json, compare.txt); the summary in OUT/study.txt.
+# REUSE=1 keeps the runs and fits already in OUT (finished ones) and redoes only the plan and the comparison.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")/.." && pwd)"
+MODEL="${MODEL:-gpt}"
+OUT="${1:-runs/plan-study-$MODEL}"
+LINKS="${LINKS:-1 10}"
+bash "$HERE/scripts/install-deps.sh" >&2
+source "$HERE/scripts/env.sh"
+(cd "$HERE" && swift build -c release --product ringwatt >&2)
+BIN="$HERE/.build/release/ringwatt"
+EMU="$HERE/launch/emucluster.sh"
+case "$MODEL" in
+  gpt) STEPS="${STEPS:-20}"; TRAIN=(--model gpt --batch-size 8 --eval-windows 32); FIT=(--min-bytes 65536 --max-bytes 16777216 --iters 5);;
+  mlp) STEPS="${STEPS:-300}"; TRAIN=(--batch-size 64); FIT=(--min-bytes 4096 --max-bytes 4194304 --iters 10);;
+  *) echo "plan-study: MODEL must be gpt or mlp" >&2; exit 2;;
+esac
+TRAIN+=(--steps "$STEPS" --algorithm ring --quiet)
+mkdir -p "$OUT"
+for gbit in $LINKS; do
+  dir="$OUT/g$gbit"; mkdir -p "$dir"
+  echo "plan-study: $MODEL at $gbit Gbit/s → $dir" >&2
+  have() { [ "${REUSE:-0}" = 1 ] && [ -s "$1" ]; }
+  have "$dir/1x1/summary.json" || bash "$EMU" run 1 1 --link-gbit "$gbit" -- "${TRAIN[@]}" --out "$dir/1x1" --overwrite >&2
+  for level in "intra 1 2" "inter 2 1"; do
+    set -- $level
+    have "$dir/fit-$1.json" || RINGWATT_SUBCOMMAND=bench-allreduce bash "$EMU" run "$2" "$3" --link-gbit "$gbit" -- \
+      --algorithms ring "${FIT[@]}" --factor 4 --fit "$dir/fit-$1.json" > "$dir/bench-allreduce-$1.txt"
+  done
+  for shape in "1 2" "2 1" "2 2" "4 1"; do
+    set -- $shape
+    for wire in f32 bf16; do
+      for overlap in off on; do
+        bucket=(); [ "$overlap" = off ] && bucket=(--bucket-mb 1000)
+        have "$dir/${1}x${2}-$wire-$overlap/summary.json" || bash "$EMU" run "$1" "$2" --link-gbit "$gbit" -- "${TRAIN[@]}" --wire-dtype "$wire" --overlap "$overlap" "${bucket[@]}" \
+          --out "$dir/${1}x${2}-$wire-$overlap" --overwrite >&2
+      done
+    done
+  done
+  "$BIN" plan --calibration "$dir/1x1" --fit "$dir/fit-intra.json" --fit "$dir/fit-inter.json" --samples 1e9 \
+    --shared-cores "$(nproc)" --comm-power idle --max-nodes 4 --ranks-per-node 1,2 --wire f32,bf16 --overlap off,on \
+    --bucket-mb auto,whole --json "$dir/plan.json" --svg "$dir/plan.svg" \
+    $(for r in "$dir"/[0-9]x[0-9]*/; do printf -- "--measured %s " "${r%/}"; done) > "$dir/plan.txt"
+done
+python3 "$HERE/scripts/plan_study.py" "$OUT" | tee "$OUT/study.txt"

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""The summary of scripts/plan-study.sh, from each OUT/gG/plan.json that `ringwatt plan --measured`
+wrote: its predicted-against-measured rows (time per training iteration, energy per sample or
+token; the errors are plan's), the worst errors, the Spearman rank correlation of predicted and
+measured energy, and the regret of the plan's pick — the measured energy of the configuration the
+plan ranks cheapest among those measured over the least measured energy — with no deadline and
+with a deadline of the 1×1 run's measured time per sample (the configurations that train at least
+as fast as one rank)."""
+import json
+import os
+import sys
+
+
+def ranks(values):
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    r = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            r[order[k]] = (i + j) / 2
+        i = j + 1
+    return r
+
+
+def spearman(a, b):
+    ra, rb = ranks(a), ranks(b)
+    ma, mb = sum(ra) / len(ra), sum(rb) / len(rb)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
+    va = sum((x - ma) ** 2 for x in ra) ** 0.5
+    vb = sum((y - mb) ** 2 for y in rb) ** 0.5
+    return cov / (va * vb) if va > 0 and vb > 0 else float("nan")
+
+
+def study(path):
+    plan = json.load(open(path))
+    unit = plan["unit"]
+    rows = {r["configuration"]: r for r in plan["rows"]}
+    out = []
+    for m in plan["measured"]:
+        row = rows[m["configuration"]]
+        batch = row["batch_per_rank"] * row["nodes"] * row["ranks_per_node"]
+        out.append(dict(label=m["configuration"], t_pred=m["t_iter_predicted_s"], t_meas=m["t_iter_measured_s"],
+                        et=m["t_iter_error"], j_pred=m["j_per_sample_predicted"], j_meas=m["j_per_sample_measured"],
+                        ee=m["energy_error"], s_pred=m["t_iter_predicted_s"] / batch, s_meas=m["t_iter_measured_s"] / batch))
+    print(f"{'configuration':28s} {'t_iter pred ms':>14s} {'meas ms':>9s} {'error':>7s}  "
+          f"{'J/' + unit + ' pred':>14s} {'meas':>10s} {'error':>7s}")
+    for r in out:
+        print(f"{r['label']:28s} {1e3 * r['t_pred']:14.2f} {1e3 * r['t_meas']:9.2f} {100 * r['et']:+6.1f}%  "
+              f"{r['j_pred']:14.5g} {r['j_meas']:10.5g} {100 * r['ee']:+6.1f}%")
+    rho = spearman([r["j_pred"] for r in out], [r["j_meas"] for r in out])
+    print(f"{len(out)} configurations: worst |time error| {100 * max(abs(r['et']) for r in out):.1f} %, "
+          f"worst |energy error| {100 * max(abs(r['ee']) for r in out):.1f} %, within 15 %: "
+          f"{sum(abs(r['et']) <= 0.15 and abs(r['ee']) <= 0.15 for r in out)} of {len(out)}; "
+          f"rank correlation of energy {rho:.3f}")
+    one = next((r for r in out if r["label"] == "1×1"), None)
+    for title, deadline in [("no deadline", None), ("deadline: as fast per sample as 1×1", one and one["s_meas"])]:
+        fp = [r for r in out if deadline is None or r["s_pred"] <= deadline]
+        fm = [r for r in out if deadline is None or r["s_meas"] <= deadline]
+        if not fp or not fm:
+            print(f"regret ({title}): no configuration meets it")
+            continue
+        pick, best = min(fp, key=lambda r: r["j_pred"]), min(fm, key=lambda r: r["j_meas"])
+        late = "" if deadline is None or pick["s_meas"] <= deadline else " (the pick missed the deadline when measured)"
+        print(f"regret ({title}): pick {pick['label']} measured {pick['j_meas']:.5g} J/{unit}, best measured "
+              f"{best['label']} {best['j_meas']:.5g}: {100 * (pick['j_meas'] / best['j_meas'] - 1):.1f} %{late}")
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else "runs/plan-study-gpt"
+    for name in sorted(os.listdir(root)):
+        path = os.path.join(root, name, "plan.json")
+        if name.startswith("g") and os.path.exists(path):
+            print(f"== {name[1:]} Gbit/s ({path})")
+            study(path)
+
+
+if __name__ == "__main__":
+    main()
