@@ -8,13 +8,16 @@
 # the rank correlation of predicted and measured energy, and the regret of the plan's pick.
 #   MODEL=gpt STEPS=20 LINKS="1 10" bash scripts/plan-study.sh [OUT]
 #   MODEL=mlp STEPS=300 LINKS="1" bash scripts/plan-study.sh [OUT]
-# Results in OUT/gG/ (runs, fits, plan.json, compare.txt); the summary in OUT/study.txt.
+# REPEATS passes (default 2) each measure every configuration once; the comparison takes each
+# configuration's median over them (and plan the median calibration).
+# Results in OUT/gG/ (fits, passP/ runs, plan.json, plan.txt, plan.svg); the summary in OUT/study.txt.
 # REUSE=1 keeps the runs and fits already in OUT (finished ones) and redoes only the plan and the comparison.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
 MODEL="${MODEL:-gpt}"
 OUT="${1:-runs/plan-study-$MODEL}"
 LINKS="${LINKS:-1 10}"
+REPEATS="${REPEATS:-2}"
 bash "$HERE/scripts/install-deps.sh" >&2
 source "$HERE/scripts/env.sh"
 (cd "$HERE" && swift build -c release --product ringwatt >&2)
@@ -27,29 +30,37 @@ case "$MODEL" in
 esac
 TRAIN+=(--steps "$STEPS" --algorithm ring --quiet)
 mkdir -p "$OUT"
-for gbit in $LINKS; do
-  dir="$OUT/g$gbit"; mkdir -p "$dir"
-  echo "plan-study: $MODEL at $gbit Gbit/s → $dir" >&2
-  have() { [ "${REUSE:-0}" = 1 ] && [ -s "$1" ]; }
-  have "$dir/1x1/summary.json" || bash "$EMU" run 1 1 --link-gbit "$gbit" -- "${TRAIN[@]}" --out "$dir/1x1" --overwrite >&2
-  for level in "intra 1 2" "inter 2 1"; do
-    set -- $level
-    have "$dir/fit-$1.json" || RINGWATT_SUBCOMMAND=bench-allreduce bash "$EMU" run "$2" "$3" --link-gbit "$gbit" -- \
-      --algorithms ring "${FIT[@]}" --factor 4 --fit "$dir/fit-$1.json" > "$dir/bench-allreduce-$1.txt"
-  done
-  for shape in "1 2" "2 1" "2 2" "4 1"; do
-    set -- $shape
-    for wire in f32 bf16; do
-      for overlap in off on; do
-        bucket=(); [ "$overlap" = off ] && bucket=(--bucket-mb 1000)
-        have "$dir/${1}x${2}-$wire-$overlap/summary.json" || bash "$EMU" run "$1" "$2" --link-gbit "$gbit" -- "${TRAIN[@]}" --wire-dtype "$wire" --overlap "$overlap" "${bucket[@]}" \
-          --out "$dir/${1}x${2}-$wire-$overlap" --overwrite >&2
+have() { [ "${REUSE:-0}" = 1 ] && [ -s "$1" ]; }
+# Every pass measures every configuration once (1×1 first: a calibration per pass); passes
+# interleave, so the machine's drift over the study lands on all configurations alike.
+for pass in $(seq 1 "$REPEATS"); do
+  for gbit in $LINKS; do
+    dir="$OUT/g$gbit"; run="$dir/pass$pass"; mkdir -p "$run"
+    echo "plan-study: $MODEL at $gbit Gbit/s, pass $pass of $REPEATS → $run" >&2
+    for level in "intra 1 2" "inter 2 1"; do
+      set -- $level
+      have "$dir/fit-$1.json" || RINGWATT_SUBCOMMAND=bench-allreduce bash "$EMU" run "$2" "$3" --link-gbit "$gbit" -- \
+        --algorithms ring "${FIT[@]}" --factor 4 --fit "$dir/fit-$1.json" > "$dir/bench-allreduce-$1.txt"
+    done
+    have "$run/1x1/summary.json" || bash "$EMU" run 1 1 --link-gbit "$gbit" -- "${TRAIN[@]}" --out "$run/1x1" --overwrite >&2
+    for shape in "1 2" "2 1" "2 2" "4 1"; do
+      set -- $shape
+      for wire in f32 bf16; do
+        for overlap in off on; do
+          bucket=(); [ "$overlap" = off ] && bucket=(--bucket-mb 1000)
+          have "$run/${1}x${2}-$wire-$overlap/summary.json" || bash "$EMU" run "$1" "$2" --link-gbit "$gbit" -- "${TRAIN[@]}" \
+            --wire-dtype "$wire" --overlap "$overlap" "${bucket[@]}" --out "$run/${1}x${2}-$wire-$overlap" --overwrite >&2
+        done
       done
     done
   done
-  "$BIN" plan --calibration "$dir/1x1" --fit "$dir/fit-intra.json" --fit "$dir/fit-inter.json" --samples 1e9 \
-    --shared-cores "$(nproc)" --comm-power idle --max-nodes 4 --ranks-per-node 1,2 --wire f32,bf16 --overlap off,on \
+done
+for gbit in $LINKS; do
+  dir="$OUT/g$gbit"
+  "$BIN" plan $(for c in "$dir"/pass*/1x1; do printf -- "--calibration %s " "$c"; done) \
+    --fit "$dir/fit-intra.json" --fit "$dir/fit-inter.json" --epochs 1 \
+    --shared-cores "$(nproc)" --max-nodes 4 --ranks-per-node 1,2 --wire f32,bf16 --overlap off,on \
     --bucket-mb auto,whole --json "$dir/plan.json" --svg "$dir/plan.svg" \
-    $(for r in "$dir"/[0-9]x[0-9]*/; do printf -- "--measured %s " "${r%/}"; done) > "$dir/plan.txt"
+    $(for r in "$dir"/pass*/[0-9]x[0-9]*/; do printf -- "--measured %s " "${r%/}"; done) > "$dir/plan.txt"
 done
 python3 "$HERE/scripts/plan_study.py" "$OUT" | tee "$OUT/study.txt"

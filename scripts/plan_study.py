@@ -38,20 +38,27 @@ def study(path):
     plan = json.load(open(path))
     unit = plan["unit"]
     rows = {r["configuration"]: r for r in plan["rows"]}
-    out = []
+    # Repeated runs of a configuration (passes): the median of them (the upper middle, as Ringwatt takes it).
+    grouped = {}
     for m in plan["measured"]:
-        row = rows[m["configuration"]]
+        grouped.setdefault(m["configuration"], []).append(m)
+    out = []
+    for label, ms in grouped.items():
+        row = rows[label]
         batch = row["batch_per_rank"] * row["nodes"] * row["ranks_per_node"]
-        out.append(dict(label=m["configuration"], t_pred=m["t_iter_predicted_s"], t_meas=m["t_iter_measured_s"],
-                        et=m["t_iter_error"], j_pred=m["j_per_sample_predicted"], j_meas=m["j_per_sample_measured"],
-                        ee=m["energy_error"], s_pred=m["t_iter_predicted_s"] / batch, s_meas=m["t_iter_measured_s"] / batch))
+        t_meas = sorted(m["t_iter_measured_s"] for m in ms)[len(ms) // 2]
+        j_meas = sorted(m["j_per_sample_measured"] for m in ms)[len(ms) // 2]
+        t_pred, j_pred = ms[0]["t_iter_predicted_s"], ms[0]["j_per_sample_predicted"]
+        out.append(dict(label=label, t_pred=t_pred, t_meas=t_meas, et=t_pred / t_meas - 1, j_pred=j_pred, j_meas=j_meas,
+                        ee=j_pred / j_meas - 1, s_pred=t_pred / batch, s_meas=t_meas / batch, repeats=len(ms)))
+    out.sort(key=lambda r: r["label"])
     print(f"{'configuration':28s} {'t_iter pred ms':>14s} {'meas ms':>9s} {'error':>7s}  "
           f"{'J/' + unit + ' pred':>14s} {'meas':>10s} {'error':>7s}")
     for r in out:
         print(f"{r['label']:28s} {1e3 * r['t_pred']:14.2f} {1e3 * r['t_meas']:9.2f} {100 * r['et']:+6.1f}%  "
               f"{r['j_pred']:14.5g} {r['j_meas']:10.5g} {100 * r['ee']:+6.1f}%")
     rho = spearman([r["j_pred"] for r in out], [r["j_meas"] for r in out])
-    print(f"{len(out)} configurations: worst |time error| {100 * max(abs(r['et']) for r in out):.1f} %, "
+    print(f"{len(out)} configurations, {min(r['repeats'] for r in out)}–{max(r['repeats'] for r in out)} runs each (median): worst |time error| {100 * max(abs(r['et']) for r in out):.1f} %, "
           f"worst |energy error| {100 * max(abs(r['ee']) for r in out):.1f} %, within 15 %: "
           f"{sum(abs(r['et']) <= 0.15 and abs(r['ee']) <= 0.15 for r in out)} of {len(out)}; "
           f"rank correlation of energy {rho:.3f}")

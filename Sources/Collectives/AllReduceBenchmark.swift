@@ -122,6 +122,19 @@ public struct AllReduceBenchmark {
     }
 
     /// Our algorithms as candidates: each call sets the algorithm, then sums.
+    /// The share of a core each rank keeps busy while `candidate` all-reduces `count` floats,
+    /// call after call: process CPU seconds over wall seconds, the mean over ranks (every rank
+    /// gets it). What a rank draws while it communicates lies between idle (sleeping waits, no
+    /// copies) and busy (spinning); this measures where.
+    public func cpuShare(_ comm: Communicator, _ candidate: Candidate, count: Int, calls: Int = 5) throws -> Double {
+        var buffer = (0..<count).map { Float(comm.rank + 1) * Float($0 % 13 + 1) / 4 }
+        try comm.barrier()
+        let cpu0 = processCPUSeconds(), t0 = monotonicSeconds()
+        for _ in 0..<calls { try buffer.withUnsafeMutableBufferPointer { try candidate.call($0) } }
+        let share = (processCPUSeconds() - cpu0) / Swift.max(1e-9, monotonicSeconds() - t0)
+        return try comm.sum([share])[0] / Double(comm.size)
+    }
+
     public static func ours(_ names: [AllReduceAlgorithm], _ comm: Communicator) -> [Candidate] {
         names.map { algorithm in
             Candidate(name: algorithm.rawValue, exact: false) { comm.allReduce.options.algorithm = algorithm; try comm.allReduce.sum($0) }

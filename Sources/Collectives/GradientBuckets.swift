@@ -60,13 +60,7 @@ public final class GradientBuckets: @unchecked Sendable {
                 overlap: Bool, allReduce: AllReduce) {
         precondition(boundaries.last == 0 && zip(boundaries, boundaries.dropFirst()).allSatisfy { $0 > $1 }
                      && boundaries[0] < buffer.count, "boundaries must descend from inside the buffer to 0")
-        var ranges: [Range<Int>] = []
-        var upper = buffer.count
-        for lower in boundaries where (upper - lower) * 4 >= bucketBytes || lower == 0 {
-            ranges.append(lower..<upper)
-            upper = lower
-        }
-        self.ranges = ranges
+        self.ranges = Self.ranges(boundaries: boundaries, count: buffer.count, bucketBytes: bucketBytes)
         self.overlap = overlap
         self.allReduce = allReduce
         self.buffer = buffer.baseAddress!
@@ -76,6 +70,18 @@ public final class GradientBuckets: @unchecked Sendable {
             thread.name = "ringwatt-comm"
             thread.start()
         }
+    }
+
+    /// The buckets, in the order they are reduced, that `boundaries` (as for `init`) make of a
+    /// buffer of `count` floats with buckets of at least `bucketBytes`.
+    public static func ranges(boundaries: [Int], count: Int, bucketBytes: Int) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var upper = count
+        for lower in boundaries where (upper - lower) * 4 >= bucketBytes || lower == 0 {
+            ranges.append(lower..<upper)
+            upper = lower
+        }
+        return ranges
     }
 
     /// Stops the communication thread (idempotent).

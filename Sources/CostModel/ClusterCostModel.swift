@@ -29,14 +29,16 @@ public struct LevelCost: Sendable, Equatable {
     /// (bytes, seconds) of the fit's ring all-reduce on `ranks` ranks, ascending in bytes.
     public var rows: [Row]
     public var ranks: Int
+    /// The share of a core a rank keeps busy while it communicates at this level (nil: not measured).
+    public var cpuShare: Double?
 
     public struct Row: Sendable, Equatable {
         public var bytes: Double, seconds: Double
         public init(bytes: Double, seconds: Double) { self.bytes = bytes; self.seconds = seconds }
     }
 
-    public init(_ line: RingCostModel, rows: [Row] = [], ranks: Int = 2) {
-        self.line = line; self.ranks = max(2, ranks)
+    public init(_ line: RingCostModel, rows: [Row] = [], ranks: Int = 2, cpuShare: Double? = nil) {
+        self.line = line; self.ranks = max(2, ranks); self.cpuShare = cpuShare
         self.rows = rows.filter { $0.bytes > 0 && $0.seconds > 0 }.sorted { $0.bytes < $1.bytes }
     }
 
@@ -55,7 +57,7 @@ public struct LevelCost: Sendable, Equatable {
 
     /// At another link rate the measured rows no longer apply: the line alone, its wire part changed.
     public func atLink(gbit: Double, fitLinkGbit: Double?) -> LevelCost {
-        LevelCost(line.atLink(gbit: gbit, fitLinkGbit: fitLinkGbit), rows: [], ranks: ranks)
+        LevelCost(line.atLink(gbit: gbit, fitLinkGbit: fitLinkGbit), rows: [], ranks: ranks, cpuShare: cpuShare)
     }
 
     /// The slower of two levels, step by step (a ring step that uses both).
@@ -181,6 +183,12 @@ public struct ClusterCostModel: Sendable, Equatable {
         guard t.ranksPerNode > 1 else { return inter.step }
         guard let intra else { throw MissingLevel(level: "intra", topology: t) }
         return inter.slower(intra)
+    }
+
+    /// The CPU share a rank keeps busy while communicating on `topology` (the inter-node level's
+    /// once the job spans nodes), nil where that level did not measure it.
+    public func cpuShare(_ t: Topology) -> Double? {
+        t.nodes > 1 ? inter?.cpuShare : intra?.cpuShare
     }
 
     /// The model with the inter-node wire at another link rate (`LevelCost.atLink`); the

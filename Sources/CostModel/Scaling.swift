@@ -53,11 +53,19 @@ public struct JobConfiguration: Sendable, Equatable, Hashable {
 ///   s         = max(1, p / shared cores) when all hosts share that many cores (the emulated cluster), else 1
 ///   c_i       = t_allreduce(bucket i)  (ClusterCostModel, for the wire format and algorithm)
 ///   no overlap: t_iter = s·(t_compute(b) + t_other) + Σ c_i
-///   overlap:    bucket i is ready once backward (a fraction β_b of compute, from the end of the
+///   overlap:    the communication thread's CPU (u · Σ c_i a rank, u as for P_comm below, plus the
+///               conversion to and from a 16-bit wire, 2q·n·c_w a bucket) runs on
+///               the cores the machine's ranks leave spare during backward, and stretches compute
+///               by what does not fit: t_c = s·t_compute + max(0, r·(u·Σc_i + conv) − spare·s·β_b·t_compute) / C
+///               (C cores and r ranks per machine, spare = C − r; nothing with --cores-per-node unknown).
+///               Bucket i is ready once backward (a fraction β_b of compute, from the end of the
 ///               buffer down) has produced its bytes; one thread reduces them in order:
-///               start_i = max(ready_i, end_(i−1)); exposed = max(0, end_last − s·t_compute)
-///               t_iter = s·(t_compute(b) + t_other) + exposed
-///   P_busy    = M · P_idle + p · (P_1 − P_idle) / s;  M · P_idle while communicating when waits sleep
+///               start_i = max(ready_i, end_(i−1)); exposed = max(0, end_last − t_c)
+///               t_iter = t_c + s·t_other + exposed
+///   P_busy    = M · P_idle + p · (P_1 − P_idle) / s
+///   P_comm    = M · P_idle + min(p · u, cores) · (P_1 − P_idle): u the share of a core a rank keeps
+///               busy while it communicates — 1 (spinning waits), 0 (sleeping waits), or what the
+///               fit measured (its ring's CPU seconds over wall seconds); cores = shared cores or p
 ///   M         = machines: 1 when all hosts share one machine's cores (--shared-cores), else N
 ///   E_epoch   = steps · (P_busy · s · (t_compute + t_other) + P_comm · exposed)
 /// t_compute(b): the calibration's at its batch; with calibrations at two or more batches, the
@@ -79,13 +87,28 @@ public struct ScalingPrediction: Sendable, Equatable {
     public var ranksPerNode: Int
     /// Cores all hosts share (0: dedicated nodes).
     public var sharedCores: Int
-    /// Ranks waiting in communication draw idle power (sleeping waits) rather than busy power.
-    public var idleWhileCommunicating: Bool
+    /// What a rank draws while it communicates.
+    public var commPower: CommPower
+
+    public enum CommPower: String, Sendable, CaseIterable {
+        /// Busy power: waits spin.
+        case busy
+        /// The machines' idle power only: waits sleep and copies cost nothing.
+        case idle
+        /// The CPU share the fit measured in its ring (busy where it did not measure one).
+        case measured
+    }
     /// Compute seconds per rank-step at other batches: (batch, seconds) from calibration runs.
     public var computeByBatch: [ComputeAtBatch]
     /// Share of compute that is backward (when buckets become ready): 2/3 — backward does two of
     /// the three matrix products per layer (the input and the weight gradients).
     public var backwardFraction = 2.0 / 3
+    /// Bucket sizes → the bytes of each bucket the trainer forms for that size, in the order they
+    /// are reduced (from the model's layers: `CommPlan.bucketLayout`); sizes not here are cut evenly.
+    public var bucketLayouts: [Double: [Double]] = [:]
+    /// Cores of a dedicated node (0: unknown, taken as a spare core for each rank's communication
+    /// thread); with `sharedCores` the machine's.
+    public var coresPerNode = 0
 
     public struct ComputeAtBatch: Sendable, Equatable {
         public var batch: Double
@@ -95,23 +118,23 @@ public struct ScalingPrediction: Sendable, Equatable {
 
     public init(computeSeconds: Double, otherSeconds: Double, samplesPerEpoch: Double, batchPerRank: Double,
                 bucketBytes: [Double], calibrationWatts: Double, idleWatts: Double, network: ClusterCostModel,
-                ranksPerNode: Int = 1, sharedCores: Int = 0, idleWhileCommunicating: Bool = false,
+                ranksPerNode: Int = 1, sharedCores: Int = 0, commPower: CommPower = .busy,
                 computeByBatch: [ComputeAtBatch] = []) {
         self.computeSeconds = computeSeconds; self.otherSeconds = otherSeconds
         self.samplesPerEpoch = samplesPerEpoch; self.batchPerRank = batchPerRank; self.bucketBytes = bucketBytes
         self.calibrationWatts = calibrationWatts; self.idleWatts = idleWatts; self.network = network
-        self.ranksPerNode = ranksPerNode; self.sharedCores = sharedCores; self.idleWhileCommunicating = idleWhileCommunicating
+        self.ranksPerNode = ranksPerNode; self.sharedCores = sharedCores; self.commPower = commPower
         self.computeByBatch = computeByBatch
     }
 
     /// One network level for everything: `predict`'s model.
     public init(computeSeconds: Double, otherSeconds: Double, samplesPerEpoch: Double, batchPerRank: Double,
                 bucketBytes: [Double], calibrationWatts: Double, idleWatts: Double, ring: RingCostModel,
-                ranksPerNode: Int = 1, sharedCores: Int = 0, idleWhileCommunicating: Bool = false) {
+                ranksPerNode: Int = 1, sharedCores: Int = 0, commPower: CommPower = .busy) {
         self.init(computeSeconds: computeSeconds, otherSeconds: otherSeconds, samplesPerEpoch: samplesPerEpoch,
                   batchPerRank: batchPerRank, bucketBytes: bucketBytes, calibrationWatts: calibrationWatts,
                   idleWatts: idleWatts, network: ClusterCostModel(oneLevel: ring), ranksPerNode: ranksPerNode,
-                  sharedCores: sharedCores, idleWhileCommunicating: idleWhileCommunicating)
+                  sharedCores: sharedCores, commPower: commPower)
     }
 
     public struct Point: Sendable, Equatable {
@@ -161,6 +184,7 @@ public struct ScalingPrediction: Sendable, Equatable {
         guard let size = configuration.bucketBytes else { return bucketBytes }
         let total = bucketBytes.reduce(0, +)
         guard size.isFinite, size < total else { return [total] }
+        if let layout = bucketLayouts[size] { return layout }
         let count = max(1, Int(total / size))
         return Array(repeating: size, count: count - 1) + [total - size * Double(count - 1)]
     }
@@ -179,17 +203,36 @@ public struct ScalingPrediction: Sendable, Equatable {
         let comms = try buckets(configuration).map {
             try network.seconds(bytes: $0, topology: t, algorithm: configuration.algorithm, wire: configuration.wire)
         }
-        let exposed = configuration.overlap ? exposedWithOverlap(comms, buckets: buckets(configuration), compute: stretch * compute)
+        let share = switch commPower {
+        case .busy: 1.0
+        case .idle: 0.0
+        case .measured: network.cpuShare(t) ?? 1
+        }
+        // With overlap, the communication thread's CPU stretches compute where no core is spare.
+        let machineCores = Double(sharedCores > 0 ? sharedCores : coresPerNode)
+        let ranksPerMachine = sharedCores > 0 ? p : Double(t.ranksPerNode)
+        var computeWall = stretch * compute
+        if configuration.overlap, machineCores > 0 {
+            // The conversion to and from a 16-bit wire is CPU work whatever the waits do.
+            let conversion = configuration.wire == .f32 ? 0 : buckets(configuration).map {
+                2 * $0 * Double(t.ranks - 1) / p * (network.conversionSecondsPerByte[configuration.wire] ?? 0)
+            }.reduce(0, +)
+            let demand = ranksPerMachine * (share * comms.reduce(0, +) + conversion)
+            let spare = max(0, machineCores - ranksPerMachine) * computeWall * backwardFraction
+            computeWall += max(0, demand - spare) / machineCores
+        }
+        let exposed = configuration.overlap ? exposedWithOverlap(comms, buckets: buckets(configuration), compute: computeWall)
                                             : comms.reduce(0, +)
-        let iteration = stretch * (compute + otherSeconds) + exposed
+        let iteration = computeWall + stretch * otherSeconds + exposed
         let n = Double(t.nodes), machines = sharedCores > 0 ? 1 : n
         let busy = machines * idleWatts + p * max(0, calibrationWatts - idleWatts) / stretch
-        let communicating = idleWhileCommunicating ? machines * idleWatts : busy
+        let cores = sharedCores > 0 ? Double(sharedCores) : p
+        let communicating = machines * idleWatts + min(p * share, cores) * max(0, calibrationWatts - idleWatts)
         return Point(configuration: configuration, globalBatch: p * b, steps: steps, iterationSeconds: iteration,
                      exposedCommSeconds: exposed, epochSeconds: steps * iteration,
-                     computeJoules: busy * steps * stretch * compute, commJoules: communicating * steps * exposed,
+                     computeJoules: busy * steps * computeWall, commJoules: communicating * steps * exposed,
                      otherJoules: busy * steps * stretch * otherSeconds,
-                     idleJoules: machines * idleWatts * steps * stretch * (compute + otherSeconds), samplesPerEpoch: samplesPerEpoch)
+                     idleJoules: machines * idleWatts * steps * (computeWall + stretch * otherSeconds), samplesPerEpoch: samplesPerEpoch)
     }
 
     /// Communication left over once backward ends, when bucket i (in reduction order) becomes ready

@@ -1,6 +1,7 @@
 import Collectives
 import CostModel
 import Foundation
+import Support
 
 extension RunOnDisk {
     /// A run read as a calibration for `predict` and `plan`: one rank, iterations, finite figures.
@@ -16,24 +17,26 @@ extension RunOnDisk {
         return cal
     }
 
-    /// Evaluation and checkpoints happen per epoch or every so many steps, not per step: the
-    /// training iterations alone are what `predict` and `plan` model and compare, on both sides.
-    static let notPerStep = ["eval", "checkpoint"]
-
-    /// Seconds per training iteration, evaluation and checkpoints left out.
-    public var trainingSecondsPerIteration: Double {
-        (summary.seconds - Self.notPerStep.map { summary.secondsByPhase[$0] ?? 0 }.reduce(0, +)) / iterations
+    /// The steady state `predict` and `plan` model and compare, on both sides: the median
+    /// training iteration. Evaluation happens per epoch or every so many steps, not per step, and
+    /// the first iterations pay one-time costs (connections, page faults) a per-step model has no
+    /// term for; the median also stands where a noisy machine stalls a few steps.
+    func medianOfTraining(_ value: (IterationLine) -> Double) -> Double {
+        median(trainingIterations.map(value)) ?? 0
     }
 
-    /// Joules per sample (token) of the training iterations, evaluation and checkpoints left out.
-    public var trainingJoulesPerSample: Double {
-        (summary.energyJ - Self.notPerStep.map { summary.energyByPhaseJ[$0] ?? 0 }.reduce(0, +)) / Double(max(1, summary.samples))
-    }
+    /// Seconds of the median training iteration.
+    public var trainingSecondsPerIteration: Double { medianOfTraining(\.seconds) }
+
+    /// Joules per sample (token) of the median training iteration.
+    public var trainingJoulesPerSample: Double { medianOfTraining { $0.energyJ / Double(max(1, $0.samples)) } }
+
+    /// Watts of the median training iteration (the cluster's).
+    public var trainingWatts: Double { medianOfTraining { $0.seconds > 0 ? $0.energyJ / $0.seconds : 0 } }
 
     /// The calibration's per-rank batch (samples or tokens per rank-step) and compute seconds per step.
     public var computeAtBatch: ScalingPrediction.ComputeAtBatch {
-        .init(batch: Double(summary.samples) / Double(summary.iterations * summary.ranks),
-              seconds: (summary.secondsByPhase["compute"] ?? 0) / iterations)
+        .init(batch: Double(summary.samples) / Double(summary.iterations * summary.ranks), seconds: medianOfTraining(\.computeS))
     }
 }
 
@@ -50,21 +53,21 @@ extension RunOnDisk {
 }
 
 extension ScalingPrediction {
-    /// The model calibrated on a one-node, one-rank run: its compute time and everything else per
-    /// iteration, samples (or tokens) per epoch and per rank-step, its buckets, its mean power, and
-    /// the node's idle watts (given, else the estimate's, else 0).
+    /// The model calibrated on a one-node, one-rank run: its compute time and everything else in
+    /// its median training iteration, samples (or tokens) per epoch and per rank-step, its buckets,
+    /// its power in that iteration, and the node's idle watts (given, else the estimate's, else 0).
     public init(calibration cal: RunOnDisk, network: ClusterCostModel, idleWatts: Double?, ranksPerNode: Int, sharedCores: Int,
-                idleWhileCommunicating: Bool) {
-        let s = cal.summary, iterations = cal.iterations, atBatch = cal.computeAtBatch
+                commPower: ScalingPrediction.CommPower) {
+        let s = cal.summary, atBatch = cal.computeAtBatch
         // Everything but compute in a training step (with one rank, "comm" is only the local
-        // averaging of the buckets); evaluation and checkpoints are not per step.
-        let other = cal.trainingSecondsPerIteration - (s.secondsByPhase["compute"] ?? 0) / iterations
+        // averaging of the buckets).
+        let other = max(0, cal.trainingSecondsPerIteration - atBatch.seconds)
         let gradientBytes = Double(s.parameters * 4)
         self.init(computeSeconds: atBatch.seconds, otherSeconds: other, samplesPerEpoch: s.figures.samplesPerEpoch.map(Double.init) ?? Double(s.samples) / cal.epochs,
                   batchPerRank: atBatch.batch,  // samples or tokens, as samplesPerEpoch
                   bucketBytes: s.commBucketsBytes.isEmpty ? [gradientBytes] : s.commBucketsBytes.map(Double.init),
-                  calibrationWatts: s.meanPowerW, idleWatts: idleWatts ?? s.estimate?.nodeIdleWatts ?? 0, network: network,
-                  ranksPerNode: ranksPerNode, sharedCores: sharedCores, idleWhileCommunicating: idleWhileCommunicating)
+                  calibrationWatts: cal.trainingWatts, idleWatts: idleWatts ?? s.estimate?.nodeIdleWatts ?? 0, network: network,
+                  ranksPerNode: ranksPerNode, sharedCores: sharedCores, commPower: commPower)
     }
 }
 

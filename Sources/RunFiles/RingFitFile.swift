@@ -23,13 +23,16 @@ public struct RingFitFile: Codable {
     public var conversionSPerByte: [String: Double]?
     /// The ring rows fitted: [bytes, seconds per call] (the slowest rank's mean), ascending.
     public var rows: [[Double]]?
+    /// The share of a core a rank keeps busy in the ring (CPU seconds over wall seconds, the
+    /// largest size, the mean over ranks): what communicating draws between idle and busy.
+    public var commCpuShare: Double?
     /// The link rate the fit ran at, when the launcher knew it (RINGWATT_LINK_GBIT).
     public var linkGbit: Double?
 
     enum CodingKeys: String, CodingKey {
         case model, ranks, nodes, alphaS = "alpha_s", betaSPerByte = "beta_s_per_byte", gammaSPerByte = "gamma_s_per_byte"
         case interceptS = "intercept_s", slopeSPerByte = "slope_s_per_byte", maxRelativeError = "max_relative_error"
-        case meanRelativeError = "mean_relative_error", points, conversionSPerByte = "conversion_s_per_byte", linkGbit = "link_gbit", rows
+        case meanRelativeError = "mean_relative_error", points, conversionSPerByte = "conversion_s_per_byte", linkGbit = "link_gbit", rows, commCpuShare = "comm_cpu_share"
     }
 
     public init(_ fit: RingFit, ranks: Int, nodes: Int, conversionSPerByte: [WireFormat: Double] = [:], linkGbit: Double? = nil,
@@ -56,6 +59,7 @@ public struct RingFitFile: Codable {
         conversionSPerByte = try c.decodeIfPresent([String: Double].self, forKey: .conversionSPerByte)
         linkGbit = try c.decodeIfPresent(Double.self, forKey: .linkGbit)
         rows = try c.decodeIfPresent([[Double]].self, forKey: .rows)
+        commCpuShare = try c.decodeIfPresent(Double.self, forKey: .commCpuShare)
         guard (rows ?? []).allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isFinite) }) else {
             throw DecodingError.dataCorruptedError(forKey: .rows, in: c, debugDescription: "rows must be [bytes, seconds] pairs")
         }
@@ -65,7 +69,8 @@ public struct RingFitFile: Codable {
 
     /// The level this file describes, with its measured rows (`LevelCost`).
     public var levelCost: LevelCost {
-        LevelCost(ring, rows: (rows ?? []).map { LevelCost.Row(bytes: $0[0], seconds: $0[1]) }, ranks: ranks ?? 2)
+        LevelCost(ring, rows: (rows ?? []).map { LevelCost.Row(bytes: $0[0], seconds: $0[1]) }, ranks: ranks ?? 2,
+                  cpuShare: commCpuShare)
     }
 
     public var conversion: [WireFormat: Double] {

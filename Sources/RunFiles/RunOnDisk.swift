@@ -26,9 +26,14 @@ public struct RunOnDisk {
             if i == lines.count - 1 || lines[i + 1].epoch != line.epoch { epochEnds.append(joules) }
         }
         energyByEpoch = epochEnds
+        let training = lines.filter { $0.evalS == 0 && $0.samples > 0 }
+        trainingIterations = training.isEmpty ? lines : training
         self.cumulativeJoules = cumulativeJoules
         self.cumulativeSamples = cumulativeSamples
     }
+
+    /// The iterations that only trained (no evaluation in them).
+    public let trainingIterations: [IterationLine]
 
     /// After each iteration: the cluster's energy (J) and the samples (or tokens) so far.
     public let cumulativeJoules: [Double]

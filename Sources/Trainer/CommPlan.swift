@@ -7,12 +7,30 @@ import Model
 /// How the gradient is communicated, decided once before the loop (as PyTorch DDP assigns
 /// buckets once, outside its step): the all-reduce's options, whether buckets overlap backward,
 /// how big they are, and the buckets themselves.
-struct CommPlan {
+public struct CommPlan {
     let overlap: Bool
     let bucketBytes: Int
     let buckets: GradientBuckets
     /// Why auto chose one bucket without overlap, for the summary's notes.
     let notes: [String]
+
+    /// The size of the row blocks backward finishes large layers in, for buckets of `bucketBytes`.
+    static func blockBytes(bucketBytes: Int, gradientBytes: Int) -> Int { bucketBytes < gradientBytes ? bucketBytes : 0 }
+
+    /// The bytes of each bucket, in the order they are reduced, that the trainer forms for
+    /// `config`'s model with buckets of at least `bucketBytes` (what `plan` prices: the layout
+    /// follows the model's layers, not an even cut). Builds the model, no data, no MPI.
+    public static func bucketLayout(_ config: TrainConfig, bucketBytes: Int) -> [Int] {
+        func layout<M: TrainableModel>(_ model: M) -> [Int] {
+            model.gradientBlockBytes = blockBytes(bucketBytes: bucketBytes, gradientBytes: model.gradients.count * 4)
+            return GradientBuckets.ranges(boundaries: model.gradientBoundaries(), count: model.gradients.count,
+                                          bucketBytes: bucketBytes).map { $0.count * 4 }
+        }
+        switch config.model {
+        case .mlp: return layout(MLP(widths: config.layers, seed: config.seed, gradientSlack: ControlSlot.floats))
+        case .gpt: return layout(GPT(shape: config.gpt, seed: config.seed, gradientSlack: ControlSlot.floats))
+        }
+    }
 
     /// Overlap pays where the all-reduce leaves the CPU idle or has a core of its own: across
     /// nodes (the network, not the CPU, is the bottleneck) with a core per rank, or on a node
@@ -38,7 +56,7 @@ struct CommPlan {
         bucketBytes = config.bucketBytes ?? (overlapPays || config.overlap != nil ? GradientBuckets.automaticBytes : Int.max / 8)
         // Large gradients finish in sub-layer blocks of about a bucket, so the first layer (most
         // of the parameters) is not one bucket that waits for the end of backward. Same bits either way.
-        model.gradientBlockBytes = bucketBytes < model.gradients.count * 4 ? bucketBytes : 0
+        model.gradientBlockBytes = Self.blockBytes(bucketBytes: bucketBytes, gradientBytes: model.gradients.count * 4)
         buckets = GradientBuckets(boundaries: model.gradientBoundaries(), buffer: model.gradients.buffer,
                                   bucketBytes: bucketBytes, overlap: overlap, allReduce: comm.allReduce)
         notes = comm.size > 1 && !overlapPays && config.overlap == nil && config.bucketBytes == nil

@@ -36,12 +36,12 @@ public final class Trainer {
         switch config.model {
         case .mlp:
             let (model, source) = try comm.collectively {
-                try Workloads.classifier(config, ranks: comm.size, rank: comm.rank, gradientSlack: 1)
+                try Workloads.classifier(config, ranks: comm.size, rank: comm.rank, gradientSlack: ControlSlot.floats)
             }
             return try train(model, source)
         case .gpt:
             let (model, source) = try comm.collectively {
-                try Workloads.languageModel(config, ranks: comm.size, rank: comm.rank, gradientSlack: 1)
+                try Workloads.languageModel(config, ranks: comm.size, rank: comm.rank, gradientSlack: ControlSlot.floats)
             }
             return try train(model, source)
         }

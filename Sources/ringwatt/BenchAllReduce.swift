@@ -93,8 +93,11 @@ struct BenchAllReduce: ParsableCommand {
                 }
             }
             let (rows, failed) = try bench.run(comm, candidates)
+            // The fit also records the CPU a rank spends in the ring, at the largest size.
+            let ring = fit == nil ? nil : candidates.first { $0.name == AllReduceAlgorithm.ring.rawValue }
+            let share = try ring.map { try bench.cpuShare(comm, $0, count: bench.counts.max() ?? 0) }
             guard comm.isRoot else { return check && failed ? 1 : 0 }
-            try report(rows, ranks: comm.size, nodes: comm.nodeCount)
+            try report(rows, ranks: comm.size, nodes: comm.nodeCount, cpuShare: share)
             guard check && failed else { return 0 }
             FileHandle.standardError.write(Data("bench-allreduce: results differ from the exact sum\n".utf8))
             return 1
@@ -102,7 +105,7 @@ struct BenchAllReduce: ParsableCommand {
     }
 
     /// Rank 0: the table, and the JSON, CSV and fit files asked for.
-    func report(_ rows: [Row], ranks p: Int, nodes: Int) throws {
+    func report(_ rows: [Row], ranks p: Int, nodes: Int, cpuShare: Double?) throws {
         print("# ranks \(p), nodes \(nodes), iters ≥ \(iters), min time \(minTimeMs) ms, warmup \(warmup), segment \(allReduce.segmentBytes) B, "
               + "auto thresholds \(allReduce.smallMessageBytes)/\(allReduce.largeMessageBytes) B, wire \(allReduce.wireDtype.rawValue), "
               + "length check \(verifyLengths ? "on" : "off")")
@@ -134,7 +137,8 @@ struct BenchAllReduce: ParsableCommand {
             }
             let conversion = Dictionary(uniqueKeysWithValues: [WireFormat.bf16, .f16].map { ($0, $0.conversionSecondsPerByte()) })
             let link = ProcessInfo.processInfo.environment["RINGWATT_LINK_GBIT"].flatMap(Double.init)
-            let file = RingFitFile(model, ranks: p, nodes: nodes, conversionSPerByte: conversion, linkGbit: link, rows: ring)
+            var file = RingFitFile(model, ranks: p, nodes: nodes, conversionSPerByte: conversion, linkGbit: link, rows: ring)
+            file.commCpuShare = cpuShare
             try RunDirectory.writeAtomically(path: fit, try RunFileCoding.document(file))
             print("# fit: \(try RunFileCoding.line(file))")
         }

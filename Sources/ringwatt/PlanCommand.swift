@@ -4,6 +4,7 @@ import CostModel
 import Energy
 import Foundation
 import RunFiles
+import Trainer
 
 /// `ringwatt plan`: for this much work, which configuration — nodes, ranks per node, wire format,
 /// overlap, bucket size — costs least, meets the deadline, and by how much.
@@ -17,7 +18,7 @@ struct PlanCommand: ParsableCommand {
             Energy at the facility as a run's summary counts it: (IT energy + network J/B × bytes) × PUE; CO₂ = kWh × grid intensity. A configuration is on the frontier (*) when no other is both faster and cheaper. The pick: the least energy that meets --deadline (and the fastest within --energy-budget-kwh), with the margin to the runner-up and the term that dominates its energy (compute: the ranks' dynamic power; communication: all power while communication is exposed; idle: the machines' idle power otherwise).
             """)
 
-    @Option(help: "A 1-node, 1-rank run to calibrate compute time and power; repeat with runs at other batch sizes for strong scaling (interpolated between them).")
+    @Option(help: "A 1-node, 1-rank run to calibrate compute time and power; repeat with runs at other batch sizes for strong scaling (interpolated between them), or at the same one on a noisy machine (the median run stands for it).")
     var calibration: [String] = []
     @Option(help: "A `bench-allreduce --fit` file: fitted on one node (intra-node level) or on N nodes of one rank each (inter-node). Repeat for both levels.")
     var fit: [String] = []
@@ -35,8 +36,10 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Strong scaling: this many samples (tokens) per step over all ranks; default: weak scaling at the calibration's batch per rank.")
     var globalBatch: Double?
     @Option(help: "All hosts share this many cores (the emulated cluster: this machine's); 0: dedicated nodes.") var sharedCores = 0
-    @Option(help: "Power while waiting in communication: busy (spinning waits) or idle (sleeping waits, as on the emulated cluster).")
-    var commPower = Predict.CommPower.busy
+    @Option(help: "Power while communicating: measured (the CPU share the fits measured in their ring; busy where they did not), busy (spinning waits) or idle (sleeping waits).")
+    var commPower = ScalingPrediction.CommPower.measured
+    @Option(help: "Cores of a dedicated node (for the communication thread's share of them with overlap); 0: a spare core per rank.")
+    var coresPerNode = 0
     @Option(help: "Idle power of a node in W (default: the calibration's estimate parameter, else 0).") var idleWatts: Double?
     @Option(help: "Inter-node link rate to plan for; replaces the fit's wire time per byte.") var linkGbit: Double?
     @Option(help: "Link rate the inter-node fit ran at (default: the one it recorded).") var fitLinkGbit: Double?
@@ -54,7 +57,7 @@ struct PlanCommand: ParsableCommand {
         guard !calibration.isEmpty else { throw ValidationError("--calibration: give at least one 1-node, 1-rank run") }
         guard !fit.isEmpty else { throw ValidationError("--fit: give the bench-allreduce --fit file(s) of the levels to plan over") }
         guard maxNodes >= 1, maxNodes <= 1 << 20 else { throw ValidationError("--max-nodes must be in 1…1048576") }
-        guard sharedCores >= 0 else { throw ValidationError("--shared-cores must be ≥ 0") }
+        guard sharedCores >= 0, coresPerNode >= 0 else { throw ValidationError("--shared-cores and --cores-per-node must be ≥ 0") }
         if let deadline { _ = try Self.seconds(deadline) }
         if let b = energyBudgetKwh { guard b > 0, b.isFinite else { throw ValidationError("--energy-budget-kwh must be positive") } }
         if let g = globalBatch { guard g >= 1, g.isFinite, g == g.rounded() else { throw ValidationError("--global-batch must be a positive whole number") } }
@@ -115,27 +118,36 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         let runs = try calibration.map(RunOnDisk.calibration(path:))
-        let base = runs[0]
         for other in runs.dropFirst() {
-            let a = base.summary, b = other.summary
+            let a = runs[0].summary, b = other.summary
             guard a.config.model == b.config.model, a.parameters == b.parameters else {
-                throw ValidationError("\(other.path) trains another model (\(b.config.model.rawValue), \(b.parameters) parameters) than \(base.path) (\(a.config.model.rawValue), \(a.parameters)); calibrate one model")
+                throw ValidationError("\(other.path) trains another model (\(b.config.model.rawValue), \(b.parameters) parameters) than \(runs[0].path) (\(a.config.model.rawValue), \(a.parameters)); calibrate one model")
             }
         }
+        // Repeated calibrations at one batch (a noisy machine): the median of them stands for it.
+        let byBatch = Dictionary(grouping: runs) { $0.computeAtBatch.batch }
+        let representative = byBatch.mapValues { group in group.sorted { $0.trainingSecondsPerIteration < $1.trainingSecondsPerIteration }[group.count / 2] }
+        let base = representative[runs[0].computeAtBatch.batch]!
         let unit = base.summary.sampleUnit ?? "sample"
         if tokens != nil && unit != "token" { throw ValidationError("--tokens: \(base.path) counts samples, not tokens; give --samples or --epochs") }
         if samples != nil && unit == "token" { throw ValidationError("--samples: \(base.path) is the language model, which counts tokens; give --tokens or --epochs") }
         let network = try network()
         var model = ScalingPrediction(calibration: base, network: network, idleWatts: idleWatts, ranksPerNode: 1,
-                                      sharedCores: sharedCores, idleWhileCommunicating: commPower == .idle)
-        model.computeByBatch = runs.map(\.computeAtBatch)
+                                      sharedCores: sharedCores, commPower: commPower)
+        model.computeByBatch = representative.values.map(\.computeAtBatch)
+        model.coresPerNode = coresPerNode
+        let configurations = try grid(algorithm: base.summary.config.algorithm)
+        // The buckets the trainer forms at each size, from the model's layers.
+        for size in Set(configurations.compactMap(\.bucketBytes)) where size.isFinite {
+            model.bucketLayouts[size] = CommPlan.bucketLayout(base.summary.config, bucketBytes: Int(size)).map(Double.init)
+        }
         var accounting = base.summary.config.accounting
         if let pue { accounting.pue = pue }
         if let carbonGPerKwh { accounting.carbonGramsPerKWh = carbonGPerKwh }
         let work = tokens ?? samples ?? epochs! * model.samplesPerEpoch
         let plan: Plan
         do {
-            plan = try Plan(prediction: model, configurations: try grid(algorithm: base.summary.config.algorithm), work: work,
+            plan = try Plan(prediction: model, configurations: configurations, work: work,
                             globalBatch: globalBatch, accounting: accounting)
         } catch let missing as ClusterCostModel.MissingLevel {
             throw ValidationError("\(missing); or leave such configurations out (--ranks-per-node, --max-nodes)")

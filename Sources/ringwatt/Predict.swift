@@ -5,6 +5,8 @@ import RunFiles
 
 /// Extrapolates time and energy per epoch to many nodes from a one-node calibration run and the
 /// ring's fitted cost model.
+extension ScalingPrediction.CommPower: ExpressibleByArgument {}
+
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Predict time and energy per epoch for 1…N nodes from a calibration run and a fitted all-reduce model.",
@@ -30,10 +32,8 @@ struct Predict: ParsableCommand {
     @Option(help: "Ranks per node.") var ranksPerNode = 1
     @Option(help: "Idle power of a node in W (default: the calibration's estimate parameter, else 0).") var idleWatts: Double?
     @Option(help: "Largest node count (powers of two from 1).") var maxNodes = 1024
-    @Option(help: "Power of a rank while it waits in communication: busy (spinning waits, the default) or idle (sleeping waits, --comm-wait-us > 0 as on the emulated cluster).")
-    var commPower = CommPower.busy
-
-    enum CommPower: String, ExpressibleByArgument { case busy, idle }
+    @Option(help: "Power of a rank while it communicates: busy (spinning waits, the default), idle (sleeping waits, --comm-wait-us > 0 as on the emulated cluster), or measured (the CPU share the fit measured in its ring).")
+    var commPower = ScalingPrediction.CommPower.busy
     @Option(help: "Measured run directories to report the prediction's error on.") var measured: [String] = []
     @Option(help: "Write the predictions as CSV to this file.") var csv: String?
     @Option(help: "Write the errors on measured runs as JSON to this file.") var errors: String?
@@ -51,7 +51,7 @@ struct Predict: ParsableCommand {
         }
         let ring = linkGbit.map { fitted.ring.atLink(gbit: $0, fitLinkGbit: fitLinkGbit) } ?? fitted.ring
         let model = ScalingPrediction(calibration: cal, network: ClusterCostModel(oneLevel: ring), idleWatts: idleWatts, ranksPerNode: ranksPerNode,
-                                      sharedCores: sharedCores, idleWhileCommunicating: commPower == .idle)
+                                      sharedCores: sharedCores, commPower: commPower)
         let compute = model.computeSeconds, other = model.otherSeconds, gradientBytes = Double(cal.summary.parameters * 4)
         var nodes: [Int] = []
         var n = 1

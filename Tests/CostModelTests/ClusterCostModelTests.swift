@@ -120,6 +120,29 @@ import Energy
         #expect(abs(on.commJoules - busy * on.steps * c) < 1e-9)
     }
 
+    /// With overlap and no spare core, the communication thread's CPU comes out of compute.
+    @Test func overlapWithoutASpareCoreStretchesCompute() throws {
+        var m = prediction(sharedCores: 2)
+        m.network.inter?.cpuShare = 0.5
+        m.commPower = .measured
+        let t = Topology(nodes: 2, ranksPerNode: 1), c = 2 * 0.5 * 1e6 * 1e-9  // 1 ms a bucket
+        let pt = try m.point(JobConfiguration(topology: t, overlap: true))
+        // 2 ranks on 2 cores, none spare: 2 ranks × 0.5 × 2 ms of communication = 2 ms of CPU over
+        // 2 cores: compute 10 → 11 ms. Bucket 1 ready at 3.67 + 7.33/2 = 7.33 ms, done 8.33; bucket 2
+        // at 11 ms, done 12: 1 ms exposed.
+        #expect(abs(pt.exposedCommSeconds - c) < 1e-12)
+        #expect(abs(pt.iterationSeconds - (0.011 + 0.001 + c)) < 1e-12)
+        // Dedicated nodes of 4 cores: 3 spare cores per node absorb it.
+        m.sharedCores = 0
+        m.coresPerNode = 4
+        #expect(abs(try m.point(JobConfiguration(topology: t, overlap: true)).iterationSeconds - (0.011 + c)) < 1e-12)
+        // Bucket layouts given for a size are used as they are.
+        m.bucketLayouts[5e5] = [1.5e6, 5e5]
+        #expect(m.buckets(JobConfiguration(topology: t, bucketBytes: 5e5)) == [1.5e6, 5e5])
+        #expect(m.buckets(JobConfiguration(topology: t, bucketBytes: 7e5)) == [7e5, 1.3e6])
+        #expect(m.buckets(JobConfiguration(topology: t, bucketBytes: .infinity)) == [2e6])
+    }
+
     @Test func sharedCoresStretchComputeAndShareIdle() throws {
         let m = prediction(sharedCores: 2)
         let pt = try m.point(JobConfiguration(topology: Topology(nodes: 2, ranksPerNode: 2)))
@@ -129,6 +152,31 @@ import Energy
         #expect(abs(pt.iterationSeconds - (2 * 0.011 + 2 * comm)) < 1e-12)
         #expect(abs(pt.computeJoules - (20 + 4 * 10 / 2) * 50 * 2 * 0.010) < 1e-9)
         #expect(abs(pt.idleJoules - 20 * 50 * 2 * 0.011) < 1e-9)
+    }
+
+    /// While communicating a rank draws what its CPU share costs: the fit's measured share, or
+    /// all (busy) or nothing (idle) of its dynamic power.
+    @Test func communicationPowerFollowsTheMeasuredShare() throws {
+        var m = prediction(sharedCores: 2)
+        m.network.inter?.cpuShare = 0.25
+        m.network.intra?.cpuShare = 0.9
+        let t = Topology(nodes: 4, ranksPerNode: 1), c = JobConfiguration(topology: t)
+        func commWatts(_ power: ScalingPrediction.CommPower) throws -> Double {
+            m.commPower = power
+            let pt = try m.point(c)
+            return pt.commJoules / (pt.steps * pt.exposedCommSeconds)
+        }
+        // One machine (shared cores): its idle once, plus 4 ranks × 0.25 of a core × 10 W.
+        #expect(abs(try commWatts(.measured) - (20 + 1 * 10)) < 1e-9)
+        #expect(abs(try commWatts(.idle) - 20) < 1e-9)
+        #expect(abs(try commWatts(.busy) - (20 + 2 * 10)) < 1e-9, "busy: as many cores as there are, no more")
+        // One node: the intra level's share; 2 ranks × 0.9 of the 2 cores.
+        m.commPower = .measured
+        let one = try m.point(JobConfiguration(topology: Topology(nodes: 1, ranksPerNode: 2)))
+        #expect(abs(one.commJoules / (one.steps * one.exposedCommSeconds) - (20 + 1.8 * 10)) < 1e-9)
+        // Dedicated nodes: each its own idle.
+        m.sharedCores = 0
+        #expect(abs(try commWatts(.measured) - (4 * 20 + 1 * 10)) < 1e-9)
     }
 
     @Test func strongScalingReadsComputeAtTheBatch() throws {

@@ -69,7 +69,7 @@ import CostModel
         #expect(one.commJoules == 0 && abs(one.computeJoules + one.otherJoules - 30 * 94 * 0.0015) < 1e-12)
         // Sleeping waits: communication at idle power.
         var sleeping = prediction
-        sleeping.idleWhileCommunicating = true
+        sleeping.commPower = .idle
         #expect(abs(try sleeping.point(nodes: 4).commJoules - 20 * 24 * comm) < 1e-12)  // the machine, idle, once
         // Dedicated nodes: each its own idle power and a full-speed rank, 4 × 30 W.
         var dedicated = prediction

@@ -81,6 +81,14 @@ enum Harness {
 
     static func json(_ path: String) throws -> JSON { try JSON.parse(String(contentsOfFile: path, encoding: .utf8)) }
 
+    /// The median training iteration's seconds (iterations with evaluation left out), the upper
+    /// middle as Ringwatt takes it: what `predict` and `plan` calibrate and compare with.
+    static func medianTrainingIterationSeconds(_ run: String) throws -> Double {
+        let training = try lines(run + "/iterations.jsonl").filter { $0["eval_s"]?.double == 0 && ($0["samples"]?.double ?? 0) > 0 }
+        let seconds = training.map { $0["seconds"]!.double! }.sorted()
+        return seconds[seconds.count / 2]
+    }
+
     static func lines(_ path: String) throws -> [JSON] {
         try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { try JSON.parse(String($0)) }
     }

@@ -54,9 +54,8 @@ import Testing
         // its summary and the inter fit. Its 2.4 kB gradient goes as the trainer's `auto` sends it,
         // by recursive doubling: one step of α + n·β + n·γ.
         let s = try Harness.json(f.cal16 + "/summary.json")
-        let iterations = s["iterations"]!.double!, n = s["comm_buckets_bytes"]!.array!.map { $0.double! }.reduce(0, +)
-        let phases = s["seconds_by_phase"]!  // per training iteration: evaluation and checkpoints left out
-        let stepSeconds = (s["seconds"]!.double! - phases["eval"]!.double! - phases["checkpoint"]!.double!) / iterations
+        let n = s["comm_buckets_bytes"]!.array!.map { $0.double! }.reduce(0, +)
+        let stepSeconds = try Harness.medianTrainingIterationSeconds(f.cal16)
         let comm = 1e-4 + n * 8e-9 + n * 1e-10
         let row = try #require(rows.first { $0["configuration"]?.string == "2×1 f32 1 bucket" })
         #expect(abs(row["t_iter_s"]!.double! - (stepSeconds + comm)) < 1e-9 * (stepSeconds + comm))

@@ -58,12 +58,11 @@ import Testing
         // …and 8 nodes are the closed form, computed here from the run's own figures and the fit:
         // t_iter = t_compute + t_other + Σ_b 2(p−1)α + 2((p−1)/p)·n_b·β + ((p−1)/p)·n_b·γ, p = 8.
         let s1 = try Harness.json("\(dir)/n1/summary.json")
-        // (Per training iteration: evaluation and checkpoints left out.)
-        let phases = s1["seconds_by_phase"]!
-        let iterations = s1["iterations"]!.double!, seconds = s1["seconds"]!.double! - phases["eval"]!.double! - phases["checkpoint"]!.double!
+        // t_compute + t_other: the median training iteration (iterations with evaluation left out).
+        let stepSeconds = try Harness.medianTrainingIterationSeconds("\(dir)/n1")
         let buckets = s1["comm_buckets_bytes"]!.array!.map { $0.double! }
         let p = 8.0, comm = buckets.map { 2 * (p - 1) * 1e-5 + 2 * ((p - 1) / p) * $0 * 1e-9 + ((p - 1) / p) * $0 * 1e-10 }.reduce(0, +)
-        let expected = seconds / iterations + comm
+        let expected = stepSeconds + comm
         let row8 = predicted[4].split(separator: ",").map { Double($0)! }
         #expect(row8[0] == 8 && abs(row8[2] - expected) <= 1e-9 * expected, "predicted \(row8[2]) s, closed form \(expected) s")
         let bad = try Harness.ringwatt(["predict", "--calibration", "\(dir)/n2", "--fit", fit])
