@@ -8,8 +8,9 @@
 # the rank correlation of predicted and measured energy, and the regret of the plan's pick.
 #   MODEL=gpt STEPS=20 LINKS="1 10" bash scripts/plan-study.sh [OUT]
 #   MODEL=mlp STEPS=300 LINKS="1" bash scripts/plan-study.sh [OUT]
-# REPEATS passes (default 2) each measure every configuration once; the comparison takes each
-# configuration's median over them (and plan the median calibration).
+# REPEATS passes (default 3) each measure every configuration once, calibration first; each pass
+# is compared with the plan from its own calibration, and the study takes each configuration's
+# median over the passes.
 # Results in OUT/gG/ (fits, passP/ runs, plan.json, plan.txt, plan.svg); the summary in OUT/study.txt.
 # REUSE=1 keeps the runs and fits already in OUT (finished ones) and redoes only the plan and the comparison.
 set -euo pipefail
@@ -17,7 +18,7 @@ HERE="$(cd "$(dirname "$0")/.." && pwd)"
 MODEL="${MODEL:-gpt}"
 OUT="${1:-runs/plan-study-$MODEL}"
 LINKS="${LINKS:-1 10}"
-REPEATS="${REPEATS:-2}"
+REPEATS="${REPEATS:-3}"
 bash "$HERE/scripts/install-deps.sh" >&2
 source "$HERE/scripts/env.sh"
 (cd "$HERE" && swift build -c release --product ringwatt >&2)
@@ -55,12 +56,16 @@ for pass in $(seq 1 "$REPEATS"); do
     done
   done
 done
+# Each pass is planned from its own calibration (minutes apart from its runs, where the machine's
+# speed has drifted least), and the whole study from the median calibration (plan.json, plan.svg).
+GRID=(--shared-cores "$(nproc)" --max-nodes 4 --ranks-per-node 1,2 --wire f32,bf16 --overlap off,on --bucket-mb auto,whole --epochs 1)
 for gbit in $LINKS; do
-  dir="$OUT/g$gbit"
-  "$BIN" plan $(for c in "$dir"/pass*/1x1; do printf -- "--calibration %s " "$c"; done) \
-    --fit "$dir/fit-intra.json" --fit "$dir/fit-inter.json" --epochs 1 \
-    --shared-cores "$(nproc)" --max-nodes 4 --ranks-per-node 1,2 --wire f32,bf16 --overlap off,on \
-    --bucket-mb auto,whole --json "$dir/plan.json" --svg "$dir/plan.svg" \
-    $(for r in "$dir"/pass*/[0-9]x[0-9]*/; do printf -- "--measured %s " "${r%/}"; done) > "$dir/plan.txt"
+  dir="$OUT/g$gbit"; fits=(--fit "$dir/fit-intra.json" --fit "$dir/fit-inter.json")
+  for run in "$dir"/pass*; do
+    "$BIN" plan --calibration "$run/1x1" "${fits[@]}" "${GRID[@]}" --json "$run/plan.json" \
+      $(for r in "$run"/[0-9]x[0-9]*/; do printf -- "--measured %s " "${r%/}"; done) > "$run/plan.txt"
+  done
+  "$BIN" plan $(for c in "$dir"/pass*/1x1; do printf -- "--calibration %s " "$c"; done) "${fits[@]}" "${GRID[@]}" \
+    --json "$dir/plan.json" --svg "$dir/plan.svg" > "$dir/plan.txt"
 done
 python3 "$HERE/scripts/plan_study.py" "$OUT" | tee "$OUT/study.txt"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The summary of scripts/plan-study.sh, from each OUT/gG/plan.json that `ringwatt plan --measured`
-wrote: its predicted-against-measured rows (time per training iteration, energy per sample or
-token; the errors are plan's), the worst errors, the Spearman rank correlation of predicted and
+"""The summary of scripts/plan-study.sh, from each pass's OUT/gG/passP/plan.json that
+`ringwatt plan --measured` wrote (the pass's runs against the plan from the pass's own calibration):
+per configuration the median over passes of predicted and measured time per training iteration
+and energy per sample or token, and of the errors; the worst errors, the Spearman rank correlation of predicted and
 measured energy, and the regret of the plan's pick — the measured energy of the configuration the
 plan ranks cheapest among those measured over the least measured energy — with no deadline and
 with a deadline of the 1×1 run's measured time per sample (the configurations that train at least
@@ -34,23 +35,28 @@ def spearman(a, b):
     return cov / (va * vb) if va > 0 and vb > 0 else float("nan")
 
 
-def study(path):
-    plan = json.load(open(path))
-    unit = plan["unit"]
-    rows = {r["configuration"]: r for r in plan["rows"]}
-    # Repeated runs of a configuration (passes): the median of them (the upper middle, as Ringwatt takes it).
-    grouped = {}
-    for m in plan["measured"]:
-        grouped.setdefault(m["configuration"], []).append(m)
+def median(values):
+    """The upper middle, as Ringwatt takes it (Support's median)."""
+    return sorted(values)[len(values) // 2]
+
+
+def study(paths):
+    grouped, rows, unit = {}, {}, None
+    for path in paths:
+        plan = json.load(open(path))
+        unit = plan["unit"]
+        rows.update({r["configuration"]: r for r in plan["rows"]})
+        for m in plan["measured"]:
+            grouped.setdefault(m["configuration"], []).append(m)
     out = []
     for label, ms in grouped.items():
         row = rows[label]
         batch = row["batch_per_rank"] * row["nodes"] * row["ranks_per_node"]
-        t_meas = sorted(m["t_iter_measured_s"] for m in ms)[len(ms) // 2]
-        j_meas = sorted(m["j_per_sample_measured"] for m in ms)[len(ms) // 2]
-        t_pred, j_pred = ms[0]["t_iter_predicted_s"], ms[0]["j_per_sample_predicted"]
-        out.append(dict(label=label, t_pred=t_pred, t_meas=t_meas, et=t_pred / t_meas - 1, j_pred=j_pred, j_meas=j_meas,
-                        ee=j_pred / j_meas - 1, s_pred=t_pred / batch, s_meas=t_meas / batch, repeats=len(ms)))
+        t_pred, t_meas = median([m["t_iter_predicted_s"] for m in ms]), median([m["t_iter_measured_s"] for m in ms])
+        j_pred, j_meas = median([m["j_per_sample_predicted"] for m in ms]), median([m["j_per_sample_measured"] for m in ms])
+        out.append(dict(label=label, t_pred=t_pred, t_meas=t_meas, et=median([m["t_iter_error"] for m in ms]), j_pred=j_pred,
+                        j_meas=j_meas, ee=median([m["energy_error"] for m in ms]), s_pred=t_pred / batch, s_meas=t_meas / batch,
+                        repeats=len(ms)))
     out.sort(key=lambda r: r["label"])
     print(f"{'configuration':28s} {'t_iter pred ms':>14s} {'meas ms':>9s} {'error':>7s}  "
           f"{'J/' + unit + ' pred':>14s} {'meas':>10s} {'error':>7s}")
@@ -77,11 +83,13 @@ def study(path):
 
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else "runs/plan-study-gpt"
-    for name in sorted(os.listdir(root)):
-        path = os.path.join(root, name, "plan.json")
-        if name.startswith("g") and os.path.exists(path):
-            print(f"== {name[1:]} Gbit/s ({path})")
-            study(path)
+    for name in sorted(os.listdir(root), key=lambda n: float(n[1:]) if n[1:].replace(".", "").isdigit() else 0):
+        d = os.path.join(root, name)
+        passes = sorted(os.path.join(d, p, "plan.json") for p in os.listdir(d) if p.startswith("pass")) if os.path.isdir(d) else []
+        passes = [p for p in passes if os.path.exists(p)]
+        if name.startswith("g") and passes:
+            print(f"== {name[1:]} Gbit/s ({d}, {len(passes)} passes; medians over them)")
+            study(passes)
 
 
 if __name__ == "__main__":

@@ -120,9 +120,7 @@ public struct Plan: Sendable {
             let fastest = rows.min { $0.seconds < $1.seconds }!
             throw PlanError.deadlineUnmet(deadline: deadline!, fastest: fastest.configuration.label, seconds: fastest.seconds)
         }
-        let ranked = feasible.sorted { ($0.joules, $0.seconds) < ($1.joules, $1.seconds) }
-        return Pick(row: ranked[0], runnerUp: ranked.dropFirst().first,
-                    margin: ranked.dropFirst().first.map { ($0.joules - ranked[0].joules) / ranked[0].joules })
+        return Self.pick(feasible, by: \.joules, then: \.seconds)
     }
 
     /// The fastest among the configurations within `budget` joules at the facility (all if nil);
@@ -133,9 +131,14 @@ public struct Plan: Sendable {
             let cheapest = rows.min { $0.joules < $1.joules }!
             throw PlanError.budgetUnmet(budget: budget!, cheapest: cheapest.configuration.label, joules: cheapest.joules)
         }
-        let ranked = feasible.sorted { ($0.seconds, $0.joules) < ($1.seconds, $1.joules) }
-        return Pick(row: ranked[0], runnerUp: ranked.dropFirst().first,
-                    margin: ranked.dropFirst().first.map { ($0.seconds - ranked[0].seconds) / ranked[0].seconds })
+        return Self.pick(feasible, by: \.seconds, then: \.joules)
+    }
+
+    /// The best of `rows` by `key` (ties broken by `tie`), the runner-up and the margin in `key`.
+    static func pick(_ rows: [Row], by key: KeyPath<Row, Double>, then tie: KeyPath<Row, Double>) -> Pick {
+        let ranked = rows.sorted { ($0[keyPath: key], $0[keyPath: tie]) < ($1[keyPath: key], $1[keyPath: tie]) }
+        let best = ranked[0], next = ranked.dropFirst().first
+        return Pick(row: best, runnerUp: next, margin: next.map { ($0[keyPath: key] - best[keyPath: key]) / best[keyPath: key] })
     }
 
     /// "2.5 h", "14 min", "38 s".

@@ -82,8 +82,12 @@ public struct PlanPlot {
     public var plan: Plan
     public var pick: Plan.Pick?
     public var unit: String
+    /// Drawn as a dashed line, in seconds.
+    public var deadline: Double?
 
-    public init(plan: Plan, pick: Plan.Pick?, unit: String) { self.plan = plan; self.pick = pick; self.unit = unit }
+    public init(plan: Plan, pick: Plan.Pick?, unit: String, deadline: Double? = nil) {
+        self.plan = plan; self.pick = pick; self.unit = unit; self.deadline = deadline
+    }
 
     public var chart: SVGChart {
         func point(_ r: Plan.Row, label: Bool) -> SVGChart.Point {
@@ -93,7 +97,7 @@ public struct PlanPlot {
         let series0 = [
             SVGChart.Series(name: "configurations", points: plan.rows.filter { !$0.onFrontier }.map { point($0, label: true) },  // labels as hover text
                             style: .markers, color: "#9aa7b8"),
-            SVGChart.Series(name: "time–energy frontier", points: frontier.map { point($0, label: frontier.count <= 8) },
+            SVGChart.Series(name: "time–energy frontier", points: frontier.map { point($0, label: true) },
                             style: .lineAndMarkers, color: "#1f5fa8"),
         ]
         var series = series0
@@ -101,8 +105,10 @@ public struct PlanPlot {
             series.append(SVGChart.Series(name: "pick: " + pick.row.configuration.label, points: [point(pick.row, label: false)],
                                           style: .highlight, color: "#c0392b"))
         }
-        return SVGChart(title: "Energy against time to finish, every configuration", xTitle: "time to finish, h",
-                        yTitle: "energy at the facility, kWh", series: series)
+        var chart = SVGChart(title: "Energy against time to finish, every configuration", xTitle: "time to finish, h",
+                             yTitle: "energy at the facility, kWh", series: series)
+        if let deadline { chart.verticalLines = [(deadline / 3600, "deadline " + Plan.duration(deadline))] }
+        return chart
     }
 
     public func write(to path: String) throws {

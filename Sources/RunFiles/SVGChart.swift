@@ -1,8 +1,10 @@
 import Foundation
 
 /// A self-contained SVG chart: points and lines on linear or logarithmic axes with ticks, axis
-/// titles and a legend outside the plotting area (so it never covers data). No scripts, no
-/// external references: it can be inlined into an HTML page or opened as a file.
+/// titles and a legend outside the plotting area (so it never covers data). Labelled points of a
+/// line are numbered on the chart and named in a key below it (labels written beside close points
+/// would cover each other); other labels are hover text. No scripts, no external references: it
+/// can be inlined into an HTML page or opened as a file.
 public struct SVGChart {
     public struct Point {
         public var x: Double, y: Double
@@ -27,6 +29,8 @@ public struct SVGChart {
     public var yTitle: String
     public var series: [Series]
     public var width = 720.0, height = 440.0
+    /// Dashed vertical lines with a label at their top (a deadline), inside the x range they widen.
+    public var verticalLines: [(x: Double, label: String)] = []
     /// Logarithmic axes (chosen when the data span more than 30× unless set).
     public var xLog: Bool?
     public var yLog: Bool?
@@ -77,9 +81,12 @@ public struct SVGChart {
 
     public func render() -> String {
         let all = series.flatMap(\.points)
-        let xAxis = Axis(all.map(\.x), log: xLog), yAxis = Axis(all.map(\.y), log: yLog)
+        let xAxis = Axis(all.map(\.x) + verticalLines.map(\.x), log: xLog), yAxis = Axis(all.map(\.y), log: yLog)
         let legendHeight = 22.0 * Double((series.count + 1) / 2)
-        let left = 78.0, right = 24.0, top = 40.0, bottom = 58.0 + legendHeight
+        let keyed = series.filter { $0.style == .lineAndMarkers }.flatMap(\.points).compactMap(\.label)
+        let keyHeight = 18.0 * Double((keyed.count + 1) / 2)
+        let height = self.height + keyHeight
+        let left = 78.0, right = 24.0, top = 40.0, bottom = 58.0 + legendHeight + keyHeight
         let pw = width - left - right, ph = height - top - bottom
         func px(_ x: Double) -> Double { left + pw * xAxis.unit(x) }
         func py(_ y: Double) -> Double { top + ph * (1 - yAxis.unit(y)) }
@@ -99,6 +106,11 @@ public struct SVGChart {
         }
         s += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(top + ph + 36))\" text-anchor=\"middle\">\(Self.escaped(xTitle))\(xAxis.log ? " (log)" : "")</text>\n"
         s += "<text transform=\"translate(16 \(f(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(Self.escaped(yTitle))\(yAxis.log ? " (log)" : "")</text>\n"
+        for line in verticalLines where line.x.isFinite && (!xAxis.log || line.x > 0) {
+            s += "<line x1=\"\(f(px(line.x)))\" y1=\"\(f(top))\" x2=\"\(f(px(line.x)))\" y2=\"\(f(top + ph))\" stroke=\"#c0392b\" stroke-dasharray=\"5 4\"/>"
+            s += "<text x=\"\(f(px(line.x) + 4))\" y=\"\(f(top + 14))\" font-size=\"11\" fill=\"#c0392b\">\(Self.escaped(line.label))</text>\n"
+        }
+        var number = 0
         for sr in series {
             let pts = sr.points.filter { $0.x.isFinite && $0.y.isFinite && (!xAxis.log || $0.x > 0) && (!yAxis.log || $0.y > 0) }
             if sr.style == .line || sr.style == .lineAndMarkers, pts.count > 1 {
@@ -111,10 +123,11 @@ public struct SVGChart {
                     s += sr.style == .highlight
                         ? "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"\(r)\" fill=\"none\" stroke=\"\(sr.color)\" stroke-width=\"2.5\"><title>\(Self.escaped(p.label ?? sr.name))</title></circle>\n"
                         : "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"\(r)\" fill=\"\(sr.color)\" fill-opacity=\"0.75\"><title>\(Self.escaped(p.label ?? sr.name))</title></circle>\n"
-                    if let label = p.label, sr.style != .markers {
-                        // Labels inside the plot: to the left of points in its right half.
-                        let rightHalf = px(p.x) > left + pw / 2
-                        s += "<text x=\"\(f(px(p.x) + (rightHalf ? -9 : 9)))\" y=\"\(f(py(p.y) - 7))\" text-anchor=\"\(rightHalf ? "end" : "start")\" font-size=\"11\">\(Self.escaped(label))</text>\n"
+                    if p.label != nil, sr.style == .lineAndMarkers {
+                        // The point's number in the key, above and below the line in turn.
+                        number += 1
+                        s += "<text x=\"\(f(px(p.x)))\" y=\"\(f(py(p.y) + (number % 2 == 1 ? -9 : 17)))\" text-anchor=\"middle\" "
+                            + "font-size=\"11\" fill=\"\(sr.color)\">\(number)</text>\n"
                     }
                 }
             }
@@ -125,6 +138,10 @@ public struct SVGChart {
                 ? "<line x1=\"\(f(x))\" y1=\"\(f(y - 4))\" x2=\"\(f(x + 18))\" y2=\"\(f(y - 4))\" stroke=\"\(sr.color)\" stroke-width=\"2\"/>"
                 : "<circle cx=\"\(f(x + 9))\" cy=\"\(f(y - 4))\" r=\"4\" fill=\"\(sr.style == .highlight ? "none" : sr.color)\" stroke=\"\(sr.color)\" stroke-width=\"2\"/>"
             s += "<text x=\"\(f(x + 24))\" y=\"\(f(y))\">\(Self.escaped(sr.name))</text>\n"
+        }
+        for (i, label) in keyed.enumerated() {
+            let x = left + Double(i % 2) * pw / 2, y = top + ph + 52 + legendHeight + 18 * Double(i / 2)
+            s += "<text x=\"\(f(x))\" y=\"\(f(y))\" font-size=\"11\">\(i + 1)  \(Self.escaped(label))</text>\n"
         }
         return s + "</svg>\n"
     }

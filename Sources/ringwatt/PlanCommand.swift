@@ -159,7 +159,7 @@ struct PlanCommand: ParsableCommand {
         let fastest = energyBudgetKwh.map { budget in Result { try plan.fastest(energyBudget: budget * 3.6e6) } }
         if let json { try RunDirectory.writeAtomically(path: json, try RunFileCoding.document(PlanFile(plan, unit: unit, work: work,
             deadline: deadlineSeconds, least: try? least.get(), fastest: try? fastest?.get(), measured: checks))) }
-        if let svg { try PlanPlot(plan: plan, pick: try? least.get(), unit: unit).write(to: svg) }
+        if let svg { try PlanPlot(plan: plan, pick: try? least.get(), unit: unit, deadline: deadlineSeconds).write(to: svg) }
         describe(try least.get(), deadline: deadlineSeconds, what: "least energy" + (deadlineSeconds == nil ? "" : " within the deadline"), unit: unit)
         if let fastest { describe(try fastest.get(), deadline: nil, what: "fastest within \(Plan.kWh(energyBudgetKwh! * 3.6e6))", unit: unit) }
     }
