@@ -40,8 +40,8 @@ for gbit in $LINKS; do
   RINGWATT_SUBCOMMAND=bench-allreduce bash "$HERE/launch/emucluster.sh" run 2 1 --link-gbit "$gbit" -- \
     --algorithms ring "${FIT[@]}" --factor 4 --fit "$dir/fit.json" > "$dir/bench-allreduce.txt"
   "$BIN" compare "$dir"/n1 "$dir"/n2 "$dir"/n4 --csv "$dir/compare.csv" | tee "$dir/compare.txt"
-  # The emulated hosts share this machine's cores, and ranks there wait sleeping (emucluster.sh).
-  "$BIN" predict --calibration "$dir/n1" --fit "$dir/fit.json" --shared-cores "$(nproc)" --comm-power idle --max-nodes "$MAXN" \
+  # The emulated hosts share this machine's cores; a rank communicating keeps the share of a core the fit measured busy.
+  "$BIN" predict --calibration "$dir/n1" --fit "$dir/fit.json" --shared-cores "$(nproc)" --comm-power measured --max-nodes "$MAXN" \
     --measured "$dir/n1" --measured "$dir/n2" --measured "$dir/n4" --csv "$dir/predict.csv" --errors "$dir/predict-errors.json" \
     | tee "$dir/predict.txt"
 done
