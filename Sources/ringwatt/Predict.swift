@@ -20,7 +20,7 @@ struct Predict: ParsableCommand {
               P(N)      = M · P_idle + nodes · r · (P_1 − P_idle) / s(N)
               M         = 1 with --shared-cores (one machine), else nodes
               P_comm    = M · P_idle + min(p · u, cores) · (P_1 − P_idle)
-              E_epoch   = steps · (P(N) · s(N) · (t_compute + t_other) + P_comm · t_comm(N))
+              E_epoch   = steps · (P(N)·s(N)·(t_compute + t_other) + P_comm·t_comm(N))
 
             t_compute, t_other and P_1 come from the calibration run (1 node, 1 rank), its median training iteration (iterations with evaluation left out; measured points are read the same way); α, β, γ from bench-allreduce --fit (the ring, as trained with --algorithm ring). s(N) stretches the work of ranks that share cores (the emulated cluster). While communicating a rank keeps u of a core busy: 1 with --comm-power busy, 0 with idle, the fit's measured share with measured; a machine's idle power counts once however many emulated hosts it carries, as the measurement counts it. Energy is split compute / comm / other by time. `ringwatt plan` prices many configurations (ranks per node, wire format, overlap, bucket size) on a two-level network.
             """)

@@ -40,7 +40,8 @@ import Testing
                         "  s(N)      = max(1, p / shared cores), or 1 without --shared-cores",
                         "  P(N)      = M · P_idle + nodes · r · (P_1 − P_idle) / s(N)",
                         "  M         = 1 with --shared-cores (one machine), else nodes",
-                        "  E_epoch   = P(N) · steps · t_iter"] {
+                        "  P_comm    = M · P_idle + min(p · u, cores) · (P_1 − P_idle)",
+                        "  E_epoch   = steps · (P(N)·s(N)·(t_compute + t_other) + P_comm·t_comm(N))"] {
             #expect(predict.split(separator: "\n").contains(Substring(formula)), "\(formula) in:\n\(predict)")
         }
         let bench = try Harness.ringwatt(["bench-allreduce", "--help"]).stdout
@@ -50,7 +51,7 @@ import Testing
                          "algbw = bytes / time; busbw = algbw · 2(p−1)/p (nccl-tests' definition for all-reduce)."] {
             #expect(flowed.contains(sentence), "\(sentence) in:\n\(bench)")
         }
-        for command in ["train", "report", "compare", "predict", "bench-allreduce", "bench-step", "power"] {
+        for command in ["train", "report", "compare", "predict", "plan", "bench-allreduce", "bench-step", "power"] {
             let help = try Harness.ringwatt([command, "--help"]).stdout
             let text = help.components(separatedBy: "\nUSAGE:")[0]  // the usage line is the parser's, one line by design
             #expect(!text.split(separator: "\n").contains { $0.count > 80 }, "\(command) --help:\n\(text)")
