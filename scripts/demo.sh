@@ -11,3 +11,5 @@ OUT="${OUT:-runs/demo}"
 RANKS="${RANKS:-$(ringwatt_default_ranks)}"
 bash launch/local.sh "$RANKS" --epochs "${EPOCHS:-1}" --out "$OUT" --overwrite "$@"
 python3 scripts/plot_run.py "$OUT"
+# The run on one page (figures, plots, tables; self-contained): open it in a browser.
+.build/release/ringwatt report "$OUT" --html | tail -n 1

@@ -79,7 +79,9 @@ public struct SVGChart {
         return a >= 1e5 || a < 1e-3 ? String(format: "%.0e", v) : String(format: "%g", (v * 1e4).rounded() / 1e4)
     }
 
-    public func render() -> String {
+    /// The SVG; `standalone` gives it its XML namespace (a file of its own), without it is for
+    /// inlining into an HTML page (whose parser supplies the namespace; no URL in the page).
+    public func render(standalone: Bool = true) -> String {
         let all = series.flatMap(\.points)
         let xAxis = Axis(all.map(\.x) + verticalLines.map(\.x), log: xLog), yAxis = Axis(all.map(\.y), log: yLog)
         let legendHeight = 22.0 * Double((series.count + 1) / 2)
@@ -91,7 +93,7 @@ public struct SVGChart {
         func px(_ x: Double) -> Double { left + pw * xAxis.unit(x) }
         func py(_ y: Double) -> Double { top + ph * (1 - yAxis.unit(y)) }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"100%\" "
+        var s = "<svg " + (standalone ? "xmlns=\"http://www.w3.org/2000/svg\" " : "") + "viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"100%\" "
             + "style=\"max-width:\(Int(width))px;font-family:sans-serif;font-size:12px\" role=\"img\" aria-label=\"\(Self.escaped(title))\">\n"
         s += "<rect x=\"0\" y=\"0\" width=\"\(f(width))\" height=\"\(f(height))\" fill=\"white\"/>\n"
         s += "<text x=\"\(f(width / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(Self.escaped(title))</text>\n"

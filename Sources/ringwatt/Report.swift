@@ -8,6 +8,9 @@ struct Report: ParsableCommand {
 
     @Argument(help: "A run directory written by `ringwatt train`.")
     var runDirectory: String
+    @Flag(help: "Also write a self-contained HTML page of the run (figures, plots, tables) to RUN/report.html.")
+    var html = false
+    @Option(help: "Write the HTML page here instead (implies --html).") var htmlFile: String?
 
     func run() throws {
         let file: SummaryFile
@@ -15,6 +18,11 @@ struct Report: ParsableCommand {
         switch file {
         case let .figures(summary):
             print(SummaryTable.render(summary, directory: runDirectory))
+            if html || htmlFile != nil {
+                let path = htmlFile ?? runDirectory + "/report.html"
+                try RunDirectory.writeAtomically(path: path, try RunReport(run: RunOnDisk(path: runDirectory)).html())
+                print("report: \(path)")
+            }
         case let .failed(stub):
             // A failure stub: say what failed, and what the per-iteration file holds.
             print("status  \(stub.status.rawValue)")

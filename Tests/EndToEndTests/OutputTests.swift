@@ -1,4 +1,5 @@
 import Foundation
+import FoundationXML
 import Testing
 @testable import Accounting
 @testable import RunFiles
@@ -110,5 +111,44 @@ import Testing
         #expect(quiet.status == 0 && quiet.stdout.split(separator: "\n").count == 1, "\(quiet.stdout)")
         #expect(ProgressOptions.detectedMode(environment: ["OMPI_COMM_WORLD_SIZE": "2"]) == .plain)
         #expect(ProgressOptions.detectedMode(environment: ["RINGWATT_TTY": "1", "OMPI_COMM_WORLD_SIZE": "2"]) == .tty)
+    }
+}
+
+/// `report --html`: one self-contained page, well-formed (a strict XML parser reads it), and
+/// every figure on it is the summary's.
+@Suite struct HTMLReportTests {
+    @Test func reportPageIsSelfContainedAndHoldsTheSummarysFigures() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try Harness.mpirun(2, ["train", "--data", "synthetic:2400:32:4", "--layers", "32-16-4", "--steps", "40",
+                                         "--eval-every", "10", "--idle-seconds", "0", "--quiet", "--out", dir])
+        #expect(run.status == 0, "\(run.all)")
+        let report = try Harness.ringwatt(["report", dir, "--html"])
+        #expect(report.status == 0 && report.stdout.contains("report: \(dir)/report.html"), "\(report.all)")
+        let text = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        let doc = try XMLDocument(xmlString: text, options: [])
+        #expect(doc.rootElement()?.name == "html")
+        // Self-contained: nothing fetched, nothing run.
+        for forbidden in ["http:", "https:", "<script", "src=", "href=", "@import", "url("] {
+            #expect(!text.contains(forbidden), "\(forbidden) in the page")
+        }
+        #expect(text.components(separatedBy: "<svg ").count - 1 == 2, "the energy and power plots, inline")
+        // Every tagged figure is the summary's value: the same number up to the last bit or two
+        // (Foundation's two JSON readers on Linux, the decoder the report reads with and
+        // JSONSerialization here, do not both round decimal text correctly).
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))) as? [String: Any])
+        let cells = try doc.nodes(forXPath: "//td[@data-field]").compactMap { $0 as? XMLElement }
+        #expect(cells.count >= 20, "\(cells.count) figures")
+        for cell in cells {
+            let field = cell.attribute(forName: "data-field")!.stringValue!, shown = Double(cell.attribute(forName: "data-value")!.stringValue!)!
+            let parts = field.split(separator: ".").map(String.init)
+            var value = summary[parts[0]]
+            if parts.count == 2 { value = (value as? [String: Any])?[parts[1]] }
+            if value == nil, field == "e_total_j" { value = (summary["accounting"] as? [String: Any])?["e_total_j"] }
+            let expected = try #require((value as? NSNumber)?.doubleValue, "\(field) not in summary.json")
+            #expect(abs(expected - shown) <= 1e-15 * abs(expected), "\(field): page \(shown), summary \(expected)")
+        }
+        // The evaluation iterations are named beside the plot, not drawn to its scale.
+        #expect(text.contains("Dashed lines mark iterations that also evaluated"))
     }
 }
