@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Plots one run directory at a glance (RUN/energy.png and .svg):
 
-  1. power over time, per machine (its sources summed) and per rank-source, with the idle
-     baseline and evaluations shaded and the machines' idle power as a line;
+  1. power over time, per machine (its sources summed; each rank's source only where no machine
+     sum exists), with the idle baseline (where it lasted long enough to see) and evaluations
+     shaded and each machine's idle power as a line;
   2. energy by phase, each bar split into idle (idle power x time in the phase) and dynamic;
-  3. energy by machine and by MPI node (emulated host), split the same way;
-  4. energy per iteration, compute / comm / other (apportioned within each iteration).
+  3. energy by machine and by MPI node (emulated host), split the same way — only where there
+     are several to compare;
+  4. energy per sample (token) of each training iteration, compute / comm / other; iterations
+     that also evaluated are marked and their energy written, not drawn to this scale.
+Legends sit beside the plots, never over the data.
 
 Amounts start at zero. A run measured by the estimate says so in every title.
 
@@ -39,8 +43,7 @@ def read(run: Path):
 
 def timeline(ax, summary, lines, power, tag):
     machines = summary.get("machines") or [{"hostname": "all", "ranks": list(range(summary["ranks"]))}]
-    for (rank, source, domain), (t, w) in sorted(power.items()):
-        ax.plot(t, w, linewidth=0.5, alpha=0.45, label=f"rank {rank} {source} {domain}")
+    drawn = 0
     for m, machine in enumerate(machines):
         curves = [(np.array(t), np.array(w)) for (r, _, _), (t, w) in power.items() if r in machine["ranks"] and len(t) > 1]
         if not curves:
@@ -50,11 +53,18 @@ def timeline(ax, summary, lines, power, tag):
             continue
         grid = np.linspace(lo, hi, 800)
         total = sum(np.interp(grid, t, w) for t, w in curves)
-        ax.plot(grid, total, linewidth=1.6, label=f"machine {machine['hostname']} (sum)")
+        ax.plot(grid, total, linewidth=1.6, label=f"machine {machine['hostname']} (its sources summed)")
+        drawn += 1
         if machine.get("idle_power_w") is not None:
-            ax.axhline(machine["idle_power_w"], linestyle="--", linewidth=1, color="grey")
+            ax.axhline(machine["idle_power_w"], linestyle="--", linewidth=1, color="grey",
+                       label=f"machine {machine['hostname']} idle power")
+    if not drawn:  # no machine sum to draw: each rank's source as sampled
+        for (rank, source, domain), (t, w) in sorted(power.items()):
+            ax.plot(t, w, linewidth=0.8, label=f"rank {rank} {source} {domain}")
     starts = [x["start_s"] for x in lines if x.get("start_s") is not None]
-    if starts and summary.get("idle_power_w") is not None and starts[0] > 0:
+    end = max((x["start_s"] + x["seconds"] for x in lines if x.get("start_s") is not None), default=0)
+    # The idle baseline's span, where it is wide enough to see (--idle-seconds 0 has none).
+    if starts and summary.get("idle_power_w") is not None and end > 0 and starts[0] > 0.01 * end:
         ax.axvspan(0, starts[0], color="grey", alpha=0.15, label="before training (idle baseline)")
     for x in lines:
         if x.get("eval_s", 0) > 0 and x.get("start_s") is not None:
@@ -64,8 +74,8 @@ def timeline(ax, summary, lines, power, tag):
     ax.set_ylim(bottom=0)
     ax.set_xlabel("time on the run's clock (s); purple: evaluations")
     ax.set_ylabel("power (W)")
-    ax.set_title(f"Power over time{tag}; dashed: each machine's idle power")
-    ax.legend(fontsize=6, loc="lower right", ncol=2)
+    ax.set_title(f"Power over time{tag}")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)  # beside the data, never over it
 
 
 def split_bars(ax, names, totals, idle, title, ylabel):
@@ -93,7 +103,11 @@ def main(run: Path) -> None:
     by_phase = summary["energy_by_phase_j"]
     seconds = summary["seconds_by_phase"]
     phases = [p for p in PHASES if by_phase.get(p, 0) > 0]
-    ax = fig.add_subplot(grid[1, 0])
+    machines = summary.get("machines") or []
+    nodes = summary.get("energy_by_node_j") or []
+    # Machines against nodes only compares something when there are several of either.
+    compare_places = len(machines) > 1 or len(nodes) > 1
+    ax = fig.add_subplot(grid[1, 0] if compare_places else grid[1, :])
     split_bars(ax, phases, [by_phase[p] for p in phases], [None if idle_w is None else idle_w * seconds[p] for p in phases],
                "Energy by phase (apportioned from the sampled counters)", "energy (J)")
     fit = summary.get("phase_power_w")
@@ -102,31 +116,42 @@ def main(run: Path) -> None:
             f"{p} {v['watts']:.1f}±{(v.get('standard_error') or 0):.1f} W" for p, v in sorted(fit.items()))
         ax.text(0.01, 0.98, text, transform=ax.transAxes, fontsize=7, va="top")
 
-    ax = fig.add_subplot(grid[1, 1])
-    machines = summary.get("machines") or []
-    names = [f"machine {m['hostname']}" for m in machines]
-    totals = [m["energy_j"] for m in machines]
-    idle = [m.get("energy_idle_j") for m in machines]
-    for n, joules in enumerate(summary.get("energy_by_node_j") or []):
-        names.append(f"node {n}")
-        totals.append(joules)
-        share = joules / summary["energy_j"] if summary["energy_j"] else 0
-        idle.append(None if summary.get("energy_idle_j") is None else summary["energy_idle_j"] * share)
-    split_bars(ax, names, totals, idle, "Energy by machine and by MPI node (shared counters split by CPU time)", "energy (J)")
+    if compare_places:
+        ax = fig.add_subplot(grid[1, 1])
+        names = [f"machine {m['hostname']}" for m in machines]
+        totals = [m["energy_j"] for m in machines]
+        idle = [m.get("energy_idle_j") for m in machines]
+        for n, joules in enumerate(nodes):
+            names.append(f"node {n}")
+            totals.append(joules)
+            share = joules / summary["energy_j"] if summary["energy_j"] else 0
+            idle.append(None if summary.get("energy_idle_j") is None else summary["energy_idle_j"] * share)
+        split_bars(ax, names, totals, idle, "Energy by machine and by MPI node (shared counters split by CPU time)", "energy (J)")
 
+    # Per training iteration, per sample: an evaluation iteration costs an order of magnitude
+    # more and would flatten the rest, so those are marked and their energy written instead.
     ax = fig.add_subplot(grid[2, :])
-    it = [r["iter"] for r in lines]
-    ax.stackplot(it, [r["energy_compute_j"] for r in lines], [r["energy_comm_j"] for r in lines],
-                 [r["energy_other_j"] for r in lines], labels=["compute", "comm", "other"], alpha=0.85)
+    unit = summary.get("sample_unit", "sample")
+    train = [r for r in lines if r.get("eval_s", 0) == 0 and r["samples"] > 0]
+    it = [r["iter"] for r in train]
+    ax.stackplot(it, *[[r[k] / r["samples"] for r in train] for k in ("energy_compute_j", "energy_comm_j", "energy_other_j")],
+                 labels=["compute", "comm", "other"], alpha=0.85)
+    evals = [r for r in lines if r.get("eval_s", 0) > 0]
+    for r in evals:
+        ax.axvline(r["iter"], color="tab:purple", linewidth=0.8, linestyle=":")
+    if evals:
+        ax.text(0.01, 0.97, "dotted: iterations that also evaluated (not drawn): "
+                + ", ".join(f"{r['iter']}: {r['energy_j']:.3g} J" for r in evals[:6]) + (" …" if len(evals) > 6 else ""),
+                transform=ax.transAxes, fontsize=7, va="top")
     ax.set_xlim(left=0)
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(bottom=0, top=1.25 * max((r["energy_j"] / r["samples"] for r in train), default=1))
     ax.set_xlabel("iteration")
-    ax.set_ylabel("cluster energy per iteration (J)")
+    ax.set_ylabel(f"J per {unit} (cluster)")
     ax.set_title(
         f"{summary['ranks']} ranks on {summary['nodes']} node(s), {len(machines) or '?'} machine(s): {summary['energy_j']:.1f} J, "
         f"{summary['joules_per_sample'] * 1e3:.3f} mJ/{summary.get('sample_unit', 'sample')}, "
         f"comm share {100 * summary['comm_energy_share']:.1f} %")
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     for ext in ("png", "svg"):
         fig.savefig(run / f"energy.{ext}", dpi=110)
     print(f"plot: {run / 'energy.png'} and {run / 'energy.svg'}")

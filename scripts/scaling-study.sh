@@ -44,5 +44,7 @@ for gbit in $LINKS; do
   "$BIN" predict --calibration "$dir/n1" --fit "$dir/fit.json" --shared-cores "$(nproc)" --comm-power measured --max-nodes "$MAXN" \
     --measured "$dir/n1" --measured "$dir/n2" --measured "$dir/n4" --csv "$dir/predict.csv" --errors "$dir/predict-errors.json" \
     | tee "$dir/predict.txt"
+  # The sweep on one page, predictions beside the measurements.
+  "$BIN" compare "$dir"/n1 "$dir"/n2 "$dir"/n4 --html "$dir/report.html" --predictions "$dir/predict-errors.json" | tail -n 1
 done
 python3 "$HERE/scripts/plot_scaling.py" "$OUT"

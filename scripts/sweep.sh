@@ -34,3 +34,6 @@ for n in $NODES; do
     bash "$HERE/launch/local.sh" "$ranks" --batch-size "$b" --out "$OUT/n$n" --overwrite --quiet "$@"
   fi
 done
+# The sweep on one page (table, energy and time against nodes): OUT/report.html.
+dirs=(); for n in $NODES; do dirs+=("$OUT/n$n"); done
+"$HERE/.build/release/ringwatt" compare "${dirs[@]}" --html "$OUT/report.html" | tail -n 1

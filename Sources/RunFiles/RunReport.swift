@@ -45,34 +45,7 @@ public struct RunReport {
         if !s.notes.isEmpty {
             body += "<h2>Notes</h2>\n<ul>" + s.notes.map { "<li>\(Self.escaped($0))</li>" }.joined() + "</ul>\n"
         }
-        return """
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8"/>
-            <meta name="viewport" content="width=device-width, initial-scale=1"/>
-            <title>\(Self.escaped(title))</title>
-            <style>
-            body { font-family: sans-serif; max-width: 60rem; margin: 0 auto; padding: 1rem; color: #222; line-height: 1.4; }
-            h1 { font-size: 1.4rem; margin-bottom: 0.2rem; } h2 { font-size: 1.15rem; margin-top: 1.6rem; border-bottom: 1px solid #ddd; }
-            .sub { color: #555; margin-top: 0; }
-            .scroll { overflow-x: auto; }
-            table { border-collapse: collapse; margin: 0.5rem 0; font-size: 0.92rem; }
-            th, td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
-            td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-            .bar { display: flex; height: 1.4rem; width: 100%; border: 1px solid #ccc; margin: 0.4rem 0; }
-            .bar div { height: 100%; }
-            .key span { display: inline-block; margin-right: 1rem; font-size: 0.9rem; }
-            .swatch { display: inline-block; width: 0.8rem; height: 0.8rem; margin-right: 0.3rem; vertical-align: middle; }
-            figure { margin: 1rem 0; } figcaption { color: #555; font-size: 0.9rem; }
-            @media print { body { max-width: none; } h2 { break-after: avoid; } figure, table { break-inside: avoid; } }
-            </style>
-            </head>
-            <body>
-            \(body)</body>
-            </html>
-
-            """
+        return HTMLPage.document(title: title, body: body)
     }
 
     func headline(_ s: RunSummary, unit: String) -> String {
@@ -197,5 +170,39 @@ public struct RunReport {
                  ("parameters", "\(s.parameters) (checksum \(s.parameterChecksum))")]
         return "<h2>Machine and job</h2>\n<div class=\"scroll\"><table>\n"
             + rows.map { "<tr><th>\(Self.escaped($0.0))</th><td>\(Self.escaped($0.1))</td></tr>" }.joined(separator: "\n") + "\n</table></div>\n"
+    }
+}
+
+/// The page around a report: one style for runs and sweeps, no scripts, no external files,
+/// readable at phone width, printable; well-formed XML.
+public enum HTMLPage {
+    public static func document(title: String, body: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8"/>
+        <meta name="viewport" content="width=device-width, initial-scale=1"/>
+        <title>\(SVGChart.escaped(title))</title>
+        <style>
+        body { font-family: sans-serif; max-width: 60rem; margin: 0 auto; padding: 1rem; color: #222; line-height: 1.4; }
+        h1 { font-size: 1.4rem; margin-bottom: 0.2rem; } h2 { font-size: 1.15rem; margin-top: 1.6rem; border-bottom: 1px solid #ddd; }
+        .sub { color: #555; margin-top: 0; }
+        .scroll { overflow-x: auto; }
+        table { border-collapse: collapse; margin: 0.5rem 0; font-size: 0.92rem; }
+        th, td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
+        td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+        .bar { display: flex; height: 1.4rem; width: 100%; border: 1px solid #ccc; margin: 0.4rem 0; }
+        .bar div { height: 100%; }
+        .swatch { display: inline-block; width: 0.8rem; height: 0.8rem; margin-right: 0.3rem; vertical-align: middle; }
+        figure { margin: 1rem 0; } figcaption { color: #555; font-size: 0.9rem; }
+        @media print { body { max-width: none; } h2 { break-after: avoid; } figure, table { break-inside: avoid; } }
+        </style>
+        </head>
+        <body>
+        \(body)</body>
+        </html>
+
+        """
     }
 }

@@ -63,6 +63,9 @@ public struct SVGChart {
                 let raw = (hi - lo) / 5, mag = Foundation.pow(10, Foundation.floor(Foundation.log10(raw)))
                 let step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw }!
                 lo = Foundation.floor(lo / step) * step; hi = Foundation.ceil(hi / step) * step
+                // A point on the frame would be half hidden: leave a step beyond the data.
+                if let top = v.max(), hi - top < step * 0.05 { hi += step }
+                if let bottom = v.min(), bottom - lo < step * 0.05, lo != 0 { lo -= step }
                 ticks = stride(from: lo, through: hi + step * 1e-9, by: step).map { $0 }
             }
             self.lo = lo; self.hi = hi; self.log = log

@@ -10,10 +10,14 @@ struct Compare: ParsableCommand {
 
     @Argument(help: "Run directories.") var runs: [String]
     @Option(help: "Write the table as CSV to this file.") var csv: String?
+    @Option(help: "Write the sweep on one self-contained HTML page (table, energy and time against nodes, splits) to this file.")
+    var html: String?
+    @Option(help: "With --html: `predict --errors` JSON, drawn beside the measurements with its errors.") var predictions: String?
     @Option(help: "Accuracy for the 'energy to reach it' columns (mlp runs).") var targetAccuracy = 0.85
     @Option(help: "Validation loss in nats for the 'energy to reach it' columns (gpt runs).") var targetValLoss = 2.5
 
     func validate() throws {
+        guard predictions == nil || html != nil else { throw ValidationError("--predictions draws on the --html page; give --html FILE too") }
         guard !runs.isEmpty else { throw ValidationError("give at least one run directory") }
         guard targetAccuracy > 0 && targetAccuracy <= 1 else { throw ValidationError("--target-accuracy must be in (0, 1]") }
         guard targetValLoss > 0 && targetValLoss.isFinite else { throw ValidationError("--target-val-loss must be positive") }
@@ -58,16 +62,28 @@ struct Compare: ParsableCommand {
         for row in rows { print(line(row)) }
         let byEnergy = loaded.min { $0.joulesPerEpoch < $1.joulesPerEpoch }!
         let byEDP = zip(loaded, scaling).min { $0.1.energyDelay < $1.1.energyDelay }!
-        print("lowest energy per epoch: \(byEnergy.nodes) node(s) (\(f(byEnergy.joulesPerEpoch, 1)) J, \(byEnergy.path))")
-        print("lowest energy-delay product: \(byEDP.0.nodes) node(s) (\(f(byEDP.1.energyDelay, 1)) J·s, \(byEDP.0.path))")
+        var conclusions = ["lowest energy per epoch: \(byEnergy.nodes) node(s) (\(f(byEnergy.joulesPerEpoch, 1)) J, \(byEnergy.path))",
+                           "lowest energy-delay product: \(byEDP.0.nodes) node(s) (\(f(byEDP.1.energyDelay, 1)) J·s, \(byEDP.0.path))"]
         let sources = Set(loaded.map(\.summary.energySource))
-        if sources.contains(where: { $0.contains("estimate") }) { print("note: energy is a model-based ESTIMATE on these runs") }
+        if sources.contains(where: { $0.contains("estimate") }) { conclusions.append("note: energy is a model-based ESTIMATE on these runs") }
         let cores = loaded.map { r in r.summary.figures.metadata?.blas.map { "\($0.core) on \(r.summary.figures.metadata?.cpu ?? "?")" } ?? "unrecorded" }
         if Set(cores).count > 1 {
-            print("note: these runs used different BLAS cores or CPUs (" + zip(loaded, cores).map { "\($0.path): \($1)" }.joined(separator: "; ")
-                  + "); their times differ for that reason too, and their parameter checksums are not comparable")
+            conclusions.append("note: these runs used different BLAS cores or CPUs (" + zip(loaded, cores).map { "\($0.path): \($1)" }.joined(separator: "; ")
+                               + "); their times differ for that reason too, and their parameter checksums are not comparable")
         }
+        for line in conclusions { print(line) }
         if let csv { try writeCSV(csv, header: header, rows: rows) }
+        if let html {
+            var errors: [PredictionError] = []
+            if let predictions {
+                do { errors = try RunFileCoding.decode([PredictionError].self, String(contentsOfFile: predictions, encoding: .utf8)) } catch {
+                    throw ValidationError("\(predictions): not a `predict --errors` file (\(error))")
+                }
+            }
+            try RunDirectory.writeAtomically(path: html, SweepReport(runs: loaded, header: header, rows: rows, predictions: errors,
+                                                                     conclusions: conclusions).html())
+            print("report: \(html)")
+        }
     }
 }
 

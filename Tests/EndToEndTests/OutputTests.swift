@@ -150,5 +150,27 @@ import Testing
         }
         // The evaluation iterations are named beside the plot, not drawn to its scale.
         #expect(text.contains("Dashed lines mark iterations that also evaluated"))
+
+        // A sweep's page: this run and a one-rank one, with predictions beside them.
+        let one = dir + "-1"
+        defer { try? FileManager.default.removeItem(atPath: one) }
+        let single = try Harness.ringwatt(["train", "--data", "synthetic:2400:32:4", "--layers", "32-16-4", "--steps", "40",
+                                           "--eval-every", "10", "--idle-seconds", "0", "--quiet", "--out", one])
+        #expect(single.status == 0, "\(single.all)")
+        let fit = dir + "-fit.json", errors = dir + "-errors.json", sweep = dir + "-sweep.html"
+        defer { for f in [fit, errors, sweep] { try? FileManager.default.removeItem(atPath: f) } }
+        try #"{"alpha_s": 1e-5, "beta_s_per_byte": 1e-9, "gamma_s_per_byte": 1e-10}"#.write(toFile: fit, atomically: false, encoding: .utf8)
+        let predict = try Harness.ringwatt(["predict", "--calibration", one, "--fit", fit, "--max-nodes", "2", "--shared-cores", "2",
+                                            "--measured", one, "--errors", errors])
+        #expect(predict.status == 0, "\(predict.all)")
+        let compare = try Harness.ringwatt(["compare", dir, one, "--html", sweep, "--predictions", errors])
+        #expect(compare.status == 0 && compare.stdout.contains("report: \(sweep)"), "\(compare.all)")
+        let page = try String(contentsOfFile: sweep, encoding: .utf8)
+        let sweepDoc = try XMLDocument(xmlString: page, options: [])
+        #expect(sweepDoc.rootElement()?.name == "html" && !page.contains("http") && !page.contains("<script"))
+        #expect(page.contains(dir) && page.contains(one) && page.contains("Prediction against measurement"))
+        #expect(page.components(separatedBy: "<svg ").count - 1 == 2, "energy and time against nodes")
+        let lonely = try Harness.ringwatt(["compare", dir, "--predictions", errors])
+        #expect(lonely.status != 0 && lonely.stderr.contains("give --html FILE too"))
     }
 }

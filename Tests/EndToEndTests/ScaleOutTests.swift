@@ -16,6 +16,7 @@ import Testing
         let sweep = try Harness.run("/bin/bash", [Harness.repository + "/scripts/sweep.sh", "--mode", "local", "--nodes", "1 2 3",
                                                   "--scaling", "strong", "--global-batch", "48", "--out", dir, "--"] + Self.small)
         #expect(sweep.status == 0, "\(sweep.all)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/report.html"), "the sweep ends with its page")
         for n in [1, 2, 3] {
             let s = try Harness.json("\(dir)/n\(n)/summary.json")
             #expect(s["ranks"]?.double == Double(n))
