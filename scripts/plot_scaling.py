@@ -99,7 +99,7 @@ def energy_per_unit(out, dirs):
         ax2.set_ylabel(f"time per {unit} (µs)", color="r")
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8, ncol=2)
+        ax.legend(h1 + h2, l1 + l2, loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8, ncol=2)  # below, never over bars
         for p in pts:
             e = pred.get(p["nodes"]) if p["label"] not in VARIANTS else None
             pm = (f"{1e3 * e['t_iter_predicted_s']:12.3f}  {1e3 * e['t_iter_measured_s']:9.3f}  {100 * e['t_iter_error']:+5.1f} %  "
