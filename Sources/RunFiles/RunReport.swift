@@ -63,7 +63,8 @@ public struct RunReport {
         ]
         if let loss = s.finalLoss { rows.append(("final loss", Self.figure("final_loss", loss, Self.format(loss, "")))) }
         if let idle = s.figures.energyIdleJ, let dynamic = s.figures.energyDynamicJ {
-            rows.append(("idle / dynamic energy", Self.figure("energy_idle_j", idle, Self.format(idle, "J")) + Self.figure("energy_dynamic_j", dynamic, Self.format(dynamic, "J"))))
+            rows.append(("idle energy (the machines' idle power × time)", Self.figure("energy_idle_j", idle, Self.format(idle, "J"))))
+            rows.append(("dynamic energy (the rest)", Self.figure("energy_dynamic_j", dynamic, Self.format(dynamic, "J"))))
         }
         return "<h2>What the run cost</h2>\n<div class=\"scroll\"><table>\n"
             + rows.map { "<tr><th>\(Self.escaped($0.0))</th>\($0.1)</tr>" }.joined(separator: "\n") + "\n</table></div>\n"

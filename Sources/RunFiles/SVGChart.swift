@@ -78,8 +78,7 @@ public struct SVGChart {
 
     static func tickLabel(_ v: Double) -> String {
         if v == 0 { return "0" }
-        let a = abs(v)
-        return a >= 1e5 || a < 1e-3 ? String(format: "%.0e", v) : String(format: "%g", (v * 1e4).rounded() / 1e4)
+        return String(format: "%.3g", v)
     }
 
     /// The SVG; `standalone` gives it its XML namespace (a file of its own), without it is for

@@ -37,8 +37,15 @@ public struct SweepReport {
     /// Energy per unit and time per iteration against nodes; runs that differ in something other
     /// than nodes (a variant: overlap, a wire format) are their own points, named on hover.
     func charts(unit: String) -> String {
-        func measured(_ value: (RunOnDisk) -> Double) -> [SVGChart.Point] {
-            runs.map { SVGChart.Point(x: Double($0.nodes), y: value($0), label: "\($0.path): \($0.nodes) node(s)") }
+        // Runs that change how the gradient travels (wire format, overlap) against the first are variants.
+        func isVariant(_ r: RunOnDisk) -> Bool {
+            guard let first = runs.first?.summary else { return false }
+            return r.summary.wireDtype != first.wireDtype || r.summary.overlap != first.overlap
+        }
+        func measured(_ value: (RunOnDisk) -> Double, variants: Bool = false) -> [SVGChart.Point] {
+            runs.filter { isVariant($0) == variants }.map {
+                SVGChart.Point(x: Double($0.nodes), y: value($0), label: "\($0.path): \($0.nodes) node(s), wire \($0.summary.wireDtype), overlap \($0.summary.overlap ? "on" : "off")")
+            }
         }
         let byNodes = Dictionary(predictions.map { ($0.nodes, $0) }, uniquingKeysWith: { a, _ in a })
         let predictedNodes = byNodes.keys.sorted()
@@ -48,6 +55,12 @@ public struct SweepReport {
         var time = SVGChart(title: "Time per iteration against nodes", xTitle: "nodes", yTitle: "ms per iteration",
                             series: [SVGChart.Series(name: "measured (median training iteration)",
                                                      points: measured { 1e3 * $0.trainingSecondsPerIteration }, style: .markers, color: "#4c72b0")])
+        if runs.contains(where: isVariant) {
+            energy.series.append(SVGChart.Series(name: "variants (another wire or overlap; hover for which)",
+                                                 points: measured({ $0.trainingJoulesPerSample }, variants: true), style: .markers, color: "#dd8452"))
+            time.series.append(SVGChart.Series(name: "variants (another wire or overlap; hover for which)",
+                                               points: measured({ 1e3 * $0.trainingSecondsPerIteration }, variants: true), style: .markers, color: "#dd8452"))
+        }
         if !predictedNodes.isEmpty {
             energy.series.append(SVGChart.Series(name: "predicted (ringwatt predict)", points: predictedNodes.map {
                 .init(x: Double($0), y: byNodes[$0]!.joulesPerSamplePredicted) }, style: .line, color: "#c44e52"))
