@@ -16,6 +16,8 @@ public struct GPTShape: Sendable, Equatable, Codable {
 
     /// L 4, C 256, H 4, T 128: 3.26 M parameters, a 13 MB gradient.
     public static let standard = GPTShape(layers: 4, channels: 256, heads: 4, context: 128)
+    /// L 6, C 384, H 6, T 256: 10.84 M parameters, a 43 MB gradient — where communication matters.
+    public static let small = GPTShape(layers: 6, channels: 384, heads: 6, context: 256)
     /// For tests: 34 k parameters.
     public static let tiny = GPTShape(layers: 2, channels: 32, heads: 4, context: 16)
 

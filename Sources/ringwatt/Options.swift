@@ -25,8 +25,14 @@ extension ModelKind: ExpressibleByArgument {}
 
 /// GPT sizes with a name.
 enum GPTSize: String, ExpressibleByArgument, CaseIterable {
-    case standard, tiny
-    var shape: GPTShape { self == .standard ? .standard : .tiny }
+    case standard, small, tiny
+    var shape: GPTShape {
+        switch self {
+        case .standard: .standard
+        case .small: .small
+        case .tiny: .tiny
+        }
+    }
 }
 
 struct ModelOptions: ParsableArguments {
@@ -34,7 +40,7 @@ struct ModelOptions: ParsableArguments {
     var model = defaults.model
     @Option(help: "MLP layer widths, input to output, joined by '-' (default: \(defaults.layers.map(String.init).joined(separator: "-"))).")
     var layers: String?
-    @Option(help: "GPT size: standard (L 4, C 256, H 4, T 128, the default) or tiny (L 2, C 32, H 4, T 16); the four options below override it.")
+    @Option(help: "GPT size: standard (L 4, C 256, H 4, T 128, 3.26 M parameters, the default), small (L 6, C 384, H 6, T 256, 10.8 M) or tiny (L 2, C 32, H 4, T 16); the four options below override it.")
     var size: GPTSize?
     @Option(name: .customLong("n-layer"), help: "GPT blocks L.")
     var nLayer: Int?
@@ -232,7 +238,7 @@ struct EnergyOptions: ParsableArguments {
 struct StepOptions: ParsableArguments {
     @Option(help: "Model: mlp or gpt.") var model = ModelKind.mlp
     @Option(help: "MLP layer widths.") var layers = "784-256-128-10"
-    @Option(help: "GPT size: standard or tiny.") var size = GPTSize.standard
+    @Option(help: "GPT size: standard, small or tiny.") var size = GPTSize.standard
     @Option(help: "Batch size: samples (mlp) or sequences of T tokens (gpt); defaults in the command's help.") var batchSize: Int?
 
     func validate() throws {

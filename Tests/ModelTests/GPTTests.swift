@@ -112,8 +112,7 @@ import Support
     }
 
     /// A tiny model with weights far from initialisation, so every path carries signal.
-    static func model(seed: UInt64 = 5) -> (GPT, TokenBatch) {
-        let shape = GPTShape(layers: 2, channels: 16, heads: 4, context: 6)
+    static func model(seed: UInt64 = 5, shape: GPTShape = GPTShape(layers: 2, channels: 16, heads: 4, context: 6)) -> (GPT, TokenBatch) {
         let model = GPT(shape: shape, seed: seed, gradientSlack: 1)
         var rng = SplitMix64(seed: seed)
         for i in 0..<model.parameterCount { model.parameters.pointer[i] += Float((rng.nextUniform() * 2 - 1) * 0.3) }
@@ -124,8 +123,12 @@ import Support
         return (model, batch)
     }
 
-    @Test func tinyModelMatchesFiniteDifferences() {
-        let (model, batch) = Self.model()
+    /// The `small` preset's depth and heads (L 6, H 6) at a width and context a test can afford.
+    static let smallLike = GPTShape(layers: 6, channels: 24, heads: 6, context: 6)
+
+    @Test(arguments: [GPTShape(layers: 2, channels: 16, heads: 4, context: 6), smallLike])
+    func tinyModelMatchesFiniteDifferences(shape: GPTShape) {
+        let (model, batch) = Self.model(shape: shape)
         _ = model.forwardBackward(batch, events: StepEvents())
         var params = model.parameters.array
         let grads = Array(model.gradients.buffer[0..<model.parameterCount])
@@ -137,8 +140,9 @@ import Support
 
     /// Loss and every gradient tensor against Tests/Oracles/reference_gpt.py (float64 numpy), within 1e-4 of
     /// the tensor's largest element.
-    @Test func matchesTheNumpyReference() throws {
-        let (model, batch) = Self.model(seed: 11)
+    @Test(arguments: [GPTShape(layers: 2, channels: 16, heads: 4, context: 6), smallLike])
+    func matchesTheNumpyReference(shape: GPTShape) throws {
+        let (model, batch) = Self.model(seed: 11, shape: shape)
         let loss = model.forwardBackward(batch, events: StepEvents())
         let s = model.shape, B = batch.count, T = s.context
         var input = Data()
@@ -186,6 +190,7 @@ import Support
         let (model, batch) = Self.model()
         let s = model.shape, C = s.channels
         #expect(GPTShape.standard.parameterCount == 3_257_856, "the issue's 3.26 M")
+        #expect(GPTShape.small.parameterCount == 10_844_160, "the small preset's 10.8 M")
         #expect(model.parameterCount == s.parameterCount && model.gradients.count == s.parameterCount + 1)
         #expect(model.decayedParameterRanges.map(\.count).reduce(0, +) == (256 + s.context) * C + s.layers * 12 * C * C)
         #expect(model.parameterGroups.map(\.count).reduce(0, +) == model.parameterCount)

@@ -6,13 +6,20 @@
 # Tokens/s over the training steps, evaluation excluded, data loading included on both sides.
 # Prints each side's BLAS first (Ringwatt's core; torch's BLAS build and the kernels threadpoolctl
 # sees), then every round, then the medians, spreads and ratios. Asserts nothing.
-#   bash scripts/bench-gpt.sh [ROUNDS] [STEPS]
+#   [SIZE=standard|small] bash scripts/bench/bench-gpt.sh [ROUNDS] [STEPS]
+# SIZE=small: L 6, C 384, H 6, T 256 (8 × 256 tokens per rank) on both sides.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash scripts/bench/install-baselines.sh --pypi-torch >/dev/null
 source scripts/env.sh
 swift build -c release --product ringwatt >/dev/null
 ROUNDS="${1:-5}"; STEPS="${2:-40}"
+case "${SIZE:-standard}" in
+  standard) RW_SIZE=(); TORCH_SIZE=();;
+  small) RW_SIZE=(--size small); TORCH_SIZE=(--layers 6 --channels 384 --heads 6 --context 256);;
+  *) echo "bench-gpt: SIZE must be standard or small" >&2; exit 2;;
+esac
+echo "# size ${SIZE:-standard}"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 grep -m1 "model name" /proc/cpuinfo | sed 's/^/# /'
 echo "# ringwatt: BLAS $(.build/release/ringwatt doctor --workload gpt | sed -n 's/^blas *//p')"
@@ -22,7 +29,7 @@ done
 echo "round np trainer tokens_per_s"
 for round in $(seq 1 "$ROUNDS"); do
   for np in 1 2; do
-    mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS .build/release/ringwatt train --model gpt --steps "$STEPS" \
+    mpirun --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS .build/release/ringwatt train --model gpt "${RW_SIZE[@]}" --steps "$STEPS" \
       --eval-windows 8 --out "$tmp/rw" --overwrite --quiet >/dev/null
     rw=$(python3 scripts/bench/baselines/common.py throughput "$tmp/rw/summary.json")
     echo "$round $np ringwatt $rw"
@@ -30,7 +37,7 @@ for round in $(seq 1 "$ROUNDS"); do
       name=$([ "$py" = /usr/bin/python3 ] && echo torch-debian || echo torch-pypi)
       # A fresh rendezvous port per launch: gloo's last one may still be in TIME_WAIT.
       tc=$(cd scripts/bench/baselines && MASTER_PORT=$((20000 + RANDOM % 20000)) mpirun --oversubscribe -np "$np" \
-            -x OPENBLAS_NUM_THREADS -x MASTER_PORT "$py" torch_gpt.py --steps "$STEPS" --eval-windows 8 2>/dev/null \
+            -x OPENBLAS_NUM_THREADS -x MASTER_PORT "$py" torch_gpt.py "${TORCH_SIZE[@]}" --steps "$STEPS" --eval-windows 8 2>/dev/null \
             | sed -n 's/.*tokens_per_s=\([0-9]*\).*/\1/p' || true)
       [ -n "$tc" ] || { echo "bench-gpt: $name at np $np failed in round $round" >&2; continue; }
       echo "$round $np $name $tc"
