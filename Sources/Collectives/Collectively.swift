@@ -1,4 +1,3 @@
-import Collectives
 
 extension Communicator {
     /// Runs `body` on every rank and agrees on failure: if any rank throws, every rank throws, so

@@ -24,7 +24,7 @@ public struct MemoryEstimate: Equatable, Sendable, Codable {
     }
 
     public init(_ c: TrainConfig) throws {
-        var checked = Checked()
+        let checked = Checked()
         let floats: Int, activations: Int
         switch c.model {
         case .mlp:

@@ -1,7 +1,6 @@
 import Collectives
 import CostModel
 import Foundation
-import RunFiles
 
 /// The file `bench-allreduce --fit` writes and `predict --fit` / `plan --fit` read: the ring's
 /// fitted α, β, γ on `nodes` nodes of `ranks / nodes` ranks each, how well the straight line
