@@ -102,10 +102,16 @@ public final class AllReduce {
         defer { dst.deallocate(); src.deallocate() }
         dst.initialize(repeating: 1, count: n)
         src.initialize(repeating: 2, count: n)
+        return fastestPassSecondsPerByte(floats: n) { addInPlace(dst, src, n) }
+    }
+
+    /// Seconds per Float32 byte of the fastest of five passes of `pass` over `n` floats: the
+    /// cost model's per-byte terms (γ, c_w), timed on this machine.
+    static func fastestPassSecondsPerByte(floats n: Int, _ pass: () -> Void) -> Double {
         var best = Double.infinity
         for _ in 0..<5 {
             let t0 = monotonicSeconds()
-            addInPlace(dst, src, n)
+            pass()
             best = min(best, monotonicSeconds() - t0)
         }
         return best / Double(n * 4)

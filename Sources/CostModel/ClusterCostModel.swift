@@ -148,20 +148,24 @@ public struct ClusterCostModel: Sendable, Equatable {
         func step(_ bytes: Double, crossesNodes: Bool, reduces: Bool) throws -> Double {
             try level(crossesNodes: crossesNodes, t)(bytes * w, reduces ? bytes : 0) + bytes * convert
         }
-        // The fold of a non-power of two: ranks 2i and 2i+1 (i < rem) hand over n and back; one adds.
-        let foldCrosses = (0..<rem).contains { t.node(ofRank: 2 * $0) != t.node(ofRank: 2 * $0 + 1) }
-        let fold = rem == 0 ? 0 : try step(n, crossesNodes: foldCrosses, reduces: true) + step(n, crossesNodes: foldCrosses, reduces: false)
+        // The doubling algorithms' fold of a non-power of two: ranks 2i and 2i+1 (i < rem) hand
+        // over n and back; one adds.
+        func fold() throws -> Double {
+            guard rem > 0 else { return 0 }
+            let crosses = (0..<rem).contains { t.node(ofRank: 2 * $0) != t.node(ofRank: 2 * $0 + 1) }
+            return try step(n, crossesNodes: crosses, reduces: true) + step(n, crossesNodes: crosses, reduces: false)
+        }
         switch resolved(algorithm, bytes: n, ranks: p) {
         case .ring, .auto:
             // 2(p−1) steps of n/p; half of them add their piece in.
             let piece = n / Double(p), cost = try level(crossesNodes: t.nodes > 1, t)
-            return 2 * Double(p - 1) * cost(piece * w, piece / 2) + 2 * Double(p - 1) * piece * convert
+            return 2 * Double(p - 1) * cost(piece * w, piece / 2) + conversionSeconds(bytes: n, ranks: p, wire: wire)
         case .recursiveDoubling:
-            var total = fold, mask = 1
+            var total = try fold(), mask = 1
             while mask < p2 { total += try step(n, crossesNodes: crosses(mask: mask), reduces: true); mask <<= 1 }
             return total
         case .halvingDoubling:
-            var total = fold, mask = p2 / 2, piece = n
+            var total = try fold(), mask = p2 / 2, piece = n
             while mask >= 1 {
                 piece /= 2
                 let c = crosses(mask: mask)
@@ -170,6 +174,13 @@ public struct ClusterCostModel: Sendable, Equatable {
             }
             return total
         }
+    }
+
+    /// The ring's conversion to and from a 16-bit wire, 2q·n·c_w (0 for f32): CPU work, whatever
+    /// the waits do.
+    public func conversionSeconds(bytes n: Double, ranks p: Int, wire: WireFormat) -> Double {
+        guard wire != .f32, p > 1 else { return 0 }
+        return 2 * n * Double(p - 1) / Double(p) * (conversionSecondsPerByte[wire] ?? 0)
     }
 
     /// The cost of a step at the level it pays: inter if it crosses nodes (on a node with several

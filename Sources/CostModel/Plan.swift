@@ -82,7 +82,8 @@ public struct Plan: Sendable {
             let pt = try prediction.point(c, batchPerRank: batch)
             let steps = (work / pt.globalBatch).rounded(.up), perEpoch = steps / pt.steps
             let it = pt.joules * perEpoch
-            let bytes = steps * p * busBandwidthFactor(ranks: c.topology.ranks) * prediction.buckets(c).reduce(0, +)
+            // Bytes on the wire: the gradient (however it is bucketed) × 2(p−1)/p per rank, every step.
+            let bytes = steps * p * busBandwidthFactor(ranks: c.topology.ranks) * prediction.bucketBytes.reduce(0, +)
                 * Double(c.wire.bytes) / 4
             let facility = accounting.totals(measuredJoules: it, bytesMoved: bytes)
             guard steps.isFinite, pt.iterationSeconds.isFinite, pt.iterationSeconds > 0, facility.totalJ.isFinite else {

@@ -157,7 +157,6 @@ public struct ScalingPrediction: Sendable, Equatable {
         public var samplesPerEpoch: Double
         public var joules: Double { computeJoules + commJoules + otherJoules }
         public var joulesPerSample: Double { joules / samplesPerEpoch }
-        public var joulesPerIteration: Double { joules / steps }
     }
 
     /// How per-rank compute time at batch `b` was formed.
@@ -200,9 +199,11 @@ public struct ScalingPrediction: Sendable, Equatable {
         let steps = (samplesPerEpoch / (p * b)).rounded(.up)
         let stretch = sharedCores > 0 ? max(1, p / Double(sharedCores)) : 1
         let compute = compute(atBatch: b).seconds
-        let comms = try buckets(configuration).map {
+        let buckets = buckets(configuration)
+        let comms = try buckets.map {
             try network.seconds(bytes: $0, topology: t, algorithm: configuration.algorithm, wire: configuration.wire)
         }
+        let commSeconds = comms.reduce(0, +)
         let share = switch commPower {
         case .busy: 1.0
         case .idle: 0.0
@@ -213,16 +214,12 @@ public struct ScalingPrediction: Sendable, Equatable {
         let ranksPerMachine = sharedCores > 0 ? p : Double(t.ranksPerNode)
         var computeWall = stretch * compute
         if configuration.overlap, machineCores > 0 {
-            // The conversion to and from a 16-bit wire is CPU work whatever the waits do.
-            let conversion = configuration.wire == .f32 ? 0 : buckets(configuration).map {
-                2 * $0 * Double(t.ranks - 1) / p * (network.conversionSecondsPerByte[configuration.wire] ?? 0)
-            }.reduce(0, +)
-            let demand = ranksPerMachine * (share * comms.reduce(0, +) + conversion)
+            let conversion = buckets.map { network.conversionSeconds(bytes: $0, ranks: t.ranks, wire: configuration.wire) }.reduce(0, +)
+            let demand = ranksPerMachine * (share * commSeconds + conversion)
             let spare = max(0, machineCores - ranksPerMachine) * computeWall * backwardFraction
             computeWall += max(0, demand - spare) / machineCores
         }
-        let exposed = configuration.overlap ? exposedWithOverlap(comms, buckets: buckets(configuration), compute: computeWall)
-                                            : comms.reduce(0, +)
+        let exposed = configuration.overlap ? exposedWithOverlap(comms, buckets: buckets, compute: computeWall) : commSeconds
         let iteration = computeWall + stretch * otherSeconds + exposed
         let n = Double(t.nodes), machines = sharedCores > 0 ? 1 : n
         let busy = machines * idleWatts + p * max(0, calibrationWatts - idleWatts) / stretch

@@ -26,12 +26,15 @@ public struct RunOnDisk {
             if i == lines.count - 1 || lines[i + 1].epoch != line.epoch { epochEnds.append(joules) }
         }
         energyByEpoch = epochEnds
+        self.lines = lines
         let training = lines.filter { $0.evalS == 0 && $0.samples > 0 }
         trainingIterations = training.isEmpty ? lines : training
         self.cumulativeJoules = cumulativeJoules
         self.cumulativeSamples = cumulativeSamples
     }
 
+    /// Every iteration, as iterations.jsonl holds it.
+    public let lines: [IterationLine]
     /// The iterations that only trained (no evaluation in them).
     public let trainingIterations: [IterationLine]
 

@@ -20,7 +20,7 @@ struct Report: ParsableCommand {
             print(SummaryTable.render(summary, directory: runDirectory))
             if html || htmlFile != nil {
                 let path = htmlFile ?? runDirectory + "/report.html"
-                try RunDirectory.writeAtomically(path: path, try RunReport(run: RunOnDisk(path: runDirectory)).html())
+                try RunDirectory.writeAtomically(path: path, RunReport(run: try RunOnDisk(path: runDirectory)).html())
                 print("report: \(path)")
             }
         case let .failed(stub):
