@@ -44,6 +44,7 @@ extension RunTotals {
                                                          nodeIdleWatts: $0.nodeIdleWatts) },
             notes: run.notes, config: config), evaluations: run.evaluations)
         addEnergyDetail(to: &summary.figures, run, config: config)
+        summary.figures.faults = faults.map { FaultSummary($0, iterations: iterations, energyJ: energy) }
         return summary
     }
 

@@ -31,6 +31,8 @@ package struct RunTotals: Codable, Equatable {
     package var cpuSeconds: Double?
     /// Joules each source ("kind,domain") measured over the run's power samples, idle baseline included.
     package var sourceJoules: [String: Double]?
+    /// What resumes cost so far (absent until the first): the redone iterations and the gaps.
+    package var faults: FaultTotals?
     package var energyJoules: Double { phaseJoules.reduce(0, +) }
     package var machines: [MachineTotals] {
         get { machineTotals ?? [] }
@@ -47,7 +49,7 @@ package struct RunTotals: Codable, Equatable {
         case iterations, samples, seconds, trainSeconds = "train_seconds", phaseSeconds = "phase_seconds"
         case phaseJoules = "phase_joules", rankJoules = "rank_joules", commBytes = "comm_bytes"
         case commSeconds = "comm_seconds", commExposedSeconds = "comm_exposed_seconds", lastLoss = "last_loss"
-        case machineTotals = "machines", cpuSeconds = "cpu_seconds", sourceJoules = "source_joules"
+        case machineTotals = "machines", cpuSeconds = "cpu_seconds", sourceJoules = "source_joules", faults
     }
 
     package init(ranks: Int, reducedBytes: Int, machines: Int) {

@@ -27,7 +27,17 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
 
     /// Every file a run writes here: what makes a directory a run directory.
     public static let runFiles = [iterationsFile, powerFile, summaryFile, timelineFile, checkpointFile, previousCheckpointFile,
-                                  metricsFile, emissionsFile, RunDirectoryLock.fileName]
+                                  metricsFile, emissionsFile, RestartRecord.fileName, RestartRecord.redoneFile, RunDirectoryLock.fileName]
+
+    /// What a resume found of the attempt that ended: the iterations it ran past the checkpoint
+    /// (now redone), when it last wrote here (Unix seconds), and how it ended.
+    public struct EndedAttempt: Sendable {
+        public var redone: [IterationLine]
+        public var lastWrite: Double
+        public var status: String
+    }
+    /// Set when this directory continues a run (`resumingAt`).
+    public private(set) var endedAttempt: EndedAttempt?
 
     /// Creates (or, with `overwrite`, empties of a previous run's files) the directory, and owns it
     /// until `close()`. Refused before anything is touched: a directory a live run is writing; one
@@ -46,6 +56,18 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
                 throw RunError.runDirectory("\(iterationsPath) has \(lines.count) lines but the checkpoint is at iteration \(resume.iterations)")
             }
             let kept = lines.prefix(resume.iterations).map { $0 + "\n" }.joined()
+            // The lines past the checkpoint are redone: kept apart (appended before iterations.jsonl is cut).
+            let cut = lines.dropFirst(resume.iterations)
+            if !cut.isEmpty {
+                let redone = try AppendFile(path: path + "/" + RestartRecord.redoneFile, truncate: false)
+                defer { redone.close() }
+                try redone.write(cut.map { $0 + "\n" }.joined())
+                try redone.sync()
+            }
+            endedAttempt = EndedAttempt(
+                redone: cut.compactMap { try? RunFileCoding.decode(IterationLine.self, String($0)) },  // a torn last line is not an iteration
+                lastWrite: [Self.iterationsFile, Self.powerFile, Self.summaryFile].compactMap { Self.modified(path + "/" + $0) }.max() ?? Date().timeIntervalSince1970,
+                status: Self.endedStatus(directory: path))
             let powerLines = ((try? String(contentsOfFile: powerPath, encoding: .utf8)) ?? Self.powerHeader).split(separator: "\n")
             let keptPower = powerLines.enumerated().filter { index, line in
                 index == 0 || (line.split(separator: ",").dropFirst(2).first.flatMap { Double($0) }.map { $0 <= resume.clock } ?? false)
@@ -83,6 +105,31 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
         iterations = try AppendFile(path: path + "/" + Self.iterationsFile)
         power = try AppendFile(path: path + "/" + Self.powerFile)
         try power.write(Self.powerHeader)
+    }
+
+    /// A file's modification time (Unix seconds), nil if it does not exist.
+    static func modified(_ path: String) -> Double? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+    }
+
+    /// How the attempt that wrote this directory ended: its summary's status, or that it left none.
+    static func endedStatus(directory: String) -> String {
+        switch try? SummaryFile.read(directory: directory) {
+        case let .figures(s)?: s.status.rawValue
+        case .failed?: RunStatus.failed.rawValue
+        case nil: "no summary (a rank died or hung)"
+        }
+    }
+
+    /// Appends one resume's record to restarts.jsonl (after the queued writes), durably.
+    package func appendRestart(_ record: RestartRecord) throws {
+        try waitForWrites()
+        let file = try AppendFile(path: path + "/" + RestartRecord.fileName, truncate: false)
+        defer { file.close() }
+        try file.write(try RunFileCoding.line(record) + "\n")
+        try file.sync()
     }
 
     /// Queues a flush's iteration lines and power rows: encoded and appended by the writer, so

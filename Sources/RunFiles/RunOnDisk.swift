@@ -31,7 +31,11 @@ public struct RunOnDisk {
         trainingIterations = training.isEmpty ? lines : training
         self.cumulativeJoules = cumulativeJoules
         self.cumulativeSamples = cumulativeSamples
+        restarts = try RestartRecord.readAll(directory: path)
     }
+
+    /// Every resume of the run, from restarts.jsonl (none for a run never resumed).
+    public let restarts: [RestartRecord]
 
     /// Every iteration, as iterations.jsonl holds it.
     public let lines: [IterationLine]

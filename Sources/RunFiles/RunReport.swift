@@ -36,6 +36,7 @@ public struct RunReport {
         body += headline(s, unit: unit)
         body += split(s)
         body += charts(unit: unit)
+        if let faults = s.figures.faults { body += self.faults(faults, unit: unit) }
         body += phases(s)
         if let machines = s.figures.machines, machines.count > 1 { body += machineTable(machines) }
         if !s.evaluations.isEmpty { body += evaluations(s) }
@@ -117,6 +118,32 @@ public struct RunReport {
         html += "</figcaption></figure>\n<figure>\(power.render(standalone: false))<figcaption>The cluster's power in each iteration "
             + "(energy over seconds, all ranks); the machines draw their idle power whatever the ranks do.</figcaption></figure>\n"
         return html
+    }
+
+    /// The resumes: what they wasted (tagged with summary.json's `faults.*`) and each one's record.
+    func faults(_ f: FaultSummary, unit: String) -> String {
+        let rows: [(String, String)] = [
+            ("restarts", Self.figure("faults.restarts", Double(f.restarts), "\(f.restarts)")),
+            ("iterations redone", Self.figure("faults.iterations_redone", Double(f.iterationsRedone), "\(f.iterationsRedone)")),
+            ("goodput (useful iterations / all run)", Self.figure("faults.goodput", f.goodput, String(format: "%.1f %%", 100 * f.goodput))),
+            ("energy of redone iterations (measured)", Self.figure("faults.redone_j", f.redoneJ, Self.format(f.redoneJ, "J"))),
+            ("restart gaps (idle power × time held)", Self.figure("faults.gap_j", f.gapJ, Self.format(f.gapJ, "J") + " over " + Self.format(f.gapS, "s"))),
+            ("wasted", Self.figure("faults.wasted_j", f.wastedJ, Self.format(f.wastedJ, "J") + " and " + Self.format(f.wastedS, "s"))),
+            ("energy, faults included", Self.figure("faults.energy_with_waste_j", f.energyWithWasteJ, Self.format(f.energyWithWasteJ, "J"))),
+        ]
+        var html = "<h2>What faults cost</h2>\n<div class=\"scroll\"><table>\n"
+            + rows.map { "<tr><th>\(Self.escaped($0.0))</th>\($0.1)</tr>" }.joined(separator: "\n") + "\n</table></div>\n"
+        guard !run.restarts.isEmpty else { return html }
+        html += "<div class=\"scroll\"><table><tr><th>restart</th><th>when</th><th>why</th><th>ended as</th><th>from iteration</th>"
+            + "<th>ranks</th><th>redone</th><th>redone energy</th><th>gap</th><th>gap energy</th></tr>\n"
+        for r in run.restarts {
+            html += "<tr><td class=\"n\">\(r.restart)</td><td>\(Self.escaped(r.time))</td><td>\(Self.escaped(r.reason))</td>"
+                + "<td>\(Self.escaped(r.previousStatus))</td><td class=\"n\">\(r.resumedFromIteration)</td>"
+                + "<td class=\"n\">\(r.ranksBefore == r.ranks ? "\(r.ranks)" : "\(r.ranksBefore) → \(r.ranks)")</td>"
+                + "<td class=\"n\">\(r.iterationsRedone)</td><td class=\"n\">\(Self.format(r.redoneJ, "J"))</td>"
+                + "<td class=\"n\">\(Self.format(r.gapS, "s"))</td><td class=\"n\">\(r.gapJ.map { Self.format($0, "J") } ?? "not charged")</td></tr>\n"
+        }
+        return html + "</table></div>\n"
     }
 
     func phases(_ s: RunSummary) -> String {

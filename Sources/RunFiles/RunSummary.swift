@@ -141,6 +141,8 @@ public struct RunFigures: Codable, Equatable, Sendable {
     /// Samples (or tokens) one epoch of the training set holds over all ranks: what `predict` and
     /// `plan` scale epochs by (a run cut short by --steps does not see a whole one).
     public var samplesPerEpoch: Int? = nil
+    /// The run's resumes and what they wasted (absent for a run never resumed).
+    public var faults: FaultSummary? = nil
 
     package enum CodingKeys: String, CodingKey {
         case status, ranks, nodes, epochs, iterations, samples, seconds, wallSeconds = "wall_seconds"
@@ -161,7 +163,7 @@ public struct RunFigures: Codable, Equatable, Sendable {
         case energyDynamicByPhaseJ = "energy_dynamic_by_phase_j", phasePowerW = "phase_power_w", machines
         case energyByNodeJ = "energy_by_node_j", energyAttribution = "energy_attribution", energyMethods = "energy_methods"
         case energyResolution = "energy_resolution", metadata, memoryEstimateMib = "memory_estimate_mib"
-        case samplesPerEpoch = "samples_per_epoch"
+        case samplesPerEpoch = "samples_per_epoch", faults
     }
 
     /// Every stored property, in order (the memberwise initializer, visible to the package).

@@ -23,6 +23,10 @@ public final class Trainer {
     /// has no reader for (a PDU, a wall meter), or a test's counter. Read by each machine's first
     /// rank, as discovered ones are; `--power-source` is then not consulted.
     public var machineSources: [any PowerSource]?
+    /// Why this run is resumed, as a launcher that restarted the job says it (which rank died, on
+    /// which node): recorded in restarts.jsonl; with it, the gap before the resume is charged (the
+    /// launcher held the machines). Without it, a resume is "by hand".
+    public var restartReason: String?
 
     public init(config: TrainConfig, comm: Communicator) {
         self.config = config
@@ -66,7 +70,8 @@ public final class Trainer {
         do {
             return try TrainingRun(config: config, comm: comm, model: model, source: source, commPlan: commPlan,
                                    powerPlan: powerPlan, checkpoint: checkpoint, data: data, directory: directory,
-                                   progress: progress, timeline: timeline, activityListener: activityListener).run()
+                                   progress: progress, timeline: timeline, activityListener: activityListener,
+                                   restartReason: restartReason).run()
         } catch {
             if let directory {
                 let saved = FileManager.default.fileExists(atPath: directory.path + "/" + Checkpoint.fileName)

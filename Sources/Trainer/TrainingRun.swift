@@ -42,11 +42,17 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
     /// The last step's own loss: progress shows it until the first flush has a mean over ranks.
     var lastStepLoss = Double.nan
     var allocations = StepAllocations()
+    /// Rank 0's run directory (nil elsewhere).
+    let directory: RunDirectory?
+    /// A resumed run: the checkpoint's rank count and why it was resumed (see `recordRestart`).
+    let resumed: (ranks: Int, reason: String?)?
 
     init(config: TrainConfig, comm: Communicator, model: M, source: S, commPlan: CommPlan, powerPlan: PowerPlan,
          checkpoint: Checkpoint?, data: DataFingerprint, directory: RunDirectory?, progress: ProgressOptions, timeline: Bool,
-         activityListener: ActivityListener? = nil) throws {
+         activityListener: ActivityListener? = nil, restartReason: String? = nil) throws {
         self.activityListener = activityListener
+        self.directory = directory
+        resumed = checkpoint.map { ($0.header.ranks, restartReason) }
         self.config = config; self.comm = comm
         self.commPlan = commPlan; self.powerPlan = powerPlan
         self.progress = progress
@@ -113,6 +119,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         defer { sampler.stop(); commPlan.buckets.shutdown() }
         defer { watchdog.stop() }
         try measureIdle(sampler)
+        try recordRestart()
         previousEnd = now()
         previousCPU = processCPUSeconds()
         loopStart = previousEnd
@@ -131,6 +138,36 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
                                    epochs: (position.step + batchesPerEpoch - 1) / batchesPerEpoch,
                                    samplesPerEpoch: batchesPerEpoch * source.samples(in: work.batch) * comm.size,
                                    trace: trace, sampler: sampler, writeError: flusher.writeError)
+    }
+}
+
+extension TrainingRun {
+    /// A resumed run, just before its first iteration: rank 0 records what the fault cost (the
+    /// iterations redone, the gap since the ended attempt's last write, see `RestartRecord`) in
+    /// restarts.jsonl, and every rank adds it to the totals (the same bytes everywhere).
+    func recordRestart() throws {
+        guard let resumed else { return }
+        let line = try comm.onRoot { () -> [UInt8] in
+            guard let ended = directory?.endedAttempt else { return [] }
+            let totals = flusher.totals
+            let record = RestartRecord(
+                restart: (totals.faults?.restarts ?? 0) + 1, now: Date(), reason: resumed.reason ?? RestartRecord.byHand,
+                previousStatus: ended.status, resumedFrom: position.step, ranksBefore: resumed.ranks, ranks: comm.size,
+                redone: ended.redone, lastWrite: ended.lastWrite,
+                held: resumed.reason != nil && ended.status != RunStatus.preempted.rawValue, idleWatts: totals.idleWatts)
+            try directory?.appendRestart(record)
+            return Array(try RunFileCoding.line(record).utf8)
+        } ?? []
+        let bytes = try comm.broadcast(line)
+        guard !bytes.isEmpty else { return }
+        let record = try RunFileCoding.decode(RestartRecord.self, String(decoding: bytes, as: UTF8.self))
+        var faults = flusher.totals.faults ?? FaultTotals()
+        faults.add(record)
+        flusher.totals.faults = faults
+        if comm.isRoot {
+            let gap = record.gapJ.map { String(format: " (%.1f J)", $0) } ?? ""
+            printer.log.notice("restart \(record.restart): \(record.iterationsRedone) iteration(s) redone (\(String(format: "%.1f", record.redoneJ)) J), gap \(String(format: "%.1f", record.gapS)) s\(gap)")
+        }
     }
 }
 

@@ -148,6 +148,8 @@ struct ReliabilityOptions: ParsableArguments {
     var checkpointEvery: Int?
     @Option(help: "Continue the run in this directory from its checkpoint (same rank count and options).")
     var resume: String?
+    @Option(help: ArgumentHelp("Why this --resume happens (the launchers say which rank died, where and how): recorded in restarts.jsonl, and the gap before it charged at the machines' idle power, as time they were held.", valueName: "text"))
+    var restartReason: String?
     @Option(help: "Compare per-layer parameter checksums across ranks every N iterations (0: only at the end).")
     var verifyEvery = defaults.verifyEvery
     @Option(help: "On NaN/Inf in the averaged gradient: skip the step, or stop naming ranks and layers.")

@@ -43,6 +43,12 @@ enum SummaryTable {
             ("BLAS", s.figures.metadata?.blas.map { $0.line + ($0.note.map { "; " + $0 } ?? "") } ?? "not recorded (a run before 0.7)"),
             ("run directory", directory),
         ]
+        if let faults = s.faults {
+            rows.insert(("faults", "\(faults.restarts) restart(s), \(faults.iterationsRedone) iteration(s) redone, goodput "
+                         + f(100 * faults.goodput, 1) + " %; wasted " + f(faults.wastedJ, 1) + " J (" + f(faults.redoneJ, 1)
+                         + " J redone + " + f(faults.gapJ, 1) + " J in " + f(faults.gapS, 1) + " s of restart gaps), "
+                         + f(faults.energyWithWasteJ, 1) + " J with them"), at: rows.firstIndex { $0.0 == "mean power" } ?? rows.count)
+        }
         if let cost = s.cost { rows.insert(("cost", f(cost, 6)), at: rows.count - 2) }
         rows.insert(contentsOf: energyDetail(s.figures, f), at: rows.firstIndex { $0.0 == "energy source" }.map { $0 + 1 } ?? rows.count)
         if s.energySource.contains("estimate") {

@@ -66,6 +66,9 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         do { try makeConfig().validate() } catch { throw ValidationError("\(error)") }
+        guard reliability.restartReason == nil || reliability.resume != nil else {
+            throw ValidationError("--restart-reason goes with --resume (it says why a run is resumed)")
+        }
         guard dataOptions.logEvery > 0 else { throw ValidationError("--log-every must be positive") }
         guard !(dataOptions.quiet && dataOptions.verbose) else { throw ValidationError("--quiet and --verbose exclude each other") }
     }
@@ -79,6 +82,7 @@ struct Train: ParsableCommand {
         try withMPI(threadLevel: config.overlap == false ? .funneled : .serialized, waitMicroseconds: commOptions.allReduce.commWaitUs) { comm in
             let trainer = Trainer(config: config, comm: comm)
             trainer.timeline = dataOptions.timeline
+            trainer.restartReason = reliability.restartReason
             trainer.progress = ProgressOptions(logEvery: dataOptions.logEvery, verbose: dataOptions.verbose)
             if dataOptions.quiet { trainer.progress.mode = .quiet }
             let result = try trainer.run()

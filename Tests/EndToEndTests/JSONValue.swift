@@ -85,6 +85,7 @@ indirect enum JSON: Equatable, Sendable {
 
     var string: String? { if case let .string(s) = self { return s } else { return nil } }
     var array: [JSON]? { if case let .array(a) = self { return a } else { return nil } }
+    var bool: Bool? { if case let .bool(b) = self { return b } else { return nil } }
 
     /// Parses JSON text (through Foundation; object key order is not preserved).
     static func parse(_ text: String) throws -> JSON {

@@ -29,6 +29,31 @@ import Testing
         let s = try Harness.json(dir + "/run/summary.json")
         #expect(s["status"]?.string == "complete" && s["iterations"]?.double == 120)
         #expect(s["parameter_checksum"]?.string == (try uninterruptedChecksum(dir)))
+        // What the fault cost: one restart, recorded with its reason; the redone lines kept apart,
+        // every iteration once in the final log, the redone energy their sum, the gap charged.
+        let iters = try String(contentsOfFile: dir + "/run/iterations.jsonl", encoding: .utf8).split(separator: "\n")
+            .map { try JSON.parse(String($0))["iter"]?.double }
+        #expect(iters == (0..<120).map(Double.init))
+        let redone = ((try? String(contentsOfFile: dir + "/run/iterations.redone.jsonl", encoding: .utf8)) ?? "").split(separator: "\n")
+            .compactMap { try? JSON.parse(String($0)) }
+        let records = try String(contentsOfFile: dir + "/run/restarts.jsonl", encoding: .utf8).split(separator: "\n").map { try JSON.parse(String($0)) }
+        try #require(records.count == 1)
+        let r = records[0]
+        #expect(r["reason"]?.string?.contains("process rank 1 on node") == true && r["reason"]?.string?.contains("signal 9") == true, "\(r)")
+        #expect(r["resumed_from_iteration"]?.double == 30 && r["previous_status"]?.string == "no summary (a rank died or hung)")
+        #expect(r["iterations_redone"]?.double == Double(redone.count) && redone.count <= 5, "killed at 35, checkpointed at 30")
+        #expect(redone.map { $0["iter"]?.double ?? -1 } == (0..<redone.count).map { Double(30 + $0) })
+        let redoneJ = redone.compactMap { $0["energy_j"]?.double }.reduce(0, +)
+        #expect(abs((r["redone_j"]?.double ?? -1) - redoneJ) <= 1e-9 * max(1, redoneJ))
+        let gap = try #require(r["gap_s"]?.double), idle = try #require(r["idle_power_w"]?.double)
+        #expect(r["gap_charged"]?.bool == true && gap > 0 && abs((r["gap_j"]?.double ?? -1) - gap * idle) <= 1e-9 * gap * idle)
+        let f = try #require(s["faults"])
+        #expect(f["restarts"]?.double == 1 && f["iterations_redone"]?.double == Double(redone.count))
+        #expect(f["goodput"]?.double == 120 / Double(120 + redone.count))
+        let wasted = try #require(f["wasted_j"]?.double)
+        #expect(abs(wasted - (redoneJ + gap * idle)) <= 1e-9 * wasted)
+        #expect(abs((f["energy_with_waste_j"]?.double ?? 0) - (s["energy_j"]!.double! + wasted)) <= 1e-9 * wasted)
+        #expect(try Harness.ringwatt(["report", dir + "/run"]).stdout.contains("1 restart(s)"))
     }
 
     @Test func aFailureARestartWouldMeetAgainIsNotRestarted() throws {
@@ -60,6 +85,11 @@ import Testing
         #expect(try Harness.mpirun(2, ["train"] + Self.job + ["--resume", dir + "/p"]).status == 0)
         let done = try Harness.json(dir + "/p/summary.json")
         #expect(done["status"]?.string == "complete")
+        // A resume by hand after a clean stop: nothing redone, the gap recorded but not charged.
+        let r = try JSON.parse(try String(contentsOfFile: dir + "/p/restarts.jsonl", encoding: .utf8))
+        #expect(r["reason"]?.string == "resumed by hand (--resume)" && r["previous_status"]?.string == "preempted")
+        #expect(r["iterations_redone"]?.double == 0 && r["gap_charged"]?.bool == false && r["gap_j"] == nil, "\(r)")
+        #expect(done["faults"]?["wasted_j"]?.double == 0 && done["faults"]?["goodput"]?.double == 1)
         #expect(done["parameter_checksum"]?.string == (try uninterruptedChecksum(dir)))
     }
 

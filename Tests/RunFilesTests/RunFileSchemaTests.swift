@@ -105,4 +105,50 @@ import Testing
         try same(TrainConfig.defaults(for: .gpt), "the GPT's configuration")
     }
 
+
+    /// A resume cuts iterations.jsonl back to the checkpoint: the lines past it move to
+    /// iterations.redone.jsonl, and the restart record sums them (closed forms: line i took
+    /// 0.01 × (i + 1) s and 0.5 × (i + 1) J) and charges the gap at the idle power, if held.
+    @Test func aResumeKeepsTheRedoneLinesAndChargesWhatTheFaultCost() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ringwatt-redone-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let lines = (0..<10).map { i in
+            IterationLine(iter: i, epoch: 0, loss: 1, lr: 0.1, seconds: 0.01 * Double(i + 1), computeS: 0, commS: 0, commExposedS: 0,
+                          dataS: 0, optimizerS: 0, evalS: 0, idleS: 0, commBytes: 0, busbwGBps: 0, samples: 8,
+                          energyJ: 0.5 * Double(i + 1), energyComputeJ: 0, energyCommJ: 0, energyOtherJ: 0, powerW: 50,
+                          energySource: "estimate", rankEnergyJ: [], joulesPerSample: nil)
+        }
+        // The ended attempt: ten whole lines and a torn eleventh (killed mid-write).
+        try (RunFileCoding.lines(lines).joined(separator: "\n") + "\n{\"iter\": 10, \"ep").write(toFile: dir + "/iterations.jsonl", atomically: true, encoding: .utf8)
+        try (RunDirectory.powerHeader + "0,0,0.5,10,estimate,cpu\n0,0,2.5,10,estimate,cpu\n").write(toFile: dir + "/power.csv", atomically: true, encoding: .utf8)
+        let directory = try RunDirectory(path: dir, overwrite: false, resumingAt: (iterations: 6, clock: 1.0))
+        directory.close()
+        let ended = try #require(directory.endedAttempt)
+        #expect(ended.redone.map(\.iter) == [6, 7, 8, 9] && ended.status == "no summary (a rank died or hung)")
+        #expect(try IterationLine.readAll(path: dir + "/iterations.jsonl").map(\.iter) == Array(0..<6))
+        let redoneText = try String(contentsOfFile: dir + "/" + RestartRecord.redoneFile, encoding: .utf8)
+        #expect(redoneText.split(separator: "\n").count == 5, "the four lines and the torn one, kept as they were")
+        #expect(try String(contentsOfFile: dir + "/power.csv", encoding: .utf8) == RunDirectory.powerHeader + "0,0,0.5,10,estimate,cpu\n")
+
+        let held = RestartRecord(restart: 1, now: Date(timeIntervalSince1970: ended.lastWrite + 10), reason: "rank 1 died",
+                                 previousStatus: ended.status, resumedFrom: 6, ranksBefore: 2, ranks: 2, redone: ended.redone,
+                                 lastWrite: ended.lastWrite, held: true, idleWatts: 20)
+        #expect(held.iterationsRedone == 4)
+        #expect(abs(held.redoneS - 0.01 * (7 + 8 + 9 + 10)) < 1e-12 && held.redoneJ == 0.5 * (7 + 8 + 9 + 10))
+        #expect(abs(held.gapS - 10) < 1e-6 && abs(held.gapJ! - 200) < 1e-4 && abs(held.wastedJ - 217) < 1e-4)
+        let byHand = RestartRecord(restart: 2, now: Date(timeIntervalSince1970: ended.lastWrite + 30), reason: RestartRecord.byHand,
+                                   previousStatus: "interrupted", resumedFrom: 20, ranksBefore: 2, ranks: 4, redone: [],
+                                   lastWrite: ended.lastWrite, held: false, idleWatts: 20)
+        #expect(byHand.gapJ == nil && abs(byHand.gapS - 30) < 1e-6 && byHand.wastedJ == 0)
+        var totals = FaultTotals()
+        totals.add(held); totals.add(byHand)
+        let summary = FaultSummary(totals, iterations: 36, energyJ: 1000)
+        #expect(summary.restarts == 2 && summary.iterationsRedone == 4 && summary.goodput == 0.9)
+        #expect(abs(summary.wastedJ - 217) < 1e-4 && abs(summary.wastedS - (40 + 0.34)) < 1e-5 && abs(summary.energyWithWasteJ - 1217) < 1e-4)
+        // The record round-trips through restarts.jsonl.
+        try (RunFileCoding.line(held) + "\n" + RunFileCoding.line(byHand) + "\n").write(toFile: dir + "/" + RestartRecord.fileName, atomically: true, encoding: .utf8)
+        #expect(try RestartRecord.readAll(directory: dir) == [held, byHand])
+    }
 }

@@ -135,7 +135,9 @@ public enum BLASSetup {
         setenv("OPENBLAS_CORETYPE", core, 1)
         setenv(upgradedFromKey, libraryCore, 1)
         fflush(nil)
-        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        // By its real path, so the process keeps its name ("ringwatt" in ps, top and pkill, not "exe").
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/proc/self/exe"
+        execv(path, CommandLine.unsafeArgv)
         let reason = String(cString: strerror(errno))
         unsetenv("OPENBLAS_CORETYPE"); unsetenv(upgradedFromKey)
         say("BLAS: could not re-execute with OPENBLAS_CORETYPE=\(core) (\(reason)); running the library's \(libraryCore)")
