@@ -31,7 +31,7 @@ package struct RunTotals: Codable, Equatable {
     package var cpuSeconds: Double?
     /// Joules each source ("kind,domain") measured over the run's power samples, idle baseline included.
     package var sourceJoules: [String: Double]?
-    /// What resumes cost so far (absent until the first): the redone iterations and the gaps.
+    /// What resumes cost so far (absent until the first), from restarts.jsonl at the last resume.
     package var faults: FaultTotals?
     package var energyJoules: Double { phaseJoules.reduce(0, +) }
     package var machines: [MachineTotals] {

@@ -11,9 +11,9 @@ public final class LabelledImageSource: BatchSource {
     public let batchSize: Int
     public let evaluationBatchSize: Int
     private let converter = BatchConverter()
-    /// This rank's sample order for `orderEpoch` (computed once per epoch).
+    /// This rank's sample order for `orderEpoch` after its first `orderSkipping` positions (computed once per epoch).
     private var order: [Int32] = []
-    private var orderEpoch = -1
+    private var orderEpoch = -1, orderSkipping = 0
     /// The epoch's permutation of the whole set, kept so a new epoch reuses its storage.
     private var permutation: [Int32] = []
     private var evaluationIndices: [Int32]
@@ -35,7 +35,8 @@ public final class LabelledImageSource: BatchSource {
         evaluationIndices.reserveCapacity(evaluationBatchSize)
     }
 
-    public var batchesPerEpoch: Int { sampler.batchesPerEpoch(batchSize: batchSize) }
+    public func batches(inEpochSkipping skipping: Int) -> Int { sampler.batchesPerEpoch(batchSize: batchSize, skipping: skipping) }
+    public var samplesPerStep: Int { batchSize * sampler.ranks }
     public var fingerprints: [UInt64] { [train.fingerprint, test.fingerprint] }
     public var dataFingerprint: DataFingerprint { DataFingerprint([train.labels, train.images, test.labels, test.images]) }
 
@@ -44,10 +45,10 @@ public final class LabelledImageSource: BatchSource {
         ClassificationBatch(capacity: evaluationBatchSize, features: test.features)
     }
 
-    public func fillTraining(_ batch: ClassificationBatch, epoch: Int, step: Int) {
-        if epoch != orderEpoch {
-            sampler.fill(&order, epoch: epoch, permutation: &permutation)
-            orderEpoch = epoch
+    public func fillTraining(_ batch: ClassificationBatch, epoch: Int, step: Int, skipping: Int) {
+        if epoch != orderEpoch || skipping != orderSkipping {
+            sampler.fill(&order, epoch: epoch, skipping: skipping, permutation: &permutation)
+            orderEpoch = epoch; orderSkipping = skipping
         }
         let lo = step * batchSize, hi = min(lo + batchSize, order.count)
         converter.fill(batch.inputs.pointer, batch.labels, from: train, indices: order[lo..<hi])
@@ -55,8 +56,8 @@ public final class LabelledImageSource: BatchSource {
     }
 
     /// Within the epoch whose order is drawn (the next epoch's first batch is not prefetched).
-    public func prefetchTraining(epoch: Int, step: Int) {
-        guard epoch == orderEpoch, step < batchesPerEpoch else { return }
+    public func prefetchTraining(epoch: Int, step: Int, skipping: Int) {
+        guard epoch == orderEpoch, skipping == orderSkipping, step * batchSize < order.count else { return }
         let lo = step * batchSize, hi = min(lo + batchSize, order.count)
         converter.prefetch(from: train, indices: order[lo..<hi])
     }

@@ -80,7 +80,8 @@ extension RestartRecord {
     }
 }
 
-/// Σ over a run's restarts: carried by its checkpoints (in the totals), reported by its summary.
+/// Σ over a run's restarts, read from restarts.jsonl at each resume (the account: a checkpoint
+/// predates the restarts of attempts that died before writing the next one); reported by the summary.
 public struct FaultTotals: Codable, Equatable, Sendable {
     public var restarts = 0
     public var iterationsRedone = 0

@@ -26,6 +26,15 @@ public struct CheckpointHeader: Codable, Equatable {
     public var data: DataFingerprint?
     /// Steps per epoch at the writing rank count (absent before 0.7).
     public var batchesPerEpoch: Int?
+    /// Where the data continue: the epoch, and the samples (tokens) of it the whole job had taken
+    /// (absent before 0.8: derived from `step`).
+    public var epoch: Int?
+    public var epochSamples: Int?
+    /// The learning-rate schedule: its length and position in steps of the run's first global
+    /// batch, and that batch's samples (tokens) per step (absent before 0.8: `step`, the same batch).
+    public var scheduleSteps: Int?
+    public var schedulePosition: Double?
+    public var scheduleStepSamples: Int?
 
     /// The energy the run had used by the checkpoint, by phase (J).
     public var phaseJoules: [Double] { totals.phaseJoules }
@@ -35,6 +44,8 @@ public struct CheckpointHeader: Codable, Equatable {
         case skippedSteps = "skipped_steps", evaluations, accuracies, totals, config
         case parameterCount = "parameter_count", firstMomentCount = "first_moment_count"
         case secondMomentCount = "second_moment_count", data, batchesPerEpoch = "batches_per_epoch"
+        case epoch, epochSamples = "epoch_samples", scheduleSteps = "schedule_steps", schedulePosition = "schedule_position"
+        case scheduleStepSamples = "schedule_step_samples"
     }
 
     init(ranks: Int, step: Int, clockSeconds: Double, optimizerSteps: Int, skippedSteps: Int, evaluations: [Evaluation],
@@ -65,6 +76,11 @@ public struct CheckpointHeader: Codable, Equatable {
         secondMomentCount = try c.decode(Int.self, forKey: .secondMomentCount)
         data = try c.decodeIfPresent(DataFingerprint.self, forKey: .data)
         batchesPerEpoch = try c.decodeIfPresent(Int.self, forKey: .batchesPerEpoch)
+        epoch = try c.decodeIfPresent(Int.self, forKey: .epoch)
+        epochSamples = try c.decodeIfPresent(Int.self, forKey: .epochSamples)
+        scheduleSteps = try c.decodeIfPresent(Int.self, forKey: .scheduleSteps)
+        schedulePosition = try c.decodeIfPresent(Double.self, forKey: .schedulePosition)
+        scheduleStepSamples = try c.decodeIfPresent(Int.self, forKey: .scheduleStepSamples)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -77,6 +93,11 @@ public struct CheckpointHeader: Codable, Equatable {
         try c.encode(secondMomentCount, forKey: .secondMomentCount)
         try c.encodeIfPresent(data, forKey: .data)
         try c.encodeIfPresent(batchesPerEpoch, forKey: .batchesPerEpoch)
+        try c.encodeIfPresent(epoch, forKey: .epoch)
+        try c.encodeIfPresent(epochSamples, forKey: .epochSamples)
+        try c.encodeIfPresent(scheduleSteps, forKey: .scheduleSteps)
+        try c.encodeIfPresent(schedulePosition, forKey: .schedulePosition)
+        try c.encodeIfPresent(scheduleStepSamples, forKey: .scheduleStepSamples)
     }
 }
 

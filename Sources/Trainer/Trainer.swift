@@ -27,6 +27,9 @@ public final class Trainer {
     /// which node): recorded in restarts.jsonl; with it, the gap before the resume is charged (the
     /// launcher held the machines). Without it, a resume is "by hand".
     public var restartReason: String?
+    /// A resume may change the global batch (per-rank batch × ranks): the data continue from the
+    /// samples the epoch had used and the schedule by samples seen (`Checkpoint.checkContinues`).
+    public var elastic = false
 
     public init(config: TrainConfig, comm: Communicator) {
         self.config = config
@@ -58,7 +61,7 @@ public final class Trainer {
         let checkpoint = try loadCheckpoint()
         let data = source.dataFingerprint  // every byte hashed, once: checked against a resume, recorded in checkpoints
         try checkpoint?.checkData(data, config: config)
-        try checkpoint?.checkEpoch(batchesPerEpoch: source.batchesPerEpoch, ranks: comm.size)
+        try checkpoint?.checkEpoch(batchesPerEpoch: source.batchesPerEpoch, ranks: comm.size, elastic: elastic)
         // Decided before anything is written: a plan that cannot be made leaves no run directory.
         let commPlan = try CommPlan(config: config, comm: comm, model: model)
         let powerPlan = try PowerPlan(config: config, comm: comm, machineSources: machineSources)
@@ -111,7 +114,7 @@ public final class Trainer {
             return try Checkpoint.readNewestUsable(directory: resume)
         } ?? [])
         let checkpoint = try Checkpoint.decode(bytes, path: resume + "/" + Checkpoint.fileName)  // the one rank 0 chose
-        try checkpoint.checkContinues(config, ranks: comm.size)
+        try checkpoint.checkContinues(config, ranks: comm.size, elastic: elastic)
         return checkpoint
     }
 }

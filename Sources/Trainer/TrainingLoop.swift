@@ -16,16 +16,20 @@ import Support
 
 extension TrainingRun {
     /// Epochs from the current position to the last step; returns why the run stopped early, if it did.
+    /// The first epoch continues after the samples already taken of it (by this run or the one it resumes).
     func loop(firstStep: Int) throws -> RunStatus? {
-        let startEpoch = position.step / batchesPerEpoch
+        let startEpoch = position.epoch, startSkip = position.epochSamples
         for epoch in startEpoch..<max(startEpoch, epochs) {
-            for index in (epoch == startEpoch ? position.step % batchesPerEpoch : 0)..<batchesPerEpoch {
+            let skip = epoch == startEpoch ? startSkip : 0
+            let steps = source.batches(inEpochSkipping: skip)
+            if epoch != position.epoch { (position.epoch, position.epochSamples) = (epoch, 0) }  // after an epoch with no steps left
+            for index in 0..<steps {
                 guard position.step < totalSteps else { return nil }
                 allocations.begin()
-                let stopAsked = try step(epoch: epoch, index: index)
+                let stopAsked = try step(epoch: epoch, index: index, skipping: skip, lastOfEpoch: index == steps - 1)
                 allocations.end(first: position.step == firstStep + 1)
                 printer.iteration(figures(epoch: epoch, firstStep: firstStep), now: previousEnd)  // computed only when drawn
-                let epochEnds = index == batchesPerEpoch - 1 || position.step == totalSteps
+                let epochEnds = index == steps - 1 || position.step == totalSteps
                 if let stop = try bookkeeping(epoch: epoch, epochEnds: epochEnds, stopAsked: stopAsked, firstStep: firstStep) {
                     return stop
                 }
@@ -35,10 +39,10 @@ extension TrainingRun {
     }
 
     /// One training step, recorded phase by phase. Returns whether any rank asked to stop.
-    func step(epoch: Int, index: Int) throws -> Bool {
+    func step(epoch: Int, index: Int, skipping: Int, lastOfEpoch: Bool) throws -> Bool {
         var clock = PhaseClock(iteration: position.step, epoch: epoch, previousEnd: previousEnd, now: now(),
                                checkpoint: checkpoints.takeLastWindow(), watchdog: watchdog, clockEpoch: clockEpoch)
-        work.fillBatch(epoch: epoch, index: index)
+        work.fillBatch(epoch: epoch, index: index, skipping: skipping)
         clock.close(.data, at: now(), next: .compute)
 
         let sentBefore = comm.allReduce.stats.bytesSent
@@ -58,8 +62,10 @@ extension TrainingRun {
         clock.close(.optimizer, at: now(), next: .idle)
 
         position.step += 1
+        position.epochSamples += source.samples(in: work.batch) * comm.size  // every rank's batch holds as many
+        if lastOfEpoch { (position.epoch, position.epochSamples) = (epoch + 1, 0) }
         let evaluationDue = config.evalEvery > 0 && position.step % config.evalEvery == 0
-        if index == batchesPerEpoch - 1 || position.step == totalSteps || evaluationDue {
+        if lastOfEpoch || position.step == totalSteps || evaluationDue {
             watchdog.beat(.evaluation, iteration: position.step)
             allocations.pause()
             position.evaluations.append(Evaluation(step: position.step, metrics: try evaluator.run()))
@@ -85,7 +91,7 @@ extension TrainingRun {
     /// Every rank holds the same averaged bits, so these decisions need no communication: apply
     /// the update, or (non-finite values) skip it or stop naming the ranks and parameter groups.
     func update(loss: Float) throws {
-        let norm = work.update(step: position.step)
+        let norm = work.update(step: plan.schedule.step(at: position.step))
         if norm.isFinite { return }
         if config.onNonfinite == .skip {
             position.skippedSteps += 1

@@ -22,6 +22,8 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
     var schedule: LearningRateSchedule { work.schedule }
     let control: ControlSlot
     let batchesPerEpoch: Int, totalSteps: Int, epochs: Int
+    /// Where the loop starts and ends, and the schedule's position at each iteration.
+    let plan: LoopPlan
     // The plans and the parts that carry them out.
     let commPlan: CommPlan, powerPlan: PowerPlan
     let evaluator: Evaluator<M, S>
@@ -56,16 +58,18 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         self.config = config; self.comm = comm
         self.commPlan = commPlan; self.powerPlan = powerPlan
         self.progress = progress
-        let work = TrainingStep(model: model, source: source, config: config)
+        let plan = LoopPlan(config: config, source: source, checkpoint: checkpoint?.header)
+        self.plan = plan
+        let work = TrainingStep(model: model, source: source, config: config, scheduleSteps: plan.scheduleSteps)
         self.work = work
         control = ControlSlot(pointer: model.gradients.pointer + model.parameterCount)
         let perEpoch = source.batchesPerEpoch
         batchesPerEpoch = perEpoch
-        totalSteps = work.totalSteps
-        epochs = config.steps.map { ($0 + perEpoch - 1) / perEpoch } ?? config.epochs
+        totalSteps = plan.totalSteps
+        epochs = plan.epochs
         evaluator = Evaluator(model: model, source: source, comm: comm)
         checkpoints = Checkpointer(comm: comm, config: config, model: model, optimizer: work.optimizer, directory: directory,
-                                   data: data, batchesPerEpoch: perEpoch)
+                                   data: data, batchesPerEpoch: perEpoch, plan: plan)
         finisher = Finisher(comm: comm, config: config, model: model, directory: directory, plan: powerPlan, commPlan: commPlan)
         printer = ProgressPrinter(options: progress, isRoot: comm.isRoot)
         trace = TimelineRecorder(enabled: timeline)
@@ -86,14 +90,21 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         sampler = powerPlan.makeSampler(hz: config.sampleHz, epoch: epoch)
         flusher = RecordFlusher(comm: comm, plan: powerPlan, power: sampler, directory: directory, trace: trace, totals: totals,
                                 energyBudget: config.energyBudgetJoules, capacity: config.flushEvery,
-                                learningRate: { [schedule = work.schedule] in Double(schedule.rate(at: $0)) })
+                                learningRate: { [schedule = work.schedule, clock = plan.schedule] in Double(schedule.rate(at: clock.step(at: $0))) })
         flusher.unit = source.sampleUnit
         observer = StepObserver(buckets: commPlan.buckets, trace: trace, clock: { monotonicSeconds() - epoch },
                                 backwardDone: { end in watchdog.beat(.comm, at: end + epoch) })
         if let restored {
             position = restored
             if comm.isRoot {
-                printer.log.notice("resuming \(config.out) at iteration \(position.step) (epoch \(position.step / batchesPerEpoch + 1))")
+                printer.log.notice("resuming \(config.out) at iteration \(position.step) (epoch \(position.epoch + 1))")
+                if let h = checkpoint?.header, h.config.batchSize * h.ranks != config.batchSize * comm.size {
+                    let before = "\(h.config.batchSize * h.ranks) (\(h.ranks) × \(h.config.batchSize))"
+                    let after = "\(config.batchSize * comm.size) (\(comm.size) × \(config.batchSize))"
+                    let schedule = String(format: "%.2f", plan.schedule.anchorPosition) + " of \(plan.scheduleSteps)"
+                    let left = totalSteps - position.step
+                    printer.log.notice("elastic: global batch \(before) → \(after); the schedule continues at step \(schedule) by samples seen; \(left) iterations to go")
+                }
             }
         }
         announce()
@@ -135,7 +146,7 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         }
         return try finisher.finish(totals: flusher.totals, position: position, stop: stop, loopSeconds: loopSeconds,
                                    sampleUnit: source.sampleUnit,
-                                   epochs: (position.step + batchesPerEpoch - 1) / batchesPerEpoch,
+                                   epochs: position.epoch + (position.epochSamples > 0 ? 1 : 0),
                                    samplesPerEpoch: batchesPerEpoch * source.samples(in: work.batch) * comm.size,
                                    trace: trace, sampler: sampler, writeError: flusher.writeError)
     }
@@ -144,30 +155,31 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
 extension TrainingRun {
     /// A resumed run, just before its first iteration: rank 0 records what the fault cost (the
     /// iterations redone, the gap since the ended attempt's last write, see `RestartRecord`) in
-    /// restarts.jsonl, and every rank adds it to the totals (the same bytes everywhere).
+    /// restarts.jsonl, and every rank takes the run's fault totals from that file (the same bytes
+    /// everywhere). The file, not the checkpoint, is the account: an attempt that dies before its
+    /// first checkpoint leaves its restart in the file, where the checkpoint does not know it.
     func recordRestart() throws {
         guard let resumed else { return }
-        let line = try comm.onRoot { () -> [UInt8] in
-            guard let ended = directory?.endedAttempt else { return [] }
-            let totals = flusher.totals
+        let text = try comm.onRoot { () -> [UInt8] in
+            guard let directory, let ended = directory.endedAttempt else { return [] }
+            let earlier = try RestartRecord.readAll(directory: directory.path)
             let record = RestartRecord(
-                restart: (totals.faults?.restarts ?? 0) + 1, now: Date(), reason: resumed.reason ?? RestartRecord.byHand,
+                restart: earlier.count + 1, now: Date(), reason: resumed.reason ?? RestartRecord.byHand,
                 previousStatus: ended.status, resumedFrom: position.step, ranksBefore: resumed.ranks, ranks: comm.size,
                 redone: ended.redone, lastWrite: ended.lastWrite,
-                held: resumed.reason != nil && ended.status != RunStatus.preempted.rawValue, idleWatts: totals.idleWatts)
-            try directory?.appendRestart(record)
-            return Array(try RunFileCoding.line(record).utf8)
+                held: resumed.reason != nil && ended.status != RunStatus.preempted.rawValue, idleWatts: flusher.totals.idleWatts)
+            try directory.appendRestart(record)
+            var faults = FaultTotals()
+            for r in earlier + [record] { faults.add(r) }
+            if comm.isRoot {
+                let gap = record.gapJ.map { String(format: " (%.1f J)", $0) } ?? ""
+                printer.log.notice("restart \(record.restart): \(record.iterationsRedone) iteration(s) redone (\(String(format: "%.1f", record.redoneJ)) J), gap \(String(format: "%.1f", record.gapS)) s\(gap)")
+            }
+            return Array(try RunFileCoding.line(faults).utf8)
         } ?? []
-        let bytes = try comm.broadcast(line)
+        let bytes = try comm.broadcast(text)
         guard !bytes.isEmpty else { return }
-        let record = try RunFileCoding.decode(RestartRecord.self, String(decoding: bytes, as: UTF8.self))
-        var faults = flusher.totals.faults ?? FaultTotals()
-        faults.add(record)
-        flusher.totals.faults = faults
-        if comm.isRoot {
-            let gap = record.gapJ.map { String(format: " (%.1f J)", $0) } ?? ""
-            printer.log.notice("restart \(record.restart): \(record.iterationsRedone) iteration(s) redone (\(String(format: "%.1f", record.redoneJ)) J), gap \(String(format: "%.1f", record.gapS)) s\(gap)")
-        }
+        flusher.totals.faults = try RunFileCoding.decode(FaultTotals.self, String(decoding: bytes, as: UTF8.self))
     }
 }
 

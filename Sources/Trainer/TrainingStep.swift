@@ -11,25 +11,28 @@ public struct TrainingStep<M: TrainableModel, S: BatchSource> where M.Batch == S
     public let model: M, source: S, batch: S.Batch
     public let optimizer: Optimizer, schedule: LearningRateSchedule
     public let gradClip: Double
-    /// Steps the run takes in all: the schedule's length.
+    /// The schedule's length, in steps of the run's first global batch.
     public let totalSteps: Int
 
-    public init(model: M, source: S, config: TrainConfig) {
+    /// `scheduleSteps`: the schedule's length where a checkpoint fixed it (a run resumed with
+    /// another global batch keeps its first batch's schedule); else the configuration's.
+    public init(model: M, source: S, config: TrainConfig, scheduleSteps: Int? = nil) {
         self.model = model; self.source = source
         batch = source.makeTrainingBatch()
         optimizer = Optimizer(settings: OptimizerSettings(kind: config.optimizer, momentum: config.momentum,
                                                           weightDecay: config.weightDecay),
                               parameterCount: model.parameterCount, decayed: model.decayedParameterRanges)
-        totalSteps = config.steps ?? config.epochs * source.batchesPerEpoch
+        totalSteps = scheduleSteps ?? config.steps ?? config.epochs * source.batchesPerEpoch
         schedule = LearningRateSchedule(kind: config.schedule, baseRate: config.learningRate,
                                         warmupSteps: config.warmupSteps, totalSteps: totalSteps, minFactor: config.lrMinFactor)
         gradClip = config.gradClip
     }
 
-    /// This step's batch; the next step's rows are asked for now, to arrive while this one computes.
-    public func fillBatch(epoch: Int, index: Int) {
-        source.fillTraining(batch, epoch: epoch, step: index)
-        source.prefetchTraining(epoch: epoch, step: index + 1)
+    /// This step's batch (step `index` after the epoch's first `skipping` samples); the next
+    /// step's rows are asked for now, to arrive while this one computes.
+    public func fillBatch(epoch: Int, index: Int, skipping: Int = 0) {
+        source.fillTraining(batch, epoch: epoch, step: index, skipping: skipping)
+        source.prefetchTraining(epoch: epoch, step: index + 1, skipping: skipping)
     }
 
     /// Forward and backward; `events` hears of finished gradient pieces. Returns the batch's loss.

@@ -148,6 +148,8 @@ struct ReliabilityOptions: ParsableArguments {
     var checkpointEvery: Int?
     @Option(help: "Continue the run in this directory from its checkpoint (same rank count and options).")
     var resume: String?
+    @Flag(help: "With --resume: allow another global batch (per-rank batch × ranks) than the checkpoint's, e.g. on fewer ranks after losing a node; the data continue from the samples the epoch had used and the learning-rate schedule by samples seen.")
+    var elastic = false
     @Option(help: ArgumentHelp("Why this --resume happens (the launchers say which rank died, where and how): recorded in restarts.jsonl, and the gap before it charged at the machines' idle power, as time they were held.", valueName: "text"))
     var restartReason: String?
     @Option(help: "Compare per-layer parameter checksums across ranks every N iterations (0: only at the end).")

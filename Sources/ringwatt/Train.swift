@@ -69,6 +69,9 @@ struct Train: ParsableCommand {
         guard reliability.restartReason == nil || reliability.resume != nil else {
             throw ValidationError("--restart-reason goes with --resume (it says why a run is resumed)")
         }
+        guard !reliability.elastic || reliability.resume != nil else {
+            throw ValidationError("--elastic goes with --resume (it lets a resume change the global batch)")
+        }
         guard dataOptions.logEvery > 0 else { throw ValidationError("--log-every must be positive") }
         guard !(dataOptions.quiet && dataOptions.verbose) else { throw ValidationError("--quiet and --verbose exclude each other") }
     }
@@ -83,6 +86,7 @@ struct Train: ParsableCommand {
             let trainer = Trainer(config: config, comm: comm)
             trainer.timeline = dataOptions.timeline
             trainer.restartReason = reliability.restartReason
+            trainer.elastic = reliability.elastic
             trainer.progress = ProgressOptions(logEvery: dataOptions.logEvery, verbose: dataOptions.verbose)
             if dataOptions.quiet { trainer.progress.mode = .quiet }
             let result = try trainer.run()

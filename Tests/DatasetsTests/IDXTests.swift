@@ -182,3 +182,28 @@ func gzip(_ path: String) {
         #expect(s.batchesPerEpoch(batchSize: 64) == 4)
     }
 }
+
+/// The sampler after an epoch's first positions: every rank's share is the permutation from
+/// there on, interleaved, so a job that resumes mid-epoch with another rank count or batch takes
+/// exactly the samples its predecessor had not.
+@Suite struct DistributedSamplerSkippingTests {
+    @Test func theRanksTakeThePermutationFromWhereItStood() {
+        let count = 3841
+        for (ranks, skip) in [(1, 0), (2, 0), (3, 7), (4, 1152), (2, 3840), (4, 5000)] {
+            let samplers = (0..<ranks).map { DistributedSampler(count: count, ranks: ranks, rank: $0, seed: 9) }
+            let whole = DistributedSampler(count: count, ranks: 1, rank: 0, seed: 9).indices(epoch: 3)
+            let shares = samplers.map { $0.indices(epoch: 3, skipping: skip) }
+            let per = max(0, (count / ranks) * ranks - skip) / ranks
+            #expect(shares.allSatisfy { $0.count == per }, "\(ranks) ranks, skipping \(skip)")
+            for k in 0..<per { for r in 0..<ranks { #expect(shares[r][k] == whole[skip + k * ranks + r]) } }
+            #expect(samplers[0].batchesPerEpoch(batchSize: 16, skipping: skip) == (per + 15) / 16)
+        }
+        // Two steps of 2 × 16 are the first step of 4 × 16 skipping nothing, and so on: a global
+        // step of B samples is positions s·B ..< (s+1)·B, however it is split.
+        let two = (0..<2).map { DistributedSampler(count: count, ranks: 2, rank: $0, seed: 1).indices(epoch: 0) }
+        let four = (0..<4).map { DistributedSampler(count: count, ranks: 4, rank: $0, seed: 1).indices(epoch: 0, skipping: 64) }
+        let stepsTwo = Set((2..<4).flatMap { s in two.flatMap { $0[(s * 16)..<((s + 1) * 16)] } })
+        let stepFour = Set(four.flatMap { $0[0..<16] })
+        #expect(stepsTwo == stepFour)
+    }
+}

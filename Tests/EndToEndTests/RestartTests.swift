@@ -117,4 +117,42 @@ import Testing
         let shares = try #require(a["rank_energy_j"]?.array).compactMap(\.double)
         #expect(shares.count == 4 && abs(shares.reduce(0, +) - a["energy_j"]!.double!) <= 1e-6 * a["energy_j"]!.double!)
     }
+
+    /// After losing ranks (or gaining them), --elastic resumes with another global batch: the
+    /// weights and optimizer state continue from the checkpoint, the data from the samples the
+    /// epoch had used, the schedule by samples seen (each iteration of 4 × 16 advances it two
+    /// steps of 2 × 16; of 2 × 8, half a step of 4 × 8), and --steps 120 means 120 × 32 samples.
+    /// Without --elastic the same resume is refused, naming the option.
+    @Test func anElasticResumeChangesTheGlobalBatchAndContinuesBySamplesSeen() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let job = ["--data", "synthetic:3840:16:4", "--layers", "16-8-4", "--steps", "120", "--flush-every", "10",
+                   "--checkpoint-every", "10", "--idle-seconds", "0", "--schedule", "cosine", "--quiet"]
+        #expect(try Harness.mpirun(2, ["train"] + job + ["--batch-size", "16", "--out", dir + "/ref"]).status == 0)
+        func lines(_ run: String) throws -> [JSON] {
+            try String(contentsOfFile: dir + "/\(run)/iterations.jsonl", encoding: .utf8).split(separator: "\n").map { try JSON.parse(String($0)) }
+        }
+        let ref = try lines("ref")
+        let refLR = ref.map { $0["lr"]?.double ?? .nan }, refLoss = ref.map { $0["loss"]?.double ?? .nan }
+        for (from, to, iterations, stepOf) in [((2, 16), (4, 16), 78, { (k: Int) in 36 + 2 * k }), ((4, 8), (2, 8), 204, { (k: Int) in 36 + k / 2 })] {
+            let name = "e\(from.0)to\(to.0)"
+            #expect(try Harness.mpirun(from.0, ["train"] + job + ["--batch-size", "\(from.1)", "--out", dir + "/" + name],
+                                       environment: ["RINGWATT_FAULT_STOP_AT": "35"]).status == 3)
+            let refused = try Harness.mpirun(to.0, ["train"] + job + ["--batch-size", "\(to.1)", "--resume", dir + "/" + name])
+            #expect(refused.status != 0 && refused.stderr.contains("or pass --elastic"), "\(refused.all)")
+            let resumed = try Harness.mpirun(to.0, ["train"] + job + ["--batch-size", "\(to.1)", "--resume", dir + "/" + name, "--elastic"])
+            #expect(resumed.status == 0, "\(resumed.all)")
+            let s = try Harness.json(dir + "/\(name)/summary.json")
+            #expect(s["status"]?.string == "complete" && s["iterations"]?.double == Double(iterations) && s["samples"]?.double == 3840
+                    && s["epochs"]?.double == 1 && s["ranks"]?.double == Double(to.0), "\(name): \(s)")
+            let run = try lines(name)
+            #expect(run.count == iterations && run.map { $0["iter"]?.double ?? -1 } == (0..<iterations).map(Double.init))
+            #expect(run.prefix(36).map { $0["lr"]?.double ?? .nan } == Array(refLR.prefix(36)))
+            #expect((0..<(iterations - 36)).allSatisfy { run[36 + $0]["lr"]?.double == refLR[stepOf($0)] }, "\(name): the schedule by samples seen")
+            // No jump: the first resumed losses lie within what the uninterrupted run's losses do around that point.
+            let around = refLoss[26..<46], first = run[36..<39].compactMap { $0["loss"]?.double }
+            #expect(first.allSatisfy { $0 >= around.min()! * 0.8 && $0 <= around.max()! * 1.2 }, "\(name): \(first) against \(Array(around))")
+            #expect(try JSON.parse(try String(contentsOfFile: dir + "/\(name)/restarts.jsonl", encoding: .utf8))["ranks_before"]?.double == Double(from.0))
+        }
+    }
 }
