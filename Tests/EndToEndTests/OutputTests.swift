@@ -120,8 +120,11 @@ import Testing
     @Test func reportPageIsSelfContainedAndHoldsTheSummarysFigures() throws {
         let dir = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let run = try Harness.mpirun(2, ["train", "--data", "synthetic:2400:32:4", "--layers", "32-16-4", "--steps", "40",
-                                         "--eval-every", "10", "--idle-seconds", "0", "--quiet", "--out", dir])
+        // Stopped at iteration 20 and resumed, so the page has what the restart cost too.
+        let job = ["train", "--data", "synthetic:2400:32:4", "--layers", "32-16-4", "--steps", "40", "--eval-every", "10",
+                   "--checkpoint-every", "10", "--idle-seconds", "0", "--quiet"]
+        #expect(try Harness.mpirun(2, job + ["--out", dir], environment: ["RINGWATT_FAULT_STOP_AT": "19"]).status == 3)
+        let run = try Harness.mpirun(2, job + ["--resume", dir])
         #expect(run.status == 0, "\(run.all)")
         let report = try Harness.ringwatt(["report", dir, "--html"])
         #expect(report.status == 0 && report.stdout.contains("report: \(dir)/report.html"), "\(report.all)")
@@ -148,6 +151,8 @@ import Testing
             let expected = try #require((value as? NSNumber)?.doubleValue, "\(field) not in summary.json")
             #expect(abs(expected - shown) <= 1e-15 * abs(expected), "\(field): page \(shown), summary \(expected)")
         }
+        #expect(cells.contains { $0.attribute(forName: "data-field")?.stringValue == "faults.goodput" }
+                && text.contains("What faults cost") && text.contains("resumed by hand (--resume)"))
         // The evaluation iterations are named beside the plot, not drawn to its scale.
         #expect(text.contains("Dashed lines mark iterations that also evaluated"))
 
