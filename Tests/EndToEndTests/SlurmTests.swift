@@ -64,6 +64,10 @@ import Testing
         #expect(log.contains("requeueing job \(id) to resume") && log.contains("ringwatt: resuming \(out)"), "\(log)")
         let s = try Harness.json(out + "/summary.json")
         #expect(s["status"]?.string == "complete" && s["iterations"]?.double == 30000, "\(log)")
+        // The requeue is the run's restart: named, from a clean stop, its queue wait not charged.
+        let r = try JSON.parse(try String(contentsOfFile: out + "/restarts.jsonl", encoding: .utf8))
+        #expect(r["reason"]?.string == "requeued by Slurm (job \(id), restart 1)" && r["previous_status"]?.string == "preempted"
+                && r["gap_charged"]?.bool == false && r["iterations_redone"]?.double == 0, "\(r)")
         #expect(try Harness.mpirun(2, ["train"] + job + ["--out", dir + "/quiet"]).status == 0)
         #expect(s["parameter_checksum"]?.string == (try Harness.json(dir + "/quiet/summary.json"))["parameter_checksum"]?.string)
     }
