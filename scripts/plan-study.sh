@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks `ringwatt plan` against measurement, in one command (root: the emulated cluster).
 # At each link rate: calibrate on 1 host × 1 rank, fit the all-reduce on 1 host × 2 ranks
-# (intra-node) and on 2 hosts × 1 rank (inter-node), plan, then measure every configuration of
+# (intra-node) and on 2 hosts × 1 rank (inter-node) with each call after the pause the
+# calibration computes for (bench-allreduce --pause-us), plan, then measure every configuration of
 # the grid — hosts × ranks per host (1×2, 2×1, 2×2, 4×1: what 2 cores carry) × wire f32/bf16 ×
 # overlap off (one bucket) / on (the trainer's 100 kB buckets), and 1×1 — and compare:
 # scripts/plan_study.py prints predicted against measured time and energy per iteration for each,
@@ -38,12 +39,18 @@ for pass in $(seq 1 "$REPEATS"); do
   for gbit in $LINKS; do
     dir="$OUT/g$gbit"; run="$dir/pass$pass"; mkdir -p "$run"
     echo "plan-study: $MODEL at $gbit Gbit/s, pass $pass of $REPEATS → $run" >&2
+    have "$run/1x1/summary.json" || bash "$EMU" run 1 1 --link-gbit "$gbit" -- "${TRAIN[@]}" --out "$run/1x1" --overwrite >&2
+    # The fits time each call after the pause training leaves the network between all-reduces:
+    # the first calibration's median compute per training iteration (the link after an idle
+    # pause, not in a stream: an emulated link's token bucket answers the two differently).
+    pause_us="$(python3 -c 'import json, statistics, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+print(round(1e6 * statistics.median(l["compute_s"] for l in lines if l["eval_s"] == 0)))' "$dir/pass1/1x1/iterations.jsonl")"
     for level in "intra 1 2" "inter 2 1"; do
       set -- $level
       have "$dir/fit-$1.json" || RINGWATT_SUBCOMMAND=bench-allreduce bash "$EMU" run "$2" "$3" --link-gbit "$gbit" -- \
-        --algorithms ring "${FIT[@]}" --factor 4 --fit "$dir/fit-$1.json" > "$dir/bench-allreduce-$1.txt"
+        --algorithms ring "${FIT[@]}" --factor 4 --pause-us "$pause_us" --fit "$dir/fit-$1.json" > "$dir/bench-allreduce-$1.txt"
     done
-    have "$run/1x1/summary.json" || bash "$EMU" run 1 1 --link-gbit "$gbit" -- "${TRAIN[@]}" --out "$run/1x1" --overwrite >&2
     for shape in "1 2" "2 1" "2 2" "4 1"; do
       set -- $shape
       for wire in f32 bf16; do

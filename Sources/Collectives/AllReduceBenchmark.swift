@@ -35,6 +35,12 @@ public struct AllReduceBenchmark {
     public var minSeconds = 0.05
     public var warmup = 5
     public var wire = WireFormat.f32
+    /// Seconds every rank spins before each timed call (after a barrier), as training leaves the
+    /// network idle while it computes; 0: calls back to back. A link that buffers or shapes
+    /// traffic (a token bucket, an emulated link) answers a call after a pause differently from
+    /// one in a stream, and training's calls come after pauses. Spinning, not sleeping: a rank
+    /// that computes keeps its core awake, and a call made from a sleeping core pays its wake-up.
+    public var pauseSeconds = 0.0
 
     public init(counts: [Int]) { self.counts = counts }
 
@@ -105,6 +111,11 @@ public struct AllReduceBenchmark {
                 buffer = pristine
                 try comm.barrier()
                 for _ in 0..<Swift.min(5, calls[a] - times[a].count) {
+                    if pauseSeconds > 0 {
+                        try comm.barrier()
+                        let until = monotonicSeconds() + pauseSeconds
+                        while monotonicSeconds() < until {}
+                    }
                     let t0 = monotonicSeconds()
                     try buffer.withUnsafeMutableBufferPointer { try candidate.call($0) }
                     times[a].append(monotonicSeconds() - t0)

@@ -32,6 +32,8 @@ struct BenchAllReduce: ParsableCommand {
     @Option(help: "Time each algorithm at each size for at least this long (more calls than --iters where they are short, estimated from the warm-up); 0, or --warmup 0: exactly --iters calls.")
     var minTimeMs = 50.0
     @Option(help: "Untimed calls per size first.") var warmup = 5
+    @Option(help: "Spin this many µs (every rank, after a barrier) before each timed call, as training computes between its all-reduces; 0: back to back.")
+    var pauseUs = 0.0
     @Option(help: "Algorithms, comma-separated: ring, recursive-doubling, halving-doubling, auto, mpi (MPI_Allreduce), mpi-ring (Open MPI's ring, called directly).")
     var algorithms = "ring,recursive-doubling,halving-doubling,auto,mpi" + (MPITransport.hasLibraryRing ? ",mpi-ring" : "")
     @OptionGroup(title: "Our all-reduce") var allReduce: AllReduceOptions
@@ -45,6 +47,7 @@ struct BenchAllReduce: ParsableCommand {
     func validate() throws {
         guard minBytes >= 0, maxBytes >= minBytes else { throw ValidationError("need 0 ≤ --min-bytes ≤ --max-bytes") }
         guard factor >= 2 else { throw ValidationError("--factor must be at least 2") }
+        guard pauseUs >= 0, pauseUs <= 10_000_000 else { throw ValidationError("--pause-us must be in [0, 10000000]") }
         guard iters > 0, warmup >= 0 else { throw ValidationError("--iters must be positive and --warmup ≥ 0") }
         guard minTimeMs >= 0, minTimeMs <= 60_000 else { throw ValidationError("--min-time-ms must be in [0, 60000]") }
         _ = try parsedCounts()
@@ -81,6 +84,7 @@ struct BenchAllReduce: ParsableCommand {
     func run() throws {
         var bench = AllReduceBenchmark(counts: try parsedCounts())
         bench.iters = iters; bench.minSeconds = minTimeMs / 1000; bench.warmup = warmup; bench.wire = allReduce.wireDtype
+        bench.pauseSeconds = pauseUs / 1e6
         let names = try parsedAlgorithms(), mpiLabel = mpiAlgorithmLabel()
         try withMPI(waitMicroseconds: allReduce.commWaitUs) { comm in
             guard let mpi = comm.transport as? MPITransport else { return 0 }
@@ -106,7 +110,7 @@ struct BenchAllReduce: ParsableCommand {
 
     /// Rank 0: the table, and the JSON, CSV and fit files asked for.
     func report(_ rows: [Row], ranks p: Int, nodes: Int, cpuShare: Double?) throws {
-        print("# ranks \(p), nodes \(nodes), iters ≥ \(iters), min time \(minTimeMs) ms, warmup \(warmup), segment \(allReduce.segmentBytes) B, "
+        print("# ranks \(p), nodes \(nodes), iters ≥ \(iters), min time \(minTimeMs) ms, warmup \(warmup), pause \(pauseUs) µs, segment \(allReduce.segmentBytes) B, "
               + "auto thresholds \(allReduce.smallMessageBytes)/\(allReduce.largeMessageBytes) B, wire \(allReduce.wireDtype.rawValue), "
               + "length check \(verifyLengths ? "on" : "off")")
         print("# \(CPUInfo.current?.description ?? "CPU unknown"); BLAS \(BLASSetup.info.line) (not used by this benchmark; the core training runs here)")

@@ -56,6 +56,22 @@ import Testing
         }
     }
 
+    /// --pause-us: every rank spins before each timed call, and the pause is not in the call's
+    /// time (a call of 8 floats between threads takes microseconds; the fastest of ten stays
+    /// below a 20 ms pause however loaded the machine), while the whole run takes ten pauses.
+    @Test func aPauseBeforeEachCallIsNotTimed() throws {
+        let rows = Rows(), started = Date()
+        let errors = LocalWorld.run(ranks: 2) { comm in
+            var bench = AllReduceBenchmark(counts: [8])
+            bench.iters = 10; bench.warmup = 1; bench.minSeconds = 0; bench.pauseSeconds = 0.02
+            rows.set(comm.rank, try bench.run(comm, AllReduceBenchmark.ours([.ring], comm)))
+        }
+        for error in errors { #expect(error == nil) }
+        let row = try #require(rows.byRank[0]?.0.first)
+        #expect(row.iters == 10 && row.error == 0 && row.min < 0.02, "\(row)")
+        #expect(Date().timeIntervalSince(started) >= 10 * 0.02)
+    }
+
     @Test func timedCallsFillTheMinimumTime() {
         #expect(AllReduceBenchmark.timedCalls(iters: 20, minSeconds: 0.05, perCall: 1e-5) == 5000)
         #expect(AllReduceBenchmark.timedCalls(iters: 20, minSeconds: 0.05, perCall: 0.01) == 20)
