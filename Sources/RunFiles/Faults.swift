@@ -67,16 +67,26 @@ public struct RestartRecord: Codable, Equatable, Sendable {
 }
 
 extension RestartRecord {
-    /// DIR/restarts.jsonl, every line; no file: no resumes.
+    /// DIR/restarts.jsonl, every whole line (a last line without its newline was torn by a crash
+    /// mid-append and is not a record); no file: no resumes.
     public static func readAll(directory: String) throws -> [RestartRecord] {
         let path = directory + "/" + fileName
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        return try text.split(separator: "\n").enumerated().map { i, line in
+        return try wholeLines(text).enumerated().map { i, line in
             do { return try RunFileCoding.decode(RestartRecord.self, String(line)) } catch {
                 throw RunError.runDirectory("\(path) line \(i + 1) is not a restart record Ringwatt wrote")
             }
         }
+    }
+}
+
+extension RestartRecord {
+    /// The lines of `text` that end with a newline.
+    static func wholeLines(_ text: String) -> [Substring] {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        lines.removeLast()  // after the last newline: empty, or a torn line
+        return lines.filter { !$0.isEmpty }
     }
 }
 

@@ -123,10 +123,15 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
         }
     }
 
-    /// Appends one resume's record to restarts.jsonl (after the queued writes), durably.
+    /// Appends one resume's record to restarts.jsonl (after the queued writes), durably; a line
+    /// torn by a crash mid-append is cut off first, so it never runs into the next record.
     package func appendRestart(_ record: RestartRecord) throws {
         try waitForWrites()
-        let file = try AppendFile(path: path + "/" + RestartRecord.fileName, truncate: false)
+        let restarts = path + "/" + RestartRecord.fileName
+        if let text = try? String(contentsOfFile: restarts, encoding: .utf8), !text.isEmpty, !text.hasSuffix("\n") {
+            try Self.writeAtomically(path: restarts, RestartRecord.wholeLines(text).map { $0 + "\n" }.joined())
+        }
+        let file = try AppendFile(path: restarts, truncate: false)
         defer { file.close() }
         try file.write(try RunFileCoding.line(record) + "\n")
         try file.sync()

@@ -150,5 +150,13 @@ import Testing
         // The record round-trips through restarts.jsonl.
         try (RunFileCoding.line(held) + "\n" + RunFileCoding.line(byHand) + "\n").write(toFile: dir + "/" + RestartRecord.fileName, atomically: true, encoding: .utf8)
         #expect(try RestartRecord.readAll(directory: dir) == [held, byHand])
+        // A crash mid-append tears the last line: it is not a record, and the next append cuts it off.
+        let torn = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/" + RestartRecord.fileName))
+        torn.seekToEndOfFile(); torn.write(Data("{\"restart\":3,\"ti".utf8)); torn.closeFile()
+        #expect(try RestartRecord.readAll(directory: dir) == [held, byHand])
+        let again = try RunDirectory(path: dir, overwrite: false, resumingAt: (iterations: 6, clock: 1.0))
+        try again.appendRestart(held)
+        again.close()
+        #expect(try RestartRecord.readAll(directory: dir) == [held, byHand, held])
     }
 }
