@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# The report test opens pages in headless Chromium (only the tests need it).
+source scripts/lib.sh
+ensure_debs test.sh chromium
 source scripts/env.sh
 swift build -c release --product ringwatt
 swift build --build-tests

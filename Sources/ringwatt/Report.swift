@@ -13,9 +13,8 @@ struct Report: ParsableCommand {
     @Option(help: "Write the HTML page here instead (implies --html).") var htmlFile: String?
 
     func run() throws {
-        let file: SummaryFile
-        do { file = try SummaryFile.read(directory: runDirectory) } catch { throw ValidationError("\(error)") }
-        switch file {
+        // Not a run: one line saying why (not a usage error: the arguments were well formed).
+        switch try SummaryFile.read(directory: runDirectory) {
         case let .figures(summary):
             print(SummaryTable.render(summary, directory: runDirectory))
             if html || htmlFile != nil {
