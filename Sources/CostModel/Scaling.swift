@@ -53,11 +53,15 @@ public struct JobConfiguration: Sendable, Equatable, Hashable {
 ///   s         = max(1, p / shared cores) when all hosts share that many cores (the emulated cluster), else 1
 ///   c_i       = t_allreduce(bucket i)  (ClusterCostModel, for the wire format and algorithm)
 ///   no overlap: t_iter = s·(t_compute(b) + t_other) + Σ c_i
-///   overlap:    the communication thread's CPU (u · Σ c_i a rank, u as for P_comm below, plus the
-///               conversion to and from a 16-bit wire, 2q·n·c_w a bucket) runs on
-///               the cores the machine's ranks leave spare during backward, and stretches compute
-///               by what does not fit: t_c = s·t_compute + max(0, r·(u·Σc_i + conv) − spare·s·β_b·t_compute) / C
-///               (C cores and r ranks per machine, spare = C − r; nothing with --cores-per-node unknown).
+///   overlap:    the communication thread's CPU while backward runs (h · (u · Σ c_i + conv) a rank:
+///               h the share of the communication that ends before backward does, from the
+///               schedule below at the unstretched compute; u as for P_comm below; conv the
+///               conversion to and from a 16-bit wire, 2q·n·c_w a bucket) runs on the cores the
+///               machine's ranks leave spare during backward, and stretches compute by what does
+///               not fit: t_c = s·t_compute + max(0, r·h·(u·Σc_i + conv) − spare·s·β_b·t_compute) / C
+///               (C cores and r ranks per machine, spare = C − r; nothing with --cores-per-node
+///               unknown); the schedule is then laid out again on t_c. What runs after backward
+///               is exposed: the ranks wait through it, and it takes no compute's core.
 ///               Bucket i is ready once backward (a fraction β_b of compute, from the end of the
 ///               buffer down) has produced its bytes; one thread reduces them in order:
 ///               start_i = max(ready_i, end_(i−1)); exposed = max(0, end_last − t_c)
@@ -209,17 +213,21 @@ public struct ScalingPrediction: Sendable, Equatable {
         case .idle: 0.0
         case .measured: network.cpuShare(t) ?? 1
         }
-        // With overlap, the communication thread's CPU stretches compute where no core is spare.
+        // With overlap, the communication thread's CPU stretches compute where no core is spare:
+        // the part of it that runs while backward does (what ends after backward is exposed
+        // communication, which the ranks wait through, not compute's cores).
         let machineCores = Double(sharedCores > 0 ? sharedCores : coresPerNode)
         let ranksPerMachine = sharedCores > 0 ? p : Double(t.ranksPerNode)
         var computeWall = stretch * compute
-        if configuration.overlap, machineCores > 0 {
+        var exposed = configuration.overlap ? exposedWithOverlap(comms, buckets: buckets, compute: computeWall) : commSeconds
+        if configuration.overlap, machineCores > 0, commSeconds > 0 {
+            let hidden = max(0, commSeconds - exposed) / commSeconds
             let conversion = buckets.map { network.conversionSeconds(bytes: $0, ranks: t.ranks, wire: configuration.wire) }.reduce(0, +)
-            let demand = ranksPerMachine * (share * commSeconds + conversion)
+            let demand = ranksPerMachine * hidden * (share * commSeconds + conversion)
             let spare = max(0, machineCores - ranksPerMachine) * computeWall * backwardFraction
             computeWall += max(0, demand - spare) / machineCores
+            exposed = exposedWithOverlap(comms, buckets: buckets, compute: computeWall)
         }
-        let exposed = configuration.overlap ? exposedWithOverlap(comms, buckets: buckets, compute: computeWall) : commSeconds
         let iteration = computeWall + stretch * otherSeconds + exposed
         let n = Double(t.nodes), machines = sharedCores > 0 ? 1 : n
         let busy = machines * idleWatts + p * max(0, calibrationWatts - idleWatts) / stretch
