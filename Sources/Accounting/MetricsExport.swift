@@ -46,6 +46,12 @@ package final class MetricsExport {
         set(counter: unit == "token" ? "ringwatt_tokens_total" : "ringwatt_samples_total",
             help: "Training \(unit)s processed by all ranks", Double(totals.samples))
         set(counter: "ringwatt_seconds_total", help: "Seconds of the training loop", totals.seconds)
+        if let faults = totals.faults {  // a resumed run: what its faults cost so far
+            set(counter: "ringwatt_restarts_total", help: "Times the run was resumed from a checkpoint", Double(faults.restarts))
+            set(counter: "ringwatt_redone_iterations_total", help: "Iterations run again after resumes", Double(faults.iterationsRedone))
+            set(counter: "ringwatt_wasted_joules_total", help: "Joules of redone iterations and of restart gaps the machines were held through",
+                faults.redoneJ + faults.gapJ)
+        }
         return registry.emitToString()
     }
 

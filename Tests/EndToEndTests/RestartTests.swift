@@ -54,6 +54,13 @@ import Testing
         #expect(abs(wasted - (redoneJ + gap * idle)) <= 1e-9 * wasted)
         #expect(abs((f["energy_with_waste_j"]?.double ?? 0) - (s["energy_j"]!.double! + wasted)) <= 1e-9 * wasted)
         #expect(try Harness.ringwatt(["report", dir + "/run"]).stdout.contains("1 restart(s)"))
+        // And for Prometheus: the restarts and the wasted joules as counters.
+        let metrics = try String(contentsOfFile: dir + "/run/metrics.prom", encoding: .utf8).split(separator: "\n")
+        func metric(_ name: String) -> Double? {
+            metrics.first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        #expect(metric("ringwatt_restarts_total") == 1 && metric("ringwatt_redone_iterations_total") == Double(redone.count))
+        #expect(abs((metric("ringwatt_wasted_joules_total") ?? -1) - wasted) <= 1e-9 * wasted)
     }
 
     @Test func aFailureARestartWouldMeetAgainIsNotRestarted() throws {
