@@ -50,7 +50,7 @@ package final class MetricsExport {
             set(counter: "ringwatt_restarts_total", help: "Times the run was resumed from a checkpoint", Double(faults.restarts))
             set(counter: "ringwatt_redone_iterations_total", help: "Iterations run again after resumes", Double(faults.iterationsRedone))
             set(counter: "ringwatt_wasted_joules_total", help: "Joules of redone iterations and of restart gaps the machines were held through",
-                faults.redoneJ + faults.gapJ)
+                faults.wastedJ)
         }
         return registry.emitToString()
     }

@@ -132,7 +132,6 @@ public struct AllReduceBenchmark {
         return Swift.max(iters, Swift.min(100_000, Int((minSeconds / perCall).rounded(.up))))
     }
 
-    /// Our algorithms as candidates: each call sets the algorithm, then sums.
     /// The share of a core each rank keeps busy while `candidate` all-reduces `count` floats,
     /// call after call: process CPU seconds over wall seconds, the mean over ranks (every rank
     /// gets it). What a rank draws while it communicates lies between idle (sleeping waits, no
@@ -146,6 +145,7 @@ public struct AllReduceBenchmark {
         return try comm.sum([share])[0] / Double(comm.size)
     }
 
+    /// Our algorithms as candidates: each call sets the algorithm, then sums.
     public static func ours(_ names: [AllReduceAlgorithm], _ comm: Communicator) -> [Candidate] {
         names.map { algorithm in
             Candidate(name: algorithm.rawValue, exact: false) { comm.allReduce.options.algorithm = algorithm; try comm.allReduce.sum($0) }

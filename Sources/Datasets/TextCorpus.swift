@@ -132,10 +132,9 @@ public final class ByteWindowSource: BatchSource {
     /// An epoch: as many steps as the training text has windows for all ranks (at least one).
     private var stepsPerEpoch: Int { max(1, corpus.train.count / (batchSize * context * ranks)) }
     public var samplesPerStep: Int { batchSize * context * ranks }
-    /// The epoch's steps after `skipping` tokens (whole steps of this job's size; a part rounds up).
-    public func batches(inEpochSkipping skipping: Int) -> Int {
-        max(0, stepsPerEpoch - (max(0, skipping) + samplesPerStep - 1) / samplesPerStep)
-    }
+    /// The epoch's steps `skipping` tokens took, in whole steps of this job's size (a part rounds up).
+    private func stepsTaken(skipping: Int) -> Int { (max(0, skipping) + samplesPerStep - 1) / samplesPerStep }
+    public func batches(inEpochSkipping skipping: Int) -> Int { max(0, stepsPerEpoch - stepsTaken(skipping: skipping)) }
     public var fingerprints: [UInt64] { corpus.fingerprints }
     public var dataFingerprint: DataFingerprint { DataFingerprint([corpus.train, corpus.validation]) }
 
@@ -145,8 +144,7 @@ public final class ByteWindowSource: BatchSource {
     /// The windows' offsets are drawn by the step's global index: the epoch's steps before it
     /// (`skipping` in whole steps of this job's size) and `step`.
     public func fillTraining(_ batch: TokenBatch, epoch: Int, step: Int, skipping: Int) {
-        let before = (max(0, skipping) + samplesPerStep - 1) / samplesPerStep
-        let global = UInt64(epoch * stepsPerEpoch + before + step)
+        let global = UInt64(epoch * stepsPerEpoch + stepsTaken(skipping: skipping) + step)
         var rng = SplitMix64(seed: seed ^ (UInt64(rank) &* 0x9E37_79B9_7F4A_7C15) ^ (global &* 0xC2B2_AE3D_27D4_EB4F))
         let last = corpus.train.count - context - 1
         corpus.train.withUnsafeBufferPointer { text in

@@ -103,6 +103,10 @@ public struct FaultTotals: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// What the faults cost: the redone iterations and the gaps charged.
+    public var wastedS: Double { redoneS + gapS }
+    public var wastedJ: Double { redoneJ + gapJ }
+
     public mutating func add(_ r: RestartRecord) {
         restarts += 1
         iterationsRedone += r.iterationsRedone
@@ -132,8 +136,8 @@ public struct FaultSummary: Codable, Equatable, Sendable {
     public init(_ t: FaultTotals, iterations: Int, energyJ: Double) {
         restarts = t.restarts; iterationsRedone = t.iterationsRedone
         redoneS = t.redoneS; redoneJ = t.redoneJ; gapS = t.gapS; gapJ = t.gapJ
-        wastedS = t.redoneS + t.gapS
-        wastedJ = t.redoneJ + t.gapJ
+        wastedS = t.wastedS
+        wastedJ = t.wastedJ
         let all = iterations + t.iterationsRedone
         goodput = all > 0 ? Double(iterations) / Double(all) : 1
         energyWithWasteJ = energyJ + wastedJ

@@ -24,8 +24,10 @@ struct ScheduleClock: Equatable {
 /// schedule by samples seen, and a run given --steps ends when the samples of its steps (at its
 /// first global batch) are seen.
 struct LoopPlan: Equatable {
-    /// The first iteration, its epoch, and the samples (tokens) of that epoch already taken.
-    let step: Int, epoch: Int, epochSamples: Int
+    /// The first iteration's epoch, and the samples (tokens) of that epoch already taken.
+    let epoch: Int, epochSamples: Int
+    /// The first iteration: where the schedule's clock was set.
+    var step: Int { schedule.anchorStep }
     /// The loop ends before iteration `totalSteps`, or after epoch `epochs - 1`.
     let totalSteps: Int, epochs: Int
     let schedule: ScheduleClock
@@ -35,7 +37,7 @@ struct LoopPlan: Equatable {
     init(steps: Int?, epochs configEpochs: Int, stepSamples: Int, batchesPerEpoch: Int, batchesLeft: (Int) -> Int,
          checkpoint h: CheckpointHeader?) {
         guard let h else {
-            step = 0; epoch = 0; epochSamples = 0
+            epoch = 0; epochSamples = 0
             scheduleSteps = steps ?? configEpochs * batchesPerEpoch
             scheduleStepSamples = stepSamples
             totalSteps = scheduleSteps
@@ -45,7 +47,6 @@ struct LoopPlan: Equatable {
         }
         // Checkpoints from before the data position was recorded had this job's global batch.
         let writtenPerEpoch = h.batchesPerEpoch ?? batchesPerEpoch
-        step = h.step
         epoch = h.epoch ?? h.step / writtenPerEpoch
         epochSamples = h.epochSamples ?? (h.step % writtenPerEpoch) * stepSamples
         scheduleStepSamples = h.scheduleStepSamples ?? stepSamples

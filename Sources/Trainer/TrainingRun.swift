@@ -21,9 +21,11 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
     var optimizer: Optimizer { work.optimizer }
     var schedule: LearningRateSchedule { work.schedule }
     let control: ControlSlot
-    let batchesPerEpoch: Int, totalSteps: Int, epochs: Int
+    let batchesPerEpoch: Int
     /// Where the loop starts and ends, and the schedule's position at each iteration.
     let plan: LoopPlan
+    var totalSteps: Int { plan.totalSteps }
+    var epochs: Int { plan.epochs }
     // The plans and the parts that carry them out.
     let commPlan: CommPlan, powerPlan: PowerPlan
     let evaluator: Evaluator<M, S>
@@ -65,8 +67,6 @@ final class TrainingRun<M: TrainableModel, S: BatchSource> where M.Batch == S.Ba
         control = ControlSlot(pointer: model.gradients.pointer + model.parameterCount)
         let perEpoch = source.batchesPerEpoch
         batchesPerEpoch = perEpoch
-        totalSteps = plan.totalSteps
-        epochs = plan.epochs
         evaluator = Evaluator(model: model, source: source, comm: comm)
         checkpoints = Checkpointer(comm: comm, config: config, model: model, optimizer: work.optimizer, directory: directory,
                                    data: data, batchesPerEpoch: perEpoch, plan: plan)
@@ -171,10 +171,8 @@ extension TrainingRun {
             try directory.appendRestart(record)
             var faults = FaultTotals()
             for r in earlier + [record] { faults.add(r) }
-            if comm.isRoot {
-                let gap = record.gapJ.map { String(format: " (%.1f J)", $0) } ?? ""
-                printer.log.notice("restart \(record.restart): \(record.iterationsRedone) iteration(s) redone (\(String(format: "%.1f", record.redoneJ)) J), gap \(String(format: "%.1f", record.gapS)) s\(gap)")
-            }
+            let gap = record.gapJ.map { String(format: " (%.1f J)", $0) } ?? ""
+            printer.log.notice("restart \(record.restart): \(record.iterationsRedone) iteration(s) redone (\(String(format: "%.1f", record.redoneJ)) J), gap \(String(format: "%.1f", record.gapS)) s\(gap)")
             return Array(try RunFileCoding.line(faults).utf8)
         } ?? []
         let bytes = try comm.broadcast(text)

@@ -11,8 +11,6 @@ public struct TrainingStep<M: TrainableModel, S: BatchSource> where M.Batch == S
     public let model: M, source: S, batch: S.Batch
     public let optimizer: Optimizer, schedule: LearningRateSchedule
     public let gradClip: Double
-    /// The schedule's length, in steps of the run's first global batch.
-    public let totalSteps: Int
 
     /// `scheduleSteps`: the schedule's length where a checkpoint fixed it (a run resumed with
     /// another global batch keeps its first batch's schedule); else the configuration's.
@@ -22,7 +20,8 @@ public struct TrainingStep<M: TrainableModel, S: BatchSource> where M.Batch == S
         optimizer = Optimizer(settings: OptimizerSettings(kind: config.optimizer, momentum: config.momentum,
                                                           weightDecay: config.weightDecay),
                               parameterCount: model.parameterCount, decayed: model.decayedParameterRanges)
-        totalSteps = scheduleSteps ?? config.steps ?? config.epochs * source.batchesPerEpoch
+        // The schedule's length, in steps of the run's first global batch.
+        let totalSteps = scheduleSteps ?? config.steps ?? config.epochs * source.batchesPerEpoch
         schedule = LearningRateSchedule(kind: config.schedule, baseRate: config.learningRate,
                                         warmupSteps: config.warmupSteps, totalSteps: totalSteps, minFactor: config.lrMinFactor)
         gradClip = config.gradClip
