@@ -79,6 +79,29 @@ enum Harness {
         return path
     }
 
+    /// Stops every process in `pids` with SIGSTOP and returns once every thread of each is
+    /// stopped: `kill` only queues the signal, and a thread inside a `write` finishes it first,
+    /// so a directory read right after `kill` can still change. Returns false past `seconds`.
+    static func stop(_ pids: [Int32], within seconds: Double = 10) -> Bool {
+        for pid in pids { kill(pid, SIGSTOP) }
+        let deadline = Date().addingTimeInterval(seconds)
+        func stopped(_ pid: Int32) -> Bool {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+            return tasks.allSatisfy { task in
+                // /proc/PID/task/TID/stat: "tid (comm) S …"; the state follows the last ')'.
+                guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { return true }  // gone: it writes nothing
+                let state = stat[stat.index(after: close)...].drop(while: { $0 == " " }).first
+                return state == "T" || state == "t" || state == "Z" || state == "X"
+            }
+        }
+        while Date() < deadline {
+            if pids.allSatisfy(stopped) { return true }
+            usleep(1000)
+        }
+        return false
+    }
+
     static func json(_ path: String) throws -> JSON { try JSON.parse(String(contentsOfFile: path, encoding: .utf8)) }
 
     /// The median training iteration's seconds (iterations with evaluation left out), the upper

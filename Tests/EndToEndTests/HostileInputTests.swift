@@ -45,7 +45,7 @@ import Support
         while !FileManager.default.fileExists(atPath: dir + "/live/checkpoint.bin") && live.isRunning && Date() < deadline { usleep(2000) }
         let pids = try Harness.run("/usr/bin/pgrep", ["-f", dir + "/live"]).stdout.split(separator: "\n").compactMap { Int32($0) }
         #expect(!pids.isEmpty && live.isRunning, "the live run is running")
-        for pid in pids { kill(pid, SIGSTOP) }
+        #expect(Harness.stop(pids), "every thread of the live job stopped")
         let before = Self.snapshot(dir + "/live")
         let overwrite = try Harness.mpirun(1, job + ["--out", dir + "/live", "--overwrite"])
         Self.refused(overwrite, saying: ["is being written by a live run", "pid", "choose another --out"])
