@@ -45,66 +45,77 @@ public final class RunDirectory: @unchecked Sendable {  // the append files are 
     /// that holds other files and no run (`--out /`, a home directory).
     public init(path: String, overwrite: Bool, resumingAt resume: (iterations: Int, clock: Double)? = nil) throws {
         self.path = path
-        let fm = FileManager.default
         if let resume {
             lock = try RunDirectoryLock(directory: path)
-            // Continue the run's files: keep the first `iterations` lines and the power samples up
-            // to the checkpoint's clock; what came after was not checkpointed and is redone.
-            let iterationsPath = path + "/" + Self.iterationsFile, powerPath = path + "/" + Self.powerFile
-            let lines = ((try? String(contentsOfFile: iterationsPath, encoding: .utf8)) ?? "").split(separator: "\n")
-            guard lines.count >= resume.iterations else {
-                throw RunError.runDirectory("\(iterationsPath) has \(lines.count) lines but the checkpoint is at iteration \(resume.iterations)")
-            }
-            let kept = lines.prefix(resume.iterations).map { $0 + "\n" }.joined()
-            // The lines past the checkpoint are redone: kept apart (appended before iterations.jsonl is cut).
-            let cut = lines.dropFirst(resume.iterations)
-            if !cut.isEmpty {
-                let redone = try AppendFile(path: path + "/" + RestartRecord.redoneFile, truncate: false)
-                defer { redone.close() }
-                try redone.write(cut.map { $0 + "\n" }.joined())
-                try redone.sync()
-            }
-            endedAttempt = EndedAttempt(
-                redone: cut.compactMap { try? RunFileCoding.decode(IterationLine.self, String($0)) },  // a torn last line is not an iteration
-                lastWrite: [Self.iterationsFile, Self.powerFile, Self.summaryFile].compactMap { Self.modified(path + "/" + $0) }.max() ?? Date().timeIntervalSince1970,
-                status: Self.endedStatus(directory: path))
-            let powerLines = ((try? String(contentsOfFile: powerPath, encoding: .utf8)) ?? Self.powerHeader).split(separator: "\n")
-            let keptPower = powerLines.enumerated().filter { index, line in
-                index == 0 || (line.split(separator: ",").dropFirst(2).first.flatMap { Double($0) }.map { $0 <= resume.clock } ?? false)
-            }.map { $0.element + "\n" }.joined()
-            try Self.writeAtomically(path: iterationsPath, kept)
-            try Self.writeAtomically(path: powerPath, keptPower.isEmpty ? Self.powerHeader : keptPower)
-            try? fm.removeItem(atPath: path + "/" + Self.summaryFile)
-            iterations = try AppendFile(path: iterationsPath, truncate: false)
-            power = try AppendFile(path: powerPath, truncate: false)
+            endedAttempt = try Self.cut(path, at: resume)
+            iterations = try AppendFile(path: path + "/" + Self.iterationsFile, truncate: false)
+            power = try AppendFile(path: path + "/" + Self.powerFile, truncate: false)
             return
         }
-        var isDirectory: ObjCBool = false
-        if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                throw RunError.runDirectory("--out \(path) exists and is not a directory; choose a new or empty directory")
-            }
-            let entries = (try? fm.contentsOfDirectory(atPath: path)) ?? []
-            let present = Self.runFiles.filter { fm.fileExists(atPath: path + "/" + $0) }
-            if present.isEmpty && !entries.isEmpty {
-                throw RunError.runDirectory("--out \(path) holds \(entries.count) other file(s) and no run; "
-                                            + "choose a new or empty directory (run files are never mixed into other files)")
-            }
-            lock = try RunDirectoryLock(directory: path)
-            let results = present.filter { $0 != RunDirectoryLock.fileName }
-            if !results.isEmpty {
-                guard overwrite else {
-                    throw RunError.runDirectory("--out \(path) already holds a run (\(results.joined(separator: ", "))); choose another directory or pass --overwrite")
-                }
-                for name in results { try? fm.removeItem(atPath: path + "/" + name) }
-            }
-        } else {
-            try Self.makeDirectories(path)
-            lock = try RunDirectoryLock(directory: path)
-        }
+        lock = try Self.claim(path, overwrite: overwrite)
         iterations = try AppendFile(path: path + "/" + Self.iterationsFile)
         power = try AppendFile(path: path + "/" + Self.powerFile)
         try power.write(Self.powerHeader)
+    }
+
+    /// Continues a run's files at its checkpoint: keeps the first `iterations` lines and the power
+    /// samples up to the checkpoint's clock; what came after was not checkpointed and is redone
+    /// (its lines appended to the redone file before iterations.jsonl is cut).
+    private static func cut(_ path: String, at resume: (iterations: Int, clock: Double)) throws -> EndedAttempt {
+        let iterationsPath = path + "/" + iterationsFile, powerPath = path + "/" + powerFile
+        let lines = ((try? String(contentsOfFile: iterationsPath, encoding: .utf8)) ?? "").split(separator: "\n")
+        guard lines.count >= resume.iterations else {
+            throw RunError.runDirectory("\(iterationsPath) has \(lines.count) lines but the checkpoint is at iteration \(resume.iterations)")
+        }
+        let kept = lines.prefix(resume.iterations).map { $0 + "\n" }.joined()
+        let cut = lines.dropFirst(resume.iterations)
+        if !cut.isEmpty {
+            let redone = try AppendFile(path: path + "/" + RestartRecord.redoneFile, truncate: false)
+            defer { redone.close() }
+            try redone.write(cut.map { $0 + "\n" }.joined())
+            try redone.sync()
+        }
+        let ended = EndedAttempt(
+            redone: cut.compactMap { try? RunFileCoding.decode(IterationLine.self, String($0)) },  // a torn last line is not an iteration
+            lastWrite: [iterationsFile, powerFile, summaryFile].compactMap { modified(path + "/" + $0) }.max() ?? Date().timeIntervalSince1970,
+            status: endedStatus(directory: path))
+        let powerLines = ((try? String(contentsOfFile: powerPath, encoding: .utf8)) ?? powerHeader).split(separator: "\n")
+        let keptPower = powerLines.enumerated().filter { index, line in
+            index == 0 || (line.split(separator: ",").dropFirst(2).first.flatMap { Double($0) }.map { $0 <= resume.clock } ?? false)
+        }.map { $0.element + "\n" }.joined()
+        try writeAtomically(path: iterationsPath, kept)
+        try writeAtomically(path: powerPath, keptPower.isEmpty ? powerHeader : keptPower)
+        try? FileManager.default.removeItem(atPath: path + "/" + summaryFile)
+        return ended
+    }
+
+    /// Takes a directory for a new run: makes it, or locks an existing one that is empty or holds
+    /// a run (whose files `overwrite` removes); refuses anything else before touching it.
+    private static func claim(_ path: String, overwrite: Bool) throws -> RunDirectoryLock {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            try makeDirectories(path)
+            return try RunDirectoryLock(directory: path)
+        }
+        guard isDirectory.boolValue else {
+            throw RunError.runDirectory("--out \(path) exists and is not a directory; choose a new or empty directory")
+        }
+        let entries = (try? fm.contentsOfDirectory(atPath: path)) ?? []
+        let present = runFiles.filter { fm.fileExists(atPath: path + "/" + $0) }
+        if present.isEmpty && !entries.isEmpty {
+            throw RunError.runDirectory("--out \(path) holds \(entries.count) other file(s) and no run; "
+                                        + "choose a new or empty directory (run files are never mixed into other files)")
+        }
+        let lock = try RunDirectoryLock(directory: path)
+        let results = present.filter { $0 != RunDirectoryLock.fileName }
+        if !results.isEmpty {
+            guard overwrite else {
+                throw RunError.runDirectory("--out \(path) already holds a run (\(results.joined(separator: ", "))); choose another directory or pass --overwrite")
+            }
+            for name in results { try? fm.removeItem(atPath: path + "/" + name) }
+        }
+        return lock
     }
 
     /// A file's modification time (Unix seconds), nil if it does not exist.

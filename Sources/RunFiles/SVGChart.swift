@@ -81,72 +81,99 @@ public struct SVGChart {
         return String(format: "%.3g", v)
     }
 
+    /// Where the plot area sits and how data maps into it.
+    private struct Frame {
+        let xAxis: Axis, yAxis: Axis
+        let left: Double, top: Double, pw: Double, ph: Double
+        func px(_ x: Double) -> Double { left + pw * xAxis.unit(x) }
+        func py(_ y: Double) -> Double { top + ph * (1 - yAxis.unit(y)) }
+    }
+
+    private static func f(_ v: Double) -> String { String(format: "%.1f", v) }
+
     /// The SVG; `standalone` gives it its XML namespace (a file of its own), without it is for
     /// inlining into an HTML page (whose parser supplies the namespace; no URL in the page).
     public func render(standalone: Bool = true) -> String {
         let all = series.flatMap(\.points)
-        let xAxis = Axis(all.map(\.x) + verticalLines.map(\.x), log: xLog), yAxis = Axis(all.map(\.y), log: yLog)
         let legendHeight = 22.0 * Double((series.count + 1) / 2)
         let keyed = series.filter { $0.style == .lineAndMarkers }.flatMap(\.points).compactMap(\.label)
         let keyHeight = 18.0 * Double((keyed.count + 1) / 2)
         let height = self.height + keyHeight
         let left = 78.0, right = 24.0, top = 40.0, bottom = 58.0 + legendHeight + keyHeight
-        let pw = width - left - right, ph = height - top - bottom
-        func px(_ x: Double) -> Double { left + pw * xAxis.unit(x) }
-        func py(_ y: Double) -> Double { top + ph * (1 - yAxis.unit(y)) }
-        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        let frame = Frame(xAxis: Axis(all.map(\.x) + verticalLines.map(\.x), log: xLog), yAxis: Axis(all.map(\.y), log: yLog),
+                          left: left, top: top, pw: width - left - right, ph: height - top - bottom)
+        let f = Self.f
         var s = "<svg " + (standalone ? "xmlns=\"http://www.w3.org/2000/svg\" " : "") + "viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"100%\" "
             + "style=\"max-width:\(Int(width))px;font-family:sans-serif;font-size:12px\" role=\"img\" aria-label=\"\(Self.escaped(title))\">\n"
         s += "<rect x=\"0\" y=\"0\" width=\"\(f(width))\" height=\"\(f(height))\" fill=\"white\"/>\n"
         s += "<text x=\"\(f(width / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(Self.escaped(title))</text>\n"
-        s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"#888\"/>\n"
-        for t in xAxis.ticks {
-            s += "<line x1=\"\(f(px(t)))\" y1=\"\(f(top))\" x2=\"\(f(px(t)))\" y2=\"\(f(top + ph))\" stroke=\"#eee\"/>"
-            s += "<text x=\"\(f(px(t)))\" y=\"\(f(top + ph + 16))\" text-anchor=\"middle\">\(Self.tickLabel(t))</text>\n"
+        s += axes(frame) + marks(frame) + legend(frame, keyed: keyed, legendHeight: legendHeight)
+        return s + "</svg>\n"
+    }
+
+    /// The plot area's box, grid, tick labels, axis titles and marked x values.
+    private func axes(_ fr: Frame) -> String {
+        let f = Self.f, (left, top, pw, ph) = (fr.left, fr.top, fr.pw, fr.ph)
+        var s = "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"#888\"/>\n"
+        for t in fr.xAxis.ticks {
+            s += "<line x1=\"\(f(fr.px(t)))\" y1=\"\(f(top))\" x2=\"\(f(fr.px(t)))\" y2=\"\(f(top + ph))\" stroke=\"#eee\"/>"
+            s += "<text x=\"\(f(fr.px(t)))\" y=\"\(f(top + ph + 16))\" text-anchor=\"middle\">\(Self.tickLabel(t))</text>\n"
         }
-        for t in yAxis.ticks {
-            s += "<line x1=\"\(f(left))\" y1=\"\(f(py(t)))\" x2=\"\(f(left + pw))\" y2=\"\(f(py(t)))\" stroke=\"#eee\"/>"
-            s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(Self.tickLabel(t))</text>\n"
+        for t in fr.yAxis.ticks {
+            s += "<line x1=\"\(f(left))\" y1=\"\(f(fr.py(t)))\" x2=\"\(f(left + pw))\" y2=\"\(f(fr.py(t)))\" stroke=\"#eee\"/>"
+            s += "<text x=\"\(f(left - 6))\" y=\"\(f(fr.py(t) + 4))\" text-anchor=\"end\">\(Self.tickLabel(t))</text>\n"
         }
-        s += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(top + ph + 36))\" text-anchor=\"middle\">\(Self.escaped(xTitle))\(xAxis.log ? " (log)" : "")</text>\n"
-        s += "<text transform=\"translate(16 \(f(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(Self.escaped(yTitle))\(yAxis.log ? " (log)" : "")</text>\n"
-        for line in verticalLines where line.x.isFinite && (!xAxis.log || line.x > 0) {
-            s += "<line x1=\"\(f(px(line.x)))\" y1=\"\(f(top))\" x2=\"\(f(px(line.x)))\" y2=\"\(f(top + ph))\" stroke=\"#c0392b\" stroke-dasharray=\"5 4\"/>"
-            s += "<text x=\"\(f(px(line.x) + 4))\" y=\"\(f(top + 14))\" font-size=\"11\" fill=\"#c0392b\">\(Self.escaped(line.label))</text>\n"
+        s += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(top + ph + 36))\" text-anchor=\"middle\">\(Self.escaped(xTitle))\(fr.xAxis.log ? " (log)" : "")</text>\n"
+        s += "<text transform=\"translate(16 \(f(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(Self.escaped(yTitle))\(fr.yAxis.log ? " (log)" : "")</text>\n"
+        for line in verticalLines where line.x.isFinite && (!fr.xAxis.log || line.x > 0) {
+            s += "<line x1=\"\(f(fr.px(line.x)))\" y1=\"\(f(top))\" x2=\"\(f(fr.px(line.x)))\" y2=\"\(f(top + ph))\" stroke=\"#c0392b\" stroke-dasharray=\"5 4\"/>"
+            s += "<text x=\"\(f(fr.px(line.x) + 4))\" y=\"\(f(top + 14))\" font-size=\"11\" fill=\"#c0392b\">\(Self.escaped(line.label))</text>\n"
         }
-        var number = 0
+        return s
+    }
+
+    /// Every series' lines and markers; a labelled point of a line gets its number in the key.
+    private func marks(_ fr: Frame) -> String {
+        let f = Self.f
+        var s = "", number = 0
         for sr in series {
-            let pts = sr.points.filter { $0.x.isFinite && $0.y.isFinite && (!xAxis.log || $0.x > 0) && (!yAxis.log || $0.y > 0) }
+            let pts = sr.points.filter { $0.x.isFinite && $0.y.isFinite && (!fr.xAxis.log || $0.x > 0) && (!fr.yAxis.log || $0.y > 0) }
             if sr.style == .line || sr.style == .lineAndMarkers, pts.count > 1 {
                 s += "<polyline fill=\"none\" stroke=\"\(sr.color)\" stroke-width=\"2\" points=\""
-                    + pts.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ") + "\"/>\n"
+                    + pts.map { "\(f(fr.px($0.x))),\(f(fr.py($0.y)))" }.joined(separator: " ") + "\"/>\n"
             }
-            if sr.style != .line {
-                let r = sr.style == .highlight ? 7.0 : 3.5
-                for p in pts {
-                    s += sr.style == .highlight
-                        ? "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"\(r)\" fill=\"none\" stroke=\"\(sr.color)\" stroke-width=\"2.5\"><title>\(Self.escaped(p.label ?? sr.name))</title></circle>\n"
-                        : "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"\(r)\" fill=\"\(sr.color)\" fill-opacity=\"0.75\"><title>\(Self.escaped(p.label ?? sr.name))</title></circle>\n"
-                    if p.label != nil, sr.style == .lineAndMarkers {
-                        // The point's number in the key, above and below the line in turn.
-                        number += 1
-                        s += "<text x=\"\(f(px(p.x)))\" y=\"\(f(py(p.y) + (number % 2 == 1 ? -9 : 17)))\" text-anchor=\"middle\" "
-                            + "font-size=\"11\" fill=\"\(sr.color)\">\(number)</text>\n"
-                    }
+            guard sr.style != .line else { continue }
+            let r = sr.style == .highlight ? 7.0 : 3.5
+            for p in pts {
+                s += sr.style == .highlight
+                    ? "<circle cx=\"\(f(fr.px(p.x)))\" cy=\"\(f(fr.py(p.y)))\" r=\"\(r)\" fill=\"none\" stroke=\"\(sr.color)\" stroke-width=\"2.5\"><title>\(Self.escaped(p.label ?? sr.name))</title></circle>\n"
+                    : "<circle cx=\"\(f(fr.px(p.x)))\" cy=\"\(f(fr.py(p.y)))\" r=\"\(r)\" fill=\"\(sr.color)\" fill-opacity=\"0.75\"><title>\(Self.escaped(p.label ?? sr.name))</title></circle>\n"
+                if p.label != nil, sr.style == .lineAndMarkers {
+                    // The point's number in the key, above and below the line in turn.
+                    number += 1
+                    s += "<text x=\"\(f(fr.px(p.x)))\" y=\"\(f(fr.py(p.y) + (number % 2 == 1 ? -9 : 17)))\" text-anchor=\"middle\" "
+                        + "font-size=\"11\" fill=\"\(sr.color)\">\(number)</text>\n"
                 }
             }
         }
+        return s
+    }
+
+    /// The series' legend below the plot, two to a row, then the numbered points' key.
+    private func legend(_ fr: Frame, keyed: [String], legendHeight: Double) -> String {
+        let f = Self.f
+        var s = ""
         for (i, sr) in series.enumerated() {
-            let x = left + Double(i % 2) * pw / 2, y = top + ph + 52 + 22 * Double(i / 2)
+            let x = fr.left + Double(i % 2) * fr.pw / 2, y = fr.top + fr.ph + 52 + 22 * Double(i / 2)
             s += sr.style == .line
                 ? "<line x1=\"\(f(x))\" y1=\"\(f(y - 4))\" x2=\"\(f(x + 18))\" y2=\"\(f(y - 4))\" stroke=\"\(sr.color)\" stroke-width=\"2\"/>"
                 : "<circle cx=\"\(f(x + 9))\" cy=\"\(f(y - 4))\" r=\"4\" fill=\"\(sr.style == .highlight ? "none" : sr.color)\" stroke=\"\(sr.color)\" stroke-width=\"2\"/>"
             s += "<text x=\"\(f(x + 24))\" y=\"\(f(y))\">\(Self.escaped(sr.name))</text>\n"
         }
         for (i, label) in keyed.enumerated() {
-            let x = left + Double(i % 2) * pw / 2, y = top + ph + 52 + legendHeight + 18 * Double(i / 2)
+            let x = fr.left + Double(i % 2) * fr.pw / 2, y = fr.top + fr.ph + 52 + legendHeight + 18 * Double(i / 2)
             s += "<text x=\"\(f(x))\" y=\"\(f(y))\" font-size=\"11\">\(i + 1)  \(Self.escaped(label))</text>\n"
         }
-        return s + "</svg>\n"
+        return s
     }
 }
