@@ -52,3 +52,25 @@ public protocol Transport: AnyObject {
     /// Ends every rank of the job, for a rank that cannot continue while others would wait for it.
     func abort(code: Int32) -> Never
 }
+
+/// How long a rank that waits by testing sleeps between tests (`--comm-wait-us N`): N µs while
+/// the wait is young, then an eighth of the time already waited, up to `longest` (1 ms, or N if
+/// larger). A short message is still seen within N µs; a long transfer is tested a few dozen
+/// times instead of once every N µs — on cores shared with compute (overlap, or more ranks than
+/// cores) each test is a wake-up that preempts a compute thread: at N = 50 a 13 MB all-reduce
+/// behind the GPT's backward on 4 ranks over 2 cores cost it 90–160 ms of compute per step.
+/// A wait overruns its message by at most an eighth of its length (and by at most `longest`).
+public struct PollingBackoff: Sendable, Equatable {
+    public let first: UInt32
+    public let longest: UInt32
+
+    public init(firstMicroseconds first: UInt32) {
+        self.first = first
+        longest = Swift.max(first, 1000)
+    }
+
+    /// The sleep before the next test, having slept `waited` µs in this wait so far.
+    public func next(afterWaiting waited: UInt64) -> UInt32 {
+        UInt32(Swift.min(UInt64(longest), Swift.max(UInt64(first), waited / 8)))
+    }
+}

@@ -130,8 +130,9 @@ public final class MPITransport: Transport {
     }
 
     /// How a rank waits for its messages: spinning inside MPI (lowest latency with a core to
-    /// itself), or testing and sleeping `sleepMicroseconds` between tests, which leaves the core to
-    /// others — the kernel's network processing when ranks share cores with it (our emulated cluster).
+    /// itself), or testing and sleeping between tests (`sleepMicroseconds` at first, then longer:
+    /// `PollingBackoff`), which leaves the core to others — the kernel's network processing and
+    /// the other ranks' compute when ranks share cores (our emulated cluster).
     public var sleepMicroseconds: UInt32 = 0
 
     public func wait(_ exchange: inout Exchange) throws {
@@ -141,11 +142,14 @@ public final class MPITransport: Transport {
         try withUnsafeMutablePointer(to: &requests) {
             try $0.withMemoryRebound(to: MPI_Request?.self, capacity: 2) {
                 if pause > 0 {
-                    var done: Int32 = 0
+                    let backoff = PollingBackoff(firstMicroseconds: pause)
+                    var done: Int32 = 0, waited: UInt64 = 0
                     while true {
                         try Self.check(MPI_Testall(2, $0, &done, rw_statuses_ignore()), "MPI_Testall")
                         if done != 0 { break }
-                        usleep(pause)
+                        let sleep = backoff.next(afterWaiting: waited)
+                        usleep(sleep)
+                        waited += UInt64(sleep)
                     }
                 } else {
                     try Self.check(MPI_Waitall(2, $0, rw_statuses_ignore()), "MPI_Waitall")

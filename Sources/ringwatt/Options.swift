@@ -170,7 +170,7 @@ struct AllReduceOptions: ParsableArguments {
     var largeMessageBytes = defaults.largeMessageBytes
     @Option(help: "Values on the wire: f32, or bf16/f16 (half the bytes, sums still in f32).")
     var wireDtype = defaults.wire
-    @Option(help: "Wait for messages by spinning (0) or by testing every N µs and sleeping in between, which leaves cores to the kernel's network processing when ranks share them (default from RINGWATT_COMM_WAIT_US; launch/emucluster.sh sets 50).")
+    @Option(help: "Wait for messages by spinning (0) or by testing and sleeping in between — N µs at first, then an eighth of the time waited, up to 1 ms — which leaves cores to the kernel's network processing and to compute when ranks share them (default from RINGWATT_COMM_WAIT_US; launch/emucluster.sh sets 50).")
     var commWaitUs = Int(ProcessInfo.processInfo.environment["RINGWATT_COMM_WAIT_US"] ?? "") ?? 0
 
     func validate() throws {

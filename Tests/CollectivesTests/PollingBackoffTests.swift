@@ -1,0 +1,35 @@
+import Testing
+@testable import Collectives
+
+/// The wait between tests of a message: short while the wait is young, an eighth of the time
+/// waited after, never past the cap; the number of tests a long wait takes.
+@Suite struct PollingBackoffTests {
+    @Test func startsAtTheFirstWaitGrowsByAnEighthAndStopsAtTheCap() {
+        let b = PollingBackoff(firstMicroseconds: 50)
+        #expect(b.next(afterWaiting: 0) == 50)
+        #expect(b.next(afterWaiting: 400) == 50)     // an eighth is 50: still the first wait
+        #expect(b.next(afterWaiting: 800) == 100)
+        #expect(b.next(afterWaiting: 4_000) == 500)
+        #expect(b.next(afterWaiting: 8_000) == 1000)
+        #expect(b.next(afterWaiting: 10_000_000) == 1000)
+        // A first wait past 1 ms is its own cap: every test after it waits the same.
+        let long = PollingBackoff(firstMicroseconds: 5000)
+        #expect(long.next(afterWaiting: 0) == 5000 && long.next(afterWaiting: 1_000_000) == 5000)
+    }
+
+    /// Sleeping as told through a 100 ms wait: how many tests it takes, and how far the last
+    /// sleep can run past the message (at most an eighth of the wait, at most the cap).
+    @Test func aLongWaitTestsAboutAHundredTimesNotTwoThousand() {
+        let b = PollingBackoff(firstMicroseconds: 50)
+        var waited: UInt64 = 0, tests = 0, longestSleep: UInt32 = 0
+        while waited < 100_000 {
+            let sleep = b.next(afterWaiting: waited)
+            #expect(UInt64(sleep) <= max(50, waited / 8))
+            longestSleep = max(longestSleep, sleep)
+            waited += UInt64(sleep); tests += 1
+        }
+        #expect(longestSleep == 1000)
+        // 8 tests of 50 µs to 400 µs, then growing by 9/8 to 8 ms (~25), then 92 of 1 ms: 125.
+        #expect(tests > 100 && tests < 140, "\(tests) tests (2000 at a fixed 50 µs)")
+    }
+}
