@@ -145,6 +145,15 @@ public struct AllReduceBenchmark {
         return try comm.sum([share])[0] / Double(comm.size)
     }
 
+    /// `cpuShare` at every size `rows` timed for `candidate`, each over enough calls to last about
+    /// 50 ms (3 to 200, from the row's mean call): (bytes, share) per size.
+    public func cpuShares(_ comm: Communicator, _ candidate: Candidate, rows: [Row]) throws -> [(bytes: Int, share: Double)] {
+        try rows.filter { $0.algorithm == candidate.name && $0.count > 0 }.map { row in
+            let calls = Swift.min(200, Swift.max(3, Int((0.05 / Swift.max(1e-9, row.mean)).rounded(.up))))
+            return (row.bytes, try cpuShare(comm, candidate, count: row.count, calls: calls))
+        }
+    }
+
     /// Our algorithms as candidates: each call sets the algorithm, then sums.
     public static func ours(_ names: [AllReduceAlgorithm], _ comm: Communicator) -> [Candidate] {
         names.map { algorithm in

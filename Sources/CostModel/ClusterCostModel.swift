@@ -1,3 +1,4 @@
+import Foundation
 import Collectives
 
 /// Where a job's ranks sit: `ranksPerNode` ranks on each of `nodes` nodes, numbered node by node
@@ -31,6 +32,25 @@ public struct LevelCost: Sendable, Equatable {
     public var ranks: Int
     /// The share of a core a rank keeps busy while it communicates at this level (nil: not measured).
     public var cpuShare: Double?
+    /// The same share measured at each size of the fit's ring (bytes ascending): a rank that tests
+    /// and sleeps spends more of a short wait testing than of a long one (`PollingBackoff`).
+    public var cpuShares: [ShareRow] = []
+
+    public struct ShareRow: Sendable, Equatable {
+        public var bytes: Double, share: Double
+        public init(bytes: Double, share: Double) { self.bytes = bytes; self.share = share }
+    }
+
+    /// The CPU share while an all-reduce of `bytes` (f32 payload; the wire's bytes for a 16-bit
+    /// wire) runs: interpolated in log(bytes) between the measured sizes, the nearest end beyond
+    /// them; `cpuShare` where no size was measured.
+    public func cpuShare(bytes: Double) -> Double? {
+        guard let first = cpuShares.first, let last = cpuShares.last else { return cpuShare }
+        if bytes <= first.bytes { return first.share }
+        if bytes >= last.bytes { return last.share }
+        let i = cpuShares.firstIndex { $0.bytes >= bytes }!, a = cpuShares[i - 1], b = cpuShares[i]
+        return a.share + (log(bytes) - log(a.bytes)) / (log(b.bytes) - log(a.bytes)) * (b.share - a.share)
+    }
 
     public struct Row: Sendable, Equatable {
         public var bytes: Double, seconds: Double
@@ -57,7 +77,9 @@ public struct LevelCost: Sendable, Equatable {
 
     /// At another link rate the measured rows no longer apply: the line alone, its wire part changed.
     public func atLink(gbit: Double, fitLinkGbit: Double?) -> LevelCost {
-        LevelCost(line.atLink(gbit: gbit, fitLinkGbit: fitLinkGbit), rows: [], ranks: ranks, cpuShare: cpuShare)
+        var level = LevelCost(line.atLink(gbit: gbit, fitLinkGbit: fitLinkGbit), rows: [], ranks: ranks, cpuShare: cpuShare)
+        level.cpuShares = cpuShares  // as measured at the fit's rate
+        return level
     }
 
     /// The slower of two levels, step by step (a ring step that uses both).
@@ -196,10 +218,10 @@ public struct ClusterCostModel: Sendable, Equatable {
         return inter.slower(intra)
     }
 
-    /// The CPU share a rank keeps busy while communicating on `topology` (the inter-node level's
-    /// once the job spans nodes), nil where that level did not measure it.
-    public func cpuShare(_ t: Topology) -> Double? {
-        t.nodes > 1 ? inter?.cpuShare : intra?.cpuShare
+    /// The CPU share a rank keeps busy while all-reducing `bytes` on `topology` (the inter-node
+    /// level's once the job spans nodes), nil where that level did not measure it.
+    public func cpuShare(_ t: Topology, bytes: Double) -> Double? {
+        (t.nodes > 1 ? inter : intra)?.cpuShare(bytes: bytes)
     }
 
     /// The model with the inter-node wire at another link rate (`LevelCost.atLink`); the

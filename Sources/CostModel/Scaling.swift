@@ -53,7 +53,7 @@ public struct JobConfiguration: Sendable, Equatable, Hashable {
 ///   s         = max(1, p / shared cores) when all hosts share that many cores (the emulated cluster), else 1
 ///   c_i       = t_allreduce(bucket i)  (ClusterCostModel, for the wire format and algorithm)
 ///   no overlap: t_iter = s·(t_compute(b) + t_other) + Σ c_i
-///   overlap:    the communication thread's CPU while backward runs (h · (u · Σ c_i + conv) a rank:
+///   overlap:    the communication thread's CPU while backward runs (h · (Σ u_i·c_i + conv) a rank:
 ///               h the share of the communication that ends before backward does, from the
 ///               schedule below at the unstretched compute; u as for P_comm below; conv the
 ///               conversion to and from a 16-bit wire, 2q·n·c_w a bucket) runs on the cores the
@@ -67,9 +67,10 @@ public struct JobConfiguration: Sendable, Equatable, Hashable {
 ///               start_i = max(ready_i, end_(i−1)); exposed = max(0, end_last − t_c)
 ///               t_iter = t_c + s·t_other + exposed
 ///   P_busy    = M · P_idle + p · (P_1 − P_idle) / s
-///   P_comm    = M · P_idle + min(p · u, cores) · (P_1 − P_idle): u the share of a core a rank keeps
-///               busy while it communicates — 1 (spinning waits), 0 (sleeping waits), or what the
-///               fit measured (its ring's CPU seconds over wall seconds); cores = shared cores or p
+///   P_comm    = M · P_idle + min(p · u, cores) · (P_1 − P_idle): u_i the share of a core a rank keeps
+///               busy while it all-reduces bucket i — 1 (spinning waits), 0 (sleeping waits), or what
+///               the fit measured at that size on the wire (its ring's CPU seconds over wall
+///               seconds, interpolated in log bytes); u = Σ u_i·c_i / Σ c_i; cores = shared cores or p
 ///   M         = machines: 1 when all hosts share one machine's cores (--shared-cores), else N
 ///   E_epoch   = steps · (P_busy · s · (t_compute + t_other) + P_comm · exposed)
 /// t_compute(b): the calibration's at its batch; with calibrations at two or more batches, the
@@ -208,11 +209,17 @@ public struct ScalingPrediction: Sendable, Equatable {
             try network.seconds(bytes: $0, topology: t, algorithm: configuration.algorithm, wire: configuration.wire)
         }
         let commSeconds = comms.reduce(0, +)
-        let share = switch commPower {
-        case .busy: 1.0
-        case .idle: 0.0
-        case .measured: network.cpuShare(t) ?? 1
+        // Core-seconds a rank spends per step in its all-reduces: each bucket's time at the share
+        // measured for its size on the wire; `share` their time-weighted mean.
+        let shares = buckets.map { bytes -> Double in
+            switch commPower {
+            case .busy: 1.0
+            case .idle: 0.0
+            case .measured: network.cpuShare(t, bytes: bytes * Double(configuration.wire.bytes) / 4) ?? 1
+            }
         }
+        let commCPU = zip(shares, comms).map(*).reduce(0, +)
+        let share = commSeconds > 0 ? commCPU / commSeconds : shares.first ?? 1
         // With overlap, the communication thread's CPU stretches compute where no core is spare:
         // the part of it that runs while backward does (what ends after backward is exposed
         // communication, which the ranks wait through, not compute's cores).
@@ -223,7 +230,7 @@ public struct ScalingPrediction: Sendable, Equatable {
         if configuration.overlap, machineCores > 0, commSeconds > 0 {
             let hidden = max(0, commSeconds - exposed) / commSeconds
             let conversion = buckets.map { network.conversionSeconds(bytes: $0, ranks: t.ranks, wire: configuration.wire) }.reduce(0, +)
-            let demand = ranksPerMachine * hidden * (share * commSeconds + conversion)
+            let demand = ranksPerMachine * hidden * (commCPU + conversion)
             let spare = max(0, machineCores - ranksPerMachine) * computeWall * backwardFraction
             computeWall += max(0, demand - spare) / machineCores
             exposed = exposedWithOverlap(comms, buckets: buckets, compute: computeWall)

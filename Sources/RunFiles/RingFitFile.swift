@@ -25,6 +25,8 @@ public struct RingFitFile: Codable {
     /// The share of a core a rank keeps busy in the ring (CPU seconds over wall seconds, the
     /// largest size, the mean over ranks): what communicating draws between idle and busy.
     public var commCpuShare: Double?
+    /// The same share at every size of the ring rows: [bytes, share], ascending.
+    public var commCpuShareByBytes: [[Double]]?
     /// The link rate the fit ran at, when the launcher knew it (RINGWATT_LINK_GBIT).
     public var linkGbit: Double?
 
@@ -32,6 +34,7 @@ public struct RingFitFile: Codable {
         case model, ranks, nodes, alphaS = "alpha_s", betaSPerByte = "beta_s_per_byte", gammaSPerByte = "gamma_s_per_byte"
         case interceptS = "intercept_s", slopeSPerByte = "slope_s_per_byte", maxRelativeError = "max_relative_error"
         case meanRelativeError = "mean_relative_error", points, conversionSPerByte = "conversion_s_per_byte", linkGbit = "link_gbit", rows, commCpuShare = "comm_cpu_share"
+        case commCpuShareByBytes = "comm_cpu_share_by_bytes"
     }
 
     public init(_ fit: RingFit, ranks: Int, nodes: Int, conversionSPerByte: [WireFormat: Double] = [:], linkGbit: Double? = nil,
@@ -59,6 +62,10 @@ public struct RingFitFile: Codable {
         linkGbit = try c.decodeIfPresent(Double.self, forKey: .linkGbit)
         rows = try c.decodeIfPresent([[Double]].self, forKey: .rows)
         commCpuShare = try c.decodeIfPresent(Double.self, forKey: .commCpuShare)
+        commCpuShareByBytes = try c.decodeIfPresent([[Double]].self, forKey: .commCpuShareByBytes)
+        guard (commCpuShareByBytes ?? []).allSatisfy({ $0.count == 2 && $0[0] > 0 && $0[1] >= 0 && $0.allSatisfy(\.isFinite) }) else {
+            throw DecodingError.dataCorruptedError(forKey: .commCpuShareByBytes, in: c, debugDescription: "comm_cpu_share_by_bytes must be [bytes > 0, share ≥ 0] pairs")
+        }
         guard (rows ?? []).allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isFinite) }) else {
             throw DecodingError.dataCorruptedError(forKey: .rows, in: c, debugDescription: "rows must be [bytes, seconds] pairs")
         }
@@ -68,8 +75,10 @@ public struct RingFitFile: Codable {
 
     /// The level this file describes, with its measured rows (`LevelCost`).
     public var levelCost: LevelCost {
-        LevelCost(ring, rows: (rows ?? []).map { LevelCost.Row(bytes: $0[0], seconds: $0[1]) }, ranks: ranks ?? 2,
-                  cpuShare: commCpuShare)
+        var level = LevelCost(ring, rows: (rows ?? []).map { LevelCost.Row(bytes: $0[0], seconds: $0[1]) }, ranks: ranks ?? 2,
+                              cpuShare: commCpuShare)
+        level.cpuShares = (commCpuShareByBytes ?? []).map { LevelCost.ShareRow(bytes: $0[0], share: $0[1]) }.sorted { $0.bytes < $1.bytes }
+        return level
     }
 
     public var conversion: [WireFormat: Double] {

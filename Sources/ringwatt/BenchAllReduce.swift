@@ -97,11 +97,11 @@ struct BenchAllReduce: ParsableCommand {
                 }
             }
             let (rows, failed) = try bench.run(comm, candidates)
-            // The fit also records the CPU a rank spends in the ring, at the largest size.
+            // The fit also records the CPU a rank spends in the ring, at every size.
             let ring = fit == nil ? nil : candidates.first { $0.name == AllReduceAlgorithm.ring.rawValue }
-            let share = try ring.map { try bench.cpuShare(comm, $0, count: bench.counts.max() ?? 0) }
+            let shares = try ring.map { try bench.cpuShares(comm, $0, rows: rows) } ?? []
             guard comm.isRoot else { return check && failed ? 1 : 0 }
-            try report(rows, ranks: comm.size, nodes: comm.nodeCount, cpuShare: share)
+            try report(rows, ranks: comm.size, nodes: comm.nodeCount, cpuShares: shares)
             guard check && failed else { return 0 }
             FileHandle.standardError.write(Data("bench-allreduce: results differ from the exact sum\n".utf8))
             return 1
@@ -109,40 +109,19 @@ struct BenchAllReduce: ParsableCommand {
     }
 
     /// Rank 0: the table, and the JSON, CSV and fit files asked for.
-    func report(_ rows: [Row], ranks p: Int, nodes: Int, cpuShare: Double?) throws {
+    func report(_ rows: [Row], ranks p: Int, nodes: Int, cpuShares: [(bytes: Int, share: Double)]) throws {
         print("# ranks \(p), nodes \(nodes), iters ≥ \(iters), min time \(minTimeMs) ms, warmup \(warmup), pause \(pauseUs) µs, segment \(allReduce.segmentBytes) B, "
               + "auto thresholds \(allReduce.smallMessageBytes)/\(allReduce.largeMessageBytes) B, wire \(allReduce.wireDtype.rawValue), "
               + "length check \(verifyLengths ? "on" : "off")")
         print("# \(CPUInfo.current?.description ?? "CPU unknown"); BLAS \(BLASSetup.info.line) (not used by this benchmark; the core training runs here)")
-        func cell(_ s: String, _ w: Int, left: Bool = false) -> String {
-            let pad = String(repeating: " ", count: Swift.max(0, w - s.count))
-            return left ? s + pad : pad + s
-        }
-        print(cell("bytes", 12) + cell("count", 11) + "  " + cell("algorithm", 19, left: true) + cell("calls", 7) + cell("time_us", 11)
-              + cell("min_us", 11) + cell("max_us", 11) + cell("algbw_GBps", 12) + cell("busbw_GBps", 12) + cell("max_error", 11))
         let records = rows.map { BenchRecord($0, ranks: p, nodes: nodes) }
-        for r in records {
-            print(cell(String(r.bytes), 12) + cell(String(r.count), 11) + "  " + cell(r.algorithm, 19, left: true) + cell(String(r.iters), 7)
-                  + cell(String(format: "%.2f", r.timeUs), 11) + cell(String(format: "%.2f", r.minUs), 11)
-                  + cell(String(format: "%.2f", r.maxUs), 11) + cell(String(format: "%.3f", r.algbwGBps), 12)
-                  + cell(String(format: "%.3f", r.busbwGBps), 12) + cell(String(format: "%.2g", r.maxAbsError), 11))
-        }
+        print(BenchRecord.table(records), terminator: "")
         if let json { try RunDirectory.writeAtomically(path: json, try RunFileCoding.document(records)) }
-        if let csv {
-            try writeCSV(csv, header: BenchRecord.CodingKeys.allCases.map(\.rawValue), rows: records.map {
-                [$0.ranks, $0.nodes, $0.algorithm, $0.bytes, $0.count, $0.iters, $0.timeUs, $0.minUs, $0.maxUs,
-                 $0.algbwGBps, $0.busbwGBps, $0.maxAbsError]
-            })
-        }
+        if let csv { try writeCSV(csv, header: BenchRecord.CodingKeys.allCases.map(\.rawValue), rows: records.map(\.cells)) }
         if let fit {
-            let ring = rows.filter { $0.algorithm == "ring" && $0.count > 0 }.map { (bytes: Double($0.bytes), seconds: $0.mean) }
-            guard let model = RingFit.fit(ring, ranks: p, gamma: AllReduce.reductionSecondsPerByte()) else {
+            guard let file = RingFitFile(benchmark: rows, ranks: p, nodes: nodes, cpuShares: cpuShares) else {
                 throw ValidationError("--fit needs at least 2 ranks and 2 ring sizes")
             }
-            let conversion = Dictionary(uniqueKeysWithValues: [WireFormat.bf16, .f16].map { ($0, $0.conversionSecondsPerByte()) })
-            let link = ProcessInfo.processInfo.environment["RINGWATT_LINK_GBIT"].flatMap(Double.init)
-            var file = RingFitFile(model, ranks: p, nodes: nodes, conversionSPerByte: conversion, linkGbit: link, rows: ring)
-            file.commCpuShare = cpuShare
             try RunDirectory.writeAtomically(path: fit, try RunFileCoding.document(file))
             print("# fit: \(try RunFileCoding.line(file))")
         }
@@ -157,30 +136,4 @@ struct BenchAllReduce: ParsableCommand {
         return "mpi"
     }
 
-}
-
-/// One row of the JSON output: one algorithm at one size.
-struct BenchRecord: Codable {
-    var ranks, nodes: Int
-    var algorithm: String
-    /// The size: bytes = 4 × count floats, timed in `iters` calls.
-    var bytes, count, iters: Int
-    /// Mean, fastest and slowest call, µs (each call's time is its slowest rank's).
-    var timeUs, minUs, maxUs: Double
-    var algbwGBps, busbwGBps: Double
-    /// Worst difference from the exact sum.
-    var maxAbsError: Double
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case ranks, nodes, algorithm, bytes, count, iters, timeUs = "time_us", minUs = "min_us", maxUs = "max_us"
-        case algbwGBps = "algbw_GBps", busbwGBps = "busbw_GBps", maxAbsError = "max_abs_error"
-    }
-
-    init(_ r: BenchAllReduce.Row, ranks p: Int, nodes: Int) {
-        ranks = p; self.nodes = nodes; algorithm = r.algorithm; bytes = r.bytes; count = r.count; iters = r.iters
-        timeUs = r.mean * 1e6; minUs = r.min * 1e6; maxUs = r.max * 1e6
-        algbwGBps = r.mean > 0 ? Double(r.bytes) / r.mean / 1e9 : 0
-        busbwGBps = busBandwidth(bytes: Double(r.bytes), seconds: r.mean, ranks: p) / 1e9
-        maxAbsError = r.error
-    }
 }

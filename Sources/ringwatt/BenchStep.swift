@@ -47,72 +47,27 @@ struct BenchStep: ParsableCommand {
         return ", \(config.optimizer.rawValue), OPENBLAS_NUM_THREADS=\(threads)\n\(Self.machineLine)"
     }
 
-    /// Rounds of `steps` training steps, sampled and unsampled alternating which goes first so
-    /// drift favours neither, each followed by `steps` of the same GEMM calls alone.
+    /// Times the step against its GEMM calls (`StepBenchmark`) and prints the figures.
     private func measure<M, S>(_ work: TrainingStep<M, S>, _ gemm: GEMMBenchmark, flops: Double, unit: String, perStep: Int,
                                defaults: (rounds: Int, steps: Int)) throws {
         let rounds = self.rounds ?? defaults.rounds, steps = self.steps ?? defaults.steps
-        var timer = StepTimer(work: work, steps: steps)
-        _ = timer.round(); _ = gemmRound(gemm, steps)  // warm-up
-        timer.parts = [0, 0, 0]
-        let selection = try SourceSelection.choose(powerSource == .none ? .estimate : powerSource, estimate: EstimateModel(),
-                                                   ranksOnMachine: 1, readsMachineCounters: true)
-        let sampler = PowerSampler(sources: selection.sources, hz: sampleHz, epoch: monotonicSeconds())
-        var stepTimes: [Double] = [], gemmTimes: [Double] = [], sampledTimes: [Double] = []
-        func sampled() -> Double { sampler.start(); defer { sampler.stop() }; return timer.round() }
-        for round in 0..<rounds {
-            if sampleHz > 0 && round % 2 == 1 { sampledTimes.append(sampled()) }
-            stepTimes.append(timer.round())
-            if sampleHz > 0 && round % 2 == 0 { sampledTimes.append(sampled()) }
-            gemmTimes.append(gemmRound(gemm, steps))
-        }
-        let step = median(stepTimes)!, ceiling = median(gemmTimes)!
-        let timed = Double(rounds * steps * (sampleHz > 0 ? 2 : 1))  // parts were summed over every timed step
+        let b = try StepBenchmark(work, gemm: gemm, rounds: rounds, steps: steps, sampleHz: sampleHz, powerSource: powerSource)
+        let step = median(b.stepTimes)!, ceiling = median(b.gemmTimes)!
         print("\(rounds) rounds × \(steps) steps (medians; spread over rounds in brackets)")
-        print(String(format: "training step      %9.3f ms [%.3f-%.3f]  %7.2f GFLOP/s  %9.0f %@/s", step * 1e3, stepTimes.min()! * 1e3,
-                     stepTimes.max()! * 1e3, flops / step / 1e9, Double(perStep) / step, unit))
-        print(String(format: "sgemm, same calls  %9.3f ms [%.3f-%.3f]  %7.2f GFLOP/s", ceiling * 1e3, gemmTimes.min()! * 1e3,
-                     gemmTimes.max()! * 1e3, flops / ceiling / 1e9))
+        print(String(format: "training step      %9.3f ms [%.3f-%.3f]  %7.2f GFLOP/s  %9.0f %@/s", step * 1e3, b.stepTimes.min()! * 1e3,
+                     b.stepTimes.max()! * 1e3, flops / step / 1e9, Double(perStep) / step, unit))
+        print(String(format: "sgemm, same calls  %9.3f ms [%.3f-%.3f]  %7.2f GFLOP/s", ceiling * 1e3, b.gemmTimes.min()! * 1e3,
+                     b.gemmTimes.max()! * 1e3, flops / ceiling / 1e9))
         print(String(format: "  of which: batch %.1f µs, forward+backward %.1f µs, guard and optimizer %.1f µs (means per step)",
-                     1e6 * timer.parts[0] / timed, 1e6 * timer.parts[1] / timed, 1e6 * timer.parts[2] / timed))
+                     1e6 * b.parts.batch, 1e6 * b.parts.forwardBackward, 1e6 * b.parts.update))
         print(String(format: "fraction of the BLAS ceiling: %.3f (targets: MLP ≥ 0.85 at batch 64, ≥ 0.90 at 256; GPT ≥ 0.80)", ceiling / step))
         guard sampleHz > 0 else { return }
         // Each round's sampled steps against the same round's unsampled ones: the median of the
         // paired overheads and their spread (single rounds on a shared host swing by several %).
-        let overheads = zip(sampledTimes, stepTimes).map { 100 * ($0 / $1 - 1) }
+        let overheads = zip(b.sampledTimes, b.stepTimes).map { 100 * ($0 / $1 - 1) }
         print(String(format: "with power sampling at %.0f Hz (%@): %.3f ms; overhead per round: median %+.2f %%, "
-                     + "spread %+.2f to %+.2f %% over %d rounds (target ≤ 1 %%)", sampleHz, selection.label,
-                     median(sampledTimes)! * 1e3, median(overheads)!, overheads.min()!, overheads.max()!, rounds))
-    }
-
-    private func gemmRound(_ gemm: GEMMBenchmark, _ steps: Int) -> Double {
-        (0..<steps).map { _ in gemm.runOnce() }.reduce(0, +) / Double(steps)
-    }
-}
-
-/// Runs the trainer's step round after round through the epoch's batches in order, summing the
-/// time of its three parts.
-private struct StepTimer<M: TrainableModel, S: BatchSource> where M.Batch == S.Batch {
-    let work: TrainingStep<M, S>
-    let steps: Int
-    var position = 0
-    var parts = [0.0, 0.0, 0.0]
-
-    /// Seconds per step over one round.
-    mutating func round() -> Double {
-        let t0 = monotonicSeconds()
-        for _ in 0..<steps {
-            let perEpoch = work.source.batchesPerEpoch
-            let a = monotonicSeconds()
-            work.fillBatch(epoch: position / perEpoch, index: position % perEpoch)
-            let b = monotonicSeconds()
-            _ = work.forwardBackward(events: StepEvents())
-            let c = monotonicSeconds()
-            _ = work.update(step: position)
-            parts[0] += b - a; parts[1] += c - b; parts[2] += monotonicSeconds() - c
-            position += 1
-        }
-        return (monotonicSeconds() - t0) / Double(steps)
+                     + "spread %+.2f to %+.2f %% over %d rounds (target ≤ 1 %%)", sampleHz, b.samplerLabel,
+                     median(b.sampledTimes)! * 1e3, median(overheads)!, overheads.min()!, overheads.max()!, rounds))
     }
 }
 

@@ -78,63 +78,19 @@ struct PlanCommand: ParsableCommand {
         return v * scale
     }
 
-    /// Every configuration: node counts 1, 2, 4 … --max-nodes × the grid's other axes.
+    /// Every configuration of the grid (`PlanInputs.grid`).
     func grid(algorithm: AllReduceAlgorithm) throws -> [JobConfiguration] {
-        func list<T>(_ text: String, _ name: String, _ parse: (String) -> T?) throws -> [T] {
-            var items: [String] = []
-            for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !items.contains(item) {
-                items.append(item)
-            }
-            let values = items.map(parse)
-            guard !items.isEmpty, values.allSatisfy({ $0 != nil }) else { throw ValidationError("--\(name): cannot read '\(text)'") }
-            return values.map { $0! }
-        }
-        let perNode = try list(ranksPerNode, "ranks-per-node") { Int($0).flatMap { $0 >= 1 && $0 <= 4096 ? $0 : nil } }
-        let wires = try list(wire, "wire") { WireFormat(rawValue: $0) }
-        let overlaps = try list(overlap, "overlap") { ["off": false, "on": true][$0] }
-        let buckets: [Double] = try list(bucketMb, "bucket-mb") { s -> Double? in
-            switch s {
-            case "auto": Double(GradientBuckets.automaticBytes)
-            case "whole": Double.infinity
-            default: Double(s).flatMap { $0 > 0 && $0.isFinite ? $0 * 1e6 : nil }
-            }
-        }
-        var nodes: [Int] = [], n = 1
-        while n <= maxNodes { nodes.append(n); n *= 2 }
-        var configurations: [JobConfiguration] = []
-        for n in nodes {
-            for k in perNode {
-                let t = Topology(nodes: n, ranksPerNode: k)
-                // One rank has nothing to send: wire, overlap and buckets don't apply.
-                if t.ranks == 1 { configurations.append(JobConfiguration(topology: t, algorithm: algorithm)); continue }
-                // One bucket leaves only when backward is over: overlap has nothing to hide.
-                for w in wires { for o in overlaps { for b in buckets where !(o && b.isInfinite) {
-                    configurations.append(JobConfiguration(topology: t, wire: w, overlap: o, bucketBytes: b, algorithm: algorithm))
-                } } }
-            }
-        }
-        return configurations
+        try PlanInputs.grid(ranksPerNode: ranksPerNode, wire: wire, overlap: overlap, bucketMb: bucketMb, maxNodes: maxNodes, algorithm: algorithm)
     }
 
     func run() throws {
-        let runs = try calibration.map(RunOnDisk.calibration(path:))
-        for other in runs.dropFirst() {
-            let a = runs[0].summary, b = other.summary
-            guard a.config.model == b.config.model, a.parameters == b.parameters else {
-                throw ValidationError("\(other.path) trains another model (\(b.config.model.rawValue), \(b.parameters) parameters) than \(runs[0].path) (\(a.config.model.rawValue), \(a.parameters)); calibrate one model")
-            }
-        }
-        // Repeated calibrations at one batch (a noisy machine): the median of them stands for it.
-        let byBatch = Dictionary(grouping: runs) { $0.computeAtBatch.batch }
-        let representative = byBatch.mapValues { group in group.sorted { $0.trainingSecondsPerIteration < $1.trainingSecondsPerIteration }[group.count / 2] }
-        let base = representative[runs[0].computeAtBatch.batch]!
+        let (base, byBatch) = try PlanInputs.calibrations(calibration)
         let unit = base.summary.sampleUnit ?? "sample"
         if tokens != nil && unit != "token" { throw ValidationError("--tokens: \(base.path) counts samples, not tokens; give --samples or --epochs") }
         if samples != nil && unit == "token" { throw ValidationError("--samples: \(base.path) is the language model, which counts tokens; give --tokens or --epochs") }
-        let network = try network()
-        var model = ScalingPrediction(calibration: base, network: network, idleWatts: idleWatts, ranksPerNode: 1,
-                                      sharedCores: sharedCores, commPower: commPower)
-        model.computeByBatch = representative.values.map(\.computeAtBatch)
+        var model = ScalingPrediction(calibration: base, network: try PlanInputs.network(fits: fit, linkGbit: linkGbit, fitLinkGbit: fitLinkGbit),
+                                      idleWatts: idleWatts, ranksPerNode: 1, sharedCores: sharedCores, commPower: commPower)
+        model.computeByBatch = byBatch.values.map(\.computeAtBatch)
         model.coresPerNode = coresPerNode
         let configurations = try grid(algorithm: base.summary.config.algorithm)
         // The buckets the trainer forms at each size, from the model's layers.
@@ -147,93 +103,20 @@ struct PlanCommand: ParsableCommand {
         let work = tokens ?? samples ?? epochs! * model.samplesPerEpoch
         let plan: Plan
         do {
-            plan = try Plan(prediction: model, configurations: configurations, work: work,
-                            globalBatch: globalBatch, accounting: accounting)
+            plan = try Plan(prediction: model, configurations: configurations, work: work, globalBatch: globalBatch, accounting: accounting)
         } catch let missing as ClusterCostModel.MissingLevel {
             throw ValidationError("\(missing); or leave such configurations out (--ranks-per-node, --max-nodes)")
         }
         let deadlineSeconds = try deadline.map(Self.seconds)
-        printTable(plan, unit: unit, work: work, model: model, accounting: accounting)
-        let checks = try compare(plan, with: measured, unit: unit)
+        print(PlanText.table(plan, unit: unit, work: work, model: model, accounting: accounting), terminator: "")
+        let checks = try PlanText.measured(plan, runs: measured, unit: unit)
+        print(checks.text, terminator: "")
         let least = Result { try plan.leastEnergy(deadline: deadlineSeconds) }
         let fastest = energyBudgetKwh.map { budget in Result { try plan.fastest(energyBudget: budget * 3.6e6) } }
         if let json { try RunDirectory.writeAtomically(path: json, try RunFileCoding.document(PlanFile(plan, unit: unit, work: work,
-            deadline: deadlineSeconds, least: try? least.get(), fastest: try? fastest?.get(), measured: checks))) }
+            deadline: deadlineSeconds, least: try? least.get(), fastest: try? fastest?.get(), measured: checks.errors))) }
         if let svg { try PlanPlot(plan: plan, pick: try? least.get(), unit: unit, deadline: deadlineSeconds).write(to: svg) }
-        describe(try least.get(), deadline: deadlineSeconds, what: "least energy" + (deadlineSeconds == nil ? "" : " within the deadline"), unit: unit)
-        if let fastest { describe(try fastest.get(), deadline: nil, what: "fastest within \(Plan.kWh(energyBudgetKwh! * 3.6e6))", unit: unit) }
-    }
-
-    /// The two levels from the fit files, at --link-gbit if given.
-    func network() throws -> ClusterCostModel {
-        var levels: [String: RingFitFile] = [:], paths: [String: String] = [:]
-        for path in fit {
-            let file: RingFitFile
-            do { file = try RingFitFile.read(path: path) } catch {
-                throw ValidationError("\(path): not a bench-allreduce --fit file (alpha_s, beta_s_per_byte, gamma_s_per_byte)")
-            }
-            guard let level = file.level else {
-                throw ValidationError("\(path): fitted on \(file.nodes!) nodes × \(file.ranks! / max(1, file.nodes!)) ranks, which mixes both levels; fit on one node (intra) and on nodes of one rank each (inter)")
-            }
-            if let first = paths[level] { throw ValidationError("\(path): a second \(level)-node fit (the first: \(first)); give one per level") }
-            levels[level] = file; paths[level] = path
-        }
-        let conversion = (levels["inter"] ?? levels["intra"])!.conversion
-        var network = ClusterCostModel(intra: levels["intra"]?.levelCost, inter: levels["inter"]?.levelCost, conversionSecondsPerByte: conversion)
-        if let linkGbit {
-            guard levels["inter"] != nil else { throw ValidationError("--link-gbit changes the inter-node level, and no --fit is one") }
-            network = network.atLink(gbit: linkGbit, fitLinkGbit: fitLinkGbit ?? levels["inter"]?.linkGbit)
-        }
-        return network
-    }
-
-    func printTable(_ plan: Plan, unit: String, work: Double, model: ScalingPrediction, accounting: EnergyAccounting) {
-        print(String(format: "work: %.4g %@s; calibration: %.4g s compute + %.4g s other per step at %g %@s per rank, %.1f W (idle %.1f W)",
-                     work, unit, model.computeSeconds, model.otherSeconds, model.batchPerRank, unit, model.calibrationWatts, model.idleWatts)
-              + String(format: "; PUE %.2f, %.0f gCO₂e/kWh", accounting.pue, accounting.carbonGramsPerKWh))
-        for note in plan.notes { print("note: \(note)") }
-        print("  configuration                  batch/rank  t_iter_ms   time_to_finish   energy_kWh   J/\(unit)      CO2_g   comm%  dominant")
-        for r in plan.rows.sorted(by: { ($0.seconds, $0.joules) < ($1.seconds, $1.joules) }) {
-            let label = r.configuration.label.padding(toLength: 30, withPad: " ", startingAt: 0)
-            let finish = String(repeating: " ", count: max(0, 16 - Plan.duration(r.seconds).count)) + Plan.duration(r.seconds)
-            print(String(format: "%@ %@ %10.4g %10.2f %@ %12.4g %10.4g %10.4g %6.1f  %@", r.onFrontier ? "*" : " ", label,
-                         r.batchPerRank, r.point.iterationSeconds * 1e3, finish, r.facility.kWh,
-                         r.joulesPerSample, r.facility.co2Grams, 100 * r.commJoules / max(1e-300, r.computeJoules + r.commJoules + r.idleJoules),
-                         r.dominantTerm))
-        }
-        let bases = Set(plan.rows.map(\.computeBasis.rawValue)).sorted()
-        print("* on the time–energy frontier; compute time per rank: \(bases.joined(separator: ", "))")
-    }
-
-    /// Each measured run against its configuration's row, printed.
-    func compare(_ plan: Plan, with paths: [String], unit: String) throws -> [PredictionError] {
-        guard !paths.isEmpty else { return [] }
-        print("measured (per training iteration; evaluation and checkpoints left out):")
-        var results: [PredictionError] = []
-        for path in paths {
-            let run = try RunOnDisk(path: path)
-            guard let row = plan.rows.first(where: { $0.configuration == run.jobConfiguration }) else {
-                print("  \(path): \(run.jobConfiguration.label) is not in the grid")
-                continue
-            }
-            let e = PredictionError(measured: run, row: row)
-            print(String(format: "  %@  t_iter %.2f ms vs %.2f ms (%+.1f %%), %.4g vs %.4g J/%@ (%+.1f %%)  %@",
-                         row.configuration.label.padding(toLength: 28, withPad: " ", startingAt: 0), e.tIterPredictedS * 1e3,
-                         e.tIterMeasuredS * 1e3, 100 * e.tIterError, e.joulesPerSamplePredicted, e.joulesPerSampleMeasured, unit,
-                         100 * e.energyError, path))
-            results.append(e)
-        }
-        return results
-    }
-
-    func describe(_ pick: Plan.Pick, deadline: Double?, what: String, unit: String) {
-        let r = pick.row
-        var line = "plan (\(what)): \(r.configuration.label) — \(Plan.duration(r.seconds)), \(Plan.kWh(r.joules)), "
-            + String(format: "%.4g J/%@, %.4g gCO₂e; dominated by %@", r.joulesPerSample, unit, r.facility.co2Grams, r.dominantTerm)
-        if let next = pick.runnerUp, let m = pick.margin {
-            line += String(format: "; next best %@ by %.1f %%", next.configuration.label, 100 * m)
-        }
-        if let deadline { line += String(format: " (deadline %@, %.0f %% of it used)", Plan.duration(deadline), 100 * r.seconds / deadline) }
-        print(line)
+        print(PlanText.pick(try least.get(), deadline: deadlineSeconds, what: "least energy" + (deadlineSeconds == nil ? "" : " within the deadline"), unit: unit))
+        if let fastest { print(PlanText.pick(try fastest.get(), deadline: nil, what: "fastest within \(Plan.kWh(energyBudgetKwh! * 3.6e6))", unit: unit)) }
     }
 }

@@ -51,8 +51,9 @@ struct Predict: ParsableCommand {
             throw ValidationError("\(fit): not a bench-allreduce --fit file (alpha_s, beta_s_per_byte, gamma_s_per_byte)")
         }
         let ring = linkGbit.map { fitted.ring.atLink(gbit: $0, fitLinkGbit: fitLinkGbit) } ?? fitted.ring
-        // One level (one network) on its fitted line, with the CPU share the fit measured.
-        let level = LevelCost(ring, cpuShare: fitted.commCpuShare)
+        // One level (one network) on its fitted line, with the CPU shares the fit measured.
+        var level = LevelCost(ring, cpuShare: fitted.commCpuShare)
+        level.cpuShares = fitted.levelCost.cpuShares
         let model = ScalingPrediction(calibration: cal, network: ClusterCostModel(intra: level, inter: level), idleWatts: idleWatts, ranksPerNode: ranksPerNode,
                                       sharedCores: sharedCores, commPower: commPower)
         let compute = model.computeSeconds, other = model.otherSeconds, gradientBytes = Double(cal.summary.parameters * 4)

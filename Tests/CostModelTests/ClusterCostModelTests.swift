@@ -187,6 +187,32 @@ import Energy
         #expect(abs(try commWatts(.measured) - (4 * 20 + 1 * 10)) < 1e-9)
     }
 
+    /// The share measured at each size: interpolated in log bytes, the ends beyond them; the
+    /// single share without sizes; per bucket by its bytes on the wire.
+    @Test func communicationShareFollowsTheSizeOnTheWire() throws {
+        var level = LevelCost(RingCostModel(alpha: 0, beta: 1e-9, gamma: 0), cpuShare: 0.3)
+        #expect(level.cpuShare(bytes: 1e4) == 0.3)
+        level.cpuShares = [.init(bytes: 1e3, share: 0.8), .init(bytes: 1e5, share: 0.2)]
+        #expect(abs(level.cpuShare(bytes: 1e4)! - 0.5) < 1e-12, "halfway in log bytes")
+        #expect(level.cpuShare(bytes: 10) == 0.8 && level.cpuShare(bytes: 1e9) == 0.2)
+        var m = prediction(sharedCores: 2)
+        m.commPower = .measured
+        m.bucketBytes = [1e3, 1e5]
+        m.network.inter = level
+        let t = Topology(nodes: 4, ranksPerNode: 1)
+        // 4 ranks on one machine of 2 cores: the buckets' times c_i (β only: 2·(3/4)·b·1e-9) weight
+        // their shares 0.8 and 0.2; P_comm = 20 + min(4·u, 2)·10.
+        let c = [1e3, 1e5].map { 2 * 0.75 * $0 * 1e-9 }, u = (0.8 * c[0] + 0.2 * c[1]) / (c[0] + c[1])
+        let pt = try m.point(JobConfiguration(topology: t))
+        #expect(abs(pt.commJoules / (pt.steps * pt.exposedCommSeconds) - (20 + 4 * u * 10)) < 1e-9)
+        // A bf16 wire sends half the bytes: the 1e5-byte bucket is looked up at 5e4.
+        let bf16 = try m.point(JobConfiguration(topology: t, wire: .bf16))
+        let half = [5e2, 5e4].map { level.cpuShare(bytes: $0)! }
+        let times = try [1e3, 1e5].map { try m.network.seconds(bytes: $0, topology: t, wire: .bf16) }
+        let ub = (half[0] * times[0] + half[1] * times[1]) / (times[0] + times[1])
+        #expect(abs(bf16.commJoules / (bf16.steps * bf16.exposedCommSeconds) - (20 + 4 * ub * 10)) < 1e-9)
+    }
+
     @Test func strongScalingReadsComputeAtTheBatch() throws {
         var m = prediction()
         // One calibration: proportional.

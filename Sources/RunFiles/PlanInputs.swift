@@ -1,0 +1,142 @@
+import Foundation
+import Collectives
+import CostModel
+import Energy
+
+/// What `ringwatt plan` prices, read from what the user gives it: the grid of configurations
+/// from its comma-separated lists, the two-level network from `bench-allreduce --fit` files, and
+/// the calibration runs (one model; repeated runs at one batch size stand for it by their median).
+/// Every bad input is a `RunError.configuration` of one line.
+public enum PlanInputs {
+    /// Every configuration: node counts 1, 2, 4 … `maxNodes` × ranks per node × wire × overlap ×
+    /// bucket size. One rank has nothing to send (one configuration); one bucket leaves only when
+    /// backward is over, so it is not combined with overlap.
+    public static func grid(ranksPerNode: String, wire: String, overlap: String, bucketMb: String, maxNodes: Int,
+                            algorithm: AllReduceAlgorithm) throws -> [JobConfiguration] {
+        let perNode = try list(ranksPerNode, "ranks-per-node") { Int($0).flatMap { $0 >= 1 && $0 <= 4096 ? $0 : nil } }
+        let wires = try list(wire, "wire") { WireFormat(rawValue: $0) }
+        let overlaps = try list(overlap, "overlap") { ["off": false, "on": true][$0] }
+        let buckets: [Double] = try list(bucketMb, "bucket-mb") { s -> Double? in
+            switch s {
+            case "auto": Double(GradientBuckets.automaticBytes)
+            case "whole": Double.infinity
+            default: Double(s).flatMap { $0 > 0 && $0.isFinite ? $0 * 1e6 : nil }
+            }
+        }
+        var configurations: [JobConfiguration] = [], n = 1
+        while n <= maxNodes {
+            for k in perNode {
+                let t = Topology(nodes: n, ranksPerNode: k)
+                if t.ranks == 1 { configurations.append(JobConfiguration(topology: t, algorithm: algorithm)); continue }
+                for w in wires { for o in overlaps { for b in buckets where !(o && b.isInfinite) {
+                    configurations.append(JobConfiguration(topology: t, wire: w, overlap: o, bucketBytes: b, algorithm: algorithm))
+                } } }
+            }
+            n *= 2
+        }
+        return configurations
+    }
+
+    /// A comma-separated list, repeats dropped, every item read by `parse`.
+    static func list<T>(_ text: String, _ name: String, _ parse: (String) -> T?) throws -> [T] {
+        var items: [String] = []
+        for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !items.contains(item) {
+            items.append(item)
+        }
+        let values = items.compactMap(parse)
+        guard !items.isEmpty, values.count == items.count else { throw RunError.configuration("--\(name): cannot read '\(text)'") }
+        return values
+    }
+
+    /// The two levels from the fit files (one per level), at `linkGbit` if given.
+    public static func network(fits paths: [String], linkGbit: Double?, fitLinkGbit: Double?) throws -> ClusterCostModel {
+        var levels: [String: RingFitFile] = [:], seen: [String: String] = [:]
+        for path in paths {
+            let file: RingFitFile
+            do { file = try RingFitFile.read(path: path) } catch {
+                throw RunError.configuration("\(path): not a bench-allreduce --fit file (alpha_s, beta_s_per_byte, gamma_s_per_byte)")
+            }
+            guard let level = file.level else {
+                throw RunError.configuration("\(path): fitted on \(file.nodes!) nodes × \(file.ranks! / max(1, file.nodes!)) ranks, which mixes both levels; fit on one node (intra) and on nodes of one rank each (inter)")
+            }
+            if let first = seen[level] { throw RunError.configuration("\(path): a second \(level)-node fit (the first: \(first)); give one per level") }
+            levels[level] = file; seen[level] = path
+        }
+        guard let any = levels["inter"] ?? levels["intra"] else { throw RunError.configuration("--fit: give the bench-allreduce --fit file(s) of the levels to plan over") }
+        let network = ClusterCostModel(intra: levels["intra"]?.levelCost, inter: levels["inter"]?.levelCost, conversionSecondsPerByte: any.conversion)
+        guard let linkGbit else { return network }
+        guard let inter = levels["inter"] else { throw RunError.configuration("--link-gbit changes the inter-node level, and no --fit is one") }
+        return network.atLink(gbit: linkGbit, fitLinkGbit: fitLinkGbit ?? inter.linkGbit)
+    }
+
+    /// The calibration runs, one model: the first run, and per batch size the median run of those
+    /// at it (a noisy machine calibrated more than once).
+    public static func calibrations(_ paths: [String]) throws -> (base: RunOnDisk, byBatch: [Double: RunOnDisk]) {
+        let runs = try paths.map(RunOnDisk.calibration(path:))
+        guard let first = runs.first else { throw RunError.configuration("--calibration: give at least one 1-node, 1-rank run") }
+        for other in runs.dropFirst() {
+            let a = first.summary, b = other.summary
+            guard a.config.model == b.config.model, a.parameters == b.parameters else {
+                throw RunError.configuration("\(other.path) trains another model (\(b.config.model.rawValue), \(b.parameters) parameters) than \(first.path) (\(a.config.model.rawValue), \(a.parameters)); calibrate one model")
+            }
+        }
+        let byBatch = Dictionary(grouping: runs) { $0.computeAtBatch.batch }.mapValues { group in
+            group.sorted { $0.trainingSecondsPerIteration < $1.trainingSecondsPerIteration }[group.count / 2]
+        }
+        return (byBatch[first.computeAtBatch.batch]!, byBatch)
+    }
+}
+
+/// `plan`'s printed output: the table of every configuration, measured runs against their rows,
+/// and the picks.
+public enum PlanText {
+    public static func table(_ plan: Plan, unit: String, work: Double, model: ScalingPrediction, accounting: EnergyAccounting) -> String {
+        var lines = [String(format: "work: %.4g %@s; calibration: %.4g s compute + %.4g s other per step at %g %@s per rank, %.1f W (idle %.1f W)",
+                            work, unit, model.computeSeconds, model.otherSeconds, model.batchPerRank, unit, model.calibrationWatts, model.idleWatts)
+                     + String(format: "; PUE %.2f, %.0f gCO₂e/kWh", accounting.pue, accounting.carbonGramsPerKWh)]
+        lines += plan.notes.map { "note: \($0)" }
+        lines.append("  configuration                  batch/rank  t_iter_ms   time_to_finish   energy_kWh   J/\(unit)      CO2_g   comm%  dominant")
+        for r in plan.rows.sorted(by: { ($0.seconds, $0.joules) < ($1.seconds, $1.joules) }) {
+            let label = r.configuration.label.padding(toLength: 30, withPad: " ", startingAt: 0)
+            let finish = String(repeating: " ", count: max(0, 16 - Plan.duration(r.seconds).count)) + Plan.duration(r.seconds)
+            lines.append(String(format: "%@ %@ %10.4g %10.2f %@ %12.4g %10.4g %10.4g %6.1f  %@", r.onFrontier ? "*" : " ", label,
+                                r.batchPerRank, r.point.iterationSeconds * 1e3, finish, r.facility.kWh, r.joulesPerSample, r.facility.co2Grams,
+                                100 * r.commJoules / max(1e-300, r.computeJoules + r.commJoules + r.idleJoules), r.dominantTerm))
+        }
+        let bases = Set(plan.rows.map(\.computeBasis.rawValue)).sorted()
+        lines.append("* on the time–energy frontier; compute time per rank: \(bases.joined(separator: ", "))")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Each measured run against its configuration's row: the lines, and the errors.
+    public static func measured(_ plan: Plan, runs paths: [String], unit: String) throws -> (text: String, errors: [PredictionError]) {
+        guard !paths.isEmpty else { return ("", []) }
+        var lines = ["measured (per training iteration; evaluation and checkpoints left out):"], errors: [PredictionError] = []
+        for path in paths {
+            let run = try RunOnDisk(path: path)
+            guard let row = plan.rows.first(where: { $0.configuration == run.jobConfiguration }) else {
+                lines.append("  \(path): \(run.jobConfiguration.label) is not in the grid")
+                continue
+            }
+            let e = PredictionError(measured: run, row: row)
+            lines.append(String(format: "  %@  t_iter %.2f ms vs %.2f ms (%+.1f %%), %.4g vs %.4g J/%@ (%+.1f %%)  %@",
+                                row.configuration.label.padding(toLength: 28, withPad: " ", startingAt: 0), e.tIterPredictedS * 1e3,
+                                e.tIterMeasuredS * 1e3, 100 * e.tIterError, e.joulesPerSamplePredicted, e.joulesPerSampleMeasured, unit,
+                                100 * e.energyError, path))
+            errors.append(e)
+        }
+        return (lines.joined(separator: "\n") + "\n", errors)
+    }
+
+    /// "plan (what): configuration — time, kWh, J/unit, CO₂; dominated by …; next best … by …".
+    public static func pick(_ pick: Plan.Pick, deadline: Double?, what: String, unit: String) -> String {
+        let r = pick.row
+        var line = "plan (\(what)): \(r.configuration.label) — \(Plan.duration(r.seconds)), \(Plan.kWh(r.joules)), "
+            + String(format: "%.4g J/%@, %.4g gCO₂e; dominated by %@", r.joulesPerSample, unit, r.facility.co2Grams, r.dominantTerm)
+        if let next = pick.runnerUp, let m = pick.margin {
+            line += String(format: "; next best %@ by %.1f %%", next.configuration.label, 100 * m)
+        }
+        if let deadline { line += String(format: " (deadline %@, %.0f %% of it used)", Plan.duration(deadline), 100 * r.seconds / deadline) }
+        return line
+    }
+}
