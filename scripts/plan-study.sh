@@ -64,15 +64,18 @@ print(round(1e6 * statistics.median(l["compute_s"] for l in lines if l["eval_s"]
   done
 done
 # Each pass is planned from its own calibration (minutes apart from its runs, where the machine's
-# speed has drifted least), and the whole study from the median calibration (plan.json, plan.svg).
+# speed has drifted least): its 1×1 runs at every link rate — one rank sends nothing, so they are
+# one experiment, and one 20-step run alone varied by ±10 % (187–229 ms for the GPT's step) —
+# and the whole study from the median calibration (plan.json, plan.svg).
 GRID=(--shared-cores "$(nproc)" --max-nodes 4 --ranks-per-node 1,2 --wire f32,bf16 --overlap off,on --bucket-mb auto,whole --epochs 1)
 for gbit in $LINKS; do
   dir="$OUT/g$gbit"; fits=(--fit "$dir/fit-intra.json" --fit "$dir/fit-inter.json")
   for run in "$dir"/pass*; do
-    "$BIN" plan --calibration "$run/1x1" "${fits[@]}" "${GRID[@]}" --json "$run/plan.json" \
+    pass="$(basename "$run")"
+    "$BIN" plan $(for g in $LINKS; do printf -- "--calibration %s " "$OUT/g$g/$pass/1x1"; done) "${fits[@]}" "${GRID[@]}" --json "$run/plan.json" \
       $(for r in "$run"/[0-9]x[0-9]*/; do printf -- "--measured %s " "${r%/}"; done) > "$run/plan.txt"
   done
-  "$BIN" plan $(for c in "$dir"/pass*/1x1; do printf -- "--calibration %s " "$c"; done) "${fits[@]}" "${GRID[@]}" \
+  "$BIN" plan $(for c in "$OUT"/g*/pass*/1x1; do printf -- "--calibration %s " "$c"; done) "${fits[@]}" "${GRID[@]}" \
     --json "$dir/plan.json" --svg "$dir/plan.svg" > "$dir/plan.txt"
 done
 python3 "$HERE/scripts/plan_study.py" "$OUT" | tee "$OUT/study.txt"
