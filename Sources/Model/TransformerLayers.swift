@@ -57,7 +57,9 @@ let attentionRowBlock = 32
 /// Causal multi-head self-attention. qkv (B,T,3C) holds q, k, v side by side; for each batch row
 /// and head h, Q, K, V are (T,hs) views with row stride 3C. att (B,NH,T,T) = softmax(Q·Kᵀ/√hs)
 /// under the causal mask (row t sees t2 ≤ t; the rest is 0); out (B,T,C) = att·V, head h in
-/// columns h·hs…(h+1)·hs. Rows go in blocks that skip the columns no row of the block sees.
+/// columns h·hs…(h+1)·hs. Rows go in blocks that skip the columns no row of the block sees: a
+/// row of att is written (its masked columns as 0) up to its block's last row r1 − 1 and not past
+/// it, where no product reads (half the T² zeros a full row would write, at T = 256).
 public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ att: UnsafeMutablePointer<Float>,
                              _ qkv: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int) {
     let hs = C / NH, scale = 1 / Float(hs).squareRoot(), C3 = Int32(3 * C), TT = Int32(T)
@@ -69,7 +71,7 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ att: UnsafeMu
                 let r1 = min(T, r0 + attentionRowBlock), rows = Int32(r1 - r0)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, Int32(r1), Int32(hs),
                             scale, q + r0 * 3 * C, C3, k, C3, 0, a + r0 * T, TT)
-                for t in r0..<r1 { causalSoftmaxRow(a + t * T, visible: t + 1, width: T) }
+                for t in r0..<r1 { causalSoftmaxRow(a + t * T, visible: t + 1, width: r1) }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, Int32(hs), Int32(r1),
                             1, a + r0 * T, TT, v, C3, 0, o + r0 * C, Int32(C))
             }
@@ -103,7 +105,7 @@ public func attentionBackward(_ dqkv: UnsafeMutablePointer<Float>, _ scratch: Un
                             1, a + r0 * T, TT, dO + r0 * C, Int32(C), beta, dv, C3)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, Int32(r1), HS,
                             1, dO + r0 * C, Int32(C), v, C3, 0, scratch + r0 * T, TT)
-                for t in r0..<r1 { rw_softmax_backward_row(scratch + t * T, a + t * T, t + 1, T) }
+                for t in r0..<r1 { rw_softmax_backward_row(scratch + t * T, a + t * T, t + 1, r1) }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, HS, Int32(r1),
                             scale, scratch + r0 * T, TT, k, C3, 0, dq + r0 * 3 * C, C3)
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r1), HS, rows,
