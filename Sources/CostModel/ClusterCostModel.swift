@@ -34,7 +34,7 @@ public struct LevelCost: Sendable, Equatable {
     public var cpuShare: Double?
     /// The same share measured at each size of the fit's ring (bytes ascending): a rank that tests
     /// and sleeps spends more of a short wait testing than of a long one (`PollingBackoff`).
-    public var cpuShares: [ShareRow] = []
+    public let cpuShares: [ShareRow]
 
     public struct ShareRow: Sendable, Equatable {
         public var bytes: Double, share: Double
@@ -57,9 +57,10 @@ public struct LevelCost: Sendable, Equatable {
         public init(bytes: Double, seconds: Double) { self.bytes = bytes; self.seconds = seconds }
     }
 
-    public init(_ line: RingCostModel, rows: [Row] = [], ranks: Int = 2, cpuShare: Double? = nil) {
+    public init(_ line: RingCostModel, rows: [Row] = [], ranks: Int = 2, cpuShare: Double? = nil, cpuShares: [ShareRow] = []) {
         self.line = line; self.ranks = max(2, ranks); self.cpuShare = cpuShare
         self.rows = rows.filter { $0.bytes > 0 && $0.seconds > 0 }.sorted { $0.bytes < $1.bytes }
+        self.cpuShares = cpuShares.filter { $0.bytes > 0 }.sorted { $0.bytes < $1.bytes }
     }
 
     /// Seconds of one step: `wire` bytes sent (and received) by every rank, `reduced` payload bytes added in.
@@ -77,9 +78,8 @@ public struct LevelCost: Sendable, Equatable {
 
     /// At another link rate the measured rows no longer apply: the line alone, its wire part changed.
     public func atLink(gbit: Double, fitLinkGbit: Double?) -> LevelCost {
-        var level = LevelCost(line.atLink(gbit: gbit, fitLinkGbit: fitLinkGbit), rows: [], ranks: ranks, cpuShare: cpuShare)
-        level.cpuShares = cpuShares  // as measured at the fit's rate
-        return level
+        // The CPU shares stay as measured at the fit's rate.
+        LevelCost(line.atLink(gbit: gbit, fitLinkGbit: fitLinkGbit), rows: [], ranks: ranks, cpuShare: cpuShare, cpuShares: cpuShares)
     }
 
     /// The slower of two levels, step by step (a ring step that uses both).

@@ -52,10 +52,7 @@ public enum PlanInputs {
     public static func network(fits paths: [String], linkGbit: Double?, fitLinkGbit: Double?) throws -> ClusterCostModel {
         var levels: [String: RingFitFile] = [:], seen: [String: String] = [:]
         for path in paths {
-            let file: RingFitFile
-            do { file = try RingFitFile.read(path: path) } catch {
-                throw RunError.configuration("\(path): not a bench-allreduce --fit file (alpha_s, beta_s_per_byte, gamma_s_per_byte)")
-            }
+            let file = try RingFitFile.read(path: path)
             guard let level = file.level else {
                 throw RunError.configuration("\(path): fitted on \(file.nodes!) nodes × \(file.ranks! / max(1, file.nodes!)) ranks, which mixes both levels; fit on one node (intra) and on nodes of one rank each (inter)")
             }

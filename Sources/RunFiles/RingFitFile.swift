@@ -75,10 +75,13 @@ public struct RingFitFile: Codable {
 
     /// The level this file describes, with its measured rows (`LevelCost`).
     public var levelCost: LevelCost {
-        var level = LevelCost(ring, rows: (rows ?? []).map { LevelCost.Row(bytes: $0[0], seconds: $0[1]) }, ranks: ranks ?? 2,
-                              cpuShare: commCpuShare)
-        level.cpuShares = (commCpuShareByBytes ?? []).map { LevelCost.ShareRow(bytes: $0[0], share: $0[1]) }.sorted { $0.bytes < $1.bytes }
-        return level
+        LevelCost(ring, rows: (rows ?? []).map { LevelCost.Row(bytes: $0[0], seconds: $0[1]) }, ranks: ranks ?? 2,
+                  cpuShare: commCpuShare, cpuShares: cpuShareRows)
+    }
+
+    /// `comm_cpu_share_by_bytes` as the cost model takes it.
+    public var cpuShareRows: [LevelCost.ShareRow] {
+        (commCpuShareByBytes ?? []).map { LevelCost.ShareRow(bytes: $0[0], share: $0[1]) }
     }
 
     public var conversion: [WireFormat: Double] {
@@ -93,7 +96,10 @@ public struct RingFitFile: Codable {
         return ranks == nodes ? "inter" : nil
     }
 
+    /// The fit file at `path`; anything else is one line naming it.
     public static func read(path: String) throws -> RingFitFile {
-        try RunFileCoding.decode(RingFitFile.self, String(contentsOfFile: path, encoding: .utf8))
+        do { return try RunFileCoding.decode(RingFitFile.self, String(contentsOfFile: path, encoding: .utf8)) } catch {
+            throw RunError.configuration("\(path): not a bench-allreduce --fit file (alpha_s, beta_s_per_byte, gamma_s_per_byte)")
+        }
     }
 }

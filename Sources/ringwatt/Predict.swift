@@ -46,14 +46,10 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         let cal = try RunOnDisk.calibration(path: calibration)
-        let fitted: RingFitFile
-        do { fitted = try RingFitFile.read(path: fit) } catch {
-            throw ValidationError("\(fit): not a bench-allreduce --fit file (alpha_s, beta_s_per_byte, gamma_s_per_byte)")
-        }
+        let fitted = try RingFitFile.read(path: fit)
         let ring = linkGbit.map { fitted.ring.atLink(gbit: $0, fitLinkGbit: fitLinkGbit) } ?? fitted.ring
         // One level (one network) on its fitted line, with the CPU shares the fit measured.
-        var level = LevelCost(ring, cpuShare: fitted.commCpuShare)
-        level.cpuShares = fitted.levelCost.cpuShares
+        let level = LevelCost(ring, cpuShare: fitted.commCpuShare, cpuShares: fitted.cpuShareRows)
         let model = ScalingPrediction(calibration: cal, network: ClusterCostModel(intra: level, inter: level), idleWatts: idleWatts, ranksPerNode: ranksPerNode,
                                       sharedCores: sharedCores, commPower: commPower)
         let compute = model.computeSeconds, other = model.otherSeconds, gradientBytes = Double(cal.summary.parameters * 4)

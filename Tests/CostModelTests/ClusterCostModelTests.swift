@@ -190,9 +190,10 @@ import Energy
     /// The share measured at each size: interpolated in log bytes, the ends beyond them; the
     /// single share without sizes; per bucket by its bytes on the wire.
     @Test func communicationShareFollowsTheSizeOnTheWire() throws {
-        var level = LevelCost(RingCostModel(alpha: 0, beta: 1e-9, gamma: 0), cpuShare: 0.3)
-        #expect(level.cpuShare(bytes: 1e4) == 0.3)
-        level.cpuShares = [.init(bytes: 1e3, share: 0.8), .init(bytes: 1e5, share: 0.2)]
+        let line = RingCostModel(alpha: 0, beta: 1e-9, gamma: 0)
+        #expect(LevelCost(line, cpuShare: 0.3).cpuShare(bytes: 1e4) == 0.3)
+        // Given in any order: the level keeps them by size.
+        let level = LevelCost(line, cpuShare: 0.3, cpuShares: [.init(bytes: 1e5, share: 0.2), .init(bytes: 1e3, share: 0.8)])
         #expect(abs(level.cpuShare(bytes: 1e4)! - 0.5) < 1e-12, "halfway in log bytes")
         #expect(level.cpuShare(bytes: 10) == 0.8 && level.cpuShare(bytes: 1e9) == 0.2)
         var m = prediction(sharedCores: 2)
