@@ -16,9 +16,13 @@
 
 #define LANES 16
 
+// The helpers below are inlined into each x86-64 level's clone of their callers: a call out of a
+// clone would run them at the baseline level (SSE2), one float lane at a time.
+#define INLINE static inline __attribute__((always_inline))
+
 /// e^x for x in [-87.3, 88.7] (0 below, +inf above): Cephes' expf, range reduction by ln 2 in two
 /// parts, a degree-5 polynomial, the exponent placed by integer arithmetic. About 1 ulp.
-static inline float rw_exp(float x) {
+INLINE float rw_exp(float x) {
     float below = x < -87.3f ? 0.0f : 1.0f;
     x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
     float n = floorf(x * 1.44269504088896341f + 0.5f);
@@ -38,13 +42,13 @@ static inline float rw_exp(float x) {
 }
 
 /// tanh(u) = 1 − 2 / (e^{2u} + 1), with |u| clamped to 9 (where tanh is ±1 in float).
-static inline float rw_tanh(float u) {
+INLINE float rw_tanh(float u) {
     u = u > 9.0f ? 9.0f : (u < -9.0f ? -9.0f : u);
     return 1.0f - 2.0f / (rw_exp(2.0f * u) + 1.0f);
 }
 
 /// Σ x[0..<n] in 16 lanes, then the lanes pairwise: the same order for every vector width.
-static inline float rw_sum(const float *restrict x, size_t n) {
+INLINE float rw_sum(const float *restrict x, size_t n) {
     float acc[LANES] = {0};
     size_t i = 0;
     for (; i + LANES <= n; i += LANES)
@@ -55,7 +59,7 @@ static inline float rw_sum(const float *restrict x, size_t n) {
     return acc[0];
 }
 
-static inline float rw_dot(const float *restrict x, const float *restrict y, size_t n) {
+INLINE float rw_dot(const float *restrict x, const float *restrict y, size_t n) {
     float acc[LANES] = {0};
     size_t i = 0;
     for (; i + LANES <= n; i += LANES)
@@ -66,9 +70,22 @@ static inline float rw_dot(const float *restrict x, const float *restrict y, siz
     return acc[0];
 }
 
+/// max(x[0..<n]) in 16 lanes (NaNs skipped, −∞ for none): max is exact, so the lanes give the
+/// one-lane loop's value, and a compiler may vectorize them (it may not reorder the one-lane loop).
+INLINE float rw_max(const float *restrict x, size_t n) {
+    float acc[LANES];
+    for (int k = 0; k < LANES; k++) acc[k] = -INFINITY;
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++) acc[k] = x[i + k] > acc[k] ? x[i + k] : acc[k];
+    for (int k = 0; i < n; i++, k++) acc[k] = x[i] > acc[k] ? x[i] : acc[k];
+    for (int width = LANES / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; k++) acc[k] = acc[k + width] > acc[k] ? acc[k + width] : acc[k];
+    return acc[0];
+}
+
 VARIANTS void rw_softmax_row(float *restrict row, size_t visible, size_t width) {
-    float m = -INFINITY;
-    for (size_t i = 0; i < visible; i++) m = row[i] > m ? row[i] : m;
+    float m = rw_max(row, visible);
     for (size_t i = 0; i < visible; i++) row[i] = rw_exp(row[i] - m);
     float inv = 1.0f / rw_sum(row, visible);
     for (size_t i = 0; i < visible; i++) row[i] *= inv;
@@ -83,20 +100,23 @@ VARIANTS void rw_softmax_backward_row(float *restrict d, const float *restrict p
 
 #define GELU_SCALE 0.7978845608028654f  // √(2/π)
 
-VARIANTS void rw_gelu_forward(float *restrict out, const float *restrict inp, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
-        out[i] = 0.5f * x * (1.0f + rw_tanh(GELU_SCALE * (x + 0.044715f * x * x * x)));
-    }
+INLINE float rw_gelu_tanh(float x) { return rw_tanh(GELU_SCALE * (x + 0.044715f * x * x * x)); }
+
+INLINE float rw_gelu_derivative(float x, float th) {
+    return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
 }
 
-VARIANTS void rw_gelu_backward(float *restrict dinp, const float *restrict inp, const float *restrict dout, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
-        float th = rw_tanh(GELU_SCALE * (x + 0.044715f * x * x * x));
-        float local = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
-        dinp[i] = local * dout[i];
-    }
+VARIANTS void rw_gelu_forward(float *restrict out, const float *restrict inp, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = 0.5f * inp[i] * (1.0f + rw_gelu_tanh(inp[i]));
+}
+
+VARIANTS void rw_gelu_backward_rows(float *restrict d, float *restrict column_sums, const float *restrict inp, size_t N, size_t C) {
+    for (size_t n = 0; n < N; n++)
+        for (size_t c = 0; c < C; c++) {
+            float x = inp[n * C + c], g = rw_gelu_derivative(x, rw_gelu_tanh(x)) * d[n * C + c];
+            d[n * C + c] = g;
+            column_sums[c] += g;
+        }
 }
 
 VARIANTS void rw_layernorm_forward(float *restrict out, float *restrict mean, float *restrict rstd, const float *restrict inp,
@@ -156,6 +176,7 @@ VARIANTS double rw_sum_squares_f64(const float *restrict x, size_t n) {
     return acc[0];
 }
 
-VARIANTS void rw_add3_f32(float *restrict out, const float *restrict a, const float *restrict b, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+VARIANTS void rw_rows_plus_bias(float *restrict out, const float *restrict rows, const float *restrict bias, size_t N, size_t C) {
+    for (size_t n = 0; n < N; n++)
+        for (size_t i = 0; i < C; i++) out[n * C + i] = rows[n * C + i] + bias[i];
 }

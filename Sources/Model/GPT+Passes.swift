@@ -7,7 +7,7 @@ final class GPTActivations {
     let encoded, ln1, ln1Mean, ln1Rstd, qkv, atty, att, residual2, ln2, ln2Mean, ln2Rstd: FloatBuffer
     let fch, fchGelu, residual3, lnf, lnfMean, lnfRstd, logits: FloatBuffer
     // Backward's scratch, reused block after block.
-    let dresidual, dln, datty, dqkv, dfch, dfchGelu, dattScratch: FloatBuffer
+    let dresidual, dln, datty, dqkv, dfchGelu, dattScratch: FloatBuffer
 
     init(shape s: GPTShape, batch B: Int) {
         batch = B
@@ -18,7 +18,7 @@ final class GPTActivations {
         att = f(L * B * s.heads * s.context * s.context); residual2 = f(L * N * C)
         ln2 = f(L * N * C); ln2Mean = f(L * N); ln2Rstd = f(L * N); fch = f(L * N * 4 * C); fchGelu = f(L * N * 4 * C)
         residual3 = f(L * N * C); lnf = f(N * C); lnfMean = f(N); lnfRstd = f(N); logits = f(N * GPTShape.vocabulary)
-        dresidual = f(N * C); dln = f(N * C); datty = f(N * C); dqkv = f(N * 3 * C); dfch = f(N * 4 * C)
+        dresidual = f(N * C); dln = f(N * C); datty = f(N * C); dqkv = f(N * 3 * C)
         dfchGelu = f(N * 4 * C); dattScratch = f(s.context * s.context)
     }
 }
@@ -44,17 +44,15 @@ extension GPT {
             let ln1 = a.ln1.pointer + l * N * C, qkv = a.qkv.pointer + l * N * 3 * C, atty = a.atty.pointer + l * N * C
             let att = a.att.pointer + l * B * NH * T * T, residual2 = a.residual2.pointer + l * N * C
             let ln2 = a.ln2.pointer + l * N * C, fch = a.fch.pointer + l * N * 4 * C, fchGelu = a.fchGelu.pointer + l * N * 4 * C
-            let residual3 = a.residual3.pointer + l * N * C, scratch = a.dln.pointer  // the projections' outputs
+            let residual3 = a.residual3.pointer + l * N * C
             layerNormForward(ln1, a.ln1Mean.pointer + l * N, a.ln1Rstd.pointer + l * N, residual, p + w.ln1w, p + w.ln1b, N: N, C: C)
             linearForward(qkv, ln1, p + w.qkvw, p + w.qkvb, rows: N, inputs: C, outputs: 3 * C)
             attentionForward(atty, att, qkv, B: B, T: T, C: C, NH: NH)
-            linearForward(scratch, atty, p + w.attprojw, p + w.attprojb, rows: N, inputs: C, outputs: C)
-            residualForward(residual2, residual, scratch, count: N * C)
+            linearResidualForward(residual2, residual: residual, atty, p + w.attprojw, p + w.attprojb, rows: N, inputs: C, outputs: C)
             layerNormForward(ln2, a.ln2Mean.pointer + l * N, a.ln2Rstd.pointer + l * N, residual2, p + w.ln2w, p + w.ln2b, N: N, C: C)
             linearForward(fch, ln2, p + w.fcw, p + w.fcb, rows: N, inputs: C, outputs: 4 * C)
             geluForward(fchGelu, fch, count: N * 4 * C)
-            linearForward(scratch, fchGelu, p + w.fcprojw, p + w.fcprojb, rows: N, inputs: 4 * C, outputs: C)
-            residualForward(residual3, residual2, scratch, count: N * C)
+            linearResidualForward(residual3, residual: residual2, fchGelu, p + w.fcprojw, p + w.fcprojb, rows: N, inputs: 4 * C, outputs: C)
             residual = UnsafePointer(residual3)
         }
         layerNormForward(a.lnf.pointer, a.lnfMean.pointer, a.lnfRstd.pointer, residual, p + lnfw, p + lnfb, N: N, C: C)
@@ -94,8 +92,8 @@ extension GPT {
         let ln2 = a.ln2.pointer + l * N * C, fch = a.fch.pointer + l * N * 4 * C, fchGelu = a.fchGelu.pointer + l * N * 4 * C
         // MLP: residual3 = residual2 + fcproj(gelu(fc(ln2(residual2)))).
         linearBackward(a.dfchGelu.pointer, g + w.fcprojw, g + w.fcprojb, dres, fchGelu, p + w.fcprojw, rows: N, inputs: 4 * C, outputs: C)
-        geluBackward(a.dfch.pointer, fch, a.dfchGelu.pointer, count: N * 4 * C)
-        linearBackward(a.dln.pointer, g + w.fcw, g + w.fcb, a.dfch.pointer, ln2, p + w.fcw, rows: N, inputs: C, outputs: 4 * C)
+        geluBackward(a.dfchGelu.pointer, fch, addingRowsTo: g + w.fcb, rows: N, columns: 4 * C)  // now fc's output gradient
+        linearBackward(a.dln.pointer, g + w.fcw, nil, a.dfchGelu.pointer, ln2, p + w.fcw, rows: N, inputs: C, outputs: 4 * C)
         layerNormBackward(dres, g + w.ln2w, g + w.ln2b, a.dln.pointer, residual2, p + w.ln2w,
                           a.ln2Mean.pointer + l * N, a.ln2Rstd.pointer + l * N, N: N, C: C)
         // Attention: residual2 = residual + attproj(attention(qkv(ln1(residual)))).

@@ -17,6 +17,17 @@ public func linearForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
                 1, inp, Int32(C), weight, Int32(C), bias == nil ? 0 : 1, out, Int32(OC))
 }
 
+/// out (N,OC) = residual (N,OC) + bias + inp (N,C) · weightᵀ: a projection added onto the
+/// residual stream in the product itself (β = 1 onto residual + bias), one pass over out fewer
+/// than a linearForward and a separate sum. The sum is rounded as (residual + bias) + product.
+public func linearResidualForward(_ out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>,
+                                  _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+                                  _ bias: UnsafePointer<Float>, rows N: Int, inputs C: Int, outputs OC: Int) {
+    rw_rows_plus_bias(out, residual, bias, N, OC)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(OC), Int32(C),
+                1, inp, Int32(C), weight, Int32(C), 1, out, Int32(OC))
+}
+
 /// The whole backward: dinp (N,C) = dout (N,OC) · weight (OC,C) (nil: not needed, as for the
 /// MLP's first layer); dweight (OC,C) += doutᵀ · inp; dbias (OC) += Σ_n dout (nil: no bias).
 public func linearBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,

@@ -115,23 +115,20 @@ public func attentionBackward(_ dqkv: UnsafeMutablePointer<Float>, _ scratch: Un
     }
 }
 
-// MARK: GELU, residual
+// MARK: GELU
 
 /// out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), the tanh approximation GPT-2 uses; n elements.
 public func geluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count n: Int) {
     rw_gelu_forward(out, inp, n)
 }
 
-/// dinp "=" dout · gelu′(inp).
-public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ dout: UnsafePointer<Float>,
-                         count n: Int) {
-    rw_gelu_backward(dinp, inp, dout, n)
-}
-
-/// out = a + b, n elements.
-public func residualForward(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                            count n: Int) {
-    rw_add3_f32(out, a, b, n)
+/// In place over N rows of C, from the GELU's input: d "=" d · gelu′(inp) (d holds the gradient of
+/// the GELU's output, then of its input), and dbias (C) += Σ_n d — the bias gradient of the layer
+/// that produced inp, summed in linearBiasBackward's order while the rows are at hand. The
+/// memory, not the tanh, bounds this pass: recomputing gelu′ beats storing it.
+public func geluBackward(_ d: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                         addingRowsTo dbias: UnsafeMutablePointer<Float>, rows N: Int, columns C: Int) {
+    rw_gelu_backward_rows(d, dbias, inp, N, C)
 }
 
 // MARK: Loss

@@ -39,11 +39,14 @@ public struct MemoryEstimate: Equatable, Sendable, Codable {
             let block = try checked.add(checked.mul(12, checked.mul(C, C)), checked.mul(13, C))
             floats = try checked.add(checked.add(checked.mul(checked.add(V, g.context), C), checked.mul(g.layers, block)), checked.mul(2, C))
             // Per block: 16 floats per token and channel (LayerNorms, q k v, attention output,
-            // the MLP's 4C twice, residuals) and the heads' T×T attention; the logits; the
-            // backward pass's gradients of one block and of the logits.
-            let tokens = try checked.mul(c.batchSize, g.context)
-            let perBlock = try checked.add(checked.mul(16, checked.mul(tokens, C)), checked.mul(checked.mul(c.batchSize, g.heads), checked.mul(g.context, g.context)))
-            let all = try checked.add(checked.mul(checked.add(g.layers, 1), perBlock), checked.mul(2, checked.mul(tokens, V)))
+            // the MLP's 4C twice, residuals) and the heads' T×T attention. Besides: 12 per token
+            // and channel (the embedding, the final LayerNorm, backward's gradients of one block:
+            // residual, LayerNorm, attention output, q k v, the MLP's 4C) and one T×T; the
+            // logits (their gradient overwrites them).
+            let tokens = try checked.mul(c.batchSize, g.context), T2 = try checked.mul(g.context, g.context)
+            let perBlock = try checked.add(checked.mul(16, checked.mul(tokens, C)), checked.mul(checked.mul(c.batchSize, g.heads), T2))
+            let besides = try checked.add(checked.add(checked.mul(12, checked.mul(tokens, C)), T2), checked.mul(tokens, V))
+            let all = try checked.add(checked.mul(g.layers, perBlock), besides)
             activations = try checked.mul(all, 4)
         }
         parameters = floats

@@ -75,8 +75,12 @@ import Support
         var x = Self.random(50, &rng, scale: 3)
         let r = Self.random(50, &rng)
         func gelu(_ x: [Float]) -> [Float] { var o = x; geluForward(&o, x, count: x.count); return o }
-        var dx = [Float](repeating: 0, count: 50)
-        geluBackward(&dx, x, r, count: 50)
+        // In place over 5 rows of 10, adding the rows to the bias gradient of the layer before as
+        // linearBiasBackward adds them.
+        var dx = r, dbias = Self.random(10, &rng), dbiasWant = dbias
+        geluBackward(&dx, x, addingRowsTo: &dbias, rows: 5, columns: 10)
+        linearBiasBackward(&dbiasWant, dx, rows: 5, outputs: 10)
+        #expect(dbias.map(\.bitPattern) == dbiasWant.map(\.bitPattern))
         Self.expectGradient("gelu", &x, dx) { Self.project(gelu($0), r) }
 
         let N = 4, C = 6, OC = 5

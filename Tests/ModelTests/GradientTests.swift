@@ -28,6 +28,22 @@ import Support
         }
     }
 
+    /// The GPT's projections onto the residual stream: out = residual + bias + x·Wᵀ, in Double.
+    @Test func linearResidualForwardMatchesNaiveLoops() {
+        var rng = SplitMix64(seed: 13)
+        let B = 5, I = 7, O = 3
+        let x = randomArray(B * I, &rng), w = randomArray(O * I, &rng), b = randomArray(O, &rng), res = randomArray(B * O, &rng)
+        var out = [Float](repeating: .nan, count: B * O)
+        linearResidualForward(&out, residual: res, x, w, b, rows: B, inputs: I, outputs: O)
+        for r in 0..<B {
+            for o in 0..<O {
+                var s = Double(res[r * O + o]) + Double(b[o])
+                for i in 0..<I { s += Double(x[r * I + i]) * Double(w[o * I + i]) }
+                #expect(abs(Double(out[r * O + o]) - s) < 1e-5, "out[\(r), \(o)] \(out[r * O + o]) vs \(s)")
+            }
+        }
+    }
+
     /// L = Σ out ⊙ R for a fixed random R, so dL/dout = R; compare the backward's dinp, dweight,
     /// dbias with central differences of L.
     @Test func linearBackwardMatchesFiniteDifferences() {

@@ -34,9 +34,11 @@ void rw_bf16_round(float *x, size_t n);
 void rw_softmax_row(float *row, size_t visible, size_t width);
 /// d[i] = p[i]·(d[i] − Σ_j p[j]·d[j]) over the visible part (the softmax's Jacobian); the rest 0.
 void rw_softmax_backward_row(float *d, const float *p, size_t visible, size_t width);
-/// GELU, tanh approximation; backward: dinp = dout · gelu′(inp).
+/// GELU, tanh approximation.
 void rw_gelu_forward(float *out, const float *inp, size_t n);
-void rw_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+/// Backward in place over N rows of C: d "=" d · gelu′(inp), and column_sums (C) += Σ_n d[n] row
+/// after row (rw_bias_backward's order): the bias gradient of the layer that produced inp.
+void rw_gelu_backward_rows(float *d, float *column_sums, const float *inp, size_t N, size_t C);
 /// LayerNorm over rows of C, ε = 1e-5; backward accumulates (+=) into dinp, dweight, dbias.
 void rw_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
                           const float *bias, size_t N, size_t C);
@@ -48,8 +50,8 @@ void rw_adamw(float *w, const float *g, float *m, float *v, size_t n, float lr, 
               float c1, float c2, float eps, float decay, float gscale);
 /// Σ x[i]² in double (16 fixed lanes): NaN or +∞ exactly when some element is (a float's square cannot overflow a double).
 double rw_sum_squares_f64(const float *x, size_t n);
-/// out[i] = a[i] + b[i]
-void rw_add3_f32(float *out, const float *a, const float *b, size_t n);
+/// out (N,C) = rows (N,C) + bias (C) on every row.
+void rw_rows_plus_bias(float *out, const float *rows, const float *bias, size_t N, size_t C);
 
 // The MLP's element-wise passes (training.c), the scalar definitions' operations element by element.
 
