@@ -12,15 +12,28 @@ public struct GEMMCall: Hashable, Sendable {
     public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
 }
 
-/// The ceiling a training step is measured against: the same cblas_sgemm calls a step of the
-/// model makes (shapes, transposes, leading dimensions, the attention's row blocks), on scratch
-/// buffers whose results nobody reads, and nothing else.
+/// The ceiling a training step is measured against: the cblas_sgemm calls a step of the model
+/// makes (shapes, transposes, leading dimensions, the attention's row blocks), and nothing else.
+/// Either as recorded from a real step (`GEMMRecording`), on the step's own buffers — the
+/// products as the step has them, its data spread over its whole working set — or from the
+/// shapes alone on three scratch buffers that every call shares, which stay in cache: a bound no
+/// step whose data outgrows the cache can reach.
 public struct GEMMBenchmark {
     public let calls: [GEMMCall]
     private let a: FloatBuffer, b: FloatBuffer, c: FloatBuffer
+    private let recorded: [RecordedGEMM]?
+
+    /// Replays `recorded` on its own operands. It overwrites what the step's products wrote
+    /// (activations, gradients; never weights): run it between steps, not inside one.
+    public init(recorded: [RecordedGEMM]) {
+        calls = recorded.map(\.call)
+        self.recorded = recorded
+        a = FloatBuffer(count: 1); b = FloatBuffer(count: 1); c = FloatBuffer(count: 1)
+    }
 
     public init(calls: [GEMMCall]) {
         self.calls = calls
+        recorded = nil
         let size = calls.map { max(($0.transA ? $0.k : $0.m) * $0.lda, ($0.transB ? $0.n : $0.k) * $0.ldb, $0.m * $0.ldc) }.max() ?? 1
         a = FloatBuffer(count: size); b = FloatBuffer(count: size); c = FloatBuffer(count: size)
         for i in 0..<size { a.pointer[i] = Float(i % 7) * 0.01; b.pointer[i] = Float(i % 5) * 0.01 }
@@ -87,7 +100,15 @@ public struct GEMMBenchmark {
     /// Runs every call once; returns the seconds taken.
     public func runOnce() -> Double {
         let t0 = monotonicSeconds()
-        for call in calls { run(call) }
+        if let recorded {
+            for r in recorded {
+                let x = r.call
+                cblas_sgemm(CblasRowMajor, x.transA ? CblasTrans : CblasNoTrans, x.transB ? CblasTrans : CblasNoTrans,
+                            Int32(x.m), Int32(x.n), Int32(x.k), r.alpha, r.a, Int32(x.lda), r.b, Int32(x.ldb), x.beta, r.c, Int32(x.ldc))
+            }
+        } else {
+            for call in calls { run(call) }
+        }
         return monotonicSeconds() - t0
     }
 

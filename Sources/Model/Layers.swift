@@ -13,7 +13,7 @@ public func linearForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
     if let bias {
         for n in 0..<N { (out + n * OC).update(from: bias, count: OC) }
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(OC), Int32(C),
+    sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(OC), Int32(C),
                 1, inp, Int32(C), weight, Int32(C), bias == nil ? 0 : 1, out, Int32(OC))
 }
 
@@ -24,7 +24,7 @@ public func linearResidualForward(_ out: UnsafeMutablePointer<Float>, residual: 
                                   _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
                                   _ bias: UnsafePointer<Float>, rows N: Int, inputs C: Int, outputs OC: Int) {
     rw_rows_plus_bias(out, residual, bias, N, OC)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(OC), Int32(C),
+    sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(OC), Int32(C),
                 1, inp, Int32(C), weight, Int32(C), 1, out, Int32(OC))
 }
 
@@ -51,14 +51,14 @@ public func linearBiasBackward(_ dbias: UnsafeMutablePointer<Float>, _ dout: Uns
 public func linearWeightBackward(_ dweight: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                                  _ inp: UnsafePointer<Float>, rows N: Int, inputs C: Int, outputs OC: Int, block: Range<Int>) {
     guard !block.isEmpty else { return }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(block.count), Int32(C), Int32(N),
+    sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(block.count), Int32(C), Int32(N),
                 1, dout + block.lowerBound, Int32(OC), inp, Int32(C), 1, dweight + block.lowerBound * C, Int32(C))
 }
 
 /// dinp (N,C) = dout (N,OC) · weight (OC,C).
 public func linearInputBackward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                                 _ weight: UnsafePointer<Float>, rows N: Int, inputs C: Int, outputs OC: Int) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(N), Int32(C), Int32(OC),
+    sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(N), Int32(C), Int32(OC),
                 1, dout, Int32(OC), weight, Int32(C), 0, dinp, Int32(C))
 }
 

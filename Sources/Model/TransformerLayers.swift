@@ -1,7 +1,7 @@
 // The GPT's layers as forward/backward pairs over raw row-major buffers, in the manner of llm.c's
 // train_gpt2.c. B = batch, T = time (context), C = channels, NH = heads, hs = C / NH, V = vocabulary,
 // N = B·T rows. Parameter gradients (d + the forward name) accumulate with +=; so do input
-// gradients named `dinp` unless a comment says "=". Every matrix product is one cblas_sgemm call.
+// gradients named `dinp` unless a comment says "=". Every matrix product is one `sgemm` call (GEMM.swift).
 
 import CBLAS
 import CKernels
@@ -69,10 +69,10 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ att: UnsafeMu
             let a = att + (b * NH + h) * T * T, o = out + b * T * C + h * hs
             for r0 in stride(from: 0, to: T, by: attentionRowBlock) {
                 let r1 = min(T, r0 + attentionRowBlock), rows = Int32(r1 - r0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, Int32(r1), Int32(hs),
+                sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, Int32(r1), Int32(hs),
                             scale, q + r0 * 3 * C, C3, k, C3, 0, a + r0 * T, TT)
                 for t in r0..<r1 { causalSoftmaxRow(a + t * T, visible: t + 1, width: r1) }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, Int32(hs), Int32(r1),
+                sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, Int32(hs), Int32(r1),
                             1, a + r0 * T, TT, v, C3, 0, o + r0 * C, Int32(C))
             }
         }
@@ -101,14 +101,14 @@ public func attentionBackward(_ dqkv: UnsafeMutablePointer<Float>, _ scratch: Un
             let a = att + (b * NH + h) * T * T, dO = dout + b * T * C + h * hs
             for r0 in stride(from: lastStart, through: 0, by: -attentionRowBlock) {
                 let r1 = min(T, r0 + attentionRowBlock), rows = Int32(r1 - r0), beta: Float = r0 == lastStart ? 0 : 1
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r1), HS, rows,
+                sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r1), HS, rows,
                             1, a + r0 * T, TT, dO + r0 * C, Int32(C), beta, dv, C3)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, Int32(r1), HS,
+                sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, Int32(r1), HS,
                             1, dO + r0 * C, Int32(C), v, C3, 0, scratch + r0 * T, TT)
                 for t in r0..<r1 { rw_softmax_backward_row(scratch + t * T, a + t * T, t + 1, r1) }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, HS, Int32(r1),
+                sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, HS, Int32(r1),
                             scale, scratch + r0 * T, TT, k, C3, 0, dq + r0 * 3 * C, C3)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r1), HS, rows,
+                sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r1), HS, rows,
                             scale, scratch + r0 * T, TT, q + r0 * 3 * C, C3, beta, dk, C3)
             }
         }

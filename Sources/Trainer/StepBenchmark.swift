@@ -5,21 +5,26 @@ import Model
 import Support
 
 /// One rank's training step — the trainer's own `TrainingStep` — against the limit set by BLAS:
-/// the same step's cblas_sgemm calls alone (`GEMMBenchmark`), in interleaved rounds, and the step
-/// again with the power sampler running (rounds alternate which goes first, so drift favours
-/// neither). What `ringwatt bench-step` prints.
+/// the same step's cblas_sgemm calls alone, recorded from a step and replayed on its own buffers
+/// (`GEMMBenchmark(recorded:)`) and, for comparison, from the shapes on cache-resident scratch;
+/// in interleaved rounds, and the step again with the power sampler running (rounds alternate
+/// which goes first, so drift favours neither). What `ringwatt bench-step` prints.
 public struct StepBenchmark {
-    /// Seconds per step, one figure per round.
-    public var stepTimes: [Double] = [], gemmTimes: [Double] = [], sampledTimes: [Double] = []
+    /// Seconds per step, one figure per round: the step; its products on its own buffers; the
+    /// same products on scratch; the step with the sampler running.
+    public var stepTimes: [Double] = [], gemmTimes: [Double] = [], scratchGemmTimes: [Double] = [], sampledTimes: [Double] = []
     /// Mean seconds per step in the batch, forward+backward, and guard+optimizer parts (over every timed step).
     public var parts: (batch: Double, forwardBackward: Double, update: Double) = (0, 0, 0)
     /// The power source the sampled rounds read.
     public var samplerLabel = ""
 
-    public init<M, S>(_ work: TrainingStep<M, S>, gemm: GEMMBenchmark, rounds: Int, steps: Int, sampleHz: Double,
+    public init<M, S>(_ work: TrainingStep<M, S>, scratchGEMM: GEMMBenchmark, rounds: Int, steps: Int, sampleHz: Double,
                       powerSource: SourcePreference) throws {
         var timer = StepTimer(work: work, steps: steps)
-        _ = timer.round(); _ = Self.gemmRound(gemm, steps)  // warm-up
+        _ = timer.round()  // warm-up; then one step recorded
+        var once = StepTimer(work: work, steps: 1)
+        let gemm = GEMMBenchmark(recorded: GEMMRecording.record { _ = once.round() })
+        _ = Self.gemmRound(gemm, steps); _ = Self.gemmRound(scratchGEMM, steps)
         timer.parts = [0, 0, 0]
         let selection = try SourceSelection.choose(powerSource == .none ? .estimate : powerSource, estimate: EstimateModel(),
                                                    ranksOnMachine: 1, readsMachineCounters: true)
@@ -31,6 +36,7 @@ public struct StepBenchmark {
             stepTimes.append(timer.round())
             if sampleHz > 0 && round % 2 == 0 { sampledTimes.append(sampled()) }
             gemmTimes.append(Self.gemmRound(gemm, steps))
+            scratchGemmTimes.append(Self.gemmRound(scratchGEMM, steps))
         }
         let timed = Double(rounds * steps * (sampleHz > 0 ? 2 : 1))  // parts were summed over every timed step
         parts = (timer.parts[0] / timed, timer.parts[1] / timed, timer.parts[2] / timed)
