@@ -18,7 +18,7 @@ for round in $(seq 1 "$ROUNDS"); do
     args=(--batch-size 64 --rounds 3 --steps 100); [ "$model" = gpt ] && args=(--model gpt --rounds 2 --steps 2)
     lib=$(RINGWATT_BLAS_UPGRADE=off $B bench-step "${args[@]}" --sample-hz 0 | tee "$tmp/lib" | step)
     chosen=$($B bench-step "${args[@]}" --sample-hz 0 | tee "$tmp/chosen" | step)
-    echo "$model $round $lib $chosen $(sed -n 2p "$tmp/lib" | sed 's/.*BLAS //') -> $(sed -n 2p "$tmp/chosen" | sed 's/.*BLAS //')" | tee -a "$tmp/rows"
+    echo "$model $round $lib $chosen $(sed -n 2p "$tmp/lib" | sed 's/.*; BLAS //; s/, [0-9]* thread.*//') -> $(sed -n 2p "$tmp/chosen" | sed 's/.*; BLAS //; s/, [0-9]* thread.*//')" | tee -a "$tmp/rows"
   done
 done
 python3 - "$tmp/rows" <<'PY'
