@@ -60,3 +60,16 @@ static inline float bf16_value(uint16_t h) {
 
 WIRE_FORMAT(f16, f16_bits, f16_value)
 WIRE_FORMAT(bf16, bf16_bits, bf16_value)
+
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+unsigned rw_flush_denormals_begin(void) {
+    unsigned old = _mm_getcsr();
+    _mm_setcsr(old | 0x8040);  // FTZ (bit 15) and DAZ (bit 6)
+    return old;
+}
+void rw_fp_mode_restore(unsigned old) { _mm_setcsr(old); }
+#else
+unsigned rw_flush_denormals_begin(void) { return 0; }
+void rw_fp_mode_restore(unsigned old) { (void)old; }
+#endif

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Support
 
 /// One cblas_sgemm call as a step makes it (row-major, α = 1): shapes, transposes, leading
@@ -101,6 +102,12 @@ public struct GEMMBenchmark {
     public func runOnce() -> Double {
         let t0 = monotonicSeconds()
         if let recorded {
+            // The replay feeds products' outputs to products that ran before them (a buffer reused
+            // within the step), so values may shrink replay after replay into subnormals, which
+            // cost the kernels microcode assists: timed with subnormals flushed, as data-blind as
+            // the real step's products are.
+            let mode = rw_flush_denormals_begin()
+            defer { rw_fp_mode_restore(mode) }
             for r in recorded {
                 let x = r.call
                 cblas_sgemm(CblasRowMajor, x.transA ? CblasTrans : CblasNoTrans, x.transB ? CblasTrans : CblasNoTrans,

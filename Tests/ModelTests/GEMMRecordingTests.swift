@@ -1,5 +1,6 @@
 import Testing
 import Support
+import CKernels
 @testable import Model
 
 /// The products a step makes, recorded, against the lists derived from the shapes (which the BLAS
@@ -38,5 +39,20 @@ import Support
         for _ in 0..<3 { _ = replay.runOnce() }
         #expect(model.parameterChecksum() == before)
         #expect(model.forwardBackward(batch, events: StepEvents()) == loss, "the next step recomputes what the replay overwrote")
+    }
+}
+
+extension GEMMRecordingTests {
+    /// The replay's floating-point mode: subnormals flushed inside, the caller's mode back after.
+    @Test func subnormalsFlushOnlyBetweenBeginAndRestore() {
+        let tiny: [Float] = [Float.leastNonzeroMagnitude, 1]
+        func product() -> Float { tiny[0] * tiny[1] }
+        #expect(product() == Float.leastNonzeroMagnitude)
+        let mode = rw_flush_denormals_begin()
+        #if arch(x86_64)
+        #expect(product() == 0)
+        #endif
+        rw_fp_mode_restore(mode)
+        #expect(product() == Float.leastNonzeroMagnitude)
     }
 }

@@ -53,6 +53,13 @@ double rw_sum_squares_f64(const float *x, size_t n);
 /// out (N,C) = rows (N,C) + bias (C) on every row.
 void rw_rows_plus_bias(float *out, const float *rows, const float *bias, size_t N, size_t C);
 
+/// This thread's SSE/AVX arithmetic treats subnormal inputs and results as zero until
+/// rw_fp_mode_restore(the value returned) (x86-64: MXCSR's DAZ and FTZ; elsewhere nothing). For
+/// timing products on data whose values carry no meaning (a replayed step), where subnormals
+/// would cost microcode assists the real step never pays.
+unsigned rw_flush_denormals_begin(void);
+void rw_fp_mode_restore(unsigned old);
+
 // The MLP's element-wise passes (training.c), the scalar definitions' operations element by element.
 
 /// m = momentum·m + (g + decay·w); w −= lr·m (PyTorch's SGD with momentum and L2 decay).
