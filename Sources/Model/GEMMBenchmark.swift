@@ -21,23 +21,26 @@ public struct GEMMCall: Hashable, Sendable {
 /// step whose data outgrows the cache can reach.
 public struct GEMMBenchmark {
     public let calls: [GEMMCall]
-    private let a: FloatBuffer, b: FloatBuffer, c: FloatBuffer
-    private let recorded: [RecordedGEMM]?
+    /// Each call with the operands it runs on: a step's own, or the scratch buffers below.
+    private let products: [RecordedGEMM]
+    /// The scratch the shape-derived calls share, kept alive with them (none for a recording).
+    private let scratch: [FloatBuffer]
 
     /// Replays `recorded` on its own operands. It overwrites what the step's products wrote
     /// (activations, gradients; never weights): run it between steps, not inside one.
     public init(recorded: [RecordedGEMM]) {
         calls = recorded.map(\.call)
-        self.recorded = recorded
-        a = FloatBuffer(count: 1); b = FloatBuffer(count: 1); c = FloatBuffer(count: 1)
+        products = recorded
+        scratch = []
     }
 
     public init(calls: [GEMMCall]) {
         self.calls = calls
-        recorded = nil
         let size = calls.map { max(($0.transA ? $0.k : $0.m) * $0.lda, ($0.transB ? $0.n : $0.k) * $0.ldb, $0.m * $0.ldc) }.max() ?? 1
-        a = FloatBuffer(count: size); b = FloatBuffer(count: size); c = FloatBuffer(count: size)
+        let a = FloatBuffer(count: size), b = FloatBuffer(count: size), c = FloatBuffer(count: size)
         for i in 0..<size { a.pointer[i] = Float(i % 7) * 0.01; b.pointer[i] = Float(i % 5) * 0.01 }
+        scratch = [a, b, c]
+        products = calls.map { RecordedGEMM(call: $0, alpha: 1, a: a.pointer, b: b.pointer, c: c.pointer) }
     }
 
     /// The MLP's step: per layer the forward (B,I)·(O,I)ᵀ, the weight gradient (B,O)ᵀ·(B,I) and,
@@ -98,38 +101,33 @@ public struct GEMMBenchmark {
 
     public var flops: Double { calls.reduce(0) { $0 + $1.flops } }
 
-    /// Runs every call once; returns the seconds taken.
+    /// Runs every call once; returns the seconds taken. Subnormals are flushed while it runs: a
+    /// replayed step feeds products' outputs to products that ran before them (a buffer reused
+    /// within the step), so its values may shrink replay after replay into subnormals, which cost
+    /// the kernels microcode assists the real step never pays (scratch values never get there).
     public func runOnce() -> Double {
+        let mode = rw_flush_denormals_begin()
+        defer { rw_fp_mode_restore(mode) }
         let t0 = monotonicSeconds()
-        if let recorded {
-            // The replay feeds products' outputs to products that ran before them (a buffer reused
-            // within the step), so values may shrink replay after replay into subnormals, which
-            // cost the kernels microcode assists: timed with subnormals flushed, as data-blind as
-            // the real step's products are.
-            let mode = rw_flush_denormals_begin()
-            defer { rw_fp_mode_restore(mode) }
-            for r in recorded {
-                let x = r.call
-                cblas_sgemm(CblasRowMajor, x.transA ? CblasTrans : CblasNoTrans, x.transB ? CblasTrans : CblasNoTrans,
-                            Int32(x.m), Int32(x.n), Int32(x.k), r.alpha, r.a, Int32(x.lda), r.b, Int32(x.ldb), x.beta, r.c, Int32(x.ldc))
-            }
-        } else {
-            for call in calls { run(call) }
-        }
+        for product in products { run(product) }
         return monotonicSeconds() - t0
     }
 
-    /// Runs one call `times` times; returns the seconds of each run on average.
+    /// Runs one call (on the operands of its first occurrence) `times` times; returns the seconds
+    /// of each run on average.
     public func time(_ call: GEMMCall, times: Int) -> Double {
+        guard let product = products.first(where: { $0.call == call }) else { preconditionFailure("\(call) is not one of the calls") }
+        let mode = rw_flush_denormals_begin()
+        defer { rw_fp_mode_restore(mode) }
         let t0 = monotonicSeconds()
-        for _ in 0..<times { run(call) }
+        for _ in 0..<times { run(product) }
         return (monotonicSeconds() - t0) / Double(times)
     }
 
     @inline(__always)
-    private func run(_ x: GEMMCall) {
+    private func run(_ p: RecordedGEMM) {
+        let x = p.call
         cblas_sgemm(CblasRowMajor, x.transA ? CblasTrans : CblasNoTrans, x.transB ? CblasTrans : CblasNoTrans,
-                    Int32(x.m), Int32(x.n), Int32(x.k), 1, a.pointer, Int32(x.lda), b.pointer, Int32(x.ldb), x.beta,
-                    c.pointer, Int32(x.ldc))
+                    Int32(x.m), Int32(x.n), Int32(x.k), p.alpha, p.a, Int32(x.lda), p.b, Int32(x.ldb), x.beta, p.c, Int32(x.ldc))
     }
 }
