@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks `ringwatt plan` against measurement, in one command (root: the emulated cluster).
-# At each link rate: calibrate on 1 host × 1 rank, fit the all-reduce on 1 host × 2 ranks
+# At each link rate: calibrate on 1 host × 1 rank and on 1 host × 2 ranks (how much ranks sharing
+# the machine slow each other), fit the all-reduce on 1 host × 2 ranks
 # (intra-node) and on 2 hosts × 1 rank (inter-node) with each call after the pause the
 # calibration computes for (bench-allreduce --pause-us), plan, then measure every configuration of
 # the grid — hosts × ranks per host (1×2, 2×1, 2×2, 4×1: what 2 cores carry) × wire f32/bf16 ×
@@ -40,6 +41,10 @@ for pass in $(seq 1 "$REPEATS"); do
     dir="$OUT/g$gbit"; run="$dir/pass$pass"; mkdir -p "$run"
     echo "plan-study: $MODEL at $gbit Gbit/s, pass $pass of $REPEATS → $run" >&2
     have "$run/1x1/summary.json" || bash "$EMU" run 1 1 --link-gbit "$gbit" -- "${TRAIN[@]}" --out "$run/1x1" --overwrite >&2
+    # How much two ranks on one machine slow each other (plan's contention): 1 host × 2 ranks,
+    # overlap off, at the same batch per rank.
+    have "$run/cal-1x2/summary.json" || bash "$EMU" run 1 2 --link-gbit "$gbit" -- "${TRAIN[@]}" --overlap off --bucket-mb 1000 \
+      --out "$run/cal-1x2" --overwrite >&2
     # The fits time each call after the pause training leaves the network between all-reduces:
     # the first calibration's median compute per training iteration (the link after an idle
     # pause, not in a stream: an emulated link's token bucket answers the two differently).
@@ -64,7 +69,7 @@ print(round(1e6 * statistics.median(l["compute_s"] for l in lines if l["eval_s"]
   done
 done
 # Each pass is planned from its own calibration (minutes apart from its runs, where the machine's
-# speed has drifted least): its 1×1 runs at every link rate — one rank sends nothing, so they are
+# speed has drifted least): its 1×1 and 1×2 calibrations at every link rate — one rank sends nothing, so they are
 # one experiment, and one 20-step run alone varied by ±10 % (187–229 ms for the GPT's step) —
 # and the whole study from the median calibration (plan.json, plan.svg).
 GRID=(--shared-cores "$(nproc)" --max-nodes 4 --ranks-per-node 1,2 --wire f32,bf16 --overlap off,on --bucket-mb auto,whole --epochs 1)
@@ -72,10 +77,11 @@ for gbit in $LINKS; do
   dir="$OUT/g$gbit"; fits=(--fit "$dir/fit-intra.json" --fit "$dir/fit-inter.json")
   for run in "$dir"/pass*; do
     pass="$(basename "$run")"
-    "$BIN" plan $(for g in $LINKS; do printf -- "--calibration %s " "$OUT/g$g/$pass/1x1"; done) "${fits[@]}" "${GRID[@]}" --json "$run/plan.json" \
+    "$BIN" plan $(for g in $LINKS; do printf -- "--calibration %s --calibration %s " "$OUT/g$g/$pass/1x1" "$OUT/g$g/$pass/cal-1x2"; done) \
+      "${fits[@]}" "${GRID[@]}" --json "$run/plan.json" \
       $(for r in "$run"/[0-9]x[0-9]*/; do printf -- "--measured %s " "${r%/}"; done) > "$run/plan.txt"
   done
-  "$BIN" plan $(for c in "$OUT"/g*/pass*/1x1; do printf -- "--calibration %s " "$c"; done) "${fits[@]}" "${GRID[@]}" \
+  "$BIN" plan $(for c in "$OUT"/g*/pass*/1x1 "$OUT"/g*/pass*/cal-1x2; do printf -- "--calibration %s " "$c"; done) "${fits[@]}" "${GRID[@]}" \
     --json "$dir/plan.json" --svg "$dir/plan.svg" > "$dir/plan.txt"
 done
 python3 "$HERE/scripts/plan_study.py" "$OUT" | tee "$OUT/study.txt"

@@ -51,28 +51,30 @@ public struct JobConfiguration: Sendable, Equatable, Hashable {
 ///   b         = the calibration's batch per rank (weak scaling), or G / p (strong: --global-batch G)
 ///   steps     = ceil(samples per epoch / (p · b))
 ///   s         = max(1, p / shared cores) when all hosts share that many cores (the emulated cluster), else 1
+///   κ_c, κ_o  = how much ranks sharing a machine (p of them, or k on a dedicated node) slow each
+///               other's compute and the rest of their step beyond s (`Contention`; 1 uncalibrated)
 ///   c_i       = t_allreduce(bucket i)  (ClusterCostModel, for the wire format and algorithm)
-///   no overlap: t_iter = s·(t_compute(b) + t_other) + Σ c_i
+///   no overlap: t_iter = s·(κ_c·t_compute(b) + κ_o·t_other) + Σ c_i
 ///   overlap:    the communication thread's CPU while backward runs (h · (Σ u_i·c_i + conv) a rank:
 ///               h the share of the communication that ends before backward does, from the
 ///               schedule below at the unstretched compute; u as for P_comm below; conv the
 ///               conversion to and from a 16-bit wire, 2q·n·c_w a bucket) runs on the cores the
 ///               machine's ranks leave spare during backward, and stretches compute by what does
-///               not fit: t_c = s·t_compute + max(0, r·h·(u·Σc_i + conv) − spare·s·β_b·t_compute) / C
+///               not fit: t_c = s·κ_c·t_compute + max(0, r·h·(u·Σc_i + conv) − spare·s·β_b·t_compute) / C
 ///               (C cores and r ranks per machine, spare = C − r; nothing with --cores-per-node
 ///               unknown); the schedule is then laid out again on t_c. What runs after backward
 ///               is exposed: the ranks wait through it, and it takes no compute's core.
 ///               Bucket i is ready once backward (a fraction β_b of compute, from the end of the
 ///               buffer down) has produced its bytes; one thread reduces them in order:
 ///               start_i = max(ready_i, end_(i−1)); exposed = max(0, end_last − t_c)
-///               t_iter = t_c + s·t_other + exposed
+///               t_iter = t_c + s·κ_o·t_other + exposed
 ///   P_busy    = M · P_idle + p · (P_1 − P_idle) / s
 ///   P_comm    = M · P_idle + min(p · u, cores) · (P_1 − P_idle): u_i the share of a core a rank keeps
 ///               busy while it all-reduces bucket i — 1 (spinning waits), 0 (sleeping waits), or what
 ///               the fit measured at that size on the wire (its ring's CPU seconds over wall
 ///               seconds, interpolated in log bytes); u = Σ u_i·c_i / Σ c_i; cores = shared cores or p
 ///   M         = machines: 1 when all hosts share one machine's cores (--shared-cores), else N
-///   E_epoch   = steps · (P_busy · s · (t_compute + t_other) + P_comm · exposed)
+///   E_epoch   = steps · (P_busy · s · (κ_c·t_compute + κ_o·t_other) + P_comm · exposed)
 /// t_compute(b): the calibration's at its batch; with calibrations at two or more batches, the
 /// least-squares line through them (interpolated, or extrapolated past them); with one, scaled in
 /// proportion to b. (A machine's idle power is counted once however many hosts it carries, as the
@@ -114,6 +116,9 @@ public struct ScalingPrediction: Sendable, Equatable {
     /// Cores of a dedicated node (0: unknown, taken as a spare core for each rank's communication
     /// thread); with `sharedCores` the machine's.
     public var coresPerNode = 0
+    /// Calibrations on one node with more than one rank, at the calibration's batch per rank:
+    /// how much ranks that share a machine slow each other (`contention(ranksPerMachine:)`).
+    public var sharedMachine: [SharedMachineCalibration] = []
 
     public struct ComputeAtBatch: Sendable, Equatable {
         public var batch: Double
@@ -160,6 +165,8 @@ public struct ScalingPrediction: Sendable, Equatable {
         /// computeJoules + otherJoules; what remains of those is the ranks' dynamic power).
         public var idleJoules: Double
         public var samplesPerEpoch: Double
+        /// How much the ranks sharing a machine slowed each other (beyond time-slicing) in this price.
+        public var contention: Contention = .none
         public var joules: Double { computeJoules + commJoules + otherJoules }
         public var joulesPerSample: Double { joules / samplesPerEpoch }
     }
@@ -223,9 +230,11 @@ public struct ScalingPrediction: Sendable, Equatable {
         // With overlap, the communication thread's CPU stretches compute where no core is spare:
         // the part of it that runs while backward does (what ends after backward is exposed
         // communication, which the ranks wait through, not compute's cores).
-        let machineCores = Double(sharedCores > 0 ? sharedCores : coresPerNode)
+        let machineCores = Double(self.machineCores)
         let ranksPerMachine = sharedCores > 0 ? p : Double(t.ranksPerNode)
-        var computeWall = stretch * compute
+        let contention = contention(ranksPerMachine: Int(ranksPerMachine))
+        var computeWall = stretch * contention.compute * compute
+        let other = stretch * contention.other * otherSeconds
         var exposed = configuration.overlap ? exposedWithOverlap(comms, buckets: buckets, compute: computeWall) : commSeconds
         if configuration.overlap, machineCores > 0, commSeconds > 0 {
             let hidden = max(0, commSeconds - exposed) / commSeconds
@@ -235,7 +244,7 @@ public struct ScalingPrediction: Sendable, Equatable {
             computeWall += max(0, demand - spare) / machineCores
             exposed = exposedWithOverlap(comms, buckets: buckets, compute: computeWall)
         }
-        let iteration = computeWall + stretch * otherSeconds + exposed
+        let iteration = computeWall + other + exposed
         let n = Double(t.nodes), machines = sharedCores > 0 ? 1 : n
         let busy = machines * idleWatts + p * max(0, calibrationWatts - idleWatts) / stretch
         let cores = sharedCores > 0 ? Double(sharedCores) : p
@@ -243,8 +252,9 @@ public struct ScalingPrediction: Sendable, Equatable {
         return Point(configuration: configuration, globalBatch: p * b, steps: steps, iterationSeconds: iteration,
                      exposedCommSeconds: exposed, epochSeconds: steps * iteration,
                      computeJoules: busy * steps * computeWall, commJoules: communicating * steps * exposed,
-                     otherJoules: busy * steps * stretch * otherSeconds,
-                     idleJoules: machines * idleWatts * steps * (computeWall + stretch * otherSeconds), samplesPerEpoch: samplesPerEpoch)
+                     otherJoules: busy * steps * other,
+                     idleJoules: machines * idleWatts * steps * (computeWall + other), samplesPerEpoch: samplesPerEpoch,
+                     contention: contention)
     }
 
     /// Communication left over once backward ends, when bucket i (in reduction order) becomes ready

@@ -26,12 +26,18 @@ public struct PlanFile: Codable, Equatable {
         public var idleJ: Double
         public var dominant: String
         public var onFrontier: Bool
+        /// How much the ranks sharing a machine slow each other in this row (1: no calibration applies),
+        /// and the ranks of the calibration it comes from.
+        public var contentionCompute: Double
+        public var contentionOther: Double
+        public var contentionRanks: Int
 
         enum CodingKeys: String, CodingKey {
             case configuration, nodes, ranksPerNode = "ranks_per_node", wire, overlap, bucketBytes = "bucket_bytes"
             case batchPerRank = "batch_per_rank", computeBasis = "compute_basis", tIterS = "t_iter_s", commExposedS = "comm_exposed_s"
             case steps, seconds, energyJ = "energy_j", energyKwh = "energy_kwh", jPerSample = "j_per_sample", co2G = "co2_g"
             case computeJ = "compute_j", commJ = "comm_j", idleJ = "idle_j", dominant, onFrontier = "on_frontier"
+            case contentionCompute = "contention_compute", contentionOther = "contention_other", contentionRanks = "contention_ranks"
         }
 
         public init(_ r: Plan.Row) {
@@ -41,6 +47,8 @@ public struct PlanFile: Codable, Equatable {
             tIterS = r.point.iterationSeconds; commExposedS = r.point.exposedCommSeconds; steps = r.steps; seconds = r.seconds
             energyJ = r.joules; energyKwh = r.facility.kWh; jPerSample = r.joulesPerSample; co2G = r.facility.co2Grams
             computeJ = r.computeJoules; commJ = r.commJoules; idleJ = r.idleJoules; dominant = r.dominantTerm; onFrontier = r.onFrontier
+            contentionCompute = r.point.contention.compute; contentionOther = r.point.contention.other
+            contentionRanks = r.point.contention.measuredAtRanks
         }
     }
 

@@ -66,21 +66,36 @@ public enum PlanInputs {
         return network.atLink(gbit: linkGbit, fitLinkGbit: fitLinkGbit ?? inter.linkGbit)
     }
 
-    /// The calibration runs, one model: the first run, and per batch size the median run of those
-    /// at it (a noisy machine calibrated more than once).
-    public static func calibrations(_ paths: [String]) throws -> (base: RunOnDisk, byBatch: [Double: RunOnDisk]) {
-        let runs = try paths.map(RunOnDisk.calibration(path:))
-        guard let first = runs.first else { throw RunError.configuration("--calibration: give at least one 1-node, 1-rank run") }
-        for other in runs.dropFirst() {
+    /// The calibration runs, one model, on one node: the first 1-rank run; per batch size the
+    /// median 1-rank run of those at it (a noisy machine calibrated more than once); and per rank
+    /// count above one — at the first run's batch per rank, overlap off — the median run of those.
+    public struct Calibrations {
+        public var base: RunOnDisk
+        public var byBatch: [Double: RunOnDisk]
+        public var byRanks: [Int: RunOnDisk]
+    }
+
+    public static func calibrations(_ paths: [String]) throws -> Calibrations {
+        let runs = try paths.map { try RunOnDisk.calibration(path: $0, oneNode: true) }
+        guard let first = runs.first(where: { $0.ranks == 1 }) else {
+            throw RunError.configuration("--calibration: give at least one 1-node, 1-rank run")
+        }
+        for other in runs where other.path != first.path {
             let a = first.summary, b = other.summary
             guard a.config.model == b.config.model, a.parameters == b.parameters else {
                 throw RunError.configuration("\(other.path) trains another model (\(b.config.model.rawValue), \(b.parameters) parameters) than \(first.path) (\(a.config.model.rawValue), \(a.parameters)); calibrate one model")
             }
+            guard other.ranks == 1 || other.computeAtBatch.batch == first.computeAtBatch.batch else {
+                throw RunError.configuration("\(other.path) ran \(other.ranks) ranks at \(other.computeAtBatch.batch) a rank; calibrate more ranks on a node at the batch of \(first.path) (\(first.computeAtBatch.batch))")
+            }
         }
-        let byBatch = Dictionary(grouping: runs) { $0.computeAtBatch.batch }.mapValues { group in
+        func median(_ group: [RunOnDisk]) -> RunOnDisk {
             group.sorted { $0.trainingSecondsPerIteration < $1.trainingSecondsPerIteration }[group.count / 2]
         }
-        return (byBatch[first.computeAtBatch.batch]!, byBatch)
+        let single = runs.filter { $0.ranks == 1 }
+        let byBatch = Dictionary(grouping: single) { $0.computeAtBatch.batch }.mapValues(median)
+        let byRanks = Dictionary(grouping: runs.filter { $0.ranks > 1 }) { $0.ranks }.mapValues(median)
+        return Calibrations(base: byBatch[first.computeAtBatch.batch]!, byBatch: byBatch, byRanks: byRanks)
     }
 }
 
@@ -91,6 +106,14 @@ public enum PlanText {
         var lines = [String(format: "work: %.4g %@s; calibration: %.4g s compute + %.4g s other per step at %g %@s per rank, %.1f W (idle %.1f W)",
                             work, unit, model.computeSeconds, model.otherSeconds, model.batchPerRank, unit, model.calibrationWatts, model.idleWatts)
                      + String(format: "; PUE %.2f, %.0f gCO₂e/kWh", accounting.pue, accounting.carbonGramsPerKWh)]
+        for k in model.sharedMachine.map(\.ranks).sorted() {
+            let c = model.contention(ranksPerMachine: k)
+            lines.append(String(format: "contention: %d ranks on one machine compute %.3f× and run the rest of a step %.3f× as long as one alone, beyond time-slicing (machines with %d or more ranks priced so)",
+                                k, c.compute, c.other, k))
+        }
+        if model.sharedMachine.isEmpty, plan.rows.contains(where: { $0.point.ranksPerMachine(sharedCores: model.sharedCores) > 1 }) {
+            lines.append("note: no calibration on one node with more than one rank: ranks sharing a machine are priced as not slowing each other beyond time-slicing")
+        }
         lines += plan.notes.map { "note: \($0)" }
         lines.append("  configuration                  batch/rank  t_iter_ms   time_to_finish   energy_kWh   J/\(unit)      CO2_g   comm%  dominant")
         for r in plan.rows.sorted(by: { ($0.seconds, $0.joules) < ($1.seconds, $1.joules) }) {

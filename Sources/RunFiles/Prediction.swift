@@ -4,10 +4,19 @@ import Foundation
 import Support
 
 extension RunOnDisk {
-    /// A run read as a calibration for `predict` and `plan`: one rank, iterations, finite figures.
-    public static func calibration(path: String) throws -> RunOnDisk {
+    /// A run read as a calibration for `predict` and `plan`: one rank (or, with `oneNode`, any
+    /// number on one node, overlap off: how much ranks sharing a machine slow each other),
+    /// iterations, finite figures.
+    public static func calibration(path: String, oneNode: Bool = false) throws -> RunOnDisk {
         let cal = try RunOnDisk(path: path)
-        guard cal.ranks == 1 else { throw RunError.runDirectory("\(path): a calibration must be a 1-rank run (it has \(cal.ranks))") }
+        if oneNode {
+            guard cal.nodes == 1 else { throw RunError.runDirectory("\(path): a calibration must be a 1-node run (it has \(cal.nodes))") }
+            guard cal.ranks == 1 || !cal.summary.overlap else {
+                throw RunError.runDirectory("\(path): a calibration on \(cal.ranks) ranks must run with --overlap off (its compute time would carry the communication thread)")
+            }
+        } else {
+            guard cal.ranks == 1 else { throw RunError.runDirectory("\(path): a calibration must be a 1-rank run (it has \(cal.ranks))") }
+        }
         guard cal.summary.iterations > 0 else { throw RunError.runDirectory("\(path): the run has no iterations") }
         let figures = [("seconds", cal.summary.seconds), ("mean_power_w", cal.summary.meanPowerW),
                        ("compute seconds", cal.summary.secondsByPhase["compute"] ?? .nan)]
@@ -37,6 +46,13 @@ extension RunOnDisk {
     /// The calibration's per-rank batch (samples or tokens per rank-step) and compute seconds per step.
     public var computeAtBatch: ScalingPrediction.ComputeAtBatch {
         .init(batch: Double(summary.samples) / Double(summary.iterations * summary.ranks), seconds: medianOfTraining(\.computeS))
+    }
+
+    /// A one-node calibration's compute per rank and the rest of its step outside the all-reduce
+    /// (`SharedMachineCalibration`).
+    public var sharedMachineCalibration: SharedMachineCalibration {
+        .init(ranks: ranks, computeSeconds: medianOfTraining(\.computeS),
+              otherSeconds: medianOfTraining { max(0, $0.seconds - $0.computeS - $0.commExposedS) })
     }
 }
 

@@ -13,12 +13,12 @@ struct PlanCommand: ParsableCommand {
         commandName: "plan",
         abstract: "Price every configuration of a grid for a given amount of work: time, energy, CO₂, the time–energy frontier and the pick.",
         discussion: """
-            Each configuration (N nodes × k ranks, wire format, overlap, bucket size) is priced with predict's model on a two-level network (`ringwatt predict --help`; the all-reduce's cost per level in the docs, docs/scaling.md): the per-rank compute time and power from the calibration run(s) (1 node, 1 rank), the all-reduce from the fits — `bench-allreduce --fit` on one node with k ranks (intra-node) and on 2 nodes of one rank each (inter-node).
+            Each configuration (N nodes × k ranks, wire format, overlap, bucket size) is priced with predict's model on a two-level network (`ringwatt predict --help`; the all-reduce's cost per level in the docs, docs/scaling.md): the per-rank compute time and power from the calibration run(s) (1 node, 1 rank; runs on 1 node with k ranks price how much ranks sharing a machine slow each other), the all-reduce from the fits — `bench-allreduce --fit` on one node with k ranks (intra-node) and on 2 nodes of one rank each (inter-node).
 
             Energy at the facility as a run's summary counts it: (IT energy + network J/B × bytes) × PUE; CO₂ = kWh × grid intensity. A configuration is on the frontier (*) when no other is both faster and cheaper. The pick: the least energy that meets --deadline (and the fastest within --energy-budget-kwh), with the margin to the runner-up and the term that dominates its energy (compute: the ranks' dynamic power; communication: all power while communication is exposed; idle: the machines' idle power otherwise).
             """)
 
-    @Option(help: "A 1-node, 1-rank run to calibrate compute time and power; repeat with runs at other batch sizes for strong scaling (interpolated between them), or at the same one on a noisy machine (the median run stands for it).")
+    @Option(help: "A 1-node, 1-rank run to calibrate compute time and power; repeat with runs at other batch sizes for strong scaling (interpolated between them), at the same one on a noisy machine (the median run stands for it), and with 1-node runs of k ranks (overlap off, the same batch per rank): how much ranks sharing a machine slow each other.")
     var calibration: [String] = []
     @Option(help: "A `bench-allreduce --fit` file: fitted on one node (intra-node level) or on N nodes of one rank each (inter-node). Repeat for both levels.")
     var fit: [String] = []
@@ -84,13 +84,14 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (base, byBatch) = try PlanInputs.calibrations(calibration)
+        let calibrations = try PlanInputs.calibrations(calibration), base = calibrations.base
         let unit = base.summary.sampleUnit ?? "sample"
         if tokens != nil && unit != "token" { throw ValidationError("--tokens: \(base.path) counts samples, not tokens; give --samples or --epochs") }
         if samples != nil && unit == "token" { throw ValidationError("--samples: \(base.path) is the language model, which counts tokens; give --tokens or --epochs") }
         var model = ScalingPrediction(calibration: base, network: try PlanInputs.network(fits: fit, linkGbit: linkGbit, fitLinkGbit: fitLinkGbit),
                                       idleWatts: idleWatts, ranksPerNode: 1, sharedCores: sharedCores, commPower: commPower)
-        model.computeByBatch = byBatch.values.map(\.computeAtBatch)
+        model.computeByBatch = calibrations.byBatch.values.map(\.computeAtBatch)
+        model.sharedMachine = calibrations.byRanks.values.map(\.sharedMachineCalibration)
         model.coresPerNode = coresPerNode
         let configurations = try grid(algorithm: base.summary.config.algorithm)
         // The buckets the trainer forms at each size, from the model's layers.

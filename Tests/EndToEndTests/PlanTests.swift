@@ -119,4 +119,53 @@ import Testing
             #expect(!r.stderr.contains("Fatal error") && r.stderr.split(separator: "\n").count <= 3, "\(r.stderr)")
         }
     }
+
+    /// A calibration on one node with 2 ranks prices every machine of 2 or more ranks at what its
+    /// ranks measured: the 1×2 row is that run's compute and the rest of its step plus the intra
+    /// fit's all-reduce; a machine of one rank is not contended. Bad calibrations get one line.
+    @Test func ranksSharingANodeAreCalibrated() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let f = try Fixture()
+        defer { try? FileManager.default.removeItem(atPath: f.dir) }
+        for (name, extra) in [("pair", ["--overlap", "off"]), ("overlapped", ["--overlap", "on"]), ("pair32", ["--overlap", "off", "--batch-size", "32"])] {
+            let r = try Harness.mpirun(2, ["train"] + Self.mlp + ["--batch-size", "16"] + extra + ["--out", dir + "/" + name])
+            #expect(r.status == 0, "\(r.all)")
+        }
+        let json = dir + "/plan.json"
+        let r = try Harness.ringwatt(["plan", "--calibration", f.cal16, "--calibration", dir + "/pair", "--fit", f.intra, "--fit", f.inter,
+                                      "--epochs", "3", "--max-nodes", "2", "--wire", "f32", "--bucket-mb", "whole", "--json", json])
+        #expect(r.status == 0 && r.stdout.contains("contention: 2 ranks on one machine compute "), "\(r.all)")
+        let rows = try Harness.json(json)["rows"]!.array!
+        func row(_ label: String) throws -> JSON { try #require(rows.first { $0["configuration"]?.string == label }) }
+        let training = try Harness.lines(dir + "/pair/iterations.jsonl").filter { $0["eval_s"]?.double == 0 && ($0["samples"]?.double ?? 0) > 0 }
+        func median(_ value: (JSON) -> Double) -> Double { let v = training.map(value).sorted(); return v[v.count / 2] }
+        let compute = median { $0["compute_s"]!.double! }
+        let other = median { max(0, $0["seconds"]!.double! - $0["compute_s"]!.double! - $0["comm_exposed_s"]!.double!) }
+        let n = try Harness.json(f.cal16 + "/summary.json")["comm_buckets_bytes"]!.array!.map { $0.double! }.reduce(0, +)
+        let pair = try row("1×2 f32 1 bucket"), expected = compute + other + 2e-5 + n * 5e-10 + n * 1e-10
+        #expect(abs(pair["t_iter_s"]!.double! - expected) < 1e-9 * expected, "\(pair)")
+        let packed = try row("2×2 f32 1 bucket")
+        #expect(pair["contention_ranks"]?.double == 2 && packed["contention_ranks"]?.double == 2)
+        let spread = try row("2×1 f32 1 bucket")
+        #expect(spread["contention_ranks"]?.double == 1 && spread["contention_compute"]?.double == 1)
+
+        // A 2-node run, overlap on, another batch per rank, no 1-rank run: one line each.
+        let twoNodes = dir + "/two-nodes"
+        try FileManager.default.copyItem(atPath: dir + "/pair", toPath: twoNodes)
+        let summary = try String(contentsOfFile: twoNodes + "/summary.json", encoding: .utf8)
+        try summary.replacingOccurrences(of: "\"nodes\" : 1", with: "\"nodes\" : 2").write(toFile: twoNodes + "/summary.json", atomically: false, encoding: .utf8)
+        let base = ["plan", "--fit", f.intra, "--fit", f.inter, "--epochs", "1", "--calibration", f.cal16, "--calibration"]
+        let cases: [([String], String)] = [
+            (base + [twoNodes], "a calibration must be a 1-node run (it has 2)"),
+            (base + [dir + "/overlapped"], "must run with --overlap off"),
+            (base + [dir + "/pair32"], "calibrate more ranks on a node at the batch of"),
+            (["plan", "--fit", f.intra, "--fit", f.inter, "--epochs", "1", "--calibration", dir + "/pair"], "give at least one 1-node, 1-rank run"),
+        ]
+        for (arguments, message) in cases {
+            let bad = try Harness.ringwatt(arguments)
+            #expect(bad.status != 0 && bad.stderr.contains(message), "\(arguments.suffix(2)): \(bad.all)")
+            #expect(bad.stderr.split(separator: "\n").count <= 3, "\(bad.stderr)")
+        }
+    }
 }
