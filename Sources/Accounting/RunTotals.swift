@@ -116,10 +116,11 @@ package struct RunTotals: Codable, Equatable {
         // Plain loops in record order (the sums' order, and so their bits, are those of map/reduce),
         // and the machine accounts mutated in place: this runs for every iteration at every flush.
         let p = Double(records.count), phases = Phase.allCases.count
-        var seconds = 0.0, samples = 0, loss = 0.0, bytes = 0, commSeconds = 0.0, cpu = 0.0
+        var seconds = 0.0, samples = 0, loss = 0.0, bytes = 0, commSeconds = 0.0, cpu = 0.0, slowestCompute = 0.0
         var phaseSum = [Double](repeating: 0, count: phases), joules = phaseSum
         for record in records {
             seconds += record.end - record.start
+            slowestCompute = max(slowestCompute, record.seconds(.compute))
             for i in 0..<phases {
                 phaseSum[i] += record.seconds(Phase(rawValue: i)!)
                 joules[i] += record.processJoules[i] + record.nodeJoules[i]
@@ -163,7 +164,7 @@ package struct RunTotals: Codable, Equatable {
             energySource: source, rankEnergyJ: perRank.map(r6),
             joulesPerSample: samples > 0 ? r6(energy) / Double(samples) : 0,  // of the line's own (rounded) energy_j
             energyIdleJ: split.map { r6($0.idle) }, energyDynamicJ: split.map { r6($0.dynamic) },
-            startS: r6(records.map(\.start).reduce(0, +) / p))
+            startS: r6(records.map(\.start).reduce(0, +) / p), computeMaxS: slowestCompute)
     }
 }
 

@@ -48,10 +48,12 @@ extension RunOnDisk {
         .init(batch: Double(summary.samples) / Double(summary.iterations * summary.ranks), seconds: medianOfTraining(\.computeS))
     }
 
-    /// A one-node calibration's compute per rank and the rest of its step outside the all-reduce
-    /// (`SharedMachineCalibration`).
+    /// A one-node calibration's compute — its slowest rank's, which the step waits for (the mean
+    /// in files from before `compute_max_s`) — and the rest of its step outside the all-reduce
+    /// (`SharedMachineCalibration`). The others wait out the imbalance inside the all-reduce, so
+    /// the rest is the step less the ranks' mean compute and mean exposed communication.
     public var sharedMachineCalibration: SharedMachineCalibration {
-        .init(ranks: ranks, computeSeconds: medianOfTraining(\.computeS),
+        .init(ranks: ranks, computeSeconds: medianOfTraining { $0.computeMaxS ?? $0.computeS },
               otherSeconds: medianOfTraining { max(0, $0.seconds - $0.computeS - $0.commExposedS) })
     }
 }

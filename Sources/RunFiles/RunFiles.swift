@@ -64,6 +64,9 @@ public struct IterationLine: Codable, Equatable, Sendable {
     /// Mean over ranks: iterations tile each rank's training loop.
     public var seconds: Double
     public var computeS: Double
+    /// The slowest rank's compute in the iteration: the step waits for it at the all-reduce, so
+    /// compute_max_s − compute_s is the imbalance between ranks (absent in files from before).
+    public var computeMaxS: Double? = nil
     /// Time inside the gradient all-reduce (with overlap, partly hidden behind backward).
     public var commS: Double
     /// Time the step waited for communication after backward.
@@ -92,7 +95,7 @@ public struct IterationLine: Codable, Equatable, Sendable {
     public var startS: Double? = nil
 
     package enum CodingKeys: String, CodingKey {
-        case iter, epoch, loss, lr, seconds, computeS = "compute_s", commS = "comm_s", commExposedS = "comm_exposed_s"
+        case iter, epoch, loss, lr, seconds, computeS = "compute_s", computeMaxS = "compute_max_s", commS = "comm_s", commExposedS = "comm_exposed_s"
         case dataS = "data_s", optimizerS = "optimizer_s", evalS = "eval_s", idleS = "idle_s", commBytes = "comm_bytes"
         case busbwGBps = "busbw_GBps", samples, energyJ = "energy_j", energyComputeJ = "energy_compute_j"
         case energyCommJ = "energy_comm_j", energyOtherJ = "energy_other_j", powerW = "power_w"
@@ -116,7 +119,7 @@ public struct IterationLine: Codable, Equatable, Sendable {
                  commBytes: Int, busbwGBps: Double, samples: Int, energyJ: Double, energyComputeJ: Double,
                  energyCommJ: Double, energyOtherJ: Double, powerW: Double, energySource: String,
                  rankEnergyJ: [Double], joulesPerSample: Double? = nil, energyIdleJ: Double? = nil,
-                 energyDynamicJ: Double? = nil, startS: Double? = nil) {
+                 energyDynamicJ: Double? = nil, startS: Double? = nil, computeMaxS: Double? = nil) {
         self.iter = iter; self.epoch = epoch; self.loss = loss; self.lr = lr; self.seconds = seconds;
         self.computeS = computeS; self.commS = commS; self.commExposedS = commExposedS; self.dataS = dataS;
         self.optimizerS = optimizerS; self.evalS = evalS; self.idleS = idleS; self.commBytes = commBytes;
@@ -124,7 +127,7 @@ public struct IterationLine: Codable, Equatable, Sendable {
         self.energyComputeJ = energyComputeJ; self.energyCommJ = energyCommJ; self.energyOtherJ = energyOtherJ;
         self.powerW = powerW; self.energySource = energySource; self.rankEnergyJ = rankEnergyJ;
         self.joulesPerSample = joulesPerSample; self.energyIdleJ = energyIdleJ; self.energyDynamicJ = energyDynamicJ;
-        self.startS = startS
+        self.startS = startS; self.computeMaxS = computeMaxS
     }
 
 }

@@ -94,10 +94,11 @@ import Trainer
         #expect((summary["test_accuracy"]?.double ?? 0) > 0.5, "synthetic classes are separable")
         var total = 0.0
         for line in iterations {
-            for key in ["iter", "epoch", "loss", "seconds", "compute_s", "comm_s", "comm_bytes", "samples", "energy_j",
+            for key in ["iter", "epoch", "loss", "seconds", "compute_s", "compute_max_s", "comm_s", "comm_bytes", "samples", "energy_j",
                         "energy_compute_j", "energy_comm_j", "energy_other_j", "power_w", "energy_source", "rank_energy_j"] {
                 #expect(line[key] != nil, "iterations.jsonl lacks \(key)")
             }
+            #expect(line["compute_max_s"]!.double! >= line["compute_s"]!.double! * (1 - 1e-12), "the slowest rank's compute is at least the mean")
             let e = line["energy_j"]!.double!
             let parts = line["energy_compute_j"]!.double! + line["energy_comm_j"]!.double! + line["energy_other_j"]!.double!
             #expect(abs(parts - e) <= 1e-5 + 1e-6 * e, "phases add up to the iteration's energy")
