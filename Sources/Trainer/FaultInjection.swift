@@ -10,13 +10,16 @@ import Support
 /// of the MLP) after that iteration's update, so replicas diverge.
 /// RINGWATT_FAULT_STOP_AT=ITERATION[:SIGNAL]: every rank is asked to stop at that iteration, as
 /// SIGTERM (or SIGUSR1, 10: preemption) would ask — at a known iteration, where a signal's timing
-/// is not. RINGWATT_FAULT_KILL_AT=RANK:ITERATION: that rank dies (SIGKILL) at that iteration of a
-/// run that was not resumed, as a crashed node would.
+/// is not. RINGWATT_FAULT_KILL_AT=RANK:ITERATION[:SIGNAL]: that rank sends itself SIGNAL (default
+/// SIGKILL: dies, as a crashed node would; SIGTERM: asks to stop, through the real handler; SIGSTOP:
+/// hangs, alive but silent) at that iteration of a run that was not resumed. A test's signal sent
+/// from outside races the run to its end; this one lands mid-run every time.
 struct FaultInjection {
     let perturb: (rank: Int, iteration: Int)?
     let stopAt: Int?
     let stopSignal: Int32
     let killAt: (rank: Int, iteration: Int)?
+    let killSignal: Int32
 
     init(environment: [String: String]) {
         let p = environment["RINGWATT_FAULT_PERTURB"]?.split(separator: ":").compactMap { Int($0) } ?? []
@@ -25,12 +28,13 @@ struct FaultInjection {
         stopAt = stop.first
         stopSignal = stop.count > 1 ? Int32(stop[1]) : SIGTERM
         let k = environment["RINGWATT_FAULT_KILL_AT"]?.split(separator: ":").compactMap { Int($0) } ?? []
-        killAt = k.count == 2 ? (k[0], k[1]) : nil
+        killAt = k.count >= 2 ? (k[0], k[1]) : nil
+        killSignal = k.count > 2 ? Int32(k[2]) : SIGKILL
     }
 
     func beforeStep(iteration: Int, resumed: Bool, rank: Int) {
         if stopAt == iteration { stopRequested.store(stopSignal, ordering: .relaxed) }
-        if let killAt, !resumed, killAt == (rank, iteration) { kill(getpid(), SIGKILL) }
+        if let killAt, !resumed, killAt == (rank, iteration) { kill(getpid(), killSignal) }
     }
 
     func afterUpdate<M: TrainableModel>(_ model: M, rank: Int, iteration: Int) {

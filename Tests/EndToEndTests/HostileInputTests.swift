@@ -36,8 +36,11 @@ import Support
         let job = ["train"] + Self.small + ["--steps", "3000", "--checkpoint-every", "50"]
         let live = Process()
         live.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        live.arguments = ["--oversubscribe", "-np", "2", "-x", "OPENBLAS_NUM_THREADS", Harness.binary] + job + ["--out", dir + "/live"]
-        live.environment = Harness.environment
+        live.arguments = ["--oversubscribe", "-np", "2", "-x", "OPENBLAS_NUM_THREADS", "-x", "RINGWATT_FAULT_KILL_AT", Harness.binary]
+            + job + ["--out", dir + "/live"]
+        // Rank 0 stops itself (SIGSTOP) at iteration 60, after the first checkpoint: the job cannot
+        // finish before the test has paused it, however fast these 3000 steps run.
+        live.environment = Harness.environment.merging(["RINGWATT_FAULT_KILL_AT": "0:60:\(SIGSTOP)"]) { $1 }
         live.standardOutput = FileHandle.nullDevice; live.standardError = FileHandle.nullDevice
         try live.run()
         // Wait for the first checkpoint (so --resume has one to read), then pause every process of the job.

@@ -10,34 +10,25 @@ import Fixtures
     static let job = ["train", "--data", "synthetic:16000:128:10", "--layers", "128-96-10", "--batch-size", "8",
                       "--epochs", "3", "--flush-every", "10", "--checkpoint-every", "40", "--sample-hz", "100"]
 
-    /// Starts mpirun in the background; returns the process and a reader of its output.
-    func start(_ ranks: Int, _ arguments: [String]) throws -> (Process, Pipe) {
+    /// Runs mpirun with one rank sending itself `signal` at `iteration` (RINGWATT_FAULT_KILL_AT):
+    /// the signal lands mid-run every time, where one sent from here would race a short run to
+    /// its end. Returns the job's exit status and its output (stdout and stderr together).
+    func signalled(_ ranks: Int, _ arguments: [String], rank: Int, iteration: Int, signal: Int32) throws -> (Int32, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        p.arguments = ["--oversubscribe", "-np", String(ranks), "-x", "OPENBLAS_NUM_THREADS", Harness.binary] + arguments
-        p.environment = Harness.environment
+        p.arguments = ["--oversubscribe", "-np", String(ranks), "-x", "OPENBLAS_NUM_THREADS", "-x", "RINGWATT_FAULT_KILL_AT",
+                       Harness.binary] + arguments
+        var environment = Harness.environment
+        environment["RINGWATT_FAULT_KILL_AT"] = "\(rank):\(iteration):\(signal)"
+        p.environment = environment
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
         p.standardInput = FileHandle.nullDevice
         try p.run()
-        return (p, pipe)
-    }
-
-    func lineCount(_ path: String) -> Int {
-        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").count
-    }
-
-    /// Waits until the run has written `lines` iterations (or `timeout` passes).
-    func waitForIterations(_ dir: String, _ lines: Int, timeout: Double = 60) {
-        let end = Date().addingTimeInterval(timeout)
-        while lineCount(dir + "/iterations.jsonl") < lines && Date() < end { usleep(20_000) }
-    }
-
-    /// PIDs of this user's `ringwatt train` processes writing to `dir`.
-    func rankPIDs(_ dir: String) -> [Int32] {
-        let out = (try? Harness.run("/usr/bin/pgrep", ["-f", "^\(Harness.binary) train.*\(dir)"]))?.stdout ?? ""
-        return out.split(separator: "\n").compactMap { Int32($0) }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, output)
     }
 
     func weights(_ dir: String) -> Data? { FileManager.default.contents(atPath: dir + "/weights.bin") }
@@ -60,19 +51,12 @@ import Fixtures
         let reference = try Harness.mpirun(4, arguments + ["--out", dir + "/reference"])
         #expect(reference.status == 0, "\(reference.all)")
 
-        let (job, pipe) = try start(4, arguments + ["--out", dir + "/run", "--stall-seconds", "5"])
-        waitForIterations(dir + "/run", 300)
-        let pids = rankPIDs(dir + "/run")
-        try #require(pids.count == 4, "found rank pids \(pids)")
-        let killedAt = Date()
-        kill(pids[2], SIGKILL)
-        job.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(job.terminationStatus != 0)
-        #expect(Date().timeIntervalSince(killedAt) < 5 + 5, "ended within --stall-seconds + a few seconds")
+        let (status, output) = try signalled(4, arguments + ["--out", dir + "/run", "--stall-seconds", "5"],
+                                             rank: 2, iteration: 300, signal: SIGKILL)
+        #expect(status != 0)
         #expect((try? Harness.json(dir + "/run/summary.json"))?["status"]?.string != "complete", "\(output)")
         let checkpoint = try Checkpoint.read(directory: dir + "/run")
-        #expect(checkpoint.header.step > 0)
+        #expect(checkpoint.header.step == 280, "the last checkpoint before iteration 300 (every 40)")
 
         let resumed = try Harness.mpirun(4, arguments + ["--resume", dir + "/run"])
         #expect(resumed.status == 0, "\(resumed.all)")
@@ -97,16 +81,12 @@ import Fixtures
     @Test func sigtermStopsCleanlyWithCheckpointAndStatus() throws {
         let dir = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (job, pipe) = try start(3, Self.job + ["--out", dir])
-        waitForIterations(dir, 200)
-        let pids = rankPIDs(dir)
-        try #require(pids.count == 3)
-        kill(pids[1], SIGTERM)  // one rank; the request reaches the others through the all-reduce
-        job.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(job.terminationStatus != 0, "an interrupted run exits non-zero")
+        // One rank gets SIGTERM; the request reaches the others through the all-reduce.
+        let (status, output) = try signalled(3, Self.job + ["--out", dir], rank: 1, iteration: 200, signal: SIGTERM)
+        #expect(status != 0, "an interrupted run exits non-zero")
         let s = try Harness.json(dir + "/summary.json")
         #expect(s["status"]?.string == "interrupted", "\(output)")
+        #expect((s["iterations"]?.double ?? 0) >= 200 && (s["iterations"]?.double ?? .infinity) < 1500, "stopped mid-run")
         let checkpoint = try Checkpoint.read(directory: dir)
         #expect(Double(checkpoint.header.step) == s["iterations"]?.double, "checkpoint at the stopping iteration")
         #expect(output.contains("resume with --resume"))
@@ -118,17 +98,10 @@ import Fixtures
     @Test func stalledRankIsReportedAndTheJobAborted() throws {
         let dir = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (job, pipe) = try start(3, Self.job + ["--out", dir, "--stall-seconds", "2"])
-        waitForIterations(dir, 100)
-        let pids = rankPIDs(dir)
-        try #require(pids.count == 3)
-        let stoppedAt = Date()
-        kill(pids[2], SIGSTOP)  // alive but silent: the others wait for it in the all-reduce
-        job.waitUntilExit()
-        for pid in pids { kill(pid, SIGCONT); kill(pid, SIGKILL) }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(job.terminationStatus != 0)
-        #expect(Date().timeIntervalSince(stoppedAt) < 2 + 8)
+        // Rank 2 stops itself (SIGSTOP): alive but silent; the others wait for it in the all-reduce.
+        let (status, output) = try signalled(3, Self.job + ["--out", dir, "--stall-seconds", "2"],
+                                             rank: 2, iteration: 100, signal: SIGSTOP)
+        #expect(status != 0)
         // The others wait for it in whichever collective it did not reach: the gradient all-reduce
         // most often, the record gather, evaluation or the replica check otherwise. Never "idle".
         let collectives = ["comm", "record gather", "eval", "verification"]
