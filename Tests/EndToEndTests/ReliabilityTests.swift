@@ -14,21 +14,8 @@ import Fixtures
     /// the signal lands mid-run every time, where one sent from here would race a short run to
     /// its end. Returns the job's exit status and its output (stdout and stderr together).
     func signalled(_ ranks: Int, _ arguments: [String], rank: Int, iteration: Int, signal: Int32) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        p.arguments = ["--oversubscribe", "-np", String(ranks), "-x", "OPENBLAS_NUM_THREADS", "-x", "RINGWATT_FAULT_KILL_AT",
-                       Harness.binary] + arguments
-        var environment = Harness.environment
-        environment["RINGWATT_FAULT_KILL_AT"] = "\(rank):\(iteration):\(signal)"
-        p.environment = environment
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, output)
+        let job = try Harness.mpirun(ranks, arguments, environment: ["RINGWATT_FAULT_KILL_AT": "\(rank):\(iteration):\(signal)"])
+        return (job.status, job.all)
     }
 
     func weights(_ dir: String) -> Data? { FileManager.default.contents(atPath: dir + "/weights.bin") }
@@ -112,20 +99,10 @@ import Fixtures
     @Test func divergenceNamesTheRankAndLayer() throws {
         let dir = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var env = Harness.environment
-        env["RINGWATT_FAULT_PERTURB"] = "1:25"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        p.arguments = ["--oversubscribe", "-np", "3", "-x", "RINGWATT_FAULT_PERTURB", Harness.binary]
-            + Self.job + ["--out", dir, "--verify-every", "10"]
-        p.environment = env
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(p.terminationStatus != 0)
+        let job = try Harness.mpirun(3, Self.job + ["--out", dir, "--verify-every", "10"],
+                                     environment: ["RINGWATT_FAULT_PERTURB": "1:25"])
+        let text = job.stderr
+        #expect(job.status != 0)
         #expect(text.contains("replicas diverged at iteration 30: rank 1 layer(s) 1 differ from rank 0"), "\(text)")
         #expect((try Harness.json(dir + "/summary.json"))["status"]?.string == "failed")
     }
