@@ -85,8 +85,10 @@ case "$cmd" in
     # All hosts share this machine's cores with the kernel's veth/bridge processing: ranks that spin
     # in MPI starve it (every message then waits for a 4 ms scheduler tick). Ours test and sleep.
     export RINGWATT_COMM_WAIT_US="${RINGWATT_COMM_WAIT_US:-50}"
-    # The link rate, for what records it (bench-allreduce --fit writes it beside α, β, γ).
-    export RINGWATT_LINK_GBIT="$gbit"
+    # ...but each wait first tests for 200 µs without sleeping: a message between two running
+    # ranks arrives within that, and sleeping at once made each small all-reduce cost sleeps
+    # (PollingBackoff in Sources/Collectives/Transport.swift has the measurement).
+    export RINGWATT_COMM_SPIN_US="${RINGWATT_COMM_SPIN_US:-200}"
     # The link rate, for what records it (bench-allreduce --fit writes it beside α, β, γ).
     export RINGWATT_LINK_GBIT="$gbit"
     # mpirun runs inside host 0; every host (host 0 too) is entered through the rsh agent.
@@ -101,7 +103,7 @@ case "$cmd" in
     ringwatt_with_restarts "$max" "$BIN" -- ip netns exec ${PREFIX}-h0 mpirun --hostfile "$tmp/hosts" -np $((k * per)) --oversubscribe --bind-to none \
       --mca plm_rsh_agent "$HERE/launch/netns-rsh" --mca btl tcp,self --mca rtc_hwloc_vmhole none \
       --mca btl_tcp_if_include "$SUBNET.0/24" --mca oob_tcp_if_include "$SUBNET.0/24" \
-      -x OPENBLAS_NUM_THREADS -x RINGWATT_TTY -x RINGWATT_COMM_WAIT_US -x RINGWATT_LINK_GBIT -x PATH \
+      -x OPENBLAS_NUM_THREADS -x RINGWATT_TTY -x RINGWATT_COMM_WAIT_US -x RINGWATT_COMM_SPIN_US -x RINGWATT_LINK_GBIT -x PATH \
       "$BIN" "${RINGWATT_SUBCOMMAND:-train}" "$@"
     rc=$?
     rm -rf "$tmp"

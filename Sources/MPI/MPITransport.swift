@@ -1,5 +1,6 @@
 import CMPI
 import Collectives
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -134,6 +135,8 @@ public final class MPITransport: Transport {
     /// `PollingBackoff`), which leaves the core to others — the kernel's network processing and
     /// the other ranks' compute when ranks share cores (our emulated cluster).
     public var sleepMicroseconds: UInt32 = 0
+    /// How long a wait tests without sleeping before its first sleep (with `sleepMicroseconds` > 0).
+    public var spinMicroseconds: UInt32 = 0
 
     public func wait(_ exchange: inout Exchange) throws {
         var requests: (MPI_Request?, MPI_Request?) = (exchange.receiveHandle ?? rw_request_null(),
@@ -142,11 +145,13 @@ public final class MPITransport: Transport {
         try withUnsafeMutablePointer(to: &requests) {
             try $0.withMemoryRebound(to: MPI_Request?.self, capacity: 2) {
                 if pause > 0 {
-                    let backoff = PollingBackoff(firstMicroseconds: pause)
+                    let backoff = PollingBackoff(firstMicroseconds: pause, spinMicroseconds: spinMicroseconds)
                     var done: Int32 = 0, waited: UInt64 = 0
+                    let start = monotonicSeconds()
                     while true {
                         try Self.check(MPI_Testall(2, $0, &done, rw_statuses_ignore()), "MPI_Testall")
                         if done != 0 { break }
+                        if waited == 0 && backoff.spins(elapsed: (monotonicSeconds() - start) * 1e6) { continue }
                         let sleep = backoff.next(afterWaiting: waited)
                         usleep(sleep)
                         waited += UInt64(sleep)

@@ -86,7 +86,7 @@ struct BenchAllReduce: ParsableCommand {
         bench.iters = iters; bench.minSeconds = minTimeMs / 1000; bench.warmup = warmup; bench.wire = allReduce.wireDtype
         bench.pauseSeconds = pauseUs / 1e6
         let names = try parsedAlgorithms(), mpiLabel = mpiAlgorithmLabel()
-        try withMPI(waitMicroseconds: allReduce.commWaitUs) { comm in
+        try withMPI(waiting: allReduce) { comm in
             guard let mpi = comm.transport as? MPITransport else { return 0 }
             comm.allReduce.options = allReduce.options(algorithm: .auto, verifyLengths: verifyLengths)
             let candidates = names.map { name -> AllReduceBenchmark.Candidate in

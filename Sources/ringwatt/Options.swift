@@ -172,6 +172,8 @@ struct AllReduceOptions: ParsableArguments {
     var wireDtype = defaults.wire
     @Option(help: "Wait for messages by spinning (0) or by testing and sleeping in between — N µs at first, then an eighth of the time waited, up to 1 ms — which leaves cores to the kernel's network processing and to compute when ranks share them (default from RINGWATT_COMM_WAIT_US; launch/emucluster.sh sets 50).")
     var commWaitUs = Int(ProcessInfo.processInfo.environment["RINGWATT_COMM_WAIT_US"] ?? "") ?? 0
+    @Option(help: "With --comm-wait-us, test without sleeping for the first N µs of each wait: a message between running ranks arrives within that (default from RINGWATT_COMM_SPIN_US; launch/emucluster.sh sets 200).")
+    var commSpinUs = Int(ProcessInfo.processInfo.environment["RINGWATT_COMM_SPIN_US"] ?? "") ?? 0
 
     func validate() throws {
         guard segmentBytes >= 4 else { throw ValidationError("--segment-bytes must be at least 4, got \(segmentBytes)") }
@@ -179,6 +181,7 @@ struct AllReduceOptions: ParsableArguments {
             throw ValidationError("--small-message-bytes and --large-message-bytes must be ≥ 0")
         }
         guard commWaitUs >= 0 && commWaitUs <= 1_000_000 else { throw ValidationError("--comm-wait-us must be 0…1000000") }
+        guard commSpinUs >= 0 && commSpinUs <= 1_000_000 else { throw ValidationError("--comm-spin-us must be 0…1000000") }
     }
 
     func options(algorithm: AllReduceAlgorithm, verifyLengths: Bool = true) -> AllReduce.Options {

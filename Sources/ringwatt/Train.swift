@@ -82,7 +82,7 @@ struct Train: ParsableCommand {
         // Notes and warnings go through swift-log to stderr; progress and results to stdout.
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         // The communication thread and the compute thread take turns in MPI: SERIALIZED is enough.
-        try withMPI(threadLevel: config.overlap == false ? .funneled : .serialized, waitMicroseconds: commOptions.allReduce.commWaitUs) { comm in
+        try withMPI(threadLevel: config.overlap == false ? .funneled : .serialized, waiting: commOptions.allReduce) { comm in
             let trainer = Trainer(config: config, comm: comm)
             trainer.timeline = dataOptions.timeline
             trainer.restartReason = reliability.restartReason
@@ -107,8 +107,9 @@ struct Train: ParsableCommand {
 }
 
 /// Runs `body` as an MPI job (MPIJob: the error policy) and exits with its status.
-func withMPI(threadLevel: MPITransport.ThreadLevel = .serialized, waitMicroseconds: Int = 0,
+func withMPI(threadLevel: MPITransport.ThreadLevel = .serialized, waiting: AllReduceOptions? = nil,
              _ body: (Communicator) throws -> Int32) throws {
-    let status = MPIJob.run(threadLevel: threadLevel, waitMicroseconds: waitMicroseconds, body)
+    let status = MPIJob.run(threadLevel: threadLevel, waitMicroseconds: waiting?.commWaitUs ?? 0,
+                            spinMicroseconds: waiting?.commSpinUs ?? 0, body)
     if status != 0 { throw ExitCode(status) }
 }

@@ -17,6 +17,15 @@ import Testing
         #expect(long.next(afterWaiting: 0) == 5000 && long.next(afterWaiting: 1_000_000) == 5000)
     }
 
+    /// A wait tests without sleeping until it is `spin` µs old, then sleeps as before; no spin by default.
+    @Test func spinsOnlyWhileTheWaitIsYoungerThanTheSpin() {
+        let b = PollingBackoff(firstMicroseconds: 50, spinMicroseconds: 200)
+        #expect(b.spins(elapsed: 0) && b.spins(elapsed: 199.9))
+        #expect(!b.spins(elapsed: 200) && !b.spins(elapsed: 5_000))
+        #expect(b.next(afterWaiting: 0) == 50, "after the spin the sleeps start at the first wait")
+        #expect(!PollingBackoff(firstMicroseconds: 50).spins(elapsed: 0))
+    }
+
     /// Sleeping as told through a 100 ms wait: how many tests it takes, and how far the last
     /// sleep can run past the message (at most an eighth of the wait, at most the cap).
     @Test func aLongWaitTestsAboutAHundredTimesNotTwoThousand() {

@@ -52,7 +52,9 @@ func write(_ path: String, _ data: Data) throws { try data.write(to: URL(fileURL
                                    (["--min-bytes", "64", "--max-bytes", "4"], ["--min-bytes"]),
                                    (["--factor", "1"], ["--factor must be at least 2"]),
                                    (["--counts", "4,-1"], ["--counts must be non-negative"]),
-                                   (["--min-time-ms=-5"], ["--min-time-ms must be in [0, 60000]"])] {
+                                   (["--min-time-ms=-5"], ["--min-time-ms must be in [0, 60000]"]),
+                                   (["--comm-spin-us=-1"], ["--comm-spin-us must be 0…1000000"]),
+                                   (["--comm-wait-us", "2000000"], ["--comm-wait-us must be 0…1000000"])] {
             let out = try Harness.mpirun(1, ["bench-allreduce"] + arguments)
             #expect(out.status != 0, "accepted \(arguments)")
             for w in words { #expect(out.stderr.contains(w), "stderr should say '\(w)':\n\(out.stderr)") }

@@ -29,6 +29,19 @@ import Trainer
         }
     }
 
+    /// The waits that test and sleep (--comm-wait-us, as on the emulated cluster), with and without
+    /// testing first for a while (--comm-spin-us), sum exactly too: 3 ranks, lengths not divisible by 3.
+    @Test(arguments: ["0", "200"])
+    func allReduceIsExactWithTestingWaits(spin: String) throws {
+        let out = try Harness.mpirun(3, ["bench-allreduce", "--counts", "1,4,1000003", "--iters", "2", "--warmup", "0",
+                                         "--min-time-ms", "0", "--check", "--segment-bytes", "65536",
+                                         "--algorithms", "ring,recursive-doubling,halving-doubling",
+                                         "--comm-wait-us", "50", "--comm-spin-us", spin])
+        #expect(out.status == 0, "\(out.all)")
+        let rows = out.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.contains("algorithm") }
+        #expect(rows.count == 3 * 3 && rows.allSatisfy { $0.hasSuffix(" 0") }, "max_error must be 0:\n\(out.stdout)")
+    }
+
     /// Timed calls: exactly --iters with --min-time-ms 0 or --warmup 0; more where calls are short
     /// and a minimum time is asked for; the same count on every rank (or the job would hang), recorded per row.
     @Test func benchmarkTimesShortCallsLonger() throws {
