@@ -67,7 +67,8 @@ public protocol Transport: AnyObject {
 /// all-reduce. On 2 shared cores, 1 host × 2 ranks of the MLP with 100 kB buckets and overlap
 /// took 9.3 / 12.2 ms a step sleeping at once and 3.3 / 5.2 ms testing for 200 µs first (one
 /// bucket, overlap off: 3.3 / 2.7 against 2.4 / 2.5); 4 ranks on those 2 cores, where a spinning
-/// rank can hold the core its peer needs, measured the same either way within the runs' spread.
+/// rank can hold the core its peer needs, measured the same either way within the runs' spread
+/// (docs/measurements/comm-spin-epyc.txt).
 public struct PollingBackoff: Sendable, Equatable {
     public let first: UInt32
     public let longest: UInt32
