@@ -85,10 +85,10 @@ case "$cmd" in
     # All hosts share this machine's cores with the kernel's veth/bridge processing: ranks that spin
     # in MPI starve it (every message then waits for a 4 ms scheduler tick). Ours test and sleep.
     export RINGWATT_COMM_WAIT_US="${RINGWATT_COMM_WAIT_US:-50}"
-    # ...but each wait first tests for 200 µs without sleeping: a message between two running
-    # ranks arrives within that, and sleeping at once made each small all-reduce cost sleeps
-    # (PollingBackoff in Sources/Collectives/Transport.swift has the measurement).
-    export RINGWATT_COMM_SPIN_US="${RINGWATT_COMM_SPIN_US:-200}"
+    # RINGWATT_COMM_SPIN_US=200 makes each wait test for 200 µs before it sleeps: small all-reduces
+    # 20× faster, overlap with small buckets 2–5× (docs/measurements/comm-spin-epyc.txt). Not yet
+    # the default: the plan studies behind the README's figures ran without it and are rerun first.
+    export RINGWATT_COMM_SPIN_US="${RINGWATT_COMM_SPIN_US:-0}"
     # The link rate, for what records it (bench-allreduce --fit writes it beside α, β, γ).
     export RINGWATT_LINK_GBIT="$gbit"
     # mpirun runs inside host 0; every host (host 0 too) is entered through the rsh agent.
