@@ -85,9 +85,9 @@ case "$cmd" in
     # All hosts share this machine's cores with the kernel's veth/bridge processing: ranks that spin
     # in MPI starve it (every message then waits for a 4 ms scheduler tick). Ours test and sleep.
     export RINGWATT_COMM_WAIT_US="${RINGWATT_COMM_WAIT_US:-50}"
-    # RINGWATT_COMM_SPIN_US=200 makes each wait test for 200 µs before it sleeps: small all-reduces
-    # 20× faster, overlap with small buckets 2–5× (docs/measurements/comm-spin-epyc.txt). Not yet
-    # the default: the plan studies behind the README's figures ran without it and are rerun first.
+    # RINGWATT_COMM_SPIN_US=200 makes each wait test for 200 µs before it sleeps: with ranks ≤ cores
+    # small all-reduces 20× faster, overlap with small buckets 2–5×; with more ranks than cores up
+    # to 2× slower (docs/measurements/comm-spin-epyc.txt). Opt-in.
     export RINGWATT_COMM_SPIN_US="${RINGWATT_COMM_SPIN_US:-0}"
     # The link rate, for what records it (bench-allreduce --fit writes it beside α, β, γ).
     export RINGWATT_LINK_GBIT="$gbit"

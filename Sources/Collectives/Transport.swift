@@ -66,9 +66,9 @@ public protocol Transport: AnyObject {
 /// (a timer's slack makes it ~100) per ring step, in each of both ranks, is most of a small
 /// all-reduce. On 2 shared cores, 1 host × 2 ranks of the MLP with 100 kB buckets and overlap
 /// took 9.3 / 12.2 ms a step sleeping at once and 3.3 / 5.2 ms testing for 200 µs first (one
-/// bucket, overlap off: 3.3 / 2.7 against 2.4 / 2.5); 4 ranks on those 2 cores, where a spinning
-/// rank can hold the core its peer needs, measured the same either way within the runs' spread
-/// (docs/measurements/comm-spin-epyc.txt).
+/// bucket, overlap off: 3.3 / 2.7 against 2.4 / 2.5). With 4 ranks on those 2 cores a spinning rank
+/// holds the core its peer needs: the plan study's 4-rank steps ran up to 2× slower with it, so it
+/// is for ranks with cores of their own (docs/measurements/comm-spin-epyc.txt).
 public struct PollingBackoff: Sendable, Equatable {
     public let first: UInt32
     public let longest: UInt32
