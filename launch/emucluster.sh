@@ -85,10 +85,10 @@ case "$cmd" in
     # All hosts share this machine's cores with the kernel's veth/bridge processing: ranks that spin
     # in MPI starve it (every message then waits for a 4 ms scheduler tick). Ours test and sleep.
     export RINGWATT_COMM_WAIT_US="${RINGWATT_COMM_WAIT_US:-50}"
-    # RINGWATT_COMM_SPIN_US=200 makes each wait test for 200 µs before it sleeps: with ranks ≤ cores
-    # small all-reduces 20× faster, overlap with small buckets 2–5×; with more ranks than cores up
-    # to 2× slower (docs/measurements/comm-spin-epyc.txt). Opt-in.
-    export RINGWATT_COMM_SPIN_US="${RINGWATT_COMM_SPIN_US:-0}"
+    # Each wait tests for 200 µs before it sleeps where the machine's ranks have a core each (auto:
+    # small all-reduces 20× faster, overlap with small buckets 2–5×) and not where there are more
+    # ranks than cores, where spinning made steps up to 2× slower (docs/measurements/comm-spin-epyc.txt).
+    export RINGWATT_COMM_SPIN_US="${RINGWATT_COMM_SPIN_US:-auto}"
     # The link rate, for what records it (bench-allreduce --fit writes it beside α, β, γ).
     export RINGWATT_LINK_GBIT="$gbit"
     # mpirun runs inside host 0; every host (host 0 too) is entered through the rsh agent.

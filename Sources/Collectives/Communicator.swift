@@ -94,4 +94,11 @@ extension Communicator {
 
     /// Every rank contributes a byte string of any length; returns all of them, rank by rank.
     public func allGatherBytes(_ bytes: [UInt8]) throws -> [[UInt8]] { try allGatherVariable(bytes) }
+
+    /// How many ranks, this one included, give the same `key` (collective): with the machine's
+    /// identity as the key, the ranks that share this rank's physical machine.
+    public func ranksSharing(key: String) throws -> Int {
+        let mine = Array(key.utf8)
+        return try allGatherBytes(mine).filter { $0 == mine }.count
+    }
 }

@@ -68,7 +68,7 @@ public protocol Transport: AnyObject {
 /// took 9.3 / 12.2 ms a step sleeping at once and 3.3 / 5.2 ms testing for 200 µs first (one
 /// bucket, overlap off: 3.3 / 2.7 against 2.4 / 2.5). With 4 ranks on those 2 cores a spinning rank
 /// holds the core its peer needs: the plan study's 4-rank steps ran up to 2× slower with it, so it
-/// is for ranks with cores of their own (docs/measurements/comm-spin-epyc.txt).
+/// is for ranks with cores of their own (`CommSpin.auto`; docs/measurements/comm-spin-epyc.txt).
 public struct PollingBackoff: Sendable, Equatable {
     public let first: UInt32
     public let longest: UInt32
@@ -86,5 +86,34 @@ public struct PollingBackoff: Sendable, Equatable {
     /// The sleep before the next test, having slept `waited` µs in this wait so far.
     public func next(afterWaiting waited: UInt64) -> UInt32 {
         UInt32(Swift.min(UInt64(longest), Swift.max(UInt64(first), waited / 8)))
+    }
+}
+
+/// How long each wait tests before its first sleep (`--comm-spin-us`): a fixed number of µs, or
+/// `auto` — `automaticMicroseconds` on a machine whose ranks have a core each, none on one with
+/// more ranks than cores, where a spinning rank holds the core its peer needs to answer (as Open
+/// MPI yields in its own busy wait on a node it knows is oversubscribed). Ranks count per physical
+/// machine, not per MPI node: the emulated cluster's hosts share one machine's cores.
+public enum CommSpin: Sendable, Equatable {
+    case microseconds(UInt32)
+    case auto
+
+    /// What auto spins with a core per rank: a message between running ranks arrives within it
+    /// (docs/measurements/comm-spin-epyc.txt: 200 µs gained more than 100, 1 ms lost).
+    public static let automaticMicroseconds: UInt32 = 200
+
+    /// "auto" or 0…1000000 µs.
+    public init?(_ text: String) {
+        if text == "auto" { self = .auto; return }
+        guard let us = UInt32(text), us <= 1_000_000 else { return nil }
+        self = .microseconds(us)
+    }
+
+    /// The µs each wait spins for, with `ranksOnMachine` ranks on a machine of `cores` cores.
+    public func resolved(ranksOnMachine: Int, cores: Int) -> UInt32 {
+        switch self {
+        case .microseconds(let us): us
+        case .auto: ranksOnMachine <= cores ? Self.automaticMicroseconds : 0
+        }
     }
 }

@@ -212,8 +212,10 @@ public struct ScalingPrediction: Sendable, Equatable {
         let stretch = sharedCores > 0 ? max(1, p / Double(sharedCores)) : 1
         let compute = compute(atBatch: b).seconds
         let buckets = buckets(configuration)
+        let ranksPerMachine = sharedCores > 0 ? p : Double(t.ranksPerNode)
         let comms = try buckets.map {
-            try network.seconds(bytes: $0, topology: t, algorithm: configuration.algorithm, wire: configuration.wire)
+            try network.seconds(bytes: $0, topology: t, algorithm: configuration.algorithm, wire: configuration.wire,
+                                ranksPerMachine: Int(ranksPerMachine))
         }
         let commSeconds = comms.reduce(0, +)
         // Core-seconds a rank spends per step in its all-reduces: each bucket's time at the share
@@ -222,7 +224,7 @@ public struct ScalingPrediction: Sendable, Equatable {
             switch commPower {
             case .busy: 1.0
             case .idle: 0.0
-            case .measured: network.cpuShare(t, bytes: bytes * Double(configuration.wire.bytes) / 4) ?? 1
+            case .measured: network.cpuShare(t, bytes: bytes * Double(configuration.wire.bytes) / 4, ranksPerMachine: Int(ranksPerMachine)) ?? 1
             }
         }
         let commCPU = zip(shares, comms).map(*).reduce(0, +)
@@ -231,7 +233,6 @@ public struct ScalingPrediction: Sendable, Equatable {
         // the part of it that runs while backward does (what ends after backward is exposed
         // communication, which the ranks wait through, not compute's cores).
         let machineCores = Double(self.machineCores)
-        let ranksPerMachine = sharedCores > 0 ? p : Double(t.ranksPerNode)
         let contention = contention(ranksPerMachine: Int(ranksPerMachine))
         var computeWall = stretch * contention.compute * compute
         let other = stretch * contention.other * otherSeconds

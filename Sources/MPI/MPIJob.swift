@@ -10,8 +10,11 @@ import Support
 public enum MPIJob {
     /// Returns the process's exit status: what `body` returned, 1 for an error every rank
     /// raised, 2 when MPI could not start (a single-rank error aborts and does not return).
+    /// With `waitMicroseconds` > 0 each wait first spins as `spin` says; `auto` counts the ranks
+    /// whose `machineKey` (the physical machine: `MachineIdentity.key`) is this rank's.
     public static func run(threadLevel: MPITransport.ThreadLevel = .serialized, waitMicroseconds: Int = 0,
-                           spinMicroseconds: Int = 0, _ body: (Communicator) throws -> Int32) -> Int32 {
+                           spin: CommSpin = .microseconds(0), machineKey: @autoclosure () -> String = "",
+                           _ body: (Communicator) throws -> Int32) -> Int32 {
         // Open MPI keeps its session files under TMPDIR and, when it cannot, prints dozens of
         // lines and aborts inside MPI_Init: say the one thing that matters first.
         let tmp = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
@@ -25,13 +28,17 @@ public enum MPIJob {
         do {
             transport = try MPITransport(threadLevel: threadLevel)
             transport.sleepMicroseconds = UInt32(waitMicroseconds)
-            transport.spinMicroseconds = UInt32(spinMicroseconds)
         } catch {
             FileHandle.standardError.write(Data("ringwatt: error: \(error)\n".utf8))
             return 2
         }
         let comm = Communicator(transport: transport)
         do {
+            if waitMicroseconds > 0 {
+                transport.spinMicroseconds = try spin == .auto
+                    ? spin.resolved(ranksOnMachine: comm.ranksSharing(key: machineKey()), cores: BuildInfo.cpuCount)
+                    : spin.resolved(ranksOnMachine: 1, cores: 1)
+            }
             let status = try body(comm)
             transport.finalize()
             return status

@@ -48,22 +48,36 @@ public enum PlanInputs {
         return values
     }
 
-    /// The two levels from the fit files (one per level), at `linkGbit` if given.
-    public static func network(fits paths: [String], linkGbit: Double?, fitLinkGbit: Double?) throws -> ClusterCostModel {
-        var levels: [String: RingFitFile] = [:], seen: [String: String] = [:]
+    /// The two levels from the fit files (one per level), and the ring across nodes fitted with
+    /// several ranks per node (`ClusterCostModel.crowded`, one per ranks per machine: a node's
+    /// ranks, or every rank when the hosts share `sharedCores` cores), at `linkGbit` if given.
+    public static func network(fits paths: [String], linkGbit: Double?, fitLinkGbit: Double?, sharedCores: Int = 0) throws -> ClusterCostModel {
+        var levels: [String: RingFitFile] = [:], seen: [String: String] = [:], crowded: [Int: LevelCost] = [:]
+        var first: RingFitFile?, firstCrowded: RingFitFile?
         for path in paths {
             let file = try RingFitFile.read(path: path)
-            guard let level = file.level else {
-                throw RunError.configuration("\(path): fitted on \(file.nodes!) nodes × \(file.ranks! / max(1, file.nodes!)) ranks, which mixes both levels; fit on one node (intra) and on nodes of one rank each (inter)")
+            first = first ?? file
+            let level: String
+            if let l = file.level { level = l + "-node" } else {
+                let nodes = file.nodes!, ranks = file.ranks!, perMachine = sharedCores > 0 ? ranks : ranks / nodes
+                guard ranks % nodes == 0 else { throw RunError.configuration("\(path): fitted on \(ranks) ranks over \(nodes) nodes, not the same number on each") }
+                level = "cross-node (\(perMachine) ranks per machine)"
+                crowded[perMachine] = file.levelCost
+                firstCrowded = firstCrowded ?? file
             }
-            if let first = seen[level] { throw RunError.configuration("\(path): a second \(level)-node fit (the first: \(first)); give one per level") }
+            if let first = seen[level] { throw RunError.configuration("\(path): a second \(level) fit (the first: \(first)); give one per level") }
             levels[level] = file; seen[level] = path
         }
-        guard let any = levels["inter"] ?? levels["intra"] else { throw RunError.configuration("--fit: give the bench-allreduce --fit file(s) of the levels to plan over") }
-        let network = ClusterCostModel(intra: levels["intra"]?.levelCost, inter: levels["inter"]?.levelCost, conversionSecondsPerByte: any.conversion)
+        guard let any = levels["inter-node"] ?? levels["intra-node"] ?? first else {
+            throw RunError.configuration("--fit: give the bench-allreduce --fit file(s) of the levels to plan over")
+        }
+        var network = ClusterCostModel(intra: levels["intra-node"]?.levelCost, inter: levels["inter-node"]?.levelCost, conversionSecondsPerByte: any.conversion)
+        network.crowded = crowded
         guard let linkGbit else { return network }
-        guard let inter = levels["inter"] else { throw RunError.configuration("--link-gbit changes the inter-node level, and no --fit is one") }
-        return network.atLink(gbit: linkGbit, fitLinkGbit: fitLinkGbit ?? inter.linkGbit)
+        guard let across = levels["inter-node"] ?? firstCrowded else {
+            throw RunError.configuration("--link-gbit changes the network between nodes, and no --fit ran across nodes")
+        }
+        return network.atLink(gbit: linkGbit, fitLinkGbit: fitLinkGbit ?? across.linkGbit)
     }
 
     /// The calibration runs, one model, on one node: the first 1-rank run; per batch size the

@@ -172,8 +172,10 @@ struct AllReduceOptions: ParsableArguments {
     var wireDtype = defaults.wire
     @Option(help: "Wait for messages by spinning (0) or by testing and sleeping in between — N µs at first, then an eighth of the time waited, up to 1 ms — which leaves cores to the kernel's network processing and to compute when ranks share them (default from RINGWATT_COMM_WAIT_US; launch/emucluster.sh sets 50).")
     var commWaitUs = Int(ProcessInfo.processInfo.environment["RINGWATT_COMM_WAIT_US"] ?? "") ?? 0
-    @Option(help: "With --comm-wait-us, test without sleeping for the first N µs of each wait: a message between running ranks arrives within that (default from RINGWATT_COMM_SPIN_US; docs/scaling.md measures 200 on the emulated cluster).")
-    var commSpinUs = Int(ProcessInfo.processInfo.environment["RINGWATT_COMM_SPIN_US"] ?? "") ?? 0
+    @Option(help: "With --comm-wait-us, test without sleeping for the first N µs of each wait: a message between running ranks arrives within that; auto: 200 where the machine's ranks have a core each, else 0 (default from RINGWATT_COMM_SPIN_US, else auto; docs/scaling.md).")
+    var commSpinUs = ProcessInfo.processInfo.environment["RINGWATT_COMM_SPIN_US"].flatMap { $0.isEmpty ? nil : $0 } ?? "auto"
+
+    var commSpin: CommSpin { CommSpin(commSpinUs) ?? .auto }
 
     func validate() throws {
         guard segmentBytes >= 4 else { throw ValidationError("--segment-bytes must be at least 4, got \(segmentBytes)") }
@@ -181,7 +183,7 @@ struct AllReduceOptions: ParsableArguments {
             throw ValidationError("--small-message-bytes and --large-message-bytes must be ≥ 0")
         }
         guard commWaitUs >= 0 && commWaitUs <= 1_000_000 else { throw ValidationError("--comm-wait-us must be 0…1000000") }
-        guard commSpinUs >= 0 && commSpinUs <= 1_000_000 else { throw ValidationError("--comm-spin-us must be 0…1000000") }
+        guard CommSpin(commSpinUs) != nil else { throw ValidationError("--comm-spin-us must be auto or 0…1000000, got '\(commSpinUs)'") }
     }
 
     func options(algorithm: AllReduceAlgorithm, verifyLengths: Bool = true) -> AllReduce.Options {

@@ -88,7 +88,7 @@ struct PlanCommand: ParsableCommand {
         let unit = base.summary.sampleUnit ?? "sample"
         if tokens != nil && unit != "token" { throw ValidationError("--tokens: \(base.path) counts samples, not tokens; give --samples or --epochs") }
         if samples != nil && unit == "token" { throw ValidationError("--samples: \(base.path) is the language model, which counts tokens; give --tokens or --epochs") }
-        var model = ScalingPrediction(calibration: base, network: try PlanInputs.network(fits: fit, linkGbit: linkGbit, fitLinkGbit: fitLinkGbit),
+        var model = ScalingPrediction(calibration: base, network: try PlanInputs.network(fits: fit, linkGbit: linkGbit, fitLinkGbit: fitLinkGbit, sharedCores: sharedCores),
                                       idleWatts: idleWatts, ranksPerNode: 1, sharedCores: sharedCores, commPower: commPower)
         model.computeByBatch = calibrations.byBatch.values.map(\.computeAtBatch)
         model.sharedMachine = calibrations.byRanks.values.map(\.sharedMachineCalibration)

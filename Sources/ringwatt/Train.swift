@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collectives
 import Datasets
+import Energy
 import Support
 import Foundation
 import Logging
@@ -110,6 +111,6 @@ struct Train: ParsableCommand {
 func withMPI(threadLevel: MPITransport.ThreadLevel = .serialized, waiting: AllReduceOptions? = nil,
              _ body: (Communicator) throws -> Int32) throws {
     let status = MPIJob.run(threadLevel: threadLevel, waitMicroseconds: waiting?.commWaitUs ?? 0,
-                            spinMicroseconds: waiting?.commSpinUs ?? 0, body)
+                            spin: waiting?.commSpin ?? .microseconds(0), machineKey: MachineIdentity.current().key, body)
     if status != 0 { throw ExitCode(status) }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Collectives
 
@@ -24,6 +25,35 @@ import Testing
         #expect(!b.spins(elapsed: 200) && !b.spins(elapsed: 5_000))
         #expect(b.next(afterWaiting: 0) == 50, "after the spin the sleeps start at the first wait")
         #expect(!PollingBackoff(firstMicroseconds: 50).spins(elapsed: 0))
+    }
+
+    /// --comm-spin-us: a number of µs as given, or auto — 200 µs while the machine's ranks have a
+    /// core each, none past that; anything else is not a setting.
+    @Test func spinIsAFixedNumberOrAutoByRanksPerCore() {
+        #expect(CommSpin("0") == .microseconds(0) && CommSpin("1000000") == .microseconds(1_000_000))
+        #expect(CommSpin("auto") == .auto)
+        for bad in ["", "-1", "1000001", "2e2", "Auto", " 200"] { #expect(CommSpin(bad) == nil, "accepted '\(bad)'") }
+        #expect(CommSpin.auto.resolved(ranksOnMachine: 1, cores: 2) == 200)
+        #expect(CommSpin.auto.resolved(ranksOnMachine: 2, cores: 2) == 200)
+        #expect(CommSpin.auto.resolved(ranksOnMachine: 3, cores: 2) == 0)
+        #expect(CommSpin.microseconds(50).resolved(ranksOnMachine: 8, cores: 2) == 50, "a number is kept whatever the ranks")
+    }
+
+    /// The ranks that give the same key (the machine's identity): 5 ranks on machines a, b, a, a, b.
+    @Test func ranksSharingAKeyAreCountedOnEveryRank() {
+        let machines = ["a", "b", "a", "a", "b"]
+        let counts = Counts()
+        let errors = LocalWorld.run(ranks: machines.count) { comm in
+            counts.set(comm.rank, try comm.ranksSharing(key: machines[comm.rank]))
+        }
+        for (rank, error) in errors.enumerated() { #expect(error == nil, "rank \(rank): \(String(describing: error))") }
+        #expect(counts.all == [0: 3, 1: 2, 2: 3, 3: 3, 4: 2])
+    }
+
+    final class Counts: @unchecked Sendable {
+        let lock = NSLock()
+        var all: [Int: Int] = [:]
+        func set(_ rank: Int, _ n: Int) { lock.lock(); all[rank] = n; lock.unlock() }
     }
 
     /// Sleeping as told through a 100 ms wait: how many tests it takes, and how far the last

@@ -92,6 +92,39 @@ import Energy
         }
     }
 
+    /// A ring across nodes fitted with 4 ranks on a machine prices every step that crosses nodes on
+    /// a machine of 4 ranks or more (the fit with the most ranks ≤ the machine's); fewer ranks, and
+    /// steps inside a node, keep the two levels; its CPU share and the link rate follow it.
+    @Test func aCrowdedFitPricesMachinesOfAtLeastItsRanks() throws {
+        let crowded4 = RingCostModel(alpha: 5e-4, beta: 2e-8, gamma: 1e-11), crowded8 = RingCostModel(alpha: 9e-4, beta: 4e-8, gamma: 1e-11)
+        var m = network
+        m.crowded = [4: LevelCost(crowded4, ranks: 4, cpuShare: 0.1), 8: LevelCost(crowded8, ranks: 8)]
+        m.inter?.cpuShare = 0.6
+        let n = 4e6, t22 = Topology(nodes: 2, ranksPerNode: 2), t41 = Topology(nodes: 4, ranksPerNode: 1)
+        // Unknown or 2 ranks a machine: the levels; 4–7: the 4-rank fit; 8 and more: the 8-rank fit.
+        #expect(abs(try m.seconds(bytes: n, topology: t22) - ring(inter, n: n, p: 4)) < 1e-15)
+        #expect(abs(try m.seconds(bytes: n, topology: t22, ranksPerMachine: 2) - ring(inter, n: n, p: 4)) < 1e-15)
+        #expect(abs(try m.seconds(bytes: n, topology: t22, ranksPerMachine: 4) - ring(crowded4, n: n, p: 4)) < 1e-15)
+        #expect(abs(try m.seconds(bytes: n, topology: t41, ranksPerMachine: 7) - ring(crowded4, n: n, p: 4)) < 1e-15)
+        #expect(abs(try m.seconds(bytes: n, topology: t41, ranksPerMachine: 8) - ring(crowded8, n: n, p: 4)) < 1e-15)
+        // One node: no step crosses nodes, intra as before.
+        #expect(abs(try m.seconds(bytes: n, topology: Topology(nodes: 1, ranksPerNode: 4), ranksPerMachine: 4) - ring(intra, n: n, p: 4)) < 1e-15)
+        // Recursive doubling on 2×2: the step inside a node at intra, the one across at the fit.
+        let b = 1e3, rd = try m.seconds(bytes: b, topology: t22, algorithm: .recursiveDoubling, ranksPerMachine: 4)
+        #expect(abs(rd - (intra.alpha + b * (intra.beta + intra.gamma) + crowded4.alpha + b * (crowded4.beta + crowded4.gamma))) < 1e-15)
+        #expect(m.cpuShare(t22, bytes: n, ranksPerMachine: 4) == 0.1 && m.cpuShare(t22, bytes: n, ranksPerMachine: 2) == 0.6)
+        // At 10 Gbit/s instead of 1: the fit's wire part is 8/10 ns a byte (`RingCostModel.atLink`).
+        let fast = m.atLink(gbit: 10, fitLinkGbit: 1)
+        #expect(fast.crowded[4]?.line == crowded4.atLink(gbit: 10, fitLinkGbit: 1) && fast.crowded[8]?.line == crowded8.atLink(gbit: 10, fitLinkGbit: 1))
+        // A job whose machines all carry 4 ranks (the emulated cluster, 4 hosts on one machine) is
+        // priced through it by `ScalingPrediction`.
+        var pred = prediction(sharedCores: 2)
+        pred.network.crowded = [4: LevelCost(crowded4, ranks: 4)]
+        let p4 = try pred.point(JobConfiguration(topology: t41)), p2 = try pred.point(JobConfiguration(topology: Topology(nodes: 2, ranksPerNode: 1)))
+        #expect(abs(p4.exposedCommSeconds - 2 * ring(crowded4, n: 1e6, p: 4)) < 1e-12)
+        #expect(abs(p2.exposedCommSeconds - 2 * ring(RingCostModel(alpha: 0, beta: 1e-9, gamma: 0), n: 1e6, p: 2)) < 1e-12)
+    }
+
     /// 10 ms compute (a third forward, two thirds backward), 1 ms other, two buckets of 1 MB on 2 nodes.
     func prediction(sharedCores: Int = 0) -> ScalingPrediction {
         ScalingPrediction(computeSeconds: 0.010, otherSeconds: 0.001, samplesPerEpoch: 6400, batchPerRank: 32,

@@ -53,7 +53,8 @@ func write(_ path: String, _ data: Data) throws { try data.write(to: URL(fileURL
                                    (["--factor", "1"], ["--factor must be at least 2"]),
                                    (["--counts", "4,-1"], ["--counts must be non-negative"]),
                                    (["--min-time-ms=-5"], ["--min-time-ms must be in [0, 60000]"]),
-                                   (["--comm-spin-us=-1"], ["--comm-spin-us must be 0…1000000"]),
+                                   (["--comm-spin-us=-1"], ["--comm-spin-us must be auto or 0…1000000, got '-1'"]),
+                                   (["--comm-spin-us", "fast"], ["--comm-spin-us must be auto or 0…1000000, got 'fast'"]),
                                    (["--comm-wait-us", "2000000"], ["--comm-wait-us must be 0…1000000"])] {
             let out = try Harness.mpirun(1, ["bench-allreduce"] + arguments)
             #expect(out.status != 0, "accepted \(arguments)")

@@ -30,8 +30,9 @@ import Trainer
     }
 
     /// The waits that test and sleep (--comm-wait-us, as on the emulated cluster), with and without
-    /// testing first for a while (--comm-spin-us), sum exactly too: 3 ranks, lengths not divisible by 3.
-    @Test(arguments: ["0", "200"])
+    /// testing first for a while (--comm-spin-us; auto: none with 3 ranks on this 2-core machine,
+    /// 200 µs on larger ones), sum exactly too: 3 ranks, lengths not divisible by 3.
+    @Test(arguments: ["0", "200", "auto"])
     func allReduceIsExactWithTestingWaits(spin: String) throws {
         let out = try Harness.mpirun(3, ["bench-allreduce", "--counts", "1,4,1000003", "--iters", "2", "--warmup", "0",
                                          "--min-time-ms", "0", "--check", "--segment-bytes", "65536",

@@ -9,7 +9,7 @@ import Testing
     static let mlp = ["--data", "synthetic:2400:32:4", "--layers", "32-16-4", "--steps", "30", "--idle-seconds", "0", "--quiet"]
 
     /// Two calibrations of one model (batch 16 and 32), one of another, and fit files for both
-    /// levels, a mixed one, and one that isn't a fit.
+    /// levels, one across 2 nodes of 2 ranks (crowded), one uneven, and one that isn't a fit.
     struct Fixture {
         let dir = Harness.temporaryDirectory()
         var cal16: String { dir + "/cal16" }
@@ -18,6 +18,7 @@ import Testing
         var intra: String { dir + "/intra.json" }
         var inter: String { dir + "/inter.json" }
         var mixed: String { dir + "/mixed.json" }
+        var uneven: String { dir + "/uneven.json" }
 
         init() throws {
             for (out, extra) in [(cal16, ["--batch-size", "16"]), (cal32, ["--batch-size", "32"]),
@@ -34,7 +35,8 @@ import Testing
             }
             try fit(intra, nodes: 1, ranks: 2, alpha: 2e-5, beta: 5e-10)
             try fit(inter, nodes: 2, ranks: 2, alpha: 1e-4, beta: 8e-9)
-            try fit(mixed, nodes: 2, ranks: 4, alpha: 1e-4, beta: 8e-9)
+            try fit(mixed, nodes: 2, ranks: 4, alpha: 3e-4, beta: 2e-8)
+            try fit(uneven, nodes: 2, ranks: 3, alpha: 3e-4, beta: 2e-8)
         }
     }
 
@@ -90,6 +92,35 @@ import Testing
                 && bases["8×1 f32 1 bucket"] == "extrapolated", "\(bases)")
     }
 
+    /// A fit across 2 nodes of 2 ranks prices the steps that cross nodes on machines of 2 ranks or
+    /// more: on dedicated nodes the 2×2 row (its 2.4 kB gradient by recursive doubling: one step
+    /// inside a node at intra, one across at the crowded fit) and not the 2×1 row; with every
+    /// host on one 2-core machine (4 ranks on it when the fit ran), again 2×2 (stretched 2× on the
+    /// 2 cores) and not 2×1.
+    @Test func aFitAcrossNodesOfSeveralRanksPricesCrowdedMachines() throws {
+        let f = try Fixture()
+        defer { try? FileManager.default.removeItem(atPath: f.dir) }
+        let s = try Harness.json(f.cal16 + "/summary.json")
+        let n = s["comm_buckets_bytes"]!.array!.map { $0.double! }.reduce(0, +)
+        let step = try Harness.medianTrainingIterationSeconds(f.cal16)
+        let intra = 2e-5 + n * (5e-10 + 1e-10), inter = 1e-4 + n * (8e-9 + 1e-10), crowded = 3e-4 + n * (2e-8 + 1e-10)
+        for shared in ["0", "2"] {
+            let expected = ["2×1": (1.0, inter), "2×2": (shared == "0" ? 1 : 2, intra + crowded)]
+            let json = f.dir + "/plan-\(shared).json"
+            let r = try Harness.ringwatt(["plan", "--calibration", f.cal16, "--fit", f.intra, "--fit", f.inter, "--fit", f.mixed,
+                                          "--epochs", "1", "--max-nodes", "2", "--wire", "f32", "--bucket-mb", "whole",
+                                          "--shared-cores", shared, "--json", json])
+            #expect(r.status == 0, "\(r.all)")
+            let rows = try Harness.json(json)["rows"]!.array!
+            for (topology, (stretch, comm)) in expected {
+                let row = try #require(rows.first { $0["configuration"]?.string == topology + " f32 1 bucket" })
+                // (no contention calibrated: the step as measured, stretched by time-slicing)
+                let t = row["t_iter_s"]!.double!
+                #expect(abs(t - (stretch * step + comm)) < 1e-9 * t, "\(topology) shared \(shared): \(t) vs \(stretch * step + comm)")
+            }
+        }
+    }
+
     @Test func badInputGetsOneLine() throws {
         let f = try Fixture()
         defer { try? FileManager.default.removeItem(atPath: f.dir) }
@@ -107,7 +138,9 @@ import Testing
             (base + ["--epochs", "1", "--calibration", f.other], "trains another model"),
             (["plan", "--calibration", f.cal16, "--fit", f.inter, "--epochs", "1"], "needs the intra-node fit"),
             (["plan", "--calibration", f.cal16, "--fit", f.intra, "--epochs", "1"], "needs the inter-node fit"),
-            (["plan", "--calibration", f.cal16, "--fit", f.mixed, "--epochs", "1"], "which mixes both levels"),
+            (["plan", "--calibration", f.cal16, "--fit", f.mixed, "--epochs", "1"], "needs the intra-node fit"),
+            (base + ["--fit", f.mixed, "--fit", f.mixed, "--epochs", "1"], "a second cross-node (2 ranks per machine) fit"),
+            (base + ["--fit", f.uneven, "--epochs", "1"], "fitted on 3 ranks over 2 nodes, not the same number on each"),
             (["plan", "--calibration", f.cal16, "--fit", f.inter, "--fit", f.inter, "--epochs", "1"], "a second inter-node fit"),
             (["plan", "--calibration", f.cal16, "--fit", f.cal16 + "/summary.json", "--epochs", "1"], "not a bench-allreduce --fit file"),
             (["plan", "--calibration", f.dir, "--fit", f.inter, "--epochs", "1"], f.dir),
