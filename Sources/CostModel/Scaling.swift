@@ -53,7 +53,8 @@ public struct JobConfiguration: Sendable, Equatable, Hashable {
 ///   s         = max(1, p / shared cores) when all hosts share that many cores (the emulated cluster), else 1
 ///   κ_c, κ_o  = how much ranks sharing a machine (p of them, or k on a dedicated node) slow each
 ///               other's compute and the rest of their step beyond s (`Contention`; 1 uncalibrated)
-///   c_i       = t_allreduce(bucket i)  (ClusterCostModel, for the wire format and algorithm)
+///   c_i       = t_allreduce(bucket i)  (ClusterCostModel, for the wire format and algorithm, at the
+///               machine's ranks: a crowded fit where one applies)
 ///   no overlap: t_iter = s·(κ_c·t_compute(b) + κ_o·t_other) + Σ c_i
 ///   overlap:    the communication thread's CPU while backward runs (h · (Σ u_i·c_i + conv) a rank:
 ///               h the share of the communication that ends before backward does, from the

@@ -49,8 +49,9 @@ public enum PlanInputs {
     }
 
     /// The two levels from the fit files (one per level), and the ring across nodes fitted with
-    /// several ranks per node (`ClusterCostModel.crowded`, one per ranks per machine: a node's
-    /// ranks, or every rank when the hosts share `sharedCores` cores), at `linkGbit` if given.
+    /// several ranks per node (`ClusterCostModel.crowded`, one per ranks per machine: as the fit
+    /// recorded them, else a node's ranks, or every rank when the hosts share `sharedCores`
+    /// cores), at `linkGbit` if given.
     public static func network(fits paths: [String], linkGbit: Double?, fitLinkGbit: Double?, sharedCores: Int = 0) throws -> ClusterCostModel {
         var levels: [String: RingFitFile] = [:], seen: [String: String] = [:], crowded: [Int: LevelCost] = [:]
         var first: RingFitFile?, firstCrowded: RingFitFile?
@@ -59,7 +60,7 @@ public enum PlanInputs {
             first = first ?? file
             let level: String
             if let l = file.level { level = l + "-node" } else {
-                let nodes = file.nodes!, ranks = file.ranks!, perMachine = sharedCores > 0 ? ranks : ranks / nodes
+                let nodes = file.nodes!, ranks = file.ranks!, perMachine = file.ranksPerMachine ?? (sharedCores > 0 ? ranks : ranks / nodes)
                 guard ranks % nodes == 0 else { throw RunError.configuration("\(path): fitted on \(ranks) ranks over \(nodes) nodes, not the same number on each") }
                 level = "cross-node (\(perMachine) ranks per machine)"
                 crowded[perMachine] = file.levelCost

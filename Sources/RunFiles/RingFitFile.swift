@@ -29,12 +29,19 @@ public struct RingFitFile: Codable {
     public var commCpuShareByBytes: [[Double]]?
     /// The link rate the fit ran at, when the launcher knew it (RINGWATT_LINK_GBIT).
     public var linkGbit: Double?
+    /// The most ranks that shared one physical machine in the fit (absent in older files): the
+    /// emulated cluster's hosts share one, so 2 hosts × 2 ranks put 4 on it.
+    public var ranksPerMachine: Int?
+    /// How its waits ran: tested and slept (µs at first; 0: waited in MPI), and tested first for so many µs.
+    public var commWaitUs: Int?
+    public var commSpinUs: Int?
 
     enum CodingKeys: String, CodingKey {
         case model, ranks, nodes, alphaS = "alpha_s", betaSPerByte = "beta_s_per_byte", gammaSPerByte = "gamma_s_per_byte"
         case interceptS = "intercept_s", slopeSPerByte = "slope_s_per_byte", maxRelativeError = "max_relative_error"
         case meanRelativeError = "mean_relative_error", points, conversionSPerByte = "conversion_s_per_byte", linkGbit = "link_gbit", rows, commCpuShare = "comm_cpu_share"
-        case commCpuShareByBytes = "comm_cpu_share_by_bytes"
+        case commCpuShareByBytes = "comm_cpu_share_by_bytes", ranksPerMachine = "ranks_per_machine"
+        case commWaitUs = "comm_wait_us", commSpinUs = "comm_spin_us"
     }
 
     public init(_ fit: RingFit, ranks: Int, nodes: Int, conversionSPerByte: [WireFormat: Double] = [:], linkGbit: Double? = nil,
@@ -63,6 +70,12 @@ public struct RingFitFile: Codable {
         rows = try c.decodeIfPresent([[Double]].self, forKey: .rows)
         commCpuShare = try c.decodeIfPresent(Double.self, forKey: .commCpuShare)
         commCpuShareByBytes = try c.decodeIfPresent([[Double]].self, forKey: .commCpuShareByBytes)
+        ranksPerMachine = try c.decodeIfPresent(Int.self, forKey: .ranksPerMachine)
+        commWaitUs = try c.decodeIfPresent(Int.self, forKey: .commWaitUs)
+        commSpinUs = try c.decodeIfPresent(Int.self, forKey: .commSpinUs)
+        guard (ranksPerMachine ?? 1) >= 1 else {
+            throw DecodingError.dataCorruptedError(forKey: .ranksPerMachine, in: c, debugDescription: "ranks_per_machine must be ≥ 1")
+        }
         guard (commCpuShareByBytes ?? []).allSatisfy({ $0.count == 2 && $0[0] > 0 && $0[1] >= 0 && $0.allSatisfy(\.isFinite) }) else {
             throw DecodingError.dataCorruptedError(forKey: .commCpuShareByBytes, in: c, debugDescription: "comm_cpu_share_by_bytes must be [bytes > 0, share ≥ 0] pairs")
         }

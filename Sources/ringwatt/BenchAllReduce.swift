@@ -5,6 +5,7 @@ import Model
 import MPI
 import Support
 import CostModel
+import Energy
 import RunFiles
 import Trainer
 
@@ -100,8 +101,10 @@ struct BenchAllReduce: ParsableCommand {
             // The fit also records the CPU a rank spends in the ring, at every size.
             let ring = fit == nil ? nil : candidates.first { $0.name == AllReduceAlgorithm.ring.rawValue }
             let shares = try ring.map { try bench.cpuShares(comm, $0, rows: rows) } ?? []
+            let perMachine = Int(try comm.max([Double(comm.ranksSharing(key: MachineIdentity.current().key))])[0])
             guard comm.isRoot else { return check && failed ? 1 : 0 }
-            try report(rows, ranks: comm.size, nodes: comm.nodeCount, cpuShares: shares)
+            try report(rows, ranks: comm.size, nodes: comm.nodeCount, cpuShares: shares,
+                       machine: (perMachine, Int(mpi.sleepMicroseconds), Int(mpi.spinMicroseconds)))
             guard check && failed else { return 0 }
             FileHandle.standardError.write(Data("bench-allreduce: results differ from the exact sum\n".utf8))
             return 1
@@ -109,19 +112,22 @@ struct BenchAllReduce: ParsableCommand {
     }
 
     /// Rank 0: the table, and the JSON, CSV and fit files asked for.
-    func report(_ rows: [Row], ranks p: Int, nodes: Int, cpuShares: [(bytes: Int, share: Double)]) throws {
+    func report(_ rows: [Row], ranks p: Int, nodes: Int, cpuShares: [(bytes: Int, share: Double)],
+                machine: (ranks: Int, waitUs: Int, spinUs: Int)) throws {
         print("# ranks \(p), nodes \(nodes), iters ≥ \(iters), min time \(minTimeMs) ms, warmup \(warmup), pause \(pauseUs) µs, segment \(allReduce.segmentBytes) B, "
               + "auto thresholds \(allReduce.smallMessageBytes)/\(allReduce.largeMessageBytes) B, wire \(allReduce.wireDtype.rawValue), "
-              + "length check \(verifyLengths ? "on" : "off")")
+              + "length check \(verifyLengths ? "on" : "off"); \(machine.ranks) rank(s) on the busiest machine, waits "
+              + (machine.waitUs > 0 ? "test and sleep \(machine.waitUs) µs, spinning \(machine.spinUs) µs first" : "in MPI"))
         print("# \(CPUInfo.current?.description ?? "CPU unknown"); BLAS \(BLASSetup.info.line) (not used by this benchmark; the core training runs here)")
         let records = rows.map { BenchRecord($0, ranks: p, nodes: nodes) }
         print(BenchRecord.table(records), terminator: "")
         if let json { try RunDirectory.writeAtomically(path: json, try RunFileCoding.document(records)) }
         if let csv { try writeCSV(csv, header: BenchRecord.CodingKeys.allCases.map(\.rawValue), rows: records.map(\.cells)) }
         if let fit {
-            guard let file = RingFitFile(benchmark: rows, ranks: p, nodes: nodes, cpuShares: cpuShares) else {
+            guard var file = RingFitFile(benchmark: rows, ranks: p, nodes: nodes, cpuShares: cpuShares) else {
                 throw ValidationError("--fit needs at least 2 ranks and 2 ring sizes")
             }
+            file.ranksPerMachine = machine.ranks; file.commWaitUs = machine.waitUs; file.commSpinUs = machine.spinUs
             try RunDirectory.writeAtomically(path: fit, try RunFileCoding.document(file))
             print("# fit: \(try RunFileCoding.line(file))")
         }

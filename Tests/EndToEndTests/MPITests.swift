@@ -43,6 +43,24 @@ import Trainer
         #expect(rows.count == 3 * 3 && rows.allSatisfy { $0.hasSuffix(" 0") }, "max_error must be 0:\n\(out.stdout)")
     }
 
+    /// `bench-allreduce --fit` writes the ring's fit with how it ran: the ranks on the machine (all
+    /// of them here), the waits, and auto's spin for them — 200 µs with a core per rank, none past that.
+    @Test(arguments: [2, 3])
+    func fitRecordsTheMachineAndItsWaits(ranks: Int) throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = try Harness.mpirun(ranks, ["bench-allreduce", "--algorithms", "ring", "--min-bytes", "4096", "--max-bytes", "65536",
+                                             "--factor", "4", "--iters", "2", "--warmup", "0", "--min-time-ms", "0",
+                                             "--comm-wait-us", "50", "--comm-spin-us", "auto", "--fit", dir + "/fit.json"])
+        #expect(out.status == 0, "\(out.all)")
+        let fit = try Harness.json(dir + "/fit.json")
+        let spin = ranks <= ProcessInfo.processInfo.activeProcessorCount ? 200.0 : 0
+        #expect(fit["ranks"]?.double == Double(ranks) && fit["nodes"]?.double == 1 && fit["ranks_per_machine"]?.double == Double(ranks))
+        #expect(fit["comm_wait_us"]?.double == 50 && fit["comm_spin_us"]?.double == spin, "\(fit)")
+        #expect(fit["rows"]?.array?.count == 3 && fit["alpha_s"]?.double?.isFinite == true)
+        #expect(out.stdout.contains("\(ranks) rank(s) on the busiest machine, waits test and sleep 50 µs, spinning \(Int(spin)) µs first"))
+    }
+
     /// Timed calls: exactly --iters with --min-time-ms 0 or --warmup 0; more where calls are short
     /// and a minimum time is asked for; the same count on every rank (or the job would hang), recorded per row.
     @Test func benchmarkTimesShortCallsLonger() throws {

@@ -19,6 +19,7 @@ import Testing
         var inter: String { dir + "/inter.json" }
         var mixed: String { dir + "/mixed.json" }
         var uneven: String { dir + "/uneven.json" }
+        var emulated: String { dir + "/emulated.json" }
 
         init() throws {
             for (out, extra) in [(cal16, ["--batch-size", "16"]), (cal32, ["--batch-size", "32"]),
@@ -26,9 +27,9 @@ import Testing
                 let r = try Harness.ringwatt(["train"] + PlanTests.mlp + extra + ["--out", out])
                 #expect(r.status == 0, "\(r.all)")
             }
-            func fit(_ path: String, nodes: Int, ranks: Int, alpha: Double, beta: Double) throws {
+            func fit(_ path: String, nodes: Int, ranks: Int, alpha: Double, beta: Double, extra: String = "") throws {
                 let text = """
-                    {"alpha_s": \(alpha), "beta_s_per_byte": \(beta), "gamma_s_per_byte": 1e-10, "nodes": \(nodes), "ranks": \(ranks),
+                    {"alpha_s": \(alpha), "beta_s_per_byte": \(beta), "gamma_s_per_byte": 1e-10, "nodes": \(nodes), "ranks": \(ranks),\(extra)
                      "conversion_s_per_byte": {"bf16": 2e-10, "f16": 2e-10}, "link_gbit": 1}
                     """
                 try text.write(toFile: path, atomically: false, encoding: .utf8)
@@ -37,6 +38,7 @@ import Testing
             try fit(inter, nodes: 2, ranks: 2, alpha: 1e-4, beta: 8e-9)
             try fit(mixed, nodes: 2, ranks: 4, alpha: 3e-4, beta: 2e-8)
             try fit(uneven, nodes: 2, ranks: 3, alpha: 3e-4, beta: 2e-8)
+            try fit(emulated, nodes: 2, ranks: 4, alpha: 3e-4, beta: 2e-8, extra: #" "ranks_per_machine": 4,"#)
         }
     }
 
@@ -119,6 +121,26 @@ import Testing
                 #expect(abs(t - (stretch * step + comm)) < 1e-9 * t, "\(topology) shared \(shared): \(t) vs \(stretch * step + comm)")
             }
         }
+    }
+
+    /// A fit that recorded 4 ranks on its machine (2 emulated hosts × 2 ranks on one box) prices
+    /// only machines of 4 ranks or more: not dedicated nodes of 2, whatever its topology says.
+    @Test func aFitPricesTheRanksPerMachineItRecorded() throws {
+        let f = try Fixture()
+        defer { try? FileManager.default.removeItem(atPath: f.dir) }
+        let n = try Harness.json(f.cal16 + "/summary.json")["comm_buckets_bytes"]!.array!.map { $0.double! }.reduce(0, +)
+        let step = try Harness.medianTrainingIterationSeconds(f.cal16), json = f.dir + "/plan.json"
+        let r = try Harness.ringwatt(["plan", "--calibration", f.cal16, "--fit", f.intra, "--fit", f.inter, "--fit", f.emulated,
+                                      "--epochs", "1", "--max-nodes", "2", "--wire", "f32", "--bucket-mb", "whole", "--json", json])
+        #expect(r.status == 0, "\(r.all)")
+        let row = try #require(try Harness.json(json)["rows"]!.array!.first { $0["configuration"]?.string == "2×2 f32 1 bucket" })
+        let levels = step + 2e-5 + n * (5e-10 + 1e-10) + 1e-4 + n * (8e-9 + 1e-10)
+        #expect(abs(row["t_iter_s"]!.double! - levels) < 1e-9 * levels)
+        let bad = f.dir + "/bad.json"
+        try #"{"alpha_s": 1e-4, "beta_s_per_byte": 1e-9, "gamma_s_per_byte": 0, "nodes": 2, "ranks": 4, "ranks_per_machine": 0}"#
+            .write(toFile: bad, atomically: false, encoding: .utf8)
+        let b = try Harness.ringwatt(["plan", "--calibration", f.cal16, "--fit", bad, "--epochs", "1"])
+        #expect(b.status != 0 && b.stderr.contains("not a bench-allreduce --fit file"), "\(b.all)")
     }
 
     @Test func badInputGetsOneLine() throws {
