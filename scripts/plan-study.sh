@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Checks `ringwatt plan` against measurement, in one command (root: the emulated cluster).
 # At each link rate: calibrate on 1 host × 1 rank and on 1 host × 2 ranks (how much ranks sharing
-# the machine slow each other), fit the all-reduce on 1 host × 2 ranks (intra-node), on 2 hosts ×
-# 1 rank (inter-node) and on 2 hosts × 2 ranks (the ring across hosts with 4 ranks on the 2 cores,
-# where waits do not spin: plan's crowded fit) with each call after the pause the
+# the machine slow each other), fit the all-reduce on 1 host × 2 ranks (intra-node) and on 2 hosts ×
+# 1 rank (inter-node) — twice: with the waits auto gives 2 ranks on 2 cores (they spin first), and
+# with waits that sleep at once (--comm-spin-us 0: how auto runs 4 ranks on the 2 cores, which plan
+# prices with these) — with each call after the pause the
 # calibration computes for (bench-allreduce --pause-us), plan, then measure every configuration of
 # the grid — hosts × ranks per host (1×2, 2×1, 2×2, 4×1: what 2 cores carry) × wire f32/bf16 ×
 # overlap off (one bucket) / on (the trainer's 100 kB buckets), and 1×1 — and compare:
@@ -52,9 +53,9 @@ for pass in $(seq 1 "$REPEATS"); do
     pause_us="$(python3 -c 'import json, statistics, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 print(round(1e6 * statistics.median(l["compute_s"] for l in lines if l["eval_s"] == 0)))' "$dir/pass1/1x1/iterations.jsonl")"
-    for level in "intra 1 2" "inter 2 1" "crowded 2 2"; do
+    for level in "intra 1 2 auto" "inter 2 1 auto" "intra-nospin 1 2 0" "inter-nospin 2 1 0"; do
       set -- $level
-      have "$dir/fit-$1.json" || RINGWATT_SUBCOMMAND=bench-allreduce bash "$EMU" run "$2" "$3" --link-gbit "$gbit" -- \
+      have "$dir/fit-$1.json" || RINGWATT_COMM_SPIN_US=$4 RINGWATT_SUBCOMMAND=bench-allreduce bash "$EMU" run "$2" "$3" --link-gbit "$gbit" -- \
         --algorithms ring "${FIT[@]}" --factor 4 --pause-us "$pause_us" --fit "$dir/fit-$1.json" > "$dir/bench-allreduce-$1.txt"
     done
     for shape in "1 2" "2 1" "2 2" "4 1"; do
@@ -75,8 +76,8 @@ done
 # and the whole study from the median calibration (plan.json, plan.svg).
 GRID=(--shared-cores "$(nproc)" --max-nodes 4 --ranks-per-node 1,2 --wire f32,bf16 --overlap off,on --bucket-mb auto,whole --epochs 1)
 for gbit in $LINKS; do
-  dir="$OUT/g$gbit"; fits=(--fit "$dir/fit-intra.json" --fit "$dir/fit-inter.json")
-  [ -s "$dir/fit-crowded.json" ] && fits+=(--fit "$dir/fit-crowded.json")
+  dir="$OUT/g$gbit"; fits=()
+  for f in "$dir"/fit-*.json; do fits+=(--fit "$f"); done
   for run in "$dir"/pass*; do
     pass="$(basename "$run")"
     "$BIN" plan $(for g in $LINKS; do printf -- "--calibration %s --calibration %s " "$OUT/g$g/$pass/1x1" "$OUT/g$g/$pass/cal-1x2"; done) \

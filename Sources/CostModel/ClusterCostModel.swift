@@ -112,13 +112,6 @@ public struct ClusterCostModel: Sendable, Equatable {
     public var intra: LevelCost?
     /// Between nodes; nil if not fitted.
     public var inter: LevelCost?
-    /// The ring across nodes fitted with several ranks on each machine (`bench-allreduce --fit` on
-    /// N nodes × k ranks; on the emulated cluster every host's ranks share one machine), keyed by
-    /// those ranks per machine. Ranks that share cores wait on each other's scheduling in every
-    /// step, which a fit with a core per rank cannot see (a wait answers late when its peer has
-    /// no core to run on): a configuration with at least as many ranks on a machine pays, in every
-    /// step that crosses nodes, what the fit with the most of them (≤ its own) measured.
-    public var crowded: [Int: LevelCost] = [:]
     /// c_w: seconds per payload byte to encode to and decode from each 16-bit wire format.
     public var conversionSecondsPerByte: [WireFormat: Double]
     /// `auto` resolves as the trainer's all-reduce does (`AllReduce.Options`' thresholds).
@@ -160,10 +153,9 @@ public struct ClusterCostModel: Sendable, Equatable {
         return .ring
     }
 
-    /// Seconds for one all-reduce of `bytes` payload bytes (Float32) on `topology`, with
-    /// `ranksPerMachine` ranks on each machine (0: unknown, no `crowded` fit applies).
+    /// Seconds for one all-reduce of `bytes` payload bytes (Float32) on `topology`.
     public func seconds(bytes n: Double, topology t: Topology, algorithm: AllReduceAlgorithm = .ring,
-                        wire: WireFormat = .f32, ranksPerMachine: Int = 0) throws -> Double {
+                        wire: WireFormat = .f32) throws -> Double {
         let p = t.ranks
         guard p > 1 else { return 0 }
         let w = Double(wire.bytes) / 4, convert = wire == .f32 ? 0 : conversionSecondsPerByte[wire] ?? 0
@@ -176,7 +168,7 @@ public struct ClusterCostModel: Sendable, Equatable {
         }
         // One step: pieces of `bytes` payload exchanged between pairs, reduced or not, at the slowest level used.
         func step(_ bytes: Double, crossesNodes: Bool, reduces: Bool) throws -> Double {
-            try level(crossesNodes: crossesNodes, t, ranksPerMachine: ranksPerMachine)(bytes * w, reduces ? bytes : 0) + bytes * convert
+            try level(crossesNodes: crossesNodes, t)(bytes * w, reduces ? bytes : 0) + bytes * convert
         }
         // The doubling algorithms' fold of a non-power of two: ranks 2i and 2i+1 (i < rem) hand
         // over n and back; one adds.
@@ -188,7 +180,7 @@ public struct ClusterCostModel: Sendable, Equatable {
         switch resolved(algorithm, bytes: n, ranks: p) {
         case .ring, .auto:
             // 2(p−1) steps of n/p; half of them add their piece in.
-            let piece = n / Double(p), cost = try level(crossesNodes: t.nodes > 1, t, ranksPerMachine: ranksPerMachine)
+            let piece = n / Double(p), cost = try level(crossesNodes: t.nodes > 1, t)
             return 2 * Double(p - 1) * cost(piece * w, piece / 2) + conversionSeconds(bytes: n, ranks: p, wire: wire)
         case .recursiveDoubling:
             var total = try fold(), mask = 1
@@ -213,16 +205,9 @@ public struct ClusterCostModel: Sendable, Equatable {
         return 2 * n * Double(p - 1) / Double(p) * (conversionSecondsPerByte[wire] ?? 0)
     }
 
-    /// The `crowded` fit that prices a machine of `ranks` ranks: the one fitted with the most ranks ≤ `ranks`.
-    public func crowded(ranksPerMachine ranks: Int) -> (ranks: Int, cost: LevelCost)? {
-        crowded.filter { $0.key <= ranks }.max { $0.key < $1.key }.map { ($0.key, $0.value) }
-    }
-
-    /// The cost of a step at the level it pays: across nodes, the `crowded` fit for machines of
-    /// `ranksPerMachine` ranks where one applies, else inter (on a node with several ranks, the
-    /// slower of the two: some pairs of the step stay inside a node); inside a node, intra.
-    func level(crossesNodes: Bool, _ t: Topology, ranksPerMachine: Int = 0) throws -> (Double, Double) -> Double {
-        if crossesNodes, let fit = crowded(ranksPerMachine: ranksPerMachine) { return fit.cost.step }
+    /// The cost of a step at the level it pays: inter if it crosses nodes (on a node with several
+    /// ranks, the slower of the two: some pairs of the step stay inside a node), else intra.
+    func level(crossesNodes: Bool, _ t: Topology) throws -> (Double, Double) -> Double {
         if !crossesNodes {
             guard let intra else { throw MissingLevel(level: "intra", topology: t) }
             return intra.step
@@ -233,11 +218,10 @@ public struct ClusterCostModel: Sendable, Equatable {
         return inter.slower(intra)
     }
 
-    /// The CPU share a rank keeps busy while all-reducing `bytes` on `topology` (once the job
-    /// spans nodes, the level that prices its steps), nil where that level did not measure it.
-    public func cpuShare(_ t: Topology, bytes: Double, ranksPerMachine: Int = 0) -> Double? {
-        guard t.nodes > 1 else { return intra?.cpuShare(bytes: bytes) }
-        return (crowded(ranksPerMachine: ranksPerMachine)?.cost ?? inter)?.cpuShare(bytes: bytes)
+    /// The CPU share a rank keeps busy while all-reducing `bytes` on `topology` (the inter-node
+    /// level's once the job spans nodes), nil where that level did not measure it.
+    public func cpuShare(_ t: Topology, bytes: Double) -> Double? {
+        (t.nodes > 1 ? inter : intra)?.cpuShare(bytes: bytes)
     }
 
     /// The model with the inter-node wire at another link rate (`LevelCost.atLink`); the
@@ -245,7 +229,6 @@ public struct ClusterCostModel: Sendable, Equatable {
     public func atLink(gbit: Double, fitLinkGbit: Double?) -> ClusterCostModel {
         var m = self
         m.inter = inter?.atLink(gbit: gbit, fitLinkGbit: fitLinkGbit)
-        m.crowded = crowded.mapValues { $0.atLink(gbit: gbit, fitLinkGbit: fitLinkGbit) }
         return m
     }
 }

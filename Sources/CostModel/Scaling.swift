@@ -53,8 +53,12 @@ public struct JobConfiguration: Sendable, Equatable, Hashable {
 ///   s         = max(1, p / shared cores) when all hosts share that many cores (the emulated cluster), else 1
 ///   κ_c, κ_o  = how much ranks sharing a machine (p of them, or k on a dedicated node) slow each
 ///               other's compute and the rest of their step beyond s (`Contention`; 1 uncalibrated)
-///   c_i       = t_allreduce(bucket i)  (ClusterCostModel, for the wire format and algorithm, at the
-///               machine's ranks: a crowded fit where one applies)
+///   c_i       = t_allreduce(bucket i)  (ClusterCostModel, for the wire format and algorithm; on a
+///               machine with more ranks than cores, the fits whose waits did not spin, as the
+///               trainer's do not there: `networkWithoutSpin`), scaled up together where they
+///               sum to less than t_allreduce(the whole gradient): buckets are no faster than one
+///               stream of their bytes (the fit's rows time each call after a pause, and a
+///               shaping link passes one such call as a burst that back-to-back buckets do not get)
 ///   no overlap: t_iter = s·(κ_c·t_compute(b) + κ_o·t_other) + Σ c_i
 ///   overlap:    the communication thread's CPU while backward runs (h · (Σ u_i·c_i + conv) a rank:
 ///               h the share of the communication that ends before backward does, from the
@@ -117,6 +121,10 @@ public struct ScalingPrediction: Sendable, Equatable {
     /// Cores of a dedicated node (0: unknown, taken as a spare core for each rank's communication
     /// thread); with `sharedCores` the machine's.
     public var coresPerNode = 0
+    /// The levels fitted with waits that sleep at once (`--comm-spin-us 0`) where `network`'s spun
+    /// first: the trainer's waits on a machine with more ranks than cores (`CommSpin.auto`), which
+    /// prices those machines; nil: `network` prices every machine.
+    public var networkWithoutSpin: ClusterCostModel?
     /// Calibrations on one node with more than one rank, at the calibration's batch per rank:
     /// how much ranks that share a machine slow each other (`contention(ranksPerMachine:)`).
     public var sharedMachine: [SharedMachineCalibration] = []
@@ -214,10 +222,16 @@ public struct ScalingPrediction: Sendable, Equatable {
         let compute = compute(atBatch: b).seconds
         let buckets = buckets(configuration)
         let ranksPerMachine = sharedCores > 0 ? p : Double(t.ranksPerNode)
-        let comms = try buckets.map {
-            try network.seconds(bytes: $0, topology: t, algorithm: configuration.algorithm, wire: configuration.wire,
-                                ranksPerMachine: Int(ranksPerMachine))
+        let network = self.network(ranksPerMachine: Int(ranksPerMachine))
+        func allReduce(_ bytes: Double) throws -> Double {
+            try network.seconds(bytes: bytes, topology: t, algorithm: configuration.algorithm, wire: configuration.wire)
         }
+        var comms = try buckets.map(allReduce)
+        // Buckets move the gradient no faster than one all-reduce of all of it: a link that
+        // shapes traffic passes one call after a pause as a burst (the fit's rows), and a step's
+        // buckets, back to back, do not get that burst again each.
+        let whole = comms.count > 1 ? try allReduce(buckets.reduce(0, +)) : 0, sum = comms.reduce(0, +)
+        if sum > 0 && whole > sum { comms = comms.map { $0 * whole / sum } }
         let commSeconds = comms.reduce(0, +)
         // Core-seconds a rank spends per step in its all-reduces: each bucket's time at the share
         // measured for its size on the wire; `share` their time-weighted mean.
@@ -225,7 +239,7 @@ public struct ScalingPrediction: Sendable, Equatable {
             switch commPower {
             case .busy: 1.0
             case .idle: 0.0
-            case .measured: network.cpuShare(t, bytes: bytes * Double(configuration.wire.bytes) / 4, ranksPerMachine: Int(ranksPerMachine)) ?? 1
+            case .measured: network.cpuShare(t, bytes: bytes * Double(configuration.wire.bytes) / 4) ?? 1
             }
         }
         let commCPU = zip(shares, comms).map(*).reduce(0, +)
@@ -257,6 +271,13 @@ public struct ScalingPrediction: Sendable, Equatable {
                      otherJoules: busy * steps * other,
                      idleJoules: machines * idleWatts * steps * (computeWall + other), samplesPerEpoch: samplesPerEpoch,
                      contention: contention)
+    }
+
+    /// The levels that price a machine of `ranks` ranks: fitted without spinning waits where it
+    /// has more ranks than cores (and such fits were given), else `network`.
+    public func network(ranksPerMachine ranks: Int) -> ClusterCostModel {
+        guard let networkWithoutSpin, machineCores > 0, ranks > machineCores else { return network }
+        return networkWithoutSpin
     }
 
     /// Communication left over once backward ends, when bucket i (in reduction order) becomes ready

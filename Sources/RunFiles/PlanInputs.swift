@@ -48,37 +48,35 @@ public enum PlanInputs {
         return values
     }
 
-    /// The two levels from the fit files (one per level), and the ring across nodes fitted with
-    /// several ranks per node (`ClusterCostModel.crowded`, one per ranks per machine: as the fit
-    /// recorded them, else a node's ranks, or every rank when the hosts share `sharedCores`
-    /// cores), at `linkGbit` if given.
-    public static func network(fits paths: [String], linkGbit: Double?, fitLinkGbit: Double?, sharedCores: Int = 0) throws -> ClusterCostModel {
-        var levels: [String: RingFitFile] = [:], seen: [String: String] = [:], crowded: [Int: LevelCost] = [:]
-        var first: RingFitFile?, firstCrowded: RingFitFile?
+    /// The two levels from the fit files (one per level), at `linkGbit` if given; and where fits
+    /// were also given with waits that sleep at once (`comm_spin_us` 0 with `comm_wait_us` > 0)
+    /// beside fits whose waits spun first, the levels from those (each level missing there taken
+    /// from the others): `ScalingPrediction.networkWithoutSpin`, for machines with more ranks than cores.
+    public static func networks(fits paths: [String], linkGbit: Double?, fitLinkGbit: Double?) throws
+        -> (network: ClusterCostModel, withoutSpin: ClusterCostModel?) {
+        var spinning: [String: RingFitFile] = [:], sleeping: [String: RingFitFile] = [:], seen: [String: String] = [:]
         for path in paths {
             let file = try RingFitFile.read(path: path)
-            first = first ?? file
-            let level: String
-            if let l = file.level { level = l + "-node" } else {
-                let nodes = file.nodes!, ranks = file.ranks!, perMachine = file.ranksPerMachine ?? (sharedCores > 0 ? ranks : ranks / nodes)
-                guard ranks % nodes == 0 else { throw RunError.configuration("\(path): fitted on \(ranks) ranks over \(nodes) nodes, not the same number on each") }
-                level = "cross-node (\(perMachine) ranks per machine)"
-                crowded[perMachine] = file.levelCost
-                firstCrowded = firstCrowded ?? file
+            guard let level = file.level else {
+                throw RunError.configuration("\(path): fitted on \(file.nodes!) nodes × \(file.ranks! / max(1, file.nodes!)) ranks, which mixes both levels; fit on one node (intra) and on nodes of one rank each (inter)")
             }
-            if let first = seen[level] { throw RunError.configuration("\(path): a second \(level) fit (the first: \(first)); give one per level") }
-            levels[level] = file; seen[level] = path
+            let sleeps = file.commSpinUs == 0 && (file.commWaitUs ?? 0) > 0
+            let name = level + "-node" + (sleeps ? " (waits without spin)" : "")
+            if let first = seen[name] { throw RunError.configuration("\(path): a second \(name) fit (the first: \(first)); give one per level") }
+            seen[name] = path
+            if sleeps { sleeping[level] = file } else { spinning[level] = file }
         }
-        guard let any = levels["inter-node"] ?? levels["intra-node"] ?? first else {
-            throw RunError.configuration("--fit: give the bench-allreduce --fit file(s) of the levels to plan over")
+        func levels(_ fits: [String: RingFitFile], else other: [String: RingFitFile] = [:]) throws -> ClusterCostModel? {
+            let intra = fits["intra"] ?? other["intra"], inter = fits["inter"] ?? other["inter"]
+            guard let any = inter ?? intra else { return nil }
+            let network = ClusterCostModel(intra: intra?.levelCost, inter: inter?.levelCost, conversionSecondsPerByte: any.conversion)
+            guard let linkGbit else { return network }
+            guard let inter else { throw RunError.configuration("--link-gbit changes the inter-node level, and no --fit is one") }
+            return network.atLink(gbit: linkGbit, fitLinkGbit: fitLinkGbit ?? inter.linkGbit)
         }
-        var network = ClusterCostModel(intra: levels["intra-node"]?.levelCost, inter: levels["inter-node"]?.levelCost, conversionSecondsPerByte: any.conversion)
-        network.crowded = crowded
-        guard let linkGbit else { return network }
-        guard let across = levels["inter-node"] ?? firstCrowded else {
-            throw RunError.configuration("--link-gbit changes the network between nodes, and no --fit ran across nodes")
-        }
-        return network.atLink(gbit: linkGbit, fitLinkGbit: fitLinkGbit ?? across.linkGbit)
+        if spinning.isEmpty, let network = try levels(sleeping) { return (network, nil) }
+        guard let network = try levels(spinning) else { throw RunError.configuration("--fit: give the bench-allreduce --fit file(s) of the levels to plan over") }
+        return (network, sleeping.isEmpty ? nil : try levels(sleeping, else: spinning))
     }
 
     /// The calibration runs, one model, on one node: the first 1-rank run; per batch size the
@@ -125,6 +123,11 @@ public enum PlanText {
             let c = model.contention(ranksPerMachine: k)
             lines.append(String(format: "contention: %d ranks on one machine compute %.3f× and run the rest of a step %.3f× as long as one alone, beyond time-slicing (machines with %d or more ranks priced so)",
                                 k, c.compute, c.other, k))
+        }
+        if model.networkWithoutSpin != nil {
+            let cores = model.sharedCores > 0 ? model.sharedCores : model.coresPerNode
+            lines.append(cores > 0 ? "waits: machines with more ranks than their \(cores) cores are priced at the fits whose waits did not spin (as the trainer's --comm-spin-us auto runs them)"
+                                   : "note: fits without spinning waits unused: the cores per machine are unknown (--cores-per-node, --shared-cores)")
         }
         if model.sharedMachine.isEmpty, plan.rows.contains(where: { $0.point.ranksPerMachine(sharedCores: model.sharedCores) > 1 }) {
             lines.append("note: no calibration on one node with more than one rank: ranks sharing a machine are priced as not slowing each other beyond time-slicing")

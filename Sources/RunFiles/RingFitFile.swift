@@ -102,8 +102,7 @@ public struct RingFitFile: Codable {
     }
 
     /// Which level of the two-level model this fit describes: intra (one node), inter (N nodes of
-    /// one rank each), or nil (several nodes of several ranks: the ring across nodes as a whole,
-    /// `ClusterCostModel.crowded`).
+    /// one rank each), or nil (several nodes of several ranks: both levels at once, not separable).
     public var level: String? {
         guard let nodes, let ranks else { return "inter" }  // files from before nodes were recorded: one network
         if nodes == 1 { return "intra" }

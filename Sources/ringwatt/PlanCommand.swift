@@ -20,7 +20,7 @@ struct PlanCommand: ParsableCommand {
 
     @Option(help: "A 1-node, 1-rank run to calibrate compute time and power; repeat with runs at other batch sizes for strong scaling (interpolated between them), at the same one on a noisy machine (the median run stands for it), and with 1-node runs of k ranks (overlap off, the same batch per rank): how much ranks sharing a machine slow each other.")
     var calibration: [String] = []
-    @Option(help: "A `bench-allreduce --fit` file: fitted on one node (intra-node level), on N nodes of one rank each (inter-node), or on N nodes of k ranks (the ring across nodes with that many ranks on a machine: prices machines that carry as many or more). Repeat for each.")
+    @Option(help: "A `bench-allreduce --fit` file: fitted on one node (intra-node level) or on N nodes of one rank each (inter-node). Repeat for both levels; give them again fitted with --comm-spin-us 0 and machines with more ranks than cores are priced at those (the trainer's waits do not spin there).")
     var fit: [String] = []
     @Option(help: "Work: tokens to train on (the language model).") var tokens: Double?
     @Option(help: "Work: samples to train on.") var samples: Double?
@@ -88,11 +88,13 @@ struct PlanCommand: ParsableCommand {
         let unit = base.summary.sampleUnit ?? "sample"
         if tokens != nil && unit != "token" { throw ValidationError("--tokens: \(base.path) counts samples, not tokens; give --samples or --epochs") }
         if samples != nil && unit == "token" { throw ValidationError("--samples: \(base.path) is the language model, which counts tokens; give --tokens or --epochs") }
-        var model = ScalingPrediction(calibration: base, network: try PlanInputs.network(fits: fit, linkGbit: linkGbit, fitLinkGbit: fitLinkGbit, sharedCores: sharedCores),
+        let networks = try PlanInputs.networks(fits: fit, linkGbit: linkGbit, fitLinkGbit: fitLinkGbit)
+        var model = ScalingPrediction(calibration: base, network: networks.network,
                                       idleWatts: idleWatts, ranksPerNode: 1, sharedCores: sharedCores, commPower: commPower)
         model.computeByBatch = calibrations.byBatch.values.map(\.computeAtBatch)
         model.sharedMachine = calibrations.byRanks.values.map(\.sharedMachineCalibration)
         model.coresPerNode = coresPerNode
+        model.networkWithoutSpin = networks.withoutSpin
         let configurations = try grid(algorithm: base.summary.config.algorithm)
         // The buckets the trainer forms at each size, from the model's layers.
         for size in Set(configurations.compactMap(\.bucketBytes)) where size.isFinite {

@@ -92,37 +92,43 @@ import Energy
         }
     }
 
-    /// A ring across nodes fitted with 4 ranks on a machine prices every step that crosses nodes on
-    /// a machine of 4 ranks or more (the fit with the most ranks ≤ the machine's); fewer ranks, and
-    /// steps inside a node, keep the two levels; its CPU share and the link rate follow it.
-    @Test func aCrowdedFitPricesMachinesOfAtLeastItsRanks() throws {
-        let crowded4 = RingCostModel(alpha: 5e-4, beta: 2e-8, gamma: 1e-11), crowded8 = RingCostModel(alpha: 9e-4, beta: 4e-8, gamma: 1e-11)
-        var m = network
-        m.crowded = [4: LevelCost(crowded4, ranks: 4, cpuShare: 0.1), 8: LevelCost(crowded8, ranks: 8)]
-        m.inter?.cpuShare = 0.6
-        let n = 4e6, t22 = Topology(nodes: 2, ranksPerNode: 2), t41 = Topology(nodes: 4, ranksPerNode: 1)
-        // Unknown or 2 ranks a machine: the levels; 4–7: the 4-rank fit; 8 and more: the 8-rank fit.
-        #expect(abs(try m.seconds(bytes: n, topology: t22) - ring(inter, n: n, p: 4)) < 1e-15)
-        #expect(abs(try m.seconds(bytes: n, topology: t22, ranksPerMachine: 2) - ring(inter, n: n, p: 4)) < 1e-15)
-        #expect(abs(try m.seconds(bytes: n, topology: t22, ranksPerMachine: 4) - ring(crowded4, n: n, p: 4)) < 1e-15)
-        #expect(abs(try m.seconds(bytes: n, topology: t41, ranksPerMachine: 7) - ring(crowded4, n: n, p: 4)) < 1e-15)
-        #expect(abs(try m.seconds(bytes: n, topology: t41, ranksPerMachine: 8) - ring(crowded8, n: n, p: 4)) < 1e-15)
-        // One node: no step crosses nodes, intra as before.
-        #expect(abs(try m.seconds(bytes: n, topology: Topology(nodes: 1, ranksPerNode: 4), ranksPerMachine: 4) - ring(intra, n: n, p: 4)) < 1e-15)
-        // Recursive doubling on 2×2: the step inside a node at intra, the one across at the fit.
-        let b = 1e3, rd = try m.seconds(bytes: b, topology: t22, algorithm: .recursiveDoubling, ranksPerMachine: 4)
-        #expect(abs(rd - (intra.alpha + b * (intra.beta + intra.gamma) + crowded4.alpha + b * (crowded4.beta + crowded4.gamma))) < 1e-15)
-        #expect(m.cpuShare(t22, bytes: n, ranksPerMachine: 4) == 0.1 && m.cpuShare(t22, bytes: n, ranksPerMachine: 2) == 0.6)
-        // At 10 Gbit/s instead of 1: the fit's wire part is 8/10 ns a byte (`RingCostModel.atLink`).
-        let fast = m.atLink(gbit: 10, fitLinkGbit: 1)
-        #expect(fast.crowded[4]?.line == crowded4.atLink(gbit: 10, fitLinkGbit: 1) && fast.crowded[8]?.line == crowded8.atLink(gbit: 10, fitLinkGbit: 1))
-        // A job whose machines all carry 4 ranks (the emulated cluster, 4 hosts on one machine) is
-        // priced through it by `ScalingPrediction`.
-        var pred = prediction(sharedCores: 2)
-        pred.network.crowded = [4: LevelCost(crowded4, ranks: 4)]
-        let p4 = try pred.point(JobConfiguration(topology: t41)), p2 = try pred.point(JobConfiguration(topology: Topology(nodes: 2, ranksPerNode: 1)))
-        #expect(abs(p4.exposedCommSeconds - 2 * ring(crowded4, n: 1e6, p: 4)) < 1e-12)
-        #expect(abs(p2.exposedCommSeconds - 2 * ring(RingCostModel(alpha: 0, beta: 1e-9, gamma: 0), n: 1e6, p: 2)) < 1e-12)
+    /// Machines with more ranks than cores are priced at the levels fitted without spinning waits
+    /// (the trainer's waits do not spin there); with a core per rank, or the cores unknown, at `network`.
+    @Test func machinesWithMoreRanksThanCoresTakeTheFitsWithoutSpin() throws {
+        var m = prediction(sharedCores: 2)
+        let slow = RingCostModel(alpha: 0, beta: 3e-9, gamma: 0)
+        m.networkWithoutSpin = ClusterCostModel(intra: intra, inter: slow)
+        let two = try m.point(JobConfiguration(topology: Topology(nodes: 2, ranksPerNode: 1)))
+        let four = try m.point(JobConfiguration(topology: Topology(nodes: 4, ranksPerNode: 1)))
+        #expect(abs(two.exposedCommSeconds - 2 * ring(RingCostModel(alpha: 0, beta: 1e-9, gamma: 0), n: 1e6, p: 2)) < 1e-12)
+        #expect(abs(four.exposedCommSeconds - 2 * ring(slow, n: 1e6, p: 4)) < 1e-12)
+        // Dedicated nodes of 2 cores: 2 ranks a node have a core each, 4 do not.
+        m.sharedCores = 0; m.coresPerNode = 2
+        #expect(m.network(ranksPerMachine: 2) == m.network && m.network(ranksPerMachine: 4) == m.networkWithoutSpin)
+        m.coresPerNode = 0
+        #expect(m.network(ranksPerMachine: 4) == m.network, "cores unknown: the fits as given")
+    }
+
+    /// Rows that make one call after a pause cheap per byte (a shaping link's burst: 100 kB in
+    /// 0.1 ms, 1 MB in 8 ms) do not make ten 100 kB buckets cost 1 ms: together they cost what the
+    /// whole 1 MB does, each its share; where the buckets cost more than the whole (α), as priced.
+    @Test func bucketsAreNoFasterThanOneStreamOfTheirBytes() throws {
+        let line = RingCostModel(alpha: 1e-5, beta: 8e-9, gamma: 0)
+        let bursty = LevelCost(line, rows: [.init(bytes: 1e5, seconds: 1e-4), .init(bytes: 1e6, seconds: 8e-3)], ranks: 2)
+        var m = prediction()
+        m.bucketBytes = Array(repeating: 1e5, count: 10)
+        m.network = ClusterCostModel(intra: bursty, inter: bursty)
+        let t = Topology(nodes: 2, ranksPerNode: 1)
+        let off = try m.point(JobConfiguration(topology: t))
+        #expect(abs(off.exposedCommSeconds - 8e-3) < 1e-12, "\(off.exposedCommSeconds)")
+        // Overlap: 0.8 ms a bucket from the first ready one (after forward and backward's first
+        // tenth): the last ends at 10/3 ms + 0.6667 ms + 8 ms, exposed past the 10 ms compute.
+        let on = try m.point(JobConfiguration(topology: t, overlap: true))
+        #expect(abs(on.exposedCommSeconds - (0.010 / 3 + 0.010 * 2 / 3 / 10 + 8e-3 - 0.010)) < 1e-12, "\(on.exposedCommSeconds)")
+        // The line alone: ten α cost more than one, the buckets stay as priced.
+        m.network = ClusterCostModel(intra: line, inter: line)
+        let each = try m.network.seconds(bytes: 1e5, topology: t)
+        #expect(abs(try m.point(JobConfiguration(topology: t)).exposedCommSeconds - 10 * each) < 1e-12)
     }
 
     /// 10 ms compute (a third forward, two thirds backward), 1 ms other, two buckets of 1 MB on 2 nodes.
