@@ -12,10 +12,10 @@
 # the rank correlation of predicted and measured energy, and the regret of the plan's pick.
 #   MODEL=gpt STEPS=20 LINKS="1 10" bash scripts/plan-study.sh [OUT]
 #   MODEL=mlp STEPS=300 LINKS="1" bash scripts/plan-study.sh [OUT]
-# REPEATS passes (default 3) each measure every configuration once, calibration first; each pass
+# REPEATS passes (default 3) each calibrate, fit and measure every configuration once; each pass
 # is compared with the plan from its own calibration, and the study takes each configuration's
 # median over the passes.
-# Results in OUT/gG/ (fits, passP/ runs, plan.json, plan.txt, plan.svg); the summary in OUT/study.txt.
+# Results in OUT/gG/ (passP/: runs, fits, plan.json, plan.txt; plan.json and plan.svg of the whole study); the summary in OUT/study.txt.
 # REUSE=1 keeps the runs and fits already in OUT (finished ones) and redoes only the plan and the comparison.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
@@ -47,7 +47,7 @@ for pass in $(seq 1 "$REPEATS"); do
     # overlap off, at the same batch per rank.
     have "$run/cal-1x2/summary.json" || bash "$EMU" run 1 2 --link-gbit "$gbit" -- "${TRAIN[@]}" --overlap off --bucket-mb 1000 \
       --out "$run/cal-1x2" --overwrite >&2
-    # The fits time each call after the pause training leaves the network between all-reduces:
+    # The fits (every pass its own) time each call after the pause training leaves the network between all-reduces:
     # the first calibration's median compute per training iteration (the link after an idle
     # pause, not in a stream: an emulated link's token bucket answers the two differently).
     pause_us="$(python3 -c 'import json, statistics, sys
@@ -55,8 +55,8 @@ lines = [json.loads(l) for l in open(sys.argv[1])]
 print(round(1e6 * statistics.median(l["compute_s"] for l in lines if l["eval_s"] == 0)))' "$dir/pass1/1x1/iterations.jsonl")"
     for level in "intra 1 2 auto" "inter 2 1 auto" "intra-nospin 1 2 0" "inter-nospin 2 1 0"; do
       set -- $level
-      have "$dir/fit-$1.json" || RINGWATT_COMM_SPIN_US=$4 RINGWATT_SUBCOMMAND=bench-allreduce bash "$EMU" run "$2" "$3" --link-gbit "$gbit" -- \
-        --algorithms ring "${FIT[@]}" --factor 4 --pause-us "$pause_us" --fit "$dir/fit-$1.json" > "$dir/bench-allreduce-$1.txt"
+      have "$run/fit-$1.json" || RINGWATT_COMM_SPIN_US=$4 RINGWATT_SUBCOMMAND=bench-allreduce bash "$EMU" run "$2" "$3" --link-gbit "$gbit" -- \
+        --algorithms ring "${FIT[@]}" --factor 4 --pause-us "$pause_us" --fit "$run/fit-$1.json" > "$run/bench-allreduce-$1.txt"
     done
     for shape in "1 2" "2 1" "2 2" "4 1"; do
       set -- $shape
@@ -70,20 +70,21 @@ print(round(1e6 * statistics.median(l["compute_s"] for l in lines if l["eval_s"]
     done
   done
 done
-# Each pass is planned from its own calibration (minutes apart from its runs, where the machine's
-# speed has drifted least): its 1×1 and 1×2 calibrations at every link rate — one rank sends nothing, so they are
+# Each pass is planned from its own calibration and fits (minutes apart from its runs, where the machine's
+# speed has drifted least; a fit at one size varied by 1.6× between passes): its 1×1 and 1×2 calibrations at every link rate — one rank sends nothing, so they are
 # one experiment, and one 20-step run alone varied by ±10 % (187–229 ms for the GPT's step) —
-# and the whole study from the median calibration (plan.json, plan.svg).
+# and the whole study from the median calibration and the first pass's fits (plan.json, plan.svg).
 GRID=(--shared-cores "$(nproc)" --max-nodes 4 --ranks-per-node 1,2 --wire f32,bf16 --overlap off,on --bucket-mb auto,whole --epochs 1)
 for gbit in $LINKS; do
-  dir="$OUT/g$gbit"; fits=()
-  for f in "$dir"/fit-*.json; do fits+=(--fit "$f"); done
+  dir="$OUT/g$gbit"
   for run in "$dir"/pass*; do
-    pass="$(basename "$run")"
+    pass="$(basename "$run")"; fits=()
+    for f in "$run"/fit-*.json; do fits+=(--fit "$f"); done
     "$BIN" plan $(for g in $LINKS; do printf -- "--calibration %s --calibration %s " "$OUT/g$g/$pass/1x1" "$OUT/g$g/$pass/cal-1x2"; done) \
       "${fits[@]}" "${GRID[@]}" --json "$run/plan.json" \
       $(for r in "$run"/[0-9]x[0-9]*/; do printf -- "--measured %s " "${r%/}"; done) > "$run/plan.txt"
   done
+  fits=(); for f in "$dir"/pass1/fit-*.json; do fits+=(--fit "$f"); done
   "$BIN" plan $(for c in "$OUT"/g*/pass*/1x1 "$OUT"/g*/pass*/cal-1x2; do printf -- "--calibration %s " "$c"; done) "${fits[@]}" "${GRID[@]}" \
     --json "$dir/plan.json" --svg "$dir/plan.svg" > "$dir/plan.txt"
 done
