@@ -9,11 +9,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="${1:-runs/comm-spin-study}"
 MODEL="${MODEL:-mlp}"; SHAPE=(${SHAPE:-1 2}); LINK="${LINK:-10}"; SPINS="${SPINS:-0 200}"; REPEATS="${REPEATS:-2}"
-case "$MODEL" in
-  mlp) STEPS="${STEPS:-300}"; TRAIN=(--batch-size 64);;
-  gpt) STEPS="${STEPS:-20}"; TRAIN=(--model gpt --batch-size 8 --eval-windows 32);;
-  *) echo "comm-spin-study: MODEL must be gpt or mlp" >&2; exit 2;;
-esac
+source "$HERE/scripts/lib.sh"
+study_model comm-spin-study
 source "$HERE/scripts/env.sh"
 (cd "$HERE" && swift build -c release --product ringwatt >&2)
 tag="$MODEL-${SHAPE[0]}x${SHAPE[1]}-g$LINK"

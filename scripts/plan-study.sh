@@ -23,16 +23,13 @@ MODEL="${MODEL:-gpt}"
 OUT="${1:-runs/plan-study-$MODEL}"
 LINKS="${LINKS:-1 10}"
 REPEATS="${REPEATS:-3}"
+source "$HERE/scripts/lib.sh"
+study_model plan-study
 bash "$HERE/scripts/install-deps.sh" >&2
 source "$HERE/scripts/env.sh"
 (cd "$HERE" && swift build -c release --product ringwatt >&2)
 BIN="$HERE/.build/release/ringwatt"
 EMU="$HERE/launch/emucluster.sh"
-case "$MODEL" in
-  gpt) STEPS="${STEPS:-20}"; TRAIN=(--model gpt --batch-size 8 --eval-windows 32); FIT=(--min-bytes 65536 --max-bytes 16777216 --iters 5);;
-  mlp) STEPS="${STEPS:-300}"; TRAIN=(--batch-size 64); FIT=(--min-bytes 4096 --max-bytes 4194304 --iters 10);;
-  *) echo "plan-study: MODEL must be gpt or mlp" >&2; exit 2;;
-esac
 TRAIN+=(--steps "$STEPS" --algorithm ring --quiet)
 mkdir -p "$OUT"
 have() { [ "${REUSE:-0}" = 1 ] && [ -s "$1" ]; }
