@@ -63,7 +63,8 @@ public struct AllReduceBenchmark {
             }
             // Decided from the slowest rank's estimate, so every rank agrees.
             let estimates = try comm.max(perCall)
-            let calls = estimates.map { Self.timedCalls(iters: iters, minSeconds: minSeconds, perCall: $0) }
+            // With a pause every call costs the pause too: the minimum time bounds the size's wall time.
+            let calls = estimates.map { Self.timedCalls(iters: iters, minSeconds: minSeconds, perCall: $0 + pauseSeconds) }
             let times = try timeInRounds(candidates, calls: calls, pristine, &buffer, comm)
             for (a, candidate) in candidates.enumerated() {
                 let slowest = try comm.max(times[a])

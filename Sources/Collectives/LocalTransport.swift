@@ -100,6 +100,7 @@ public final class LocalTransport: Transport {
     public var node: Int { rank / world.ranksPerNode }
     public var nodeCount: Int { (world.size + world.ranksPerNode - 1) / world.ranksPerNode }
     public var libraryVersion: String { "Ringwatt in-process transport (threads)" }
+    public var waiting: String { "on a condition variable" }
 
     public init(world: LocalWorld, rank: Int) {
         self.world = world

@@ -26,6 +26,8 @@ public struct Exchange {
 public protocol Transport: AnyObject {
     /// The communication library, as it names itself (MPI_Get_library_version's first line).
     var libraryVersion: String { get }
+    /// How this rank waits for its messages, as a run records it ("in MPI", "test and sleep …").
+    var waiting: String { get }
     var rank: Int { get }
     var size: Int { get }
     /// This rank's index among the ranks sharing its node, and how many share it.

@@ -223,15 +223,7 @@ public struct ScalingPrediction: Sendable, Equatable {
         let buckets = buckets(configuration)
         let ranksPerMachine = sharedCores > 0 ? p : Double(t.ranksPerNode)
         let network = self.network(ranksPerMachine: Int(ranksPerMachine))
-        func allReduce(_ bytes: Double) throws -> Double {
-            try network.seconds(bytes: bytes, topology: t, algorithm: configuration.algorithm, wire: configuration.wire)
-        }
-        var comms = try buckets.map(allReduce)
-        // Buckets move the gradient no faster than one all-reduce of all of it: a link that
-        // shapes traffic passes one call after a pause as a burst (the fit's rows), and a step's
-        // buckets, back to back, do not get that burst again each.
-        let whole = comms.count > 1 ? try allReduce(buckets.reduce(0, +)) : 0, sum = comms.reduce(0, +)
-        if sum > 0 && whole > sum { comms = comms.map { $0 * whole / sum } }
+        let comms = try network.bucketSeconds(buckets, configuration)
         let commSeconds = comms.reduce(0, +)
         // Core-seconds a rank spends per step in its all-reduces: each bucket's time at the share
         // measured for its size on the wire; `share` their time-weighted mean.
@@ -271,13 +263,6 @@ public struct ScalingPrediction: Sendable, Equatable {
                      otherJoules: busy * steps * other,
                      idleJoules: machines * idleWatts * steps * (computeWall + other), samplesPerEpoch: samplesPerEpoch,
                      contention: contention)
-    }
-
-    /// The levels that price a machine of `ranks` ranks: fitted without spinning waits where it
-    /// has more ranks than cores (and such fits were given), else `network`.
-    public func network(ranksPerMachine ranks: Int) -> ClusterCostModel {
-        guard let networkWithoutSpin, machineCores > 0, ranks > machineCores else { return network }
-        return networkWithoutSpin
     }
 
     /// Communication left over once backward ends, when bucket i (in reduction order) becomes ready

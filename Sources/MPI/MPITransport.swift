@@ -138,6 +138,11 @@ public final class MPITransport: Transport {
     /// How long a wait tests without sleeping before its first sleep (with `sleepMicroseconds` > 0).
     public var spinMicroseconds: UInt32 = 0
 
+    public var waiting: String {
+        sleepMicroseconds == 0 ? "in MPI (MPI_Waitall)"
+            : "test and sleep \(sleepMicroseconds) µs at first, testing \(spinMicroseconds) µs before the first sleep"
+    }
+
     public func wait(_ exchange: inout Exchange) throws {
         var requests: (MPI_Request?, MPI_Request?) = (exchange.receiveHandle ?? rw_request_null(),
                                                       exchange.sendHandle ?? rw_request_null())

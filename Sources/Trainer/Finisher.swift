@@ -43,6 +43,7 @@ struct Finisher<M: TrainableModel> {
         let rss = try comm.max([Double(peakRSSBytes())])[0]
         let failedReads = try plan.failedReads(sampler, comm)
         let coreByRank = try PowerPlan.allGather(BLASSetup.info.core, comm)
+        let waitingByRank = try PowerPlan.allGather(comm.transport.waiting, comm)
         let status = writeError != nil ? .failed : (stop ?? .complete)
         var summary = totals.summary(RunFacts(
             status: status, nodes: comm.nodeCount, wallSeconds: loopSeconds, epochs: epochs, evaluations: position.evaluations,
@@ -51,7 +52,7 @@ struct Finisher<M: TrainableModel> {
             bucketAlgorithms: commPlan.bucketAlgorithms(comm.allReduce), bucketBytes: commPlan.buckets.ranges.map { $0.count * 4 },
             parameterCount: model.parameterCount, skippedSteps: position.skippedSteps, sampleUnit: sampleUnit, plan: plan,
             metadata: .current(hostnames: plan.machines.map(\.hostname), mpiLibrary: comm.transport.libraryVersion,
-                               blasCoreByRank: coreByRank)), config: config)
+                               blasCoreByRank: coreByRank, commWaitingByRank: waitingByRank)), config: config)
         summary.figures.samplesPerEpoch = samplesPerEpoch
         summary.figures.memoryEstimateMib = (try? MemoryEstimate(config)).map { (Double($0.bytesPerRank) / 1048576 * 10).rounded() / 10 }
         if comm.isRoot, let directory {

@@ -70,6 +70,17 @@ import Testing
         let row = try #require(rows.byRank[0]?.0.first)
         #expect(row.iters == 10 && row.error == 0 && row.min < 0.02, "\(row)")
         #expect(Date().timeIntervalSince(started) >= 10 * 0.02)
+
+        // A minimum time counts the pauses: 50 ms at 20 ms a call is --iters' 3 calls, not the
+        // thousands that µs calls alone would take.
+        let counted = Rows()
+        let errors2 = LocalWorld.run(ranks: 2) { comm in
+            var bench = AllReduceBenchmark(counts: [8])
+            bench.iters = 3; bench.warmup = 1; bench.minSeconds = 0.05; bench.pauseSeconds = 0.02
+            counted.set(comm.rank, try bench.run(comm, AllReduceBenchmark.ours([.ring], comm)))
+        }
+        for error in errors2 { #expect(error == nil) }
+        #expect(counted.byRank[0]?.0.first?.iters == 3, "\(String(describing: counted.byRank[0]))")
     }
 
     @Test func timedCallsFillTheMinimumTime() {

@@ -61,6 +61,24 @@ import Trainer
         #expect(out.stdout.contains("\(ranks) rank(s) on the busiest machine, waits test and sleep 50 µs, spinning \(Int(spin)) µs first"))
     }
 
+    /// A run records how every rank waited: in MPI by default; with --comm-wait-us, testing first
+    /// as auto decides for the ranks on this machine (200 µs with a core each, none past that).
+    @Test(arguments: [2, 3])
+    func runsRecordHowEveryRankWaited(ranks: Int) throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let small = ["train", "--data", "synthetic:600:16:4", "--layers", "16-8-4", "--batch-size", "8", "--steps", "6",
+                     "--idle-seconds", "0", "--quiet"]
+        let spin = ranks <= ProcessInfo.processInfo.activeProcessorCount ? 200 : 0
+        for (extra, expected) in [([], "in MPI (MPI_Waitall)"),
+                                  (["--comm-wait-us", "50"], "test and sleep 50 µs at first, testing \(spin) µs before the first sleep")] {
+            let out = try Harness.mpirun(ranks, small + extra + ["--out", dir, "--overwrite"])
+            #expect(out.status == 0, "\(out.all)")
+            let waiting = try Harness.json(dir + "/summary.json")["metadata"]?["comm_waiting_by_rank"]?.array?.map { $0.string! }
+            #expect(waiting == Array(repeating: expected, count: ranks), "\(String(describing: waiting))")
+        }
+    }
+
     /// Timed calls: exactly --iters with --min-time-ms 0 or --warmup 0; more where calls are short
     /// and a minimum time is asked for; the same count on every rank (or the job would hang), recorded per row.
     @Test func benchmarkTimesShortCallsLonger() throws {
