@@ -13,8 +13,8 @@
 #   MODEL=gpt STEPS=20 LINKS="1 10" bash scripts/plan-study.sh [OUT]
 #   MODEL=mlp STEPS=300 LINKS="1" bash scripts/plan-study.sh [OUT]
 # REPEATS passes (default 3) each calibrate, fit and measure every configuration once; each pass
-# is compared with the plan from its own calibration, and the study takes each configuration's
-# median over the passes.
+# is compared with the plan from its own fits and the study's calibrations, and the study takes
+# each configuration's median over the passes.
 # Results in OUT/gG/ (passP/: runs, fits, plan.json, plan.txt; plan.json and plan.svg of the whole study); the summary in OUT/study.txt.
 # REUSE=1 keeps the runs and fits already in OUT (finished ones) and redoes only the plan and the comparison.
 set -euo pipefail
@@ -67,22 +67,24 @@ print(round(1e6 * statistics.median(l["compute_s"] for l in lines if l["eval_s"]
     done
   done
 done
-# Each pass is planned from its own calibration and fits (minutes apart from its runs, where the machine's
-# speed has drifted least; a fit at one size varied by 1.6× between passes): its 1×1 and 1×2 calibrations at every link rate — one rank sends nothing, so they are
-# one experiment, and one 20-step run alone varied by ±10 % (187–229 ms for the GPT's step) —
-# and the whole study from the median calibration and the first pass's fits (plan.json, plan.svg).
+# Each pass is planned from its own fits (a fit at one size varied by 1.6× between passes) and
+# from the study's calibrations: every pass's 1×1 and 1×2 runs at every link rate — one rank, or
+# one host, sends nothing over the link, so they are one experiment repeated, and plan takes the
+# median run of each (one 20-step 1×2 run computed 1.3× as long as the rest: planned from its own
+# pass's runs, that pass priced every 2-rank configuration ~30 % too slow). The whole study's plan
+# (plan.json, plan.svg) takes the first pass's fits.
+CALIBRATIONS=(); for c in "$OUT"/g*/pass*/1x1 "$OUT"/g*/pass*/cal-1x2; do CALIBRATIONS+=(--calibration "$c"); done
 GRID=(--shared-cores "$(nproc)" --max-nodes 4 --ranks-per-node 1,2 --wire f32,bf16 --overlap off,on --bucket-mb auto,whole --epochs 1)
 for gbit in $LINKS; do
   dir="$OUT/g$gbit"
   for run in "$dir"/pass*; do
-    pass="$(basename "$run")"; fits=()
+    fits=()
     for f in "$run"/fit-*.json; do fits+=(--fit "$f"); done
-    "$BIN" plan $(for g in $LINKS; do printf -- "--calibration %s --calibration %s " "$OUT/g$g/$pass/1x1" "$OUT/g$g/$pass/cal-1x2"; done) \
-      "${fits[@]}" "${GRID[@]}" --json "$run/plan.json" \
+    "$BIN" plan "${CALIBRATIONS[@]}" "${fits[@]}" "${GRID[@]}" --json "$run/plan.json" \
       $(for r in "$run"/[0-9]x[0-9]*/; do printf -- "--measured %s " "${r%/}"; done) > "$run/plan.txt"
   done
   fits=(); for f in "$dir"/pass1/fit-*.json; do fits+=(--fit "$f"); done
-  "$BIN" plan $(for c in "$OUT"/g*/pass*/1x1 "$OUT"/g*/pass*/cal-1x2; do printf -- "--calibration %s " "$c"; done) "${fits[@]}" "${GRID[@]}" \
+  "$BIN" plan "${CALIBRATIONS[@]}" "${fits[@]}" "${GRID[@]}" \
     --json "$dir/plan.json" --svg "$dir/plan.svg" > "$dir/plan.txt"
 done
 python3 "$HERE/scripts/plan_study.py" "$OUT" | tee "$OUT/study.txt"
