@@ -3,8 +3,13 @@ extension ScalingPrediction {
     /// The levels that price a machine of `ranks` ranks: fitted without spinning waits where it
     /// has more ranks than cores (and such fits were given), else `network`.
     public func network(ranksPerMachine ranks: Int) -> ClusterCostModel {
-        guard let networkWithoutSpin, machineCores > 0, ranks > machineCores else { return network }
+        guard let networkWithoutSpin, pricedWithoutSpin(ranksPerMachine: ranks) else { return network }
         return networkWithoutSpin
+    }
+
+    /// Whether a machine of `ranks` ranks is priced at the fits without spin.
+    public func pricedWithoutSpin(ranksPerMachine ranks: Int) -> Bool {
+        networkWithoutSpin != nil && machineCores > 0 && ranks > machineCores
     }
 }
 

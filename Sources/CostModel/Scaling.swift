@@ -176,6 +176,8 @@ public struct ScalingPrediction: Sendable, Equatable {
         public var samplesPerEpoch: Double
         /// How much the ranks sharing a machine slowed each other (beyond time-slicing) in this price.
         public var contention: Contention = .none
+        /// Priced at the fits whose waits did not spin (`networkWithoutSpin`: more ranks than cores).
+        public var pricedWithoutSpin = false
         public var joules: Double { computeJoules + commJoules + otherJoules }
         public var joulesPerSample: Double { joules / samplesPerEpoch }
     }
@@ -262,7 +264,7 @@ public struct ScalingPrediction: Sendable, Equatable {
                      computeJoules: busy * steps * computeWall, commJoules: communicating * steps * exposed,
                      otherJoules: busy * steps * other,
                      idleJoules: machines * idleWatts * steps * (computeWall + other), samplesPerEpoch: samplesPerEpoch,
-                     contention: contention)
+                     contention: contention, pricedWithoutSpin: pricedWithoutSpin(ranksPerMachine: Int(ranksPerMachine)))
     }
 
     /// Communication left over once backward ends, when bucket i (in reduction order) becomes ready

@@ -31,6 +31,8 @@ public struct PlanFile: Codable, Equatable {
         public var contentionCompute: Double
         public var contentionOther: Double
         public var contentionRanks: Int
+        /// Priced at the fits whose waits did not spin (a machine with more ranks than cores).
+        public var pricedWithoutSpin: Bool
 
         enum CodingKeys: String, CodingKey {
             case configuration, nodes, ranksPerNode = "ranks_per_node", wire, overlap, bucketBytes = "bucket_bytes"
@@ -38,6 +40,7 @@ public struct PlanFile: Codable, Equatable {
             case steps, seconds, energyJ = "energy_j", energyKwh = "energy_kwh", jPerSample = "j_per_sample", co2G = "co2_g"
             case computeJ = "compute_j", commJ = "comm_j", idleJ = "idle_j", dominant, onFrontier = "on_frontier"
             case contentionCompute = "contention_compute", contentionOther = "contention_other", contentionRanks = "contention_ranks"
+            case pricedWithoutSpin = "priced_without_spin"
         }
 
         public init(_ r: Plan.Row) {
@@ -48,7 +51,7 @@ public struct PlanFile: Codable, Equatable {
             energyJ = r.joules; energyKwh = r.facility.kWh; jPerSample = r.joulesPerSample; co2G = r.facility.co2Grams
             computeJ = r.computeJoules; commJ = r.commJoules; idleJ = r.idleJoules; dominant = r.dominantTerm; onFrontier = r.onFrontier
             contentionCompute = r.point.contention.compute; contentionOther = r.point.contention.other
-            contentionRanks = r.point.contention.measuredAtRanks
+            contentionRanks = r.point.contention.measuredAtRanks; pricedWithoutSpin = r.point.pricedWithoutSpin
         }
     }
 

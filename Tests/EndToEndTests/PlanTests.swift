@@ -126,6 +126,7 @@ import Testing
                 // (no contention calibrated: the step as measured, stretched by time-slicing)
                 let t = row["t_iter_s"]!.double!
                 #expect(abs(t - (stretch * step + comm)) < 1e-9 * t, "\(topology) shared \(shared): \(t) vs \(stretch * step + comm)")
+                #expect(row["priced_without_spin"] == .bool(shared == "2" && topology == "2×2"), "\(topology) shared \(shared)")
             }
         }
     }
