@@ -39,7 +39,7 @@ extension ScalingPrediction {
     }
 
     /// The cores one machine's ranks share: all hosts' (`sharedCores`), else a dedicated node's (0: unknown).
-    var machineCores: Int { sharedCores > 0 ? sharedCores : coresPerNode }
+    public var machineCores: Int { sharedCores > 0 ? sharedCores : coresPerNode }
 
     /// κ for a machine of `ranks` busy ranks: from the calibration with the most ranks ≤ `ranks`.
     public func contention(ranksPerMachine ranks: Int) -> Contention {

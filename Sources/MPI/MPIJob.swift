@@ -35,9 +35,8 @@ public enum MPIJob {
         let comm = Communicator(transport: transport)
         do {
             if waitMicroseconds > 0 {
-                transport.spinMicroseconds = try spin == .auto
-                    ? spin.resolved(ranksOnMachine: comm.ranksSharing(key: machineKey()), cores: BuildInfo.cpuCount)
-                    : spin.resolved(ranksOnMachine: 1, cores: 1)
+                let ranksOnMachine = spin == .auto ? try comm.ranksSharing(key: machineKey()) : 1
+                transport.spinMicroseconds = spin.resolved(ranksOnMachine: ranksOnMachine, cores: BuildInfo.cpuCount)
             }
             let status = try body(comm)
             transport.finalize()

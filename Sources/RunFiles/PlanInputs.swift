@@ -125,7 +125,7 @@ public enum PlanText {
                                 k, c.compute, c.other, k))
         }
         if model.networkWithoutSpin != nil {
-            let cores = model.sharedCores > 0 ? model.sharedCores : model.coresPerNode
+            let cores = model.machineCores
             lines.append(cores > 0 ? "waits: machines with more ranks than their \(cores) cores are priced at the fits whose waits did not spin (as the trainer's --comm-spin-us auto runs them)"
                                    : "note: fits without spinning waits unused: the cores per machine are unknown (--cores-per-node, --shared-cores)")
         }

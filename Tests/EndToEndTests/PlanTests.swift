@@ -23,6 +23,7 @@ import Testing
         var spunInter: String { dir + "/spun-inter.json" }
         var sleptIntra: String { dir + "/slept-intra.json" }
         var sleptInter: String { dir + "/slept-inter.json" }
+        var noMachine: String { dir + "/no-machine.json" }
 
         init() throws {
             for (out, extra) in [(cal16, ["--batch-size", "16"]), (cal32, ["--batch-size", "32"]),
@@ -46,6 +47,7 @@ import Testing
             try fit(spunInter, nodes: 2, ranks: 2, alpha: 1e-4, beta: 8e-9, extra: spun)
             try fit(sleptIntra, nodes: 1, ranks: 2, alpha: 4e-5, beta: 1e-9, extra: slept)
             try fit(sleptInter, nodes: 2, ranks: 2, alpha: 3e-4, beta: 2e-8, extra: slept)
+            try fit(noMachine, nodes: 2, ranks: 2, alpha: 1e-4, beta: 8e-9, extra: #" "ranks_per_machine": 0,"#)
         }
     }
 
@@ -151,6 +153,7 @@ import Testing
             (["plan", "--calibration", f.cal16, "--fit", f.mixed, "--epochs", "1"], "which mixes both levels"),
             (base + ["--fit", f.sleptInter, "--fit", f.sleptInter, "--epochs", "1"], "a second inter-node (waits without spin) fit"),
             (["plan", "--calibration", f.cal16, "--fit", f.sleptIntra, "--epochs", "1"], "needs the inter-node fit"),
+            (["plan", "--calibration", f.cal16, "--fit", f.noMachine, "--epochs", "1"], "not a bench-allreduce --fit file"),
             (["plan", "--calibration", f.cal16, "--fit", f.inter, "--fit", f.inter, "--epochs", "1"], "a second inter-node fit"),
             (["plan", "--calibration", f.cal16, "--fit", f.cal16 + "/summary.json", "--epochs", "1"], "not a bench-allreduce --fit file"),
             (["plan", "--calibration", f.dir, "--fit", f.inter, "--epochs", "1"], f.dir),
