@@ -91,18 +91,53 @@ public struct PollingBackoff: Sendable, Equatable {
     }
 }
 
+/// How long a wait tests before its first sleep: at least `base` µs, and up to `limit` while the
+/// recent waits (`recent`, a moving average kept by the transport) ended within `limit`. A
+/// rank's core idles while it sleeps, but a sleep overruns its message, and on a transport that
+/// moves bytes only while a rank tests (Open MPI's TCP and shared-memory transports progress in
+/// MPI_Test) a sleeping rank also stalls the transfer itself: on 1 host × 2 ranks of the MLP
+/// (0.94 MB, intra-node) the all-reduce took 0.61–0.83 ms a step testing 200 µs first and
+/// 0.35–0.54 ms testing 1 ms first, interleaved (docs/measurements/comm-spin-xeon207.txt). Waits
+/// that last longer than the limit anyway — a slow link's, 3–7 ms on 1 Gbit/s — would spend it
+/// spinning for nothing (+22 % energy per sample on 2 hosts at 1 Gbit/s spinning 2 ms), so past
+/// it a wait spins only `base`: the ski-rental rule, spin as long as waiting usually takes when
+/// that is short.
+public struct SpinPolicy: Sendable, Equatable {
+    public let base: UInt32
+    public let limit: UInt32
+
+    public init(base: UInt32, limit: UInt32? = nil) {
+        self.base = base
+        self.limit = Swift.max(base, limit ?? base)
+    }
+
+    /// µs the next wait spins, the recent waits having averaged `recent` µs.
+    public func spin(recent: UInt64) -> UInt32 { recent <= UInt64(limit) ? limit : base }
+
+    /// The moving average after a wait of `elapsed` µs (a quarter's weight to the newest).
+    public static func average(_ recent: UInt64, after elapsed: UInt64) -> UInt64 { (3 * recent + elapsed) / 4 }
+
+    /// "200 µs (up to 1000 while waits end within it)" or "200 µs".
+    public var description: String {
+        limit > base ? "\(base) µs (up to \(limit) while waits end within it)" : "\(base) µs"
+    }
+}
+
 /// How long each wait tests before its first sleep (`--comm-spin-us`): a fixed number of µs, or
-/// `auto` — `automaticMicroseconds` on a machine whose ranks have a core each, none on one with
-/// more ranks than cores, where a spinning rank holds the core its peer needs to answer (as Open
-/// MPI yields in its own busy wait on a node it knows is oversubscribed). Ranks count per physical
-/// machine, not per MPI node: the emulated cluster's hosts share one machine's cores.
+/// `auto` — on a machine whose ranks have a core each, `automaticMicroseconds` and up to
+/// `automaticLimitMicroseconds` while waits are short (`SpinPolicy`); none on one with more ranks
+/// than cores, where a spinning rank holds the core its peer needs to answer (as Open MPI yields
+/// in its own busy wait on a node it knows is oversubscribed). Ranks count per physical machine,
+/// not per MPI node: the emulated cluster's hosts share one machine's cores.
 public enum CommSpin: Sendable, Equatable {
     case microseconds(UInt32)
     case auto
 
-    /// What auto spins with a core per rank: a message between running ranks arrives within it
-    /// (docs/measurements/comm-spin-epyc.txt: 200 µs gained more than 100, 1 ms lost).
+    /// What auto spins at least with a core per rank: a message between running ranks arrives within it
+    /// (docs/measurements/comm-spin-epyc.txt: 200 µs gained more than 100).
     public static let automaticMicroseconds: UInt32 = 200
+    /// And at most, while the waits end within it (docs/measurements/comm-spin-xeon207.txt).
+    public static let automaticLimitMicroseconds: UInt32 = 1000
 
     /// "auto" or 0…1000000 µs.
     public init?(_ text: String) {
@@ -111,11 +146,12 @@ public enum CommSpin: Sendable, Equatable {
         self = .microseconds(us)
     }
 
-    /// The µs each wait spins for, with `ranksOnMachine` ranks on a machine of `cores` cores.
-    public func resolved(ranksOnMachine: Int, cores: Int) -> UInt32 {
+    /// How each wait spins, with `ranksOnMachine` ranks on a machine of `cores` cores.
+    public func resolved(ranksOnMachine: Int, cores: Int) -> SpinPolicy {
         switch self {
-        case .microseconds(let us): us
-        case .auto: ranksOnMachine <= cores ? Self.automaticMicroseconds : 0
+        case .microseconds(let us): SpinPolicy(base: us)
+        case .auto: ranksOnMachine <= cores ? SpinPolicy(base: Self.automaticMicroseconds, limit: Self.automaticLimitMicroseconds)
+                                            : SpinPolicy(base: 0)
         }
     }
 }

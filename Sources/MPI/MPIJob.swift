@@ -36,7 +36,7 @@ public enum MPIJob {
         do {
             if waitMicroseconds > 0 {
                 let ranksOnMachine = spin == .auto ? try comm.ranksSharing(key: machineKey()) : 1
-                transport.spinMicroseconds = spin.resolved(ranksOnMachine: ranksOnMachine, cores: BuildInfo.cpuCount)
+                transport.spin = spin.resolved(ranksOnMachine: ranksOnMachine, cores: BuildInfo.cpuCount)
             }
             let status = try body(comm)
             transport.finalize()

@@ -3,6 +3,7 @@ import Collectives
 import Support
 #if canImport(Glibc)
 import Glibc
+import Synchronization
 #endif
 
 /// The MPI implementation of `Transport`. This file is the only place that calls MPI.
@@ -136,11 +137,14 @@ public final class MPITransport: Transport {
     /// the other ranks' compute when ranks share cores (our emulated cluster).
     public var sleepMicroseconds: UInt32 = 0
     /// How long a wait tests without sleeping before its first sleep (with `sleepMicroseconds` > 0).
-    public var spinMicroseconds: UInt32 = 0
+    public var spin = SpinPolicy(base: 0)
+    /// The moving average of this rank's waits, µs (`SpinPolicy`); the main and the
+    /// communication thread wait in turn, and either may update it.
+    private let recentWait = Atomic<UInt64>(0)
 
     public var waiting: String {
         sleepMicroseconds == 0 ? "in MPI (MPI_Waitall)"
-            : "test and sleep \(sleepMicroseconds) µs at first, testing \(spinMicroseconds) µs before the first sleep"
+            : "test and sleep \(sleepMicroseconds) µs at first, testing \(spin.description) before the first sleep"
     }
 
     public func wait(_ exchange: inout Exchange) throws {
@@ -150,7 +154,8 @@ public final class MPITransport: Transport {
         try withUnsafeMutablePointer(to: &requests) {
             try $0.withMemoryRebound(to: MPI_Request?.self, capacity: 2) {
                 if pause > 0 {
-                    let backoff = PollingBackoff(firstMicroseconds: pause, spinMicroseconds: spinMicroseconds)
+                    let recent = recentWait.load(ordering: .relaxed)
+                    let backoff = PollingBackoff(firstMicroseconds: pause, spinMicroseconds: spin.spin(recent: recent))
                     var done: Int32 = 0, waited: UInt64 = 0
                     let start = monotonicSeconds()
                     while true {
@@ -161,6 +166,8 @@ public final class MPITransport: Transport {
                         usleep(sleep)
                         waited += UInt64(sleep)
                     }
+                    let elapsed = UInt64(max(0, (monotonicSeconds() - start) * 1e6))
+                    recentWait.store(SpinPolicy.average(recent, after: elapsed), ordering: .relaxed)
                 } else {
                     try Self.check(MPI_Waitall(2, $0, rw_statuses_ignore()), "MPI_Waitall")
                 }

@@ -32,16 +32,18 @@ public struct RingFitFile: Codable {
     /// The most ranks that shared one physical machine in the fit (absent in older files): the
     /// emulated cluster's hosts share one, so 2 hosts × 2 ranks put 4 on it.
     public var ranksPerMachine: Int?
-    /// How its waits ran: tested and slept (µs at first; 0: waited in MPI), and tested first for so many µs.
+    /// How its waits ran: tested and slept (µs at first; 0: waited in MPI), and tested first for
+    /// so many µs — and up to the limit while waits ended within it (`SpinPolicy`; absent: no more).
     public var commWaitUs: Int?
     public var commSpinUs: Int?
+    public var commSpinLimitUs: Int?
 
     enum CodingKeys: String, CodingKey {
         case model, ranks, nodes, alphaS = "alpha_s", betaSPerByte = "beta_s_per_byte", gammaSPerByte = "gamma_s_per_byte"
         case interceptS = "intercept_s", slopeSPerByte = "slope_s_per_byte", maxRelativeError = "max_relative_error"
         case meanRelativeError = "mean_relative_error", points, conversionSPerByte = "conversion_s_per_byte", linkGbit = "link_gbit", rows, commCpuShare = "comm_cpu_share"
         case commCpuShareByBytes = "comm_cpu_share_by_bytes", ranksPerMachine = "ranks_per_machine"
-        case commWaitUs = "comm_wait_us", commSpinUs = "comm_spin_us"
+        case commWaitUs = "comm_wait_us", commSpinUs = "comm_spin_us", commSpinLimitUs = "comm_spin_limit_us"
     }
 
     public init(_ fit: RingFit, ranks: Int, nodes: Int, conversionSPerByte: [WireFormat: Double] = [:], linkGbit: Double? = nil,
@@ -73,6 +75,7 @@ public struct RingFitFile: Codable {
         ranksPerMachine = try c.decodeIfPresent(Int.self, forKey: .ranksPerMachine)
         commWaitUs = try c.decodeIfPresent(Int.self, forKey: .commWaitUs)
         commSpinUs = try c.decodeIfPresent(Int.self, forKey: .commSpinUs)
+        commSpinLimitUs = try c.decodeIfPresent(Int.self, forKey: .commSpinLimitUs)
         guard (ranksPerMachine ?? 1) >= 1 else {
             throw DecodingError.dataCorruptedError(forKey: .ranksPerMachine, in: c, debugDescription: "ranks_per_machine must be ≥ 1")
         }

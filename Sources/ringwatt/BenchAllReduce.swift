@@ -104,7 +104,7 @@ struct BenchAllReduce: ParsableCommand {
             let perMachine = Int(try comm.max([Double(comm.ranksSharing(key: MachineIdentity.current().key))])[0])
             guard comm.isRoot else { return check && failed ? 1 : 0 }
             try report(rows, ranks: comm.size, nodes: comm.nodeCount, cpuShares: shares,
-                       machine: (perMachine, Int(mpi.sleepMicroseconds), Int(mpi.spinMicroseconds)))
+                       machine: (perMachine, Int(mpi.sleepMicroseconds), mpi.spin))
             guard check && failed else { return 0 }
             FileHandle.standardError.write(Data("bench-allreduce: results differ from the exact sum\n".utf8))
             return 1
@@ -113,11 +113,11 @@ struct BenchAllReduce: ParsableCommand {
 
     /// Rank 0: the table, and the JSON, CSV and fit files asked for.
     func report(_ rows: [Row], ranks p: Int, nodes: Int, cpuShares: [(bytes: Int, share: Double)],
-                machine: (ranks: Int, waitUs: Int, spinUs: Int)) throws {
+                machine: (ranks: Int, waitUs: Int, spin: SpinPolicy)) throws {
         print("# ranks \(p), nodes \(nodes), iters ≥ \(iters), min time \(minTimeMs) ms, warmup \(warmup), pause \(pauseUs) µs, segment \(allReduce.segmentBytes) B, "
               + "auto thresholds \(allReduce.smallMessageBytes)/\(allReduce.largeMessageBytes) B, wire \(allReduce.wireDtype.rawValue), "
               + "length check \(verifyLengths ? "on" : "off"); \(machine.ranks) rank(s) on the busiest machine, waits "
-              + (machine.waitUs > 0 ? "test and sleep \(machine.waitUs) µs, spinning \(machine.spinUs) µs first" : "in MPI"))
+              + (machine.waitUs > 0 ? "test and sleep \(machine.waitUs) µs, spinning \(machine.spin.description) first" : "in MPI"))
         print("# \(CPUInfo.current?.description ?? "CPU unknown"); BLAS \(BLASSetup.info.line) (not used by this benchmark; the core training runs here)")
         let records = rows.map { BenchRecord($0, ranks: p, nodes: nodes) }
         print(BenchRecord.table(records), terminator: "")
@@ -127,7 +127,8 @@ struct BenchAllReduce: ParsableCommand {
             guard var file = RingFitFile(benchmark: rows, ranks: p, nodes: nodes, cpuShares: cpuShares) else {
                 throw ValidationError("--fit needs at least 2 ranks and 2 ring sizes")
             }
-            file.ranksPerMachine = machine.ranks; file.commWaitUs = machine.waitUs; file.commSpinUs = machine.spinUs
+            file.ranksPerMachine = machine.ranks; file.commWaitUs = machine.waitUs; file.commSpinUs = Int(machine.spin.base)
+            file.commSpinLimitUs = machine.spin.limit > machine.spin.base ? Int(machine.spin.limit) : nil
             try RunDirectory.writeAtomically(path: fit, try RunFileCoding.document(file))
             print("# fit: \(try RunFileCoding.line(file))")
         }

@@ -27,16 +27,36 @@ import Testing
         #expect(!PollingBackoff(firstMicroseconds: 50).spins(elapsed: 0))
     }
 
-    /// --comm-spin-us: a number of µs as given, or auto — 200 µs while the machine's ranks have a
-    /// core each, none past that; anything else is not a setting.
+    /// --comm-spin-us: a number of µs as given, or auto — 200 µs, and up to 1 ms while waits are
+    /// short, while the machine's ranks have a core each; none past that; anything else is not a setting.
     @Test func spinIsAFixedNumberOrAutoByRanksPerCore() {
         #expect(CommSpin("0") == .microseconds(0) && CommSpin("1000000") == .microseconds(1_000_000))
         #expect(CommSpin("auto") == .auto)
         for bad in ["", "-1", "1000001", "2e2", "Auto", " 200"] { #expect(CommSpin(bad) == nil, "accepted '\(bad)'") }
-        #expect(CommSpin.auto.resolved(ranksOnMachine: 1, cores: 2) == 200)
-        #expect(CommSpin.auto.resolved(ranksOnMachine: 2, cores: 2) == 200)
-        #expect(CommSpin.auto.resolved(ranksOnMachine: 3, cores: 2) == 0)
-        #expect(CommSpin.microseconds(50).resolved(ranksOnMachine: 8, cores: 2) == 50, "a number is kept whatever the ranks")
+        #expect(CommSpin.auto.resolved(ranksOnMachine: 1, cores: 2) == SpinPolicy(base: 200, limit: 1000))
+        #expect(CommSpin.auto.resolved(ranksOnMachine: 2, cores: 2) == SpinPolicy(base: 200, limit: 1000))
+        #expect(CommSpin.auto.resolved(ranksOnMachine: 3, cores: 2) == SpinPolicy(base: 0))
+        #expect(CommSpin.microseconds(50).resolved(ranksOnMachine: 8, cores: 2) == SpinPolicy(base: 50), "a number is kept whatever the ranks")
+        #expect(CommSpin.microseconds(50).resolved(ranksOnMachine: 1, cores: 2).limit == 50, "a number does not adapt")
+    }
+
+    /// auto's spin follows the waits: up to the limit while their moving average (a quarter's
+    /// weight to the newest) is within it, the base once it is not, the limit again once short
+    /// waits have brought it back; a policy without a limit never changes.
+    @Test func spinFollowsTheMovingAverageOfTheWaits() {
+        let p = SpinPolicy(base: 200, limit: 1000)
+        #expect(p.spin(recent: 0) == 1000 && p.spin(recent: 1000) == 1000 && p.spin(recent: 1001) == 200)
+        var recent: UInt64 = 0
+        for _ in 0..<3 { recent = SpinPolicy.average(recent, after: 400) }
+        #expect(recent == 231 && p.spin(recent: recent) == 1000, "0 → 100 → 175 → 231 µs: short waits, spin long")
+        for _ in 0..<4 { recent = SpinPolicy.average(recent, after: 6000) }
+        #expect(recent > 1000 && p.spin(recent: recent) == 200, "a slow link's 6 ms waits: \(recent) µs, spin the base only")
+        var back = 0
+        while p.spin(recent: recent) == 200 { recent = SpinPolicy.average(recent, after: 300); back += 1 }
+        #expect(back >= 1 && back <= 12, "short waits again bring the long spin back within a dozen waits (\(back))")
+        #expect(SpinPolicy(base: 50).spin(recent: 0) == 50 && SpinPolicy(base: 50).spin(recent: 1_000_000) == 50)
+        #expect(SpinPolicy(base: 300, limit: 100).limit == 300, "a limit below the base is the base")
+        #expect(p.description == "200 µs (up to 1000 while waits end within it)" && SpinPolicy(base: 0).description == "0 µs")
     }
 
     /// The ranks that give the same key (the machine's identity): 5 ranks on machines a, b, a, a, b.
