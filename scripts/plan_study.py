@@ -6,7 +6,8 @@ and energy per sample or token, and of the errors; the worst errors, the Spearma
 measured energy, and the regret of the plan's pick — the measured energy of the configuration the
 plan ranks cheapest among those measured over the least measured energy — with no deadline and
 with a deadline of the 1×1 run's measured time per sample (the configurations that train at least
-as fast as one rank)."""
+as fast as one rank). Then how repeatable the measurement itself is: the odd passes' medians against
+the even passes' (measured against measured), in the same terms — what no prediction can beat."""
 import json
 import os
 import sys
@@ -42,32 +43,37 @@ def median(values):
 
 def study(paths):
     grouped, rows, unit = {}, {}, None
-    for path in paths:
+    for index, path in enumerate(paths):
         plan = json.load(open(path))
         unit = plan["unit"]
         rows.update({r["configuration"]: r for r in plan["rows"]})
         for m in plan["measured"]:
-            grouped.setdefault(m["configuration"], []).append(m)
+            grouped.setdefault(m["configuration"], []).append(dict(m, pass_index=index))
     out = []
     for label, ms in grouped.items():
-        row = rows[label]
+        row, j = rows[label], [m["j_per_sample_measured"] for m in ms]
         batch = row["batch_per_rank"] * row["nodes"] * row["ranks_per_node"]
         t_pred, t_meas = median([m["t_iter_predicted_s"] for m in ms]), median([m["t_iter_measured_s"] for m in ms])
         j_pred, j_meas = median([m["j_per_sample_predicted"] for m in ms]), median([m["j_per_sample_measured"] for m in ms])
         out.append(dict(label=label, t_pred=t_pred, t_meas=t_meas, et=median([m["t_iter_error"] for m in ms]), j_pred=j_pred,
                         j_meas=j_meas, ee=median([m["energy_error"] for m in ms]), s_pred=t_pred / batch, s_meas=t_meas / batch,
-                        repeats=len(ms)))
+                        repeats=len(ms), spread=(max(j) - min(j)) / median(j),
+                        halves=[(median([m["t_iter_measured_s"] for m in half]), median([m["j_per_sample_measured"] for m in half]))
+                                for half in ([m for m in ms if m["pass_index"] % 2 == 0], [m for m in ms if m["pass_index"] % 2 == 1])
+                                if half]))
     out.sort(key=lambda r: r["label"])
     print(f"{'configuration':28s} {'t_iter pred ms':>14s} {'meas ms':>9s} {'error':>7s}  "
-          f"{'J/' + unit + ' pred':>14s} {'meas':>10s} {'error':>7s}")
+          f"{'J/' + unit + ' pred':>14s} {'meas':>10s} {'error':>7s} {'spread':>7s}")
     for r in out:
         print(f"{r['label']:28s} {1e3 * r['t_pred']:14.2f} {1e3 * r['t_meas']:9.2f} {100 * r['et']:+6.1f}%  "
-              f"{r['j_pred']:14.5g} {r['j_meas']:10.5g} {100 * r['ee']:+6.1f}%")
+              f"{r['j_pred']:14.5g} {r['j_meas']:10.5g} {100 * r['ee']:+6.1f}% {100 * r['spread']:6.1f}%")
     rho = spearman([r["j_pred"] for r in out], [r["j_meas"] for r in out])
     print(f"{len(out)} configurations, {min(r['repeats'] for r in out)}–{max(r['repeats'] for r in out)} runs each (median): worst |time error| {100 * max(abs(r['et']) for r in out):.1f} %, "
           f"worst |energy error| {100 * max(abs(r['ee']) for r in out):.1f} %, within 15 %: "
           f"{sum(abs(r['et']) <= 0.15 and abs(r['ee']) <= 0.15 for r in out)} of {len(out)}; "
           f"rank correlation of energy {rho:.3f}")
+    print("(spread: the measured energy's range over the passes, max − min, over its median)")
+    repeatability(out)
     one = next((r for r in out if r["label"] == "1×1"), None)
     for title, deadline in [("no deadline", None), ("deadline: as fast per sample as 1×1", one and one["s_meas"])]:
         fp = [r for r in out if deadline is None or r["s_pred"] <= deadline]
@@ -79,6 +85,23 @@ def study(paths):
         late = "" if deadline is None or pick["s_meas"] <= deadline else " (the pick missed the deadline when measured)"
         print(f"regret ({title}): pick {pick['label']} measured {pick['j_meas']:.5g} J/{unit}, best measured "
               f"{best['label']} {best['j_meas']:.5g}: {100 * (pick['j_meas'] / best['j_meas'] - 1):.1f} %{late}")
+
+
+def repeatability(out):
+    """The measurement against itself: per configuration the median of the odd passes (1, 3, 5 …)
+    against that of the even ones, in the terms the prediction is judged by."""
+    pairs = [r["halves"] for r in out if len(r["halves"]) == 2]
+    if len(pairs) < 3:
+        return
+    et = [b[0] / a[0] - 1 for a, b in pairs]
+    ee = [b[1] / a[1] - 1 for a, b in pairs]
+    rho = spearman([a[1] for a, _ in pairs], [b[1] for _, b in pairs])
+    # Regret: pick the least energy by the odd passes, judge it by the even ones (no deadline).
+    pick = min(pairs, key=lambda pair: pair[0][1])[1][1]
+    print(f"repeatability (odd passes' medians against even passes', measured against measured): worst |time difference| "
+          f"{100 * max(map(abs, et)):.1f} %, worst |energy difference| {100 * max(map(abs, ee)):.1f} %, within 15 %: "
+          f"{sum(abs(a) <= 0.15 and abs(b) <= 0.15 for a, b in zip(et, ee))} of {len(pairs)}; rank correlation of energy {rho:.3f}; "
+          f"regret (no deadline) {100 * (pick / min(b[1] for _, b in pairs) - 1):.1f} %")
 
 
 def main():

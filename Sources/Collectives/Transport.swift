@@ -7,6 +7,8 @@ public struct Exchange {
     public var receive: UnsafeMutableRawBufferPointer?
     public var peer: Int
     public var tag: Int32
+    /// The larger of the bytes sent and received (how fast a wait went: `SpinPolicy`).
+    public var bytes = 0
 
     public init(sendHandle: OpaquePointer? = nil, receiveHandle: OpaquePointer? = nil,
                 receive: UnsafeMutableRawBufferPointer? = nil, peer: Int, tag: Int32) {
@@ -92,40 +94,44 @@ public struct PollingBackoff: Sendable, Equatable {
 }
 
 /// How long a wait tests before its first sleep: at least `base` µs, and up to `limit` while the
-/// recent waits (`recent`, a moving average kept by the transport) ended within `limit`. A
-/// rank's core idles while it sleeps, but a sleep overruns its message, and on a transport that
-/// moves bytes only while a rank tests (Open MPI's TCP and shared-memory transports progress in
-/// MPI_Test) a sleeping rank also stalls the transfer itself: on 1 host × 2 ranks of the MLP
-/// (0.94 MB, intra-node) the all-reduce took 0.61–0.83 ms a step testing 200 µs first and
-/// 0.35–0.54 ms testing 1 ms first, interleaved (docs/measurements/comm-spin-xeon207.txt). Waits
-/// that last longer than the limit anyway — a slow link's, 3–7 ms on 1 Gbit/s — would spend it
-/// spinning for nothing (+22 % energy per sample on 2 hosts at 1 Gbit/s spinning 2 ms), so past
-/// it a wait spins only `base`: the ski-rental rule, spin as long as waiting usually takes when
-/// that is short.
+/// rank's recent waits (moving averages the transport keeps) were short — ended within `limit` —
+/// and fast — moved at least `fastBytesPerMicrosecond`. Open MPI's TCP and shared-memory
+/// transports move a message's bytes only while a rank tests, so on a fast path a sleeping rank
+/// stalls the transfer as well as seeing its end late: on 1 host × 2 ranks of the MLP (0.94 MB,
+/// intra-node) the all-reduce took 0.61–0.74 ms a step testing 200 µs first and 0.41–0.55 ms
+/// testing up to 1 ms (docs/measurements/comm-spin-xeon207.txt). On a slow link the wire is the
+/// bottleneck and the kernel sends what is queued while the rank sleeps: there, 100 kB buckets'
+/// waits (under 1 ms each at 1 Gbit/s) spun through and cost 24 % more energy per sample for the
+/// same step, so a wait that moves fewer bytes a µs than a 2 Gbit/s link spins only `base`.
 public struct SpinPolicy: Sendable, Equatable {
     public let base: UInt32
     public let limit: UInt32
+    /// 250 bytes a µs: 2 Gbit/s, between a 1 Gbit/s link (125 at most) and the emulated 10 Gbit/s
+    /// link and loopback inside a host (600–2,000 measured).
+    public static let fastBytesPerMicrosecond: UInt64 = 250
 
     public init(base: UInt32, limit: UInt32? = nil) {
         self.base = base
         self.limit = Swift.max(base, limit ?? base)
     }
 
-    /// µs the next wait spins, the recent waits having averaged `recent` µs.
-    public func spin(recent: UInt64) -> UInt32 { recent <= UInt64(limit) ? limit : base }
+    /// µs the next wait spins, the recent waits having averaged `µs` µs and `bytes` bytes each.
+    public func spin(recent: (µs: UInt64, bytes: UInt64)) -> UInt32 {
+        recent.µs <= UInt64(limit) && recent.bytes >= Self.fastBytesPerMicrosecond * Swift.max(1, recent.µs) ? limit : base
+    }
 
-    /// The moving average after a wait of `elapsed` µs (a quarter's weight to the newest).
-    public static func average(_ recent: UInt64, after elapsed: UInt64) -> UInt64 { (3 * recent + elapsed) / 4 }
+    /// A moving average after a wait (µs or bytes): a quarter's weight to the newest.
+    public static func average(_ recent: UInt64, after newest: UInt64) -> UInt64 { (3 * recent + newest) / 4 }
 
-    /// "200 µs (up to 1000 while waits end within it)" or "200 µs".
+    /// "200 µs (up to 1000 while waits are short and fast)" or "200 µs".
     public var description: String {
-        limit > base ? "\(base) µs (up to \(limit) while waits end within it)" : "\(base) µs"
+        limit > base ? "\(base) µs (up to \(limit) while waits are short and fast)" : "\(base) µs"
     }
 }
 
 /// How long each wait tests before its first sleep (`--comm-spin-us`): a fixed number of µs, or
 /// `auto` — on a machine whose ranks have a core each, `automaticMicroseconds` and up to
-/// `automaticLimitMicroseconds` while waits are short (`SpinPolicy`); none on one with more ranks
+/// `automaticLimitMicroseconds` while waits are short and fast (`SpinPolicy`); none on one with more ranks
 /// than cores, where a spinning rank holds the core its peer needs to answer (as Open MPI yields
 /// in its own busy wait on a node it knows is oversubscribed). Ranks count per physical machine,
 /// not per MPI node: the emulated cluster's hosts share one machine's cores.
@@ -136,7 +142,7 @@ public enum CommSpin: Sendable, Equatable {
     /// What auto spins at least with a core per rank: a message between running ranks arrives within it
     /// (docs/measurements/comm-spin-epyc.txt: 200 µs gained more than 100).
     public static let automaticMicroseconds: UInt32 = 200
-    /// And at most, while the waits end within it (docs/measurements/comm-spin-xeon207.txt).
+    /// And at most, while the waits are short and fast (docs/measurements/comm-spin-xeon207.txt).
     public static let automaticLimitMicroseconds: UInt32 = 1000
 
     /// "auto" or 0…1000000 µs.

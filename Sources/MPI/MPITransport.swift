@@ -116,6 +116,7 @@ public final class MPITransport: Transport {
     public func post(send: UnsafeRawBufferPointer?, to: Int,
                      receive: UnsafeMutableRawBufferPointer?, from: Int, tag: Int32) throws -> Exchange {
         var exchange = Exchange(peer: from, tag: tag)
+        exchange.bytes = max(send?.count ?? 0, receive?.count ?? 0)
         if let receive {
             let count = try Self.count(receive.count)
             var request: MPI_Request? = nil
@@ -138,9 +139,9 @@ public final class MPITransport: Transport {
     public var sleepMicroseconds: UInt32 = 0
     /// How long a wait tests without sleeping before its first sleep (with `sleepMicroseconds` > 0).
     public var spin = SpinPolicy(base: 0)
-    /// The moving average of this rank's waits, µs (`SpinPolicy`); the main and the
-    /// communication thread wait in turn, and either may update it.
-    private let recentWait = Atomic<UInt64>(0)
+    /// Moving averages of this rank's waits, µs and bytes (`SpinPolicy`); the main and the
+    /// communication thread wait in turn, and either may update them.
+    private let recentWait = Atomic<UInt64>(0), recentBytes = Atomic<UInt64>(0)
 
     public var waiting: String {
         sleepMicroseconds == 0 ? "in MPI (MPI_Waitall)"
@@ -150,11 +151,11 @@ public final class MPITransport: Transport {
     public func wait(_ exchange: inout Exchange) throws {
         var requests: (MPI_Request?, MPI_Request?) = (exchange.receiveHandle ?? rw_request_null(),
                                                       exchange.sendHandle ?? rw_request_null())
-        let pause = sleepMicroseconds
+        let pause = sleepMicroseconds, bytes = UInt64(exchange.bytes)
         try withUnsafeMutablePointer(to: &requests) {
             try $0.withMemoryRebound(to: MPI_Request?.self, capacity: 2) {
                 if pause > 0 {
-                    let recent = recentWait.load(ordering: .relaxed)
+                    let recent = (µs: recentWait.load(ordering: .relaxed), bytes: recentBytes.load(ordering: .relaxed))
                     let backoff = PollingBackoff(firstMicroseconds: pause, spinMicroseconds: spin.spin(recent: recent))
                     var done: Int32 = 0, waited: UInt64 = 0
                     let start = monotonicSeconds()
@@ -167,7 +168,8 @@ public final class MPITransport: Transport {
                         waited += UInt64(sleep)
                     }
                     let elapsed = UInt64(max(0, (monotonicSeconds() - start) * 1e6))
-                    recentWait.store(SpinPolicy.average(recent, after: elapsed), ordering: .relaxed)
+                    recentWait.store(SpinPolicy.average(recent.µs, after: elapsed), ordering: .relaxed)
+                    recentBytes.store(SpinPolicy.average(recent.bytes, after: bytes), ordering: .relaxed)
                 } else {
                     try Self.check(MPI_Waitall(2, $0, rw_statuses_ignore()), "MPI_Waitall")
                 }

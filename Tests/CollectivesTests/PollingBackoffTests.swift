@@ -28,7 +28,7 @@ import Testing
     }
 
     /// --comm-spin-us: a number of µs as given, or auto — 200 µs, and up to 1 ms while waits are
-    /// short, while the machine's ranks have a core each; none past that; anything else is not a setting.
+    /// short and fast, while the machine's ranks have a core each; none past that; anything else is not a setting.
     @Test func spinIsAFixedNumberOrAutoByRanksPerCore() {
         #expect(CommSpin("0") == .microseconds(0) && CommSpin("1000000") == .microseconds(1_000_000))
         #expect(CommSpin("auto") == .auto)
@@ -40,23 +40,35 @@ import Testing
         #expect(CommSpin.microseconds(50).resolved(ranksOnMachine: 1, cores: 2).limit == 50, "a number does not adapt")
     }
 
-    /// auto's spin follows the waits: up to the limit while their moving average (a quarter's
-    /// weight to the newest) is within it, the base once it is not, the limit again once short
-    /// waits have brought it back; a policy without a limit never changes.
-    @Test func spinFollowsTheMovingAverageOfTheWaits() {
+    /// auto's spin follows the waits: up to the limit while their moving averages (a quarter's
+    /// weight to the newest) are short — within the limit — and fast — 250 bytes a µs or more —
+    /// the base once they are not, the limit again once short fast waits have brought them back;
+    /// a policy without a limit never changes.
+    @Test func spinFollowsTheMovingAveragesOfTheWaits() {
         let p = SpinPolicy(base: 200, limit: 1000)
-        #expect(p.spin(recent: 0) == 1000 && p.spin(recent: 1000) == 1000 && p.spin(recent: 1001) == 200)
-        var recent: UInt64 = 0
-        for _ in 0..<3 { recent = SpinPolicy.average(recent, after: 400) }
-        #expect(recent == 231 && p.spin(recent: recent) == 1000, "0 → 100 → 175 → 231 µs: short waits, spin long")
-        for _ in 0..<4 { recent = SpinPolicy.average(recent, after: 6000) }
-        #expect(recent > 1000 && p.spin(recent: recent) == 200, "a slow link's 6 ms waits: \(recent) µs, spin the base only")
+        #expect(p.spin(recent: (µs: 0, bytes: 0)) == 200, "no wait yet: the base")
+        #expect(p.spin(recent: (µs: 1000, bytes: 250_000)) == 1000 && p.spin(recent: (µs: 1001, bytes: 1_000_000)) == 200)
+        #expect(p.spin(recent: (µs: 400, bytes: 99_999)) == 200, "short but slower than 250 B/µs: the base")
+        #expect(p.spin(recent: (µs: 0, bytes: 4)) == 200 && p.spin(recent: (µs: 0, bytes: 250)) == 1000, "a wait under a µs counts as one")
+        // Loopback inside a host: 470 kB ring steps in 250 µs.
+        var recent: (µs: UInt64, bytes: UInt64) = (0, 0)
+        func wait(_ µs: UInt64, _ bytes: UInt64) {
+            recent = (SpinPolicy.average(recent.µs, after: µs), SpinPolicy.average(recent.bytes, after: bytes))
+        }
+        for _ in 0..<3 { wait(250, 470_000) }
+        #expect(recent == (144, 271_718) && p.spin(recent: recent) == 1000, "0 → 62 → 109 → 144 µs: spin long")
+        // A 1 Gbit/s link: 50 kB pieces of 100 kB buckets in 400 µs each, short but slow.
+        for _ in 0..<8 { wait(400, 50_000) }
+        #expect(recent.µs <= 1000 && p.spin(recent: recent) == 200, "125 B/µs: \(recent), the base only")
+        // Its whole gradient: 6 ms waits.
+        for _ in 0..<4 { wait(6000, 750_000) }
+        #expect(recent.µs > 1000 && p.spin(recent: recent) == 200, "long waits: \(recent), the base only")
         var back = 0
-        while p.spin(recent: recent) == 200 { recent = SpinPolicy.average(recent, after: 300); back += 1 }
-        #expect(back >= 1 && back <= 12, "short waits again bring the long spin back within a dozen waits (\(back))")
-        #expect(SpinPolicy(base: 50).spin(recent: 0) == 50 && SpinPolicy(base: 50).spin(recent: 1_000_000) == 50)
+        while p.spin(recent: recent) == 200 { wait(250, 470_000); back += 1 }
+        #expect(back >= 1 && back <= 12, "short fast waits again bring the long spin back within a dozen waits (\(back))")
+        #expect(SpinPolicy(base: 50).spin(recent: (0, 1 << 40)) == 50 && SpinPolicy(base: 50).spin(recent: (1_000_000, 0)) == 50)
         #expect(SpinPolicy(base: 300, limit: 100).limit == 300, "a limit below the base is the base")
-        #expect(p.description == "200 µs (up to 1000 while waits end within it)" && SpinPolicy(base: 0).description == "0 µs")
+        #expect(p.description == "200 µs (up to 1000 while waits are short and fast)" && SpinPolicy(base: 0).description == "0 µs")
     }
 
     /// The ranks that give the same key (the machine's identity): 5 ranks on machines a, b, a, a, b.

@@ -60,7 +60,7 @@ import Trainer
         #expect(fit["comm_wait_us"]?.double == 50 && fit["comm_spin_us"]?.double == spin, "\(fit)")
         #expect(fit["comm_spin_limit_us"]?.double == (spin > 0 ? 1000 : nil), "\(fit)")
         #expect(fit["rows"]?.array?.count == 3 && fit["alpha_s"]?.double?.isFinite == true)
-        #expect(out.stdout.contains("\(ranks) rank(s) on the busiest machine, waits test and sleep 50 µs, spinning \(spin > 0 ? "200 µs (up to 1000 while waits end within it)" : "0 µs") first"))
+        #expect(out.stdout.contains("\(ranks) rank(s) on the busiest machine, waits test and sleep 50 µs, spinning \(spin > 0 ? "200 µs (up to 1000 while waits are short and fast)" : "0 µs") first"))
     }
 
     /// A run records how every rank waited: in MPI by default; with --comm-wait-us, testing first
@@ -71,7 +71,7 @@ import Trainer
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let small = ["train", "--data", "synthetic:600:16:4", "--layers", "16-8-4", "--batch-size", "8", "--steps", "6",
                      "--idle-seconds", "0", "--quiet"]
-        let spin = ranks <= ProcessInfo.processInfo.activeProcessorCount ? "200 µs (up to 1000 while waits end within it)" : "0 µs"
+        let spin = ranks <= ProcessInfo.processInfo.activeProcessorCount ? "200 µs (up to 1000 while waits are short and fast)" : "0 µs"
         for (extra, expected) in [([], "in MPI (MPI_Waitall)"),
                                   (["--comm-wait-us", "50"], "test and sleep 50 µs at first, testing \(spin) before the first sleep")] {
             let out = try Harness.mpirun(ranks, small + extra + ["--out", dir, "--overwrite"])
