@@ -85,7 +85,7 @@ case "$cmd" in
     # All hosts share this machine's cores with the kernel's veth/bridge processing: ranks that spin
     # in MPI starve it (every message then waits for a 4 ms scheduler tick). Ours test and sleep.
     export RINGWATT_COMM_WAIT_US="${RINGWATT_COMM_WAIT_US:-50}"
-    # Each wait tests for 200 µs (up to 1 ms while waits are that short) before it sleeps where the
+    # Each wait tests for 200 µs (up to 1 ms while waits are short and fast) before it sleeps where the
     # machine's ranks have a core each (auto: small all-reduces 20× faster, overlap with small
     # buckets 2–5×; docs/measurements/comm-spin-xeon207.txt) and not where there are more
     # ranks than cores, where spinning made steps up to 2× slower (docs/measurements/comm-spin-epyc.txt).

@@ -172,7 +172,7 @@ struct AllReduceOptions: ParsableArguments {
     var wireDtype = defaults.wire
     @Option(help: "Wait for messages by spinning (0) or by testing and sleeping in between — N µs at first, then an eighth of the time waited, up to 1 ms — which leaves cores to the kernel's network processing and to compute when ranks share them (default from RINGWATT_COMM_WAIT_US; launch/emucluster.sh sets 50).")
     var commWaitUs = Int(ProcessInfo.processInfo.environment["RINGWATT_COMM_WAIT_US"] ?? "") ?? 0
-    @Option(help: "With --comm-wait-us, test without sleeping for the first N µs of each wait: a message between running ranks arrives within that; auto: 200, and up to 1000 while waits end within that, where the machine's ranks have a core each, else 0 (default from RINGWATT_COMM_SPIN_US, else auto; docs/scaling.md).")
+    @Option(help: "With --comm-wait-us, test without sleeping for the first N µs of each wait: a message between running ranks arrives within that; auto: 200, and up to 1000 while waits are that short and move ≥ 250 bytes a µs, where the machine's ranks have a core each, else 0 (default from RINGWATT_COMM_SPIN_US, else auto; docs/scaling.md).")
     var commSpinUs = ProcessInfo.processInfo.environment["RINGWATT_COMM_SPIN_US"].flatMap { $0.isEmpty ? nil : $0 } ?? "auto"
 
     var commSpin: CommSpin { CommSpin(commSpinUs) ?? .auto }
