@@ -13,8 +13,8 @@
 #   MODEL=gpt STEPS=20 LINKS="1 10" bash scripts/plan-study.sh [OUT]
 #   MODEL=mlp STEPS=300 LINKS="1" bash scripts/plan-study.sh [OUT]
 # REPEATS passes (default 3) each calibrate, fit and measure every configuration once; each pass
-# is compared with the plan from its own fits and the study's calibrations, and the study takes
-# each configuration's median over the passes.
+# is compared with the plan from the study's calibrations and fits (the median of each), and the
+# study takes each configuration's median over the passes.
 # Results in OUT/gG/ (passP/: runs, fits, plan.json, plan.txt; plan.json and plan.svg of the whole study); the summary in OUT/study.txt.
 # REUSE=1 keeps the runs and fits already in OUT (finished ones) and redoes only the plan and the comparison.
 set -euo pipefail
@@ -67,23 +67,23 @@ print(round(1e6 * statistics.median(l["compute_s"] for l in lines if l["eval_s"]
     done
   done
 done
-# Each pass is planned from its own fits (a fit at one size varied by 1.6× between passes) and
-# from the study's calibrations: every pass's 1×1 and 1×2 runs at every link rate — one rank, or
-# one host, sends nothing over the link, so they are one experiment repeated, and plan takes the
-# median run of each (one 20-step 1×2 run computed 1.3× as long as the rest: planned from its own
-# pass's runs, that pass priced every 2-rank configuration ~30 % too slow). The whole study's plan
-# (plan.json, plan.svg) takes the first pass's fits.
+# Every pass is planned from the study's calibrations and fits: every pass's 1×1 and 1×2 runs at
+# every link rate — one rank, or one host, sends nothing over the link, so they are one experiment
+# repeated, and plan takes the median run of each (one 20-step 1×2 run computed 1.3× as long as
+# the rest: planned from its own pass's runs, that pass priced every 2-rank configuration ~30 %
+# too slow) — and every pass's fits at the link rate, which plan takes as the median of each
+# level (a fit's row at one size differed between passes by 2–10× on this shared machine;
+# planned from its own pass's fits, 2 hosts × 2 ranks with overlap at 10 Gbit/s came out 25–45 %
+# too slow, the median of five passes).
 CALIBRATIONS=(); for c in "$OUT"/g*/pass*/1x1 "$OUT"/g*/pass*/cal-1x2; do CALIBRATIONS+=(--calibration "$c"); done
 GRID=(--shared-cores "$(nproc)" --max-nodes 4 --ranks-per-node 1,2 --wire f32,bf16 --overlap off,on --bucket-mb auto,whole --epochs 1)
 for gbit in $LINKS; do
   dir="$OUT/g$gbit"
+  fits=(); for f in "$dir"/pass*/fit-*.json; do fits+=(--fit "$f"); done
   for run in "$dir"/pass*; do
-    fits=()
-    for f in "$run"/fit-*.json; do fits+=(--fit "$f"); done
     "$BIN" plan "${CALIBRATIONS[@]}" "${fits[@]}" "${GRID[@]}" --json "$run/plan.json" \
       $(for r in "$run"/[0-9]x[0-9]*/; do printf -- "--measured %s " "${r%/}"; done) > "$run/plan.txt"
   done
-  fits=(); for f in "$dir"/pass1/fit-*.json; do fits+=(--fit "$f"); done
   "$BIN" plan "${CALIBRATIONS[@]}" "${fits[@]}" "${GRID[@]}" \
     --json "$dir/plan.json" --svg "$dir/plan.svg" > "$dir/plan.txt"
 done

@@ -48,24 +48,24 @@ public enum PlanInputs {
         return values
     }
 
-    /// The two levels from the fit files (one per level), at `linkGbit` if given; and where fits
-    /// were also given with waits that sleep at once (`comm_spin_us` 0 with `comm_wait_us` > 0)
-    /// beside fits whose waits spun first, the levels from those (each level missing there taken
-    /// from the others): `ScalingPrediction.networkWithoutSpin`, for machines with more ranks than cores.
+    /// The two levels from the fit files, at `linkGbit` if given — a level fitted more than once
+    /// stands as the median of its fits (`RingFitFile.median`) — and where fits were also given
+    /// with waits that sleep at once (`comm_spin_us` 0 with `comm_wait_us` > 0) beside fits whose
+    /// waits spun first, the levels from those (each level missing there taken from the others):
+    /// `ScalingPrediction.networkWithoutSpin`, for machines with more ranks than cores.
     public static func networks(fits paths: [String], linkGbit: Double?, fitLinkGbit: Double?) throws
         -> (network: ClusterCostModel, withoutSpin: ClusterCostModel?) {
-        var spinning: [String: RingFitFile] = [:], sleeping: [String: RingFitFile] = [:], seen: [String: String] = [:]
-        for path in paths {
+        var spun: [String: [(path: String, file: RingFitFile)]] = [:], slept = spun
+        for (i, path) in paths.enumerated() {
+            guard !paths[..<i].contains(path) else { throw RunError.configuration("\(path): given to --fit twice; give each fit once") }
             let file = try RingFitFile.read(path: path)
             guard let level = file.level else {
                 throw RunError.configuration("\(path): fitted on \(file.nodes!) nodes × \(file.ranks! / max(1, file.nodes!)) ranks, which mixes both levels; fit on one node (intra) and on nodes of one rank each (inter)")
             }
-            let sleeps = file.commSpinUs == 0 && (file.commWaitUs ?? 0) > 0
-            let name = level + "-node" + (sleeps ? " (waits without spin)" : "")
-            if let first = seen[name] { throw RunError.configuration("\(path): a second \(name) fit (the first: \(first)); give one per level") }
-            seen[name] = path
-            if sleeps { sleeping[level] = file } else { spinning[level] = file }
+            if file.commSpinUs == 0 && (file.commWaitUs ?? 0) > 0 { slept[level, default: []].append((path, file)) }
+            else { spun[level, default: []].append((path, file)) }
         }
+        let spinning = try spun.mapValues(RingFitFile.median), sleeping = try slept.mapValues(RingFitFile.median)
         func levels(_ fits: [String: RingFitFile], else other: [String: RingFitFile] = [:]) throws -> ClusterCostModel? {
             let intra = fits["intra"] ?? other["intra"], inter = fits["inter"] ?? other["inter"]
             guard let any = inter ?? intra else { return nil }

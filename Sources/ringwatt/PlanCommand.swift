@@ -20,7 +20,7 @@ struct PlanCommand: ParsableCommand {
 
     @Option(help: "A 1-node, 1-rank run to calibrate compute time and power; repeat with runs at other batch sizes for strong scaling (interpolated between them), at the same one on a noisy machine (the median run stands for it), and with 1-node runs of k ranks (overlap off, the same batch per rank): how much ranks sharing a machine slow each other.")
     var calibration: [String] = []
-    @Option(help: "A `bench-allreduce --fit` file: fitted on one node (intra-node level) or on N nodes of one rank each (inter-node). Repeat for both levels; give them again fitted with --comm-spin-us 0 and machines with more ranks than cores are priced at those (the trainer's waits do not spin there).")
+    @Option(help: "A `bench-allreduce --fit` file: fitted on one node (intra-node level) or on N nodes of one rank each (inter-node). Repeat for both levels (a level fitted more than once, as on a noisy machine, is priced at the median of its fits); give them again fitted with --comm-spin-us 0 and machines with more ranks than cores are priced at those (the trainer's waits do not spin there).")
     var fit: [String] = []
     @Option(help: "Work: tokens to train on (the language model).") var tokens: Double?
     @Option(help: "Work: samples to train on.") var samples: Double?

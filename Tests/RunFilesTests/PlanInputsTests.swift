@@ -35,3 +35,42 @@ import CostModel
         }
     }
 }
+
+/// A level fitted more than once stands as the median of its fits: per size, per share, per
+/// conversion, and the line — and fits of different experiments are refused in one line.
+@Suite struct RingFitMedianTests {
+    static func fit(alpha: Double, rows: [[Double]], shares: [[Double]] = [], bf16: Double = 2e-10, link: Double = 1,
+                    spin: Int = 200) throws -> RingFitFile {
+        let json = """
+            {"alpha_s": \(alpha), "beta_s_per_byte": 8e-9, "gamma_s_per_byte": 1e-10, "nodes": 2, "ranks": 2, "link_gbit": \(link),
+             "comm_wait_us": 50, "comm_spin_us": \(spin), "comm_cpu_share": 0.5, "rows": \(rows), "comm_cpu_share_by_bytes": \(shares),
+             "conversion_s_per_byte": {"bf16": \(bf16)}}
+            """
+        return try RunFileCoding.decode(RingFitFile.self, json)
+    }
+
+    @Test func theMedianOfThreeFitsAtEverySize() throws {
+        let a = try Self.fit(alpha: 1e-4, rows: [[4, 1e-3], [1000, 2e-3]], shares: [[4, 0.9]], bf16: 1e-10)
+        let b = try Self.fit(alpha: 3e-4, rows: [[4, 9e-3], [1000, 3e-3]], shares: [[4, 0.7], [1000, 0.2]], bf16: 5e-10)
+        let c = try Self.fit(alpha: 2e-4, rows: [[4, 2e-3], [1000, 8e-3]], shares: [[4, 0.8]], bf16: 3e-10)
+        let m = try RingFitFile.median([("a", a), ("b", b), ("c", c)])
+        #expect(m.alphaS == 2e-4 && m.betaSPerByte == 8e-9)
+        #expect(m.rows == [[4, 2e-3], [1000, 3e-3]], "each size its own median: no one fit's row survives whole")
+        #expect(m.commCpuShareByBytes == [[4, 0.8], [1000, 0.2]], "a size one fit measured: that fit's share")
+        #expect(m.conversionSPerByte == ["bf16": 3e-10] && m.commCpuShare == 0.5 && m.linkGbit == 1)
+        #expect(try RingFitFile.median([("a", a)]).rows == a.rows, "one fit is itself")
+    }
+
+    @Test func fitsOfDifferentExperimentsAreRefused() throws {
+        let a = try Self.fit(alpha: 1e-4, rows: [[4, 1e-3], [1000, 2e-3]])
+        let tail = "; fits of one level combine only when they repeat one experiment"
+        let cases: [(RingFitFile, String)] = [
+            (try Self.fit(alpha: 1e-4, rows: [[4, 1e-3], [4000, 2e-3]]), "b: timed sizes 4,4000, a 4,1000"),
+            (try Self.fit(alpha: 1e-4, rows: [[4, 1e-3], [1000, 2e-3]], link: 10), "b: fitted at link Gbit/s 10.0, a 1.0"),
+            (try Self.fit(alpha: 1e-4, rows: [[4, 1e-3], [1000, 2e-3]], spin: 0), "b: waited (µs: sleep, spin, spin limit) 50/0/-, a 50/200/-"),
+        ]
+        for (b, message) in cases {
+            #expect(throws: RunError.configuration(message + tail)) { try RingFitFile.median([("a", a), ("b", b)]) }
+        }
+    }
+}
