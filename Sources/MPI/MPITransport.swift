@@ -3,8 +3,8 @@ import Collectives
 import Support
 #if canImport(Glibc)
 import Glibc
-import Synchronization
 #endif
+import Synchronization
 
 /// The MPI implementation of `Transport`. This file is the only place that calls MPI.
 ///

@@ -15,33 +15,40 @@ import Testing
 @Suite(.serialized) struct EnergyAccountingTests {
     /// A machine-wide energy counter advancing at 60 W while the ranks compute, 25 W while they
     /// communicate and 40 W otherwise (the mean over the ranks of each one's rate): each activity
-    /// a rank starts changes its rate, and a read returns the energy up to the instant of the read.
+    /// a rank starts changes its rate from the instant the rank's record gives it, and a read
+    /// returns the energy up to the instant of the read. Each rank's share is integrated on its
+    /// own, so a rank that reports its edge after another rank's later edge (a busy machine
+    /// preempts it between the two) is still counted from its own edge; an edge that arrives
+    /// after a read covering it counts from the next read on (reads never go backwards).
     final class PhaseFollowingCounter: PowerSource, @unchecked Sendable {
         static func watts(_ a: Activity) -> Double { a == .compute ? 60 : a == .comm ? 25 : 40 }
         let kind = SourceKind.rapl, scope = SourceScope.node, domain = "fixture", origin = "a test counter"
         let updateInterval: Double? = nil
         private let lock = NSLock()
         private var current: [Activity]
-        private var last = monotonicSeconds()
-        private var joules = 0.0
+        private var since: [Double]
+        private var done: [Double]
+        private var lastReading = 0.0
 
-        init(ranks: Int) { current = Array(repeating: .setUp, count: ranks) }
+        init(ranks: Int) {
+            current = Array(repeating: .setUp, count: ranks)
+            since = Array(repeating: monotonicSeconds(), count: ranks)
+            done = Array(repeating: 0, count: ranks)
+        }
 
         func heard(rank: Int, _ activity: Activity, at t: Double) {
             lock.lock(); defer { lock.unlock() }
-            advance(to: t)
+            done[rank] += Self.watts(current[rank]) / Double(current.count) * max(0, t - since[rank])
             current[rank] = activity
+            since[rank] = max(since[rank], t)
         }
 
         func read() throws -> PowerReading {
             lock.lock(); defer { lock.unlock() }
-            advance(to: monotonicSeconds())
-            return .energy(joules: joules)
-        }
-
-        private func advance(to t: Double) {
-            joules += current.map(Self.watts).reduce(0, +) / Double(current.count) * max(0, t - last)
-            last = max(last, t)
+            let now = monotonicSeconds(), n = Double(current.count)
+            let joules = current.indices.reduce(0.0) { $0 + done[$1] + Self.watts(current[$1]) / n * max(0, now - since[$1]) }
+            lastReading = max(lastReading, joules)
+            return .energy(joules: lastReading)
         }
     }
 
