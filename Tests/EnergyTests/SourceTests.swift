@@ -68,10 +68,22 @@ import Fixtures
         w0.stop(); w1.stop()
         let a = 0.05, b = 0.55
         let joules = sampler.joules(from: a, to: b)
-        // The truth is what the counters really did (the writer logs every value it wrote); on an
-        // idle machine that is 65 W × 0.5 s, under load the writer may lag the nominal rate.
-        let truth = w0.trueJoules(from: epoch + a, to: epoch + b) + w1.trueJoules(from: epoch + a, to: epoch + b)
+        // The truth is what the counters held at the instants the sampler read them (each writer
+        // logs every value it renamed into place), interpolated between the two samples around
+        // each end as the sampler interpolates: a writer descheduled for 10 ms leaves its file
+        // behind the nominal rate, and no sampler can see more than the file holds. On an idle
+        // machine it is 65 W × 0.5 s.
+        let times = sampler.drain(before: .infinity).map(\.t)
+        func held(at t: Double) -> Double {
+            guard let i = times.lastIndex(where: { $0 <= t }), i + 1 < times.count else { return .nan }
+            let (t0, t1) = (times[i], times[i + 1])
+            let (v0, v1) = [w0, w1].reduce((0.0, 0.0)) { ($0.0 + $1.held(at: epoch + t0), $0.1 + $1.held(at: epoch + t1)) }
+            return (v0 + (v1 - v0) * (t - t0) / (t1 - t0)) * 1e-6
+        }
+        let truth = held(at: b) - held(at: a)
         #expect(abs(joules - truth) / truth < 0.01, "measured \(joules) J, truth \(truth) J")
+        let nominal = w0.trueJoules(from: epoch + a, to: epoch + b) + w1.trueJoules(from: epoch + a, to: epoch + b)
+        #expect(abs(truth - nominal) / nominal < 0.1, "what the sampler read and what the writers did agree to a stall")
         #expect(abs(truth - 65.0 * (b - a)) / (65.0 * (b - a)) < 0.1, "the writers ran near their nominal 65 W")
         let wraps = found.sources.map(\.wraps)
         #expect(wraps.allSatisfy { $0 >= 3 }, "the counters wrapped during the window: \(wraps)")

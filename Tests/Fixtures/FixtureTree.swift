@@ -39,7 +39,7 @@ public final class CounterWriter: @unchecked Sendable {
     private let running = Atomic<Bool>(true)
     private let done = Atomic<Bool>(false)
     private let lock = NSLock()
-    /// (time after the write, unwrapped µJ written): the counter's real trajectory, which lags the
+    /// (time of the rename, unwrapped µJ written): the counter's real trajectory, which lags the
     /// nominal rate whenever this thread is descheduled on a loaded machine.
     private var log: [(Double, Double)] = []
 
@@ -52,9 +52,11 @@ public final class CounterWriter: @unchecked Sendable {
                 let total = Double(initialValue) + (monotonicSeconds() - start) * watts * 1e6
                 let uj = UInt64(total) % range
                 try? (String(uj) + "\n").write(toFile: path + ".new", atomically: false, encoding: .utf8)
+                let renaming = monotonicSeconds()
                 rename(path + ".new", path)
                 let written = monotonicSeconds()
-                lock.lock(); log.append((written, total)); lock.unlock()
+                // The file holds the value from the rename on: stamped at the rename's middle.
+                lock.lock(); log.append(((renaming + written) / 2, total)); lock.unlock()
                 usleep(500)
             }
             done.store(true, ordering: .releasing)
@@ -74,6 +76,14 @@ public final class CounterWriter: @unchecked Sendable {
             return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
         }
         return (at(b) - at(a)) * 1e-6
+    }
+
+    /// µJ the file held at `t` (monotonic clock): the last value renamed into place by then — a
+    /// step at each write, as a reader sees it, not a line between writes.
+    public func held(at t: Double) -> Double {
+        lock.lock(); defer { lock.unlock() }
+        guard let i = log.lastIndex(where: { $0.0 <= t }) else { return log.first?.1 ?? 0 }
+        return log[i].1
     }
 
     public func stop() {
