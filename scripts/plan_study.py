@@ -54,10 +54,10 @@ def study(paths):
         row, j = rows[label], [m["j_per_sample_measured"] for m in ms]
         batch = row["batch_per_rank"] * row["nodes"] * row["ranks_per_node"]
         t_pred, t_meas = median([m["t_iter_predicted_s"] for m in ms]), median([m["t_iter_measured_s"] for m in ms])
-        j_pred, j_meas = median([m["j_per_sample_predicted"] for m in ms]), median([m["j_per_sample_measured"] for m in ms])
+        j_pred, j_meas = median([m["j_per_sample_predicted"] for m in ms]), median(j)
         out.append(dict(label=label, t_pred=t_pred, t_meas=t_meas, et=median([m["t_iter_error"] for m in ms]), j_pred=j_pred,
                         j_meas=j_meas, ee=median([m["energy_error"] for m in ms]), s_pred=t_pred / batch, s_meas=t_meas / batch,
-                        repeats=len(ms), spread=(max(j) - min(j)) / median(j),
+                        repeats=len(ms), spread=(max(j) - min(j)) / j_meas,
                         halves=[(median([m["t_iter_measured_s"] for m in half]), median([m["j_per_sample_measured"] for m in half]))
                                 for half in ([m for m in ms if m["pass_index"] % 2 == 0], [m for m in ms if m["pass_index"] % 2 == 1])
                                 if half]))

@@ -74,13 +74,13 @@ import Fixtures
         // behind the nominal rate, and no sampler can see more than the file holds. On an idle
         // machine it is 65 W × 0.5 s.
         let times = sampler.drain(before: .infinity).map(\.t)
-        func held(at t: Double) -> Double {
+        func heldAsSampled(at t: Double) -> Double {
             guard let i = times.lastIndex(where: { $0 <= t }), i + 1 < times.count else { return .nan }
             let (t0, t1) = (times[i], times[i + 1])
             let (v0, v1) = [w0, w1].reduce((0.0, 0.0)) { ($0.0 + $1.held(at: epoch + t0), $0.1 + $1.held(at: epoch + t1)) }
             return (v0 + (v1 - v0) * (t - t0) / (t1 - t0)) * 1e-6
         }
-        let truth = held(at: b) - held(at: a)
+        let truth = heldAsSampled(at: b) - heldAsSampled(at: a)
         #expect(abs(joules - truth) / truth < 0.01, "measured \(joules) J, truth \(truth) J")
         let nominal = w0.trueJoules(from: epoch + a, to: epoch + b) + w1.trueJoules(from: epoch + a, to: epoch + b)
         #expect(abs(truth - nominal) / nominal < 0.1, "what the sampler read and what the writers did agree to a stall")
