@@ -60,12 +60,12 @@ public struct JobConfiguration: Sendable, Equatable, Hashable {
 ///               stream of their bytes (the fit's rows time each call after a pause, and a
 ///               shaping link passes one such call as a burst that back-to-back buckets do not get)
 ///   no overlap: t_iter = s·(κ_c·t_compute(b) + κ_o·t_other) + Σ c_i
-///   overlap:    the communication thread's CPU while backward runs (h · (Σ u_i·c_i + conv) a rank:
+///   overlap:    the communication thread's CPU while backward runs (h · (Σ cpu_i + conv) a rank:
 ///               h the share of the communication that ends before backward does, from the
-///               schedule below at the unstretched compute; u as for P_comm below; conv the
+///               schedule below at the unstretched compute; cpu_i as for P_comm below; conv the
 ///               conversion to and from a 16-bit wire, 2q·n·c_w a bucket) runs on the cores the
 ///               machine's ranks leave spare during backward, and stretches compute by what does
-///               not fit: t_c = s·κ_c·t_compute + max(0, r·h·(u·Σc_i + conv) − spare·s·β_b·t_compute) / C
+///               not fit: t_c = s·κ_c·t_compute + max(0, r·h·(Σ cpu_i + conv) − spare·s·β_b·t_compute) / C
 ///               (C cores and r ranks per machine, spare = C − r; nothing with --cores-per-node
 ///               unknown); the schedule is then laid out again on t_c. What runs after backward
 ///               is exposed: the ranks wait through it, and it takes no compute's core.
@@ -74,10 +74,11 @@ public struct JobConfiguration: Sendable, Equatable, Hashable {
 ///               start_i = max(ready_i, end_(i−1)); exposed = max(0, end_last − t_c)
 ///               t_iter = t_c + s·κ_o·t_other + exposed
 ///   P_busy    = M · P_idle + p · (P_1 − P_idle) / s
-///   P_comm    = M · P_idle + min(p · u, cores) · (P_1 − P_idle): u_i the share of a core a rank keeps
-///               busy while it all-reduces bucket i — 1 (spinning waits), 0 (sleeping waits), or what
-///               the fit measured at that size on the wire (its ring's CPU seconds over wall
-///               seconds, interpolated in log bytes); u = Σ u_i·c_i / Σ c_i; cores = shared cores or p
+///   P_comm    = M · P_idle + min(p · u, cores) · (P_1 − P_idle): u = Σ cpu_i / Σ c_i, cpu_i the CPU
+///               seconds a rank spends in bucket i's all-reduce — c_i (spinning waits), 0 (sleeping
+///               waits), or from what the fit measured (`ClusterCostModel.cpuSeconds`: the fit's share
+///               at that size on the wire while its ring would have moved the rank's bytes, the
+///               share of its smallest message's wait for the rest); cores = shared cores or p
 ///   M         = machines: 1 when all hosts share one machine's cores (--shared-cores), else N
 ///   E_epoch   = steps · (P_busy · s · (κ_c·t_compute + κ_o·t_other) + P_comm · exposed)
 /// t_compute(b): the calibration's at its batch; with calibrations at two or more batches, the
@@ -227,17 +228,16 @@ public struct ScalingPrediction: Sendable, Equatable {
         let network = self.network(ranksPerMachine: Int(ranksPerMachine))
         let comms = try network.bucketSeconds(buckets, configuration)
         let commSeconds = comms.reduce(0, +)
-        // Core-seconds a rank spends per step in its all-reduces: each bucket's time at the share
-        // measured for its size on the wire; `share` their time-weighted mean.
-        let shares = buckets.map { bytes -> Double in
+        // Core-seconds a rank spends per step in its all-reduces (`ClusterCostModel.cpuSeconds`);
+        // `share` their mean over the all-reduces' time.
+        let commCPU = zip(buckets, comms).map { bytes, c -> Double in
             switch commPower {
-            case .busy: 1.0
-            case .idle: 0.0
-            case .measured: network.cpuShare(t, bytes: bytes * Double(configuration.wire.bytes) / 4) ?? 1
+            case .busy: c
+            case .idle: 0
+            case .measured: network.cpuSeconds(t, bytes: bytes, wire: configuration.wire, algorithm: configuration.algorithm, seconds: c) ?? c
             }
-        }
-        let commCPU = zip(shares, comms).map(*).reduce(0, +)
-        let share = commSeconds > 0 ? commCPU / commSeconds : shares.first ?? 1
+        }.reduce(0, +)
+        let share = commSeconds > 0 ? commCPU / commSeconds : 0
         // With overlap, the communication thread's CPU stretches compute where no core is spare:
         // the part of it that runs while backward does (what ends after backward is exposed
         // communication, which the ranks wait through, not compute's cores).
