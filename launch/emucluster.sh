@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # An emulated cluster on one machine: K hosts as network namespaces (rw-h0 … rw-hK-1) joined by a
 # bridge in a switch namespace (rw-sw), each host's link shaped with tc tbf to --link-gbit.
-# Open MPI enters a host through launch/netns-rsh (its rsh agent); TCP only between hosts.
+# Open MPI enters a host through launch/netns-rsh (its rsh agent); TCP between hosts, shared
+# memory between the ranks of one host.
 #
 #   launch/emucluster.sh up K [--link-gbit G]     create (replacing an earlier one)
 #   launch/emucluster.sh down                     remove every namespace it made
@@ -21,7 +22,7 @@ SWITCH=${PREFIX}-sw
 hosts() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${PREFIX}-h[0-9]+$" || true; }
 
 down() {
-  for ns in $(hosts); do ip netns delete "$ns" 2>/dev/null || true; rm -rf "/tmp/ringwatt-emu-$ns"; done
+  for ns in $(hosts); do ip netns delete "$ns" 2>/dev/null || true; rm -rf "/tmp/ringwatt-emu-$ns" "/dev/shm/ringwatt-emu-$ns"; done
   ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$SWITCH" && ip netns delete "$SWITCH" 2>/dev/null || true
 }
 
@@ -102,7 +103,7 @@ case "$cmd" in
     [ "${RINGWATT_SUBCOMMAND:-train}" = train ] || max=0
     set +e
     ringwatt_with_restarts "$max" "$BIN" -- ip netns exec ${PREFIX}-h0 mpirun --hostfile "$tmp/hosts" -np $((k * per)) --oversubscribe --bind-to none \
-      --mca plm_rsh_agent "$HERE/launch/netns-rsh" --mca btl tcp,self --mca rtc_hwloc_vmhole none \
+      --mca plm_rsh_agent "$HERE/launch/netns-rsh" --mca btl vader,tcp,self --mca rtc_hwloc_vmhole none \
       --mca btl_tcp_if_include "$SUBNET.0/24" --mca oob_tcp_if_include "$SUBNET.0/24" \
       -x OPENBLAS_NUM_THREADS -x RINGWATT_TTY -x RINGWATT_COMM_WAIT_US -x RINGWATT_COMM_SPIN_US -x RINGWATT_LINK_GBIT -x PATH \
       "$BIN" "${RINGWATT_SUBCOMMAND:-train}" "$@"

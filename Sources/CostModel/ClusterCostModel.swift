@@ -89,7 +89,7 @@ public struct LevelCost: Sendable, Equatable {
 }
 
 /// The all-reduce's cost on a two-level network: ranks of one node talk over the node's own
-/// transport (shared memory, or loopback TCP on the emulated cluster) at `intra`'s cost per step,
+/// transport (shared memory, on the emulated cluster too) at `intra`'s cost per step,
 /// nodes over the network at `inter`'s, both fitted by `bench-allreduce --fit` (on one node with k
 /// ranks, and on N nodes with one rank each; `LevelCost`). Every algorithm Ringwatt runs is a
 /// sequence of steps in which pairs of ranks exchange a piece at once; a step lasts as long as its
