@@ -106,7 +106,12 @@ public struct LevelCost: Sendable, Equatable {
 ///
 /// γ is the local reduction per byte, c_w the conversion per payload byte to and from a 16-bit
 /// wire (encode + decode, 0 for f32). With the fit's rows, each step's α + s·β is what the fit
-/// measured for pieces of that size instead.
+/// measured for pieces of that size instead — and the ring's steps, back to back, move a rank's
+/// 2q·n_w bytes no faster than one call of the fit's own ring moving as many (`streamSeconds`):
+/// a call after a pause, as the fit times it, passes its first bytes in a shaped link's burst,
+/// which a ring of more ranks gets once, not at every step (4 emulated hosts at 1 Gbit/s: the
+/// MLP's ring priced at 8.7 ms from the 2-host fit's steps, measured 11.3–11.6; the fit's call
+/// moving as many bytes, 11.3).
 public struct ClusterCostModel: Sendable, Equatable {
     /// Between ranks of one node; nil if not fitted.
     public var intra: LevelCost?
@@ -181,7 +186,8 @@ public struct ClusterCostModel: Sendable, Equatable {
         case .ring, .auto:
             // 2(p−1) steps of n/p; half of them add their piece in.
             let piece = n / Double(p), cost = try level(crossesNodes: t.nodes > 1, t)
-            return 2 * Double(p - 1) * cost(piece * w, piece / 2) + conversionSeconds(bytes: n, ranks: p, wire: wire)
+            let steps = 2 * Double(p - 1) * cost(piece * w, piece / 2)
+            return max(steps, streamSeconds(bytes: n * w, topology: t)) + conversionSeconds(bytes: n, ranks: p, wire: wire)
         case .recursiveDoubling:
             var total = try fold(), mask = 1
             while mask < p2 { total += try step(n, crossesNodes: crosses(mask: mask), reduces: true); mask <<= 1 }
@@ -196,6 +202,16 @@ public struct ClusterCostModel: Sendable, Equatable {
             }
             return total
         }
+    }
+
+    /// The least a ring of `bytes` on the wire takes on `topology`: one call of the fit's own ring
+    /// (the level its links pay: inter once it spans nodes) that moves as many bytes per rank,
+    /// 2q·n_w — a call of y bytes on the fit's p_f ranks moves 2(p_f−1)/p_f·y. On the fitted line
+    /// this never exceeds the ring's own steps (p ≥ p_f); from the rows, it is their stream.
+    public func streamSeconds(bytes nw: Double, topology t: Topology) -> Double {
+        guard t.ranks > 1, let level = t.nodes > 1 ? inter : intra, level.rows.count >= 2 else { return 0 }
+        let perRank = 2 * nw * Double(t.ranks - 1) / Double(t.ranks), pf = Double(level.ranks)
+        return level.fitSeconds(bytes: perRank * pf / (2 * (pf - 1)))
     }
 
     /// The ring's conversion to and from a 16-bit wire, 2q·n·c_w (0 for f32): CPU work, whatever

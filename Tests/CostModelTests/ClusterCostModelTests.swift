@@ -70,11 +70,16 @@ import Energy
         #expect(abs(try ClusterCostModel(intra: nil, inter: onLine).seconds(bytes: 8e7, topology: t) - line.seconds(bytes: 8e7, ranks: 4)) < 1e-12)
         #expect(abs(onLine.step(wire: 10, reduced: 0) - line.seconds(bytes: 1e4, ranks: 2) / 2) < 1e-15)
         // A burst: 1 MB all-reduces in 2 ms on 2 ranks, 4 MB in 32 ms. On 4 ranks 4 MB goes in
-        // pieces of 1 MB: each step what the 2-rank ring paid per step for 2 MB (halfway between
-        // the rows: 17 ms / 2), six steps.
+        // pieces of 1 MB: each step what the 2-rank ring paid per step for 2 MB (a third of the
+        // way between the rows: 12 ms / 2), six steps: 36 ms. But back to back they are one
+        // stream: a rank moves 6 MB, which one call of the 2-rank ring moves in 32 ms + 2 MB at
+        // the line's 8 ns a byte = 48 ms (`RingStreamTests`).
         let burst = LevelCost(line, rows: [.init(bytes: 1e6, seconds: 0.002), .init(bytes: 4e6, seconds: 0.032)], ranks: 2)
-        let four = try ClusterCostModel(intra: nil, inter: burst).seconds(bytes: 4e6, topology: t)
-        #expect(abs(four - 6 * (0.002 + (2e6 - 1e6) * 0.030 / 3e6) / 2) < 1e-12)
+        let network = ClusterCostModel(intra: nil, inter: burst)
+        #expect(abs(network.streamSeconds(bytes: 4e6, topology: t) - 0.048) < 1e-12)
+        #expect(abs(try network.seconds(bytes: 4e6, topology: t) - max(6 * (0.002 + (2e6 - 1e6) * 0.030 / 3e6) / 2, 0.048)) < 1e-12)
+        // On 2 ranks the ring is the fit's own call: the rows, interpolated.
+        #expect(abs(try network.seconds(bytes: 2e6, topology: Topology(nodes: 2, ranksPerNode: 1)) - 0.012) < 1e-12)
         // At another link rate the rows no longer apply.
         #expect(burst.atLink(gbit: 10, fitLinkGbit: 1).rows.isEmpty)
     }
