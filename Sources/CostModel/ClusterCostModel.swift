@@ -234,12 +234,6 @@ public struct ClusterCostModel: Sendable, Equatable {
         return inter.slower(intra)
     }
 
-    /// The CPU share a rank keeps busy while all-reducing `bytes` on `topology` (the inter-node
-    /// level's once the job spans nodes), nil where that level did not measure it.
-    public func cpuShare(_ t: Topology, bytes: Double) -> Double? {
-        (t.nodes > 1 ? inter : intra)?.cpuShare(bytes: bytes)
-    }
-
     /// The model with the inter-node wire at another link rate (`LevelCost.atLink`); the
     /// intra-node level does not use the network.
     public func atLink(gbit: Double, fitLinkGbit: Double?) -> ClusterCostModel {
