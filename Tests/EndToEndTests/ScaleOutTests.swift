@@ -96,6 +96,23 @@ import Testing
         #expect(badK.status != 0 && badK.stderr.contains("K must be 1…64"))
     }
 
+    /// Root only: 2 emulated hosts × 2 ranks — the ranks of one host talk over shared memory, each
+    /// host's segments in a directory of its own (the hosts share one host name, and Open MPI
+    /// names its segment files by it: both hosts' first ranks created the same file and crashed).
+    /// Nothing of them is left in /dev/shm.
+    @Test(.enabled(if: Harness.canMakeNetworkNamespaces, "network namespaces need root (and a kernel that allows them)"))
+    func emulatedHostsOfTwoRanksShareMemoryInsideAHost() throws {
+        let dir = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try Harness.run("/bin/bash", [Harness.repository + "/launch/emucluster.sh", "run", "2", "2", "--link-gbit", "1", "--"]
+                                  + Self.small + ["--out", dir + "/run"])
+        #expect(run.status == 0, "\(run.all)")
+        let s = try Harness.json(dir + "/run/summary.json")
+        #expect(s["nodes"]?.double == 2 && s["ranks"]?.double == 4, "\(s["nodes"] as Any) nodes, \(s["ranks"] as Any) ranks")
+        let left = try FileManager.default.contentsOfDirectory(atPath: "/dev/shm").filter { $0.hasPrefix("ringwatt-emu-") }
+        #expect(left.isEmpty, "left in /dev/shm: \(left)")
+    }
+
     /// Root only: two emulated hosts (network namespaces) on this one machine, a fixture RAPL
     /// counter advancing at 60 W. Each host's first rank would read it; the cluster must report
     /// 60 W (one machine), not 120, and split it between the hosts.
