@@ -71,7 +71,10 @@ public struct JobConfiguration: Sendable, Equatable, Hashable {
 ///               is exposed: the ranks wait through it, and it takes no compute's core.
 ///               Bucket i is ready once backward (a fraction β_b of compute, from the end of the
 ///               buffer down) has produced its bytes; one thread reduces them in order:
-///               start_i = max(ready_i, end_(i−1)); exposed = max(0, end_last − t_c)
+///               start_i = max(ready_i, end_(i−1)); exposed = max(0, end_last − t_c). On a machine
+///               whose cores all compute, nothing is hidden (exposed = Σ c_i, t_c unstretched) when
+///               the thread's CPU a step exceeds the rank's compute: the scheduler owes it no core
+///               (`Overlap.swift`).
 ///               t_iter = t_c + s·κ_o·t_other + exposed
 ///   P_busy    = M · P_idle + p · (P_1 − P_idle) / s
 ///   P_comm    = M · P_idle + min(p · u, cores) · (P_1 − P_idle): u = Σ cpu_i / Σ c_i, cpu_i the CPU
@@ -238,21 +241,13 @@ public struct ScalingPrediction: Sendable, Equatable {
             }
         }.reduce(0, +)
         let share = commSeconds > 0 ? commCPU / commSeconds : 0
-        // With overlap, the communication thread's CPU stretches compute where no core is spare:
-        // the part of it that runs while backward does (what ends after backward is exposed
-        // communication, which the ranks wait through, not compute's cores).
-        let machineCores = Double(self.machineCores)
         let contention = contention(ranksPerMachine: Int(ranksPerMachine))
-        var computeWall = stretch * contention.compute * compute
+        var computeWall = stretch * contention.compute * compute, exposed = commSeconds
         let other = stretch * contention.other * otherSeconds
-        var exposed = configuration.overlap ? exposedWithOverlap(comms, buckets: buckets, compute: computeWall) : commSeconds
-        if configuration.overlap, machineCores > 0, commSeconds > 0 {
-            let hidden = max(0, commSeconds - exposed) / commSeconds
+        if configuration.overlap {
             let conversion = buckets.map { network.conversionSeconds(bytes: $0, ranks: t.ranks, wire: configuration.wire) }.reduce(0, +)
-            let demand = ranksPerMachine * hidden * (commCPU + conversion)
-            let spare = max(0, machineCores - ranksPerMachine) * computeWall * backwardFraction
-            computeWall += max(0, demand - spare) / machineCores
-            exposed = exposedWithOverlap(comms, buckets: buckets, compute: computeWall)
+            (computeWall, exposed) = overlapped(comms, buckets: buckets, compute: computeWall, threadCPU: commCPU + conversion,
+                                                ranksPerMachine: ranksPerMachine, stretch: stretch)
         }
         let iteration = computeWall + other + exposed
         let n = Double(t.nodes), machines = sharedCores > 0 ? 1 : n
@@ -265,17 +260,5 @@ public struct ScalingPrediction: Sendable, Equatable {
                      otherJoules: busy * steps * other,
                      idleJoules: machines * idleWatts * steps * (computeWall + other), samplesPerEpoch: samplesPerEpoch,
                      contention: contention, pricedWithoutSpin: pricedWithoutSpin(ranksPerMachine: Int(ranksPerMachine)))
-    }
-
-    /// Communication left over once backward ends, when bucket i (in reduction order) becomes ready
-    /// after forward and the share of backward that produces the bytes up to and including it.
-    func exposedWithOverlap(_ comms: [Double], buckets: [Double], compute: Double) -> Double {
-        let total = buckets.reduce(0, +), forward = compute * (1 - backwardFraction)
-        var produced = 0.0, end = 0.0
-        for (c, bytes) in zip(comms, buckets) {
-            produced += bytes
-            end = max(forward + compute * backwardFraction * produced / total, end) + c
-        }
-        return max(0, end - compute)
     }
 }

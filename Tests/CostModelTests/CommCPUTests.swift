@@ -57,3 +57,37 @@ import CostModel
         #expect(abs(busy.commJoules / (busy.steps * busy.exposedCommSeconds) - 40) < 1e-9)
     }
 }
+
+/// Overlap on a machine whose cores all compute: the communication thread is owed a core beside
+/// compute only while it needs less CPU a step than compute (`Overlap.swift`). Hand-computed.
+@Suite struct OverlapOwedCoreTests {
+    /// 2 ranks (2 hosts) on one machine of 2 cores, two buckets of 1 MB at 1 ms each (ready at
+    /// 6.67 ms and at 10 ms of a 10 ms compute), waits that spin (all of the 2 ms is CPU).
+    func prediction(compute: Double) -> ScalingPrediction {
+        ScalingPrediction(computeSeconds: compute, otherSeconds: 0.001, samplesPerEpoch: 6400, batchPerRank: 32,
+                          bucketBytes: [1e6, 1e6], calibrationWatts: 30, idleWatts: 20,
+                          network: ClusterCostModel(intra: RingCostModel(alpha: 0, beta: 1e-9, gamma: 0),
+                                                    inter: RingCostModel(alpha: 0, beta: 1e-9, gamma: 0)),
+                          sharedCores: 2, commPower: .busy)
+    }
+    let overlap = JobConfiguration(topology: Topology(nodes: 2, ranksPerNode: 1), overlap: true)
+
+    @Test func aThreadThatNeedsMoreCPUThanComputeHidesNothing() throws {
+        // 10 ms of compute, 2 ms of thread CPU: owed a core. Bucket 1 (hidden) costs 2 ranks × 1 ms
+        // over 2 cores = 1 ms more compute; laid out again on 11 ms, bucket 1 ends at 8.33, bucket 2
+        // runs 11 → 12: 1 ms exposed, t_iter 11 + 1 + 1 ms.
+        let long = try prediction(compute: 0.010).point(overlap)
+        #expect(abs(long.exposedCommSeconds - 0.001) < 1e-12 && abs(long.iterationSeconds - 0.013) < 1e-12)
+        // 1.5 ms of compute against the same 2 ms: nothing hidden, compute as it is — the step of
+        // overlap off, 1.5 + 1 + 2 ms.
+        let short = try prediction(compute: 0.0015).point(overlap)
+        #expect(abs(short.exposedCommSeconds - 0.002) < 1e-12 && abs(short.iterationSeconds - 0.0045) < 1e-12)
+        let off = try prediction(compute: 0.0015).point(JobConfiguration(topology: Topology(nodes: 2, ranksPerNode: 1)))
+        #expect(abs(short.iterationSeconds - off.iterationSeconds) < 1e-15)
+        // A core to spare (dedicated nodes of 2 cores, one rank each): the thread runs at once.
+        var spare = prediction(compute: 0.0015)
+        spare.sharedCores = 0
+        spare.coresPerNode = 2
+        #expect(try spare.point(overlap).exposedCommSeconds < 0.002)
+    }
+}
