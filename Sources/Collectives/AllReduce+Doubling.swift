@@ -4,14 +4,20 @@ import Support
 extension AllReduce {
     // MARK: Recursive doubling and halving-doubling
 
+    /// The largest power of two ≤ `p` (p ≥ 1): the ranks the doubling algorithms run on once a
+    /// non-power of two has folded the rest in.
+    public static func foldedRanks(_ p: Int) -> Int {
+        var p2 = 1
+        while p2 * 2 <= p { p2 *= 2 }
+        return p2
+    }
+
     /// Non-powers of two: the first 2·rem ranks pair up; the even one hands its buffer to the odd
     /// one and sits out until the result comes back. Returns the virtual rank among the p2 that
     /// take part (with p2, the largest power of two ≤ p, and rem = p − p2) to `body`.
     func fold(_ base: UnsafeMutablePointer<Float>, _ n: Int,
                       during body: (_ virtualRank: Int, _ p2: Int, _ rem: Int) throws -> Int) throws -> Int {
-        let p = transport.size, r = transport.rank
-        var p2 = 1
-        while p2 * 2 <= p { p2 *= 2 }
+        let p = transport.size, r = transport.rank, p2 = Self.foldedRanks(p)
         let rem = p - p2
         var sent = 0
         if r < 2 * rem && r % 2 == 0 {

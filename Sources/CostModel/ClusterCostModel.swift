@@ -164,9 +164,7 @@ public struct ClusterCostModel: Sendable, Equatable {
         let p = t.ranks
         guard p > 1 else { return 0 }
         let w = Double(wire.bytes) / 4, convert = wire == .f32 ? 0 : conversionSecondsPerByte[wire] ?? 0
-        var p2 = 1
-        while p2 * 2 <= p { p2 *= 2 }
-        let rem = p - p2
+        let p2 = AllReduce.foldedRanks(p), rem = p - p2
         func real(_ v: Int) -> Int { v < rem ? v * 2 + 1 : v + rem }
         func crosses(mask: Int) -> Bool {
             (0..<p2).contains { t.node(ofRank: real($0)) != t.node(ofRank: real($0 ^ mask)) }
@@ -209,10 +207,14 @@ public struct ClusterCostModel: Sendable, Equatable {
     /// 2q·n_w — a call of y bytes on the fit's p_f ranks moves 2(p_f−1)/p_f·y. On the fitted line
     /// this never exceeds the ring's own steps (p ≥ p_f); from the rows, it is their stream.
     public func streamSeconds(bytes nw: Double, topology t: Topology) -> Double {
-        guard t.ranks > 1, let level = t.nodes > 1 ? inter : intra, level.rows.count >= 2 else { return 0 }
+        guard t.ranks > 1, let level = pacingLevel(t), level.rows.count >= 2 else { return 0 }
         let perRank = 2 * nw * Double(t.ranks - 1) / Double(t.ranks), pf = Double(level.ranks)
         return level.fitSeconds(bytes: perRank * pf / (2 * (pf - 1)))
     }
+
+    /// The level whose fit paces a job on `topology` as a whole (its stream of bytes, its ranks'
+    /// CPU): inter once it spans nodes, else intra; nil if that level was not fitted.
+    public func pacingLevel(_ t: Topology) -> LevelCost? { t.nodes > 1 ? inter : intra }
 
     /// The ring's conversion to and from a 16-bit wire, 2q·n·c_w (0 for f32): CPU work, whatever
     /// the waits do.

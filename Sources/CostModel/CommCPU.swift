@@ -38,7 +38,7 @@ extension ClusterCostModel {
     /// where that level did not measure a share.
     public func cpuSeconds(_ t: Topology, bytes n: Double, wire: WireFormat, algorithm: AllReduceAlgorithm,
                            seconds c: Double) -> Double? {
-        guard let level = t.nodes > 1 ? inter : intra else { return nil }
+        guard let level = pacingLevel(t) else { return nil }
         let moved = Self.payloadsMoved(resolved(algorithm, bytes: n, ranks: t.ranks), ranks: t.ranks)
             / Self.payloadsMoved(.ring, ranks: level.ranks)
         return level.cpuSeconds(bytes: n * Double(wire.bytes) / 4, moved: moved, seconds: c)
@@ -49,9 +49,7 @@ extension ClusterCostModel {
     /// 2(1 − 1/p₂); the doubling algorithms' fold of a non-power of two two more.
     public static func payloadsMoved(_ algorithm: AllReduceAlgorithm, ranks p: Int) -> Double {
         guard p > 1 else { return 0 }
-        var p2 = 1
-        while p2 * 2 <= p { p2 *= 2 }
-        let fold = p > p2 ? 2.0 : 0
+        let p2 = AllReduce.foldedRanks(p), fold = p > p2 ? 2.0 : 0
         switch algorithm {
         case .ring, .auto: return 2 * Double(p - 1) / Double(p)
         case .recursiveDoubling: return Double(p2.trailingZeroBitCount) + fold
