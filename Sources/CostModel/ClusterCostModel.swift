@@ -99,7 +99,7 @@ public struct LevelCost: Sendable, Equatable {
 ///   ring             2(p−1) steps of n_w/p:  2(p−1)·α_L + 2q·n_w·β_L + q·n·γ + 2q·n·c_w
 ///                    (L: the slower of inter and intra as soon as N > 1 — the ring ordered by
 ///                    node has one link per node that leaves it, and every step uses every link;
-///                    intra on one node)
+///                    intra on one node; inter as the widest ring fitted not wider than p ran it)
 ///   rec. doubling    log2(p₂) steps of n_w, each at the level its partners are on
 ///                    (+2 steps of n_w between neighbours when p is not a power of two p₂)
 ///   halving-doubling log2(p₂) steps of n_w/2, n_w/4, … reducing, then the same sizes gathering
@@ -115,17 +115,28 @@ public struct LevelCost: Sendable, Equatable {
 public struct ClusterCostModel: Sendable, Equatable {
     /// Between ranks of one node; nil if not fitted.
     public var intra: LevelCost?
-    /// Between nodes; nil if not fitted.
+    /// Between nodes; nil if not fitted. Fitted on nodes of one rank each: a pair's exchange.
     public var inter: LevelCost?
+    /// The inter-node ring fitted on more ranks than `inter` (N nodes × k ranks, ordered by node,
+    /// so every step crosses nodes somewhere and the network paces it), ascending in ranks. A ring
+    /// is priced from the widest fit not wider than itself (`ringLevel`): a ring of 2 runs
+    /// differently from a ring of 4 on the same link (emulated hosts at 1 Gbit/s, 16 MB calls
+    /// after a 170 ms pause: 2 ranks, 8 MB pieces, 0.074–0.078 GB/s bus bandwidth; 4 ranks, 4 MB
+    /// pieces, 0.093–0.102 — the 2-rank fit priced the GPT's 4-rank rings 14–15 % too slow).
+    public var widerInter: [LevelCost]
     /// c_w: seconds per payload byte to encode to and decode from each 16-bit wire format.
     public var conversionSecondsPerByte: [WireFormat: Double]
     /// `auto` resolves as the trainer's all-reduce does (`AllReduce.Options`' thresholds).
     public var smallMessageBytes: Int
     public var largeMessageBytes: Int
 
-    public init(intra: LevelCost?, inter: LevelCost?, conversionSecondsPerByte: [WireFormat: Double] = [:],
+    public init(intra: LevelCost?, inter: LevelCost?, widerInter: [LevelCost] = [], conversionSecondsPerByte: [WireFormat: Double] = [:],
                 options: AllReduce.Options = AllReduce.Options()) {
-        self.intra = intra; self.inter = inter; self.conversionSecondsPerByte = conversionSecondsPerByte
+        self.intra = intra; self.conversionSecondsPerByte = conversionSecondsPerByte
+        // The narrowest inter-node fit prices a pair's exchange (a wider one where it is the only one).
+        let fits = ((inter.map { [$0] } ?? []) + widerInter).sorted { $0.ranks < $1.ranks }
+        self.inter = fits.first
+        self.widerInter = fits.filter { $0.ranks > fits[0].ranks }
         smallMessageBytes = options.smallMessageBytes; largeMessageBytes = options.largeMessageBytes
     }
 
@@ -183,7 +194,7 @@ public struct ClusterCostModel: Sendable, Equatable {
         switch resolved(algorithm, bytes: n, ranks: p) {
         case .ring, .auto:
             // 2(p−1) steps of n/p; half of them add their piece in.
-            let piece = n / Double(p), cost = try level(crossesNodes: t.nodes > 1, t)
+            let piece = n / Double(p), cost = try level(crossesNodes: t.nodes > 1, t, ring: true)
             let steps = 2 * Double(p - 1) * cost(piece * w, piece / 2)
             return max(steps, streamSeconds(bytes: n * w, topology: t)) + conversionSeconds(bytes: n, ranks: p, wire: wire)
         case .recursiveDoubling:
@@ -203,7 +214,7 @@ public struct ClusterCostModel: Sendable, Equatable {
     }
 
     /// The least a ring of `bytes` on the wire takes on `topology`: one call of the fit's own ring
-    /// (the level its links pay: inter once it spans nodes) that moves as many bytes per rank,
+    /// (the level its links pay: inter once it spans nodes, `pacingLevel`) that moves as many bytes per rank,
     /// 2q·n_w — a call of y bytes on the fit's p_f ranks moves 2(p_f−1)/p_f·y. On the fitted line
     /// this never exceeds the ring's own steps (p ≥ p_f); from the rows, it is their stream.
     public func streamSeconds(bytes nw: Double, topology t: Topology) -> Double {
@@ -213,8 +224,14 @@ public struct ClusterCostModel: Sendable, Equatable {
     }
 
     /// The level whose fit paces a job on `topology` as a whole (its stream of bytes, its ranks'
-    /// CPU): inter once it spans nodes, else intra; nil if that level was not fitted.
-    public func pacingLevel(_ t: Topology) -> LevelCost? { t.nodes > 1 ? inter : intra }
+    /// CPU): the inter-node ring once it spans nodes (`ringLevel`), else intra; nil if not fitted.
+    public func pacingLevel(_ t: Topology) -> LevelCost? { t.nodes > 1 ? ringLevel(ranks: t.ranks) : intra }
+
+    /// The inter-node fit a ring of `p` ranks is priced from: the widest not wider than it
+    /// (`widerInter`), else `inter`.
+    public func ringLevel(ranks p: Int) -> LevelCost? {
+        widerInter.last { $0.ranks <= p } ?? inter
+    }
 
     /// The ring's conversion to and from a 16-bit wire, 2q·n·c_w (0 for f32): CPU work, whatever
     /// the waits do.
@@ -224,13 +241,14 @@ public struct ClusterCostModel: Sendable, Equatable {
     }
 
     /// The cost of a step at the level it pays: inter if it crosses nodes (on a node with several
-    /// ranks, the slower of the two: some pairs of the step stay inside a node), else intra.
-    func level(crossesNodes: Bool, _ t: Topology) throws -> (Double, Double) -> Double {
+    /// ranks, the slower of the two: some pairs of the step stay inside a node), else intra. A
+    /// ring's steps at the inter level are its `ringLevel`'s; a pair's exchange, `inter`'s.
+    func level(crossesNodes: Bool, _ t: Topology, ring: Bool = false) throws -> (Double, Double) -> Double {
         if !crossesNodes {
             guard let intra else { throw MissingLevel(level: "intra", topology: t) }
             return intra.step
         }
-        guard let inter else { throw MissingLevel(level: "inter", topology: t) }
+        guard let inter = ring ? ringLevel(ranks: t.ranks) : self.inter else { throw MissingLevel(level: "inter", topology: t) }
         guard t.ranksPerNode > 1 else { return inter.step }
         guard let intra else { throw MissingLevel(level: "intra", topology: t) }
         return inter.slower(intra)
@@ -241,6 +259,7 @@ public struct ClusterCostModel: Sendable, Equatable {
     public func atLink(gbit: Double, fitLinkGbit: Double?) -> ClusterCostModel {
         var m = self
         m.inter = inter?.atLink(gbit: gbit, fitLinkGbit: fitLinkGbit)
+        m.widerInter = widerInter.map { $0.atLink(gbit: gbit, fitLinkGbit: fitLinkGbit) }
         return m
     }
 }

@@ -49,30 +49,34 @@ public enum PlanInputs {
     }
 
     /// The two levels from the fit files, at `linkGbit` if given — a level fitted more than once
-    /// stands as the median of its fits (`RingFitFile.median`) — and where fits were also given
-    /// with waits that sleep at once (`comm_spin_us` 0 with `comm_wait_us` > 0) beside fits whose
-    /// waits spun first, the levels from those (each level missing there taken from the others):
+    /// on as many ranks stands as the median of its fits (`RingFitFile.median`); the inter-node
+    /// level fitted on more ranks prices the rings of as many ranks and more
+    /// (`ClusterCostModel.widerInter`) — and where fits were also given with waits that sleep at
+    /// once (`comm_spin_us` 0 with `comm_wait_us` > 0) beside fits whose waits spun first, the
+    /// levels from those (each fit missing there taken from the others):
     /// `ScalingPrediction.networkWithoutSpin`, for machines with more ranks than cores.
     public static func networks(fits paths: [String], linkGbit: Double?, fitLinkGbit: Double?) throws
         -> (network: ClusterCostModel, withoutSpin: ClusterCostModel?) {
+        // Keyed "intra", and "inter" with its ranks ("inter 2", "inter 4"): the fits of a key combine.
         var spun: [String: [(path: String, file: RingFitFile)]] = [:], slept = spun
         for (i, path) in paths.enumerated() {
             guard !paths[..<i].contains(path) else { throw RunError.configuration("\(path): given to --fit twice; give each fit once") }
             let file = try RingFitFile.read(path: path)
-            guard let level = file.level else {
-                throw RunError.configuration("\(path): fitted on \(file.nodes!) nodes × \(file.ranks! / max(1, file.nodes!)) ranks, which mixes both levels; fit on one node (intra) and on nodes of one rank each (inter)")
-            }
-            if file.commSpinUs == 0 && (file.commWaitUs ?? 0) > 0 { slept[level, default: []].append((path, file)) }
-            else { spun[level, default: []].append((path, file)) }
+            let key = file.level == "intra" ? "intra" : "inter \(file.ranks ?? 2)"
+            if file.commSpinUs == 0 && (file.commWaitUs ?? 0) > 0 { slept[key, default: []].append((path, file)) }
+            else { spun[key, default: []].append((path, file)) }
         }
         let spinning = try spun.mapValues(RingFitFile.median), sleeping = try slept.mapValues(RingFitFile.median)
-        func levels(_ fits: [String: RingFitFile], else other: [String: RingFitFile] = [:]) throws -> ClusterCostModel? {
-            let intra = fits["intra"] ?? other["intra"], inter = fits["inter"] ?? other["inter"]
-            guard let any = inter ?? intra else { return nil }
-            let network = ClusterCostModel(intra: intra?.levelCost, inter: inter?.levelCost, conversionSecondsPerByte: any.conversion)
+        func levels(_ own: [String: RingFitFile], else other: [String: RingFitFile] = [:]) throws -> ClusterCostModel? {
+            let fits = own.merging(other) { mine, _ in mine }
+            let intra = fits["intra"]
+            let inter = fits.filter { $0.key.hasPrefix("inter ") }.map(\.value).sorted { ($0.ranks ?? 2) < ($1.ranks ?? 2) }
+            guard let any = inter.first ?? intra else { return nil }
+            let network = ClusterCostModel(intra: intra?.levelCost, inter: inter.first?.levelCost,
+                                           widerInter: inter.dropFirst().map(\.levelCost), conversionSecondsPerByte: any.conversion)
             guard let linkGbit else { return network }
-            guard let inter else { throw RunError.configuration("--link-gbit changes the inter-node level, and no --fit is one") }
-            return network.atLink(gbit: linkGbit, fitLinkGbit: fitLinkGbit ?? inter.linkGbit)
+            guard let first = inter.first else { throw RunError.configuration("--link-gbit changes the inter-node level, and no --fit is one") }
+            return network.atLink(gbit: linkGbit, fitLinkGbit: fitLinkGbit ?? first.linkGbit)
         }
         if spinning.isEmpty, let network = try levels(sleeping) { return (network, nil) }
         guard let network = try levels(spinning) else { throw RunError.configuration("--fit: give the bench-allreduce --fit file(s) of the levels to plan over") }

@@ -5,7 +5,8 @@ import Foundation
 /// The file `bench-allreduce --fit` writes and `predict --fit` / `plan --fit` read: the ring's
 /// fitted α, β, γ on `nodes` nodes of `ranks / nodes` ranks each, how well the straight line
 /// fitted, and the conversion cost of each 16-bit wire format on the machine it ran on.
-/// Fitted on one node it is the intra-node level; on N nodes of one rank, the inter-node level.
+/// Fitted on one node it is the intra-node level; on N nodes, the inter-node level (of a ring of
+/// its ranks; on nodes of one rank each, of a pair's exchange too).
 public struct RingFitFile: Codable {
     public var model = "t = 2(p-1)*alpha + 2((p-1)/p)*n*beta + ((p-1)/p)*n*gamma, n in bytes"
     public var ranks: Int?
@@ -104,12 +105,12 @@ public struct RingFitFile: Codable {
         Dictionary(uniqueKeysWithValues: (conversionSPerByte ?? [:]).compactMap { k, v in WireFormat(rawValue: k).map { ($0, v) } })
     }
 
-    /// Which level of the two-level model this fit describes: intra (one node), inter (N nodes of
-    /// one rank each), or nil (several nodes of several ranks: both levels at once, not separable).
-    public var level: String? {
-        guard let nodes, let ranks else { return "inter" }  // files from before nodes were recorded: one network
-        if nodes == 1 { return "intra" }
-        return ranks == nodes ? "inter" : nil
+    /// Which level of the two-level model this fit describes: intra (one node) or inter (N > 1
+    /// nodes: the ring ordered by node crosses nodes at every step, so the network paces it; on
+    /// nodes of one rank each, a pair's exchange too — `ClusterCostModel.widerInter`).
+    public var level: String {
+        guard let nodes else { return "inter" }  // files from before nodes were recorded: one network
+        return nodes == 1 ? "intra" : "inter"
     }
 
     /// The fit file at `path`; anything else is one line naming it.

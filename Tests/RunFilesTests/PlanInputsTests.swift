@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Collectives
 import CostModel
@@ -71,6 +72,40 @@ import CostModel
         ]
         for (b, message) in cases {
             #expect(throws: RunError.configuration(message + tail)) { try RingFitFile.median([("a", a), ("b", b)]) }
+        }
+    }
+}
+
+/// Fits of the inter-node level on 2 ranks (2 nodes × 1) and on 4 (2 nodes × 2) stand side by
+/// side — the narrower prices pairs, the wider the rings of 4 ranks and more — each set of waits
+/// on its own, a level missing from the slept fits taken from the spun ones.
+@Suite struct PlanNetworksTests {
+    @Test func aWiderInterNodeFitJoinsTheLevel() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ringwatt-networks-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func fit(_ name: String, nodes: Int, ranks: Int, alpha: Double, spin: Int) throws -> String {
+            let path = "\(dir)/\(name).json"
+            try """
+                {"alpha_s": \(alpha), "beta_s_per_byte": 8e-9, "gamma_s_per_byte": 0, "nodes": \(nodes), "ranks": \(ranks),
+                 "comm_wait_us": 50, "comm_spin_us": \(spin), "link_gbit": 1}
+                """.write(toFile: path, atomically: false, encoding: .utf8)
+            return path
+        }
+        let intra = try fit("intra", nodes: 1, ranks: 2, alpha: 1e-6, spin: 200)
+        let pair = try fit("pair", nodes: 2, ranks: 2, alpha: 1e-5, spin: 200)
+        let sleptPair = try fit("slept-pair", nodes: 2, ranks: 2, alpha: 3e-5, spin: 0)
+        let sleptFour = try fit("slept-four", nodes: 2, ranks: 4, alpha: 2e-5, spin: 0)
+        let (spun, slept) = try PlanInputs.networks(fits: [sleptFour, intra, pair, sleptPair], linkGbit: nil, fitLinkGbit: nil)
+        #expect(spun.inter?.line.alpha == 1e-5 && spun.widerInter.isEmpty && spun.intra?.line.alpha == 1e-6)
+        let withoutSpin = try #require(slept)
+        #expect(withoutSpin.inter?.line.alpha == 3e-5 && withoutSpin.inter?.ranks == 2)
+        #expect(withoutSpin.widerInter.map(\.line.alpha) == [2e-5] && withoutSpin.widerInter.map(\.ranks) == [4])
+        #expect(withoutSpin.intra?.line.alpha == 1e-6, "the slept fits have no intra level: the spun one's")
+        // Two fits of 4 ranks on different nodes do not repeat one experiment: one line.
+        let fourNodes = try fit("four-nodes", nodes: 4, ranks: 4, alpha: 2e-5, spin: 0)
+        #expect(throws: RunError.configuration("\(fourNodes): fitted on nodes × ranks 4×4, \(sleptFour) 2×4; fits of one level combine only when they repeat one experiment")) {
+            try PlanInputs.networks(fits: [intra, pair, sleptFour, fourNodes], linkGbit: nil, fitLinkGbit: nil)
         }
     }
 }
