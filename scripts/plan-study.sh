@@ -17,6 +17,9 @@
 # study takes each configuration's median over the passes.
 # Results in OUT/gG/ (passP/: runs, fits, plan.json, plan.txt; plan.json and plan.svg of the whole study); the summary in OUT/study.txt.
 # REUSE=1 keeps the runs and fits already in OUT (finished ones) and redoes only the plan and the comparison.
+# Run nothing else on the machine meanwhile, not even niced: with the kernel's autogroup on
+# (/proc/sys/kernel/sched_autogroup_enabled), nice ranks only within its own session, and a niced
+# build beside one study's 1 host × 2 ranks calibration doubled its compute.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
 MODEL="${MODEL:-gpt}"
