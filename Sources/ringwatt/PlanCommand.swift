@@ -88,7 +88,8 @@ struct PlanCommand: ParsableCommand {
         let unit = base.summary.sampleUnit ?? "sample"
         if tokens != nil && unit != "token" { throw ValidationError("--tokens: \(base.path) counts samples, not tokens; give --samples or --epochs") }
         if samples != nil && unit == "token" { throw ValidationError("--samples: \(base.path) is the language model, which counts tokens; give --tokens or --epochs") }
-        let networks = try PlanInputs.networks(fits: fit, linkGbit: linkGbit, fitLinkGbit: fitLinkGbit)
+        let networks = try PlanInputs.networks(fits: fit, linkGbit: linkGbit, fitLinkGbit: fitLinkGbit,
+                                               cores: sharedCores > 0 ? sharedCores : coresPerNode)
         var model = ScalingPrediction(calibration: base, network: networks.network,
                                       idleWatts: idleWatts, ranksPerNode: 1, sharedCores: sharedCores, commPower: commPower)
         model.computeByBatch = calibrations.byBatch.values.map(\.computeAtBatch)

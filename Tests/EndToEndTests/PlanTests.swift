@@ -19,6 +19,7 @@ import Testing
         var intra: String { dir + "/intra.json" }
         var inter: String { dir + "/inter.json" }
         var wide: String { dir + "/wide.json" }
+        var wideShared: String { dir + "/wide-shared.json" }
         var spunIntra: String { dir + "/spun-intra.json" }
         var spunInter: String { dir + "/spun-inter.json" }
         var sleptIntra: String { dir + "/slept-intra.json" }
@@ -41,6 +42,7 @@ import Testing
             try fit(intra, nodes: 1, ranks: 2, alpha: 2e-5, beta: 5e-10)
             try fit(inter, nodes: 2, ranks: 2, alpha: 1e-4, beta: 8e-9)
             try fit(wide, nodes: 2, ranks: 4, alpha: 3e-4, beta: 4e-9)
+            try fit(wideShared, nodes: 2, ranks: 4, alpha: 3e-4, beta: 4e-9, extra: #" "ranks_per_machine": 4,"#)
             // As bench-allreduce records how its waits ran: tested and slept, spinning first or not.
             let spun = #" "comm_wait_us": 50, "comm_spin_us": 200,"#, slept = #" "comm_wait_us": 50, "comm_spin_us": 0,"#
             try fit(spunIntra, nodes: 1, ranks: 2, alpha: 2e-5, beta: 5e-10, extra: spun)
@@ -158,6 +160,7 @@ import Testing
             (["plan", "--calibration", f.cal16, "--fit", f.inter, "--epochs", "1"], "needs the intra-node fit"),
             (["plan", "--calibration", f.cal16, "--fit", f.intra, "--epochs", "1"], "needs the inter-node fit"),
             (["plan", "--calibration", f.cal16, "--fit", f.wide, "--epochs", "1"], "needs the intra-node fit"),
+            (base + ["--fit", f.wideShared, "--epochs", "1", "--shared-cores", "2"], "ran 4 ranks on a machine of 2 cores, which times the scheduler"),
             (base + ["--fit", f.sleptInter, "--fit", f.sleptInter, "--epochs", "1"], "\(f.sleptInter): given to --fit twice; give each fit once"),
             (["plan", "--calibration", f.cal16, "--fit", f.sleptIntra, "--epochs", "1"], "needs the inter-node fit"),
             (["plan", "--calibration", f.cal16, "--fit", f.noMachine, "--epochs", "1"], "not a bench-allreduce --fit file"),

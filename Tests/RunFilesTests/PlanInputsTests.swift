@@ -84,11 +84,12 @@ import CostModel
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ringwatt-networks-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        // As the emulated cluster fits them: every host on one machine.
         func fit(_ name: String, nodes: Int, ranks: Int, alpha: Double, spin: Int) throws -> String {
             let path = "\(dir)/\(name).json"
             try """
                 {"alpha_s": \(alpha), "beta_s_per_byte": 8e-9, "gamma_s_per_byte": 0, "nodes": \(nodes), "ranks": \(ranks),
-                 "comm_wait_us": 50, "comm_spin_us": \(spin), "link_gbit": 1}
+                 "comm_wait_us": 50, "comm_spin_us": \(spin), "link_gbit": 1, "ranks_per_machine": \(ranks)}
                 """.write(toFile: path, atomically: false, encoding: .utf8)
             return path
         }
@@ -102,6 +103,13 @@ import CostModel
         #expect(withoutSpin.inter?.line.alpha == 3e-5 && withoutSpin.inter?.ranks == 2)
         #expect(withoutSpin.widerInter.map(\.line.alpha) == [2e-5] && withoutSpin.widerInter.map(\.ranks) == [4])
         #expect(withoutSpin.intra?.line.alpha == 1e-6, "the slept fits have no intra level: the spun one's")
+        // With 4 cores a machine, the 4 ranks had one each; with 2, the ring timed the scheduler: one line.
+        #expect(try PlanInputs.networks(fits: [intra, pair, sleptFour], linkGbit: nil, fitLinkGbit: nil, cores: 4).withoutSpin?.widerInter.count == 1)
+        #expect(throws: RunError.configuration("\(sleptFour): its ring ran 4 ranks on a machine of 2 cores, which times the scheduler, not the network; fit the inter-node ring of 4 ranks where each has a core")) {
+            try PlanInputs.networks(fits: [intra, pair, sleptFour], linkGbit: nil, fitLinkGbit: nil, cores: 2)
+        }
+        #expect(try PlanInputs.networks(fits: [intra, pair, sleptPair], linkGbit: nil, fitLinkGbit: nil, cores: 2).network.inter?.ranks == 2,
+                "2 hosts × 1 rank on 2 cores: a core each")
         // Two fits of 4 ranks on different nodes do not repeat one experiment: one line.
         let fourNodes = try fit("four-nodes", nodes: 4, ranks: 4, alpha: 2e-5, spin: 0)
         #expect(throws: RunError.configuration("\(fourNodes): fitted on nodes × ranks 4×4, \(sleptFour) 2×4; fits of one level combine only when they repeat one experiment")) {
