@@ -54,9 +54,9 @@ public enum PlanInputs {
     /// (`ClusterCostModel.widerInter`) — and where fits were also given with waits that sleep at
     /// once (`comm_spin_us` 0 with `comm_wait_us` > 0) beside fits whose waits spun first, the
     /// levels from those (each fit missing there taken from the others):
-    /// `ScalingPrediction.networkWithoutSpin`, for machines with more ranks than cores. A ring
-    /// fitted on nodes of several ranks with more ranks than `cores` (0: unknown) on a machine is
-    /// refused: it times the scheduler, not the network (2 emulated hosts × 2 ranks on 2 cores:
+    /// `ScalingPrediction.networkWithoutSpin`, for machines with more ranks than cores. An
+    /// inter-node ring wider than a pair fitted with more ranks than `cores` (0: unknown) on a machine
+    /// is refused: it times the scheduler, not the network (2 emulated hosts × 2 ranks on 2 cores:
     /// a 4 kB ring 4.6 ms, against 0.42 ms on 2 hosts × 1; the MLP priced 20–140 % too slow).
     public static func networks(fits paths: [String], linkGbit: Double?, fitLinkGbit: Double?, cores: Int = 0) throws
         -> (network: ClusterCostModel, withoutSpin: ClusterCostModel?) {
@@ -66,8 +66,7 @@ public enum PlanInputs {
             guard !paths[..<i].contains(path) else { throw RunError.configuration("\(path): given to --fit twice; give each fit once") }
             let file = try RingFitFile.read(path: path)
             let key = file.level == "intra" ? "intra" : "inter \(file.ranks ?? 2)"
-            if file.level == "inter", let ranks = file.ranks, let nodes = file.nodes, ranks > nodes, cores > 0,
-               let onOne = file.ranksPerMachine, onOne > cores {
+            if file.level == "inter", let ranks = file.ranks, ranks > 2, cores > 0, let onOne = file.ranksPerMachine, onOne > cores {
                 throw RunError.configuration("\(path): its ring ran \(onOne) ranks on a machine of \(cores) cores, which times the scheduler, not the network; fit the inter-node ring of \(ranks) ranks where each has a core")
             }
             if file.commSpinUs == 0 && (file.commWaitUs ?? 0) > 0 { slept[key, default: []].append((path, file)) }

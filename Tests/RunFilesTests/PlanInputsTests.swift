@@ -110,8 +110,12 @@ import CostModel
         }
         #expect(try PlanInputs.networks(fits: [intra, pair, sleptPair], linkGbit: nil, fitLinkGbit: nil, cores: 2).network.inter?.ranks == 2,
                 "2 hosts × 1 rank on 2 cores: a core each")
-        // Two fits of 4 ranks on different nodes do not repeat one experiment: one line.
+        // 4 emulated hosts of one rank on the same 2 cores: as refused.
         let fourNodes = try fit("four-nodes", nodes: 4, ranks: 4, alpha: 2e-5, spin: 0)
+        #expect(throws: RunError.configuration("\(fourNodes): its ring ran 4 ranks on a machine of 2 cores, which times the scheduler, not the network; fit the inter-node ring of 4 ranks where each has a core")) {
+            try PlanInputs.networks(fits: [intra, pair, fourNodes], linkGbit: nil, fitLinkGbit: nil, cores: 2)
+        }
+        // Two fits of 4 ranks on different nodes do not repeat one experiment: one line.
         #expect(throws: RunError.configuration("\(fourNodes): fitted on nodes × ranks 4×4, \(sleptFour) 2×4; fits of one level combine only when they repeat one experiment")) {
             try PlanInputs.networks(fits: [intra, pair, sleptFour, fourNodes], linkGbit: nil, fitLinkGbit: nil)
         }
