@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks `ringwatt plan` against measurement, in one command (root: the emulated cluster).
 # At each link rate: calibrate on 1 host × 1 rank and on 1 host × 2 ranks (how much ranks sharing
-# the machine slow each other), fit the all-reduce on 1 host × 2 ranks (intra-node) and on 2 hosts ×
+# the machine slow each other; and, overlap on, what the communication thread costs them), fit the all-reduce on 1 host × 2 ranks (intra-node) and on 2 hosts ×
 # 1 rank (inter-node) — twice: with the waits auto gives 2 ranks on 2 cores (they spin first), and
 # with waits that sleep at once (--comm-spin-us 0: how auto runs 4 ranks on the 2 cores, which plan
 # prices with these) — with each call after the pause the
@@ -47,6 +47,10 @@ for pass in $(seq 1 "$REPEATS"); do
     # overlap off, at the same batch per rank.
     have "$run/cal-1x2/summary.json" || bash "$EMU" run 1 2 --link-gbit "$gbit" -- "${TRAIN[@]}" --overlap off --bucket-mb 1000 \
       --out "$run/cal-1x2" --overwrite >&2
+    # What the communication thread costs compute on a machine whose cores all compute (plan's
+    # overlap calibration): the same, overlap on, the trainer's buckets.
+    have "$run/cal-1x2-overlap/summary.json" || bash "$EMU" run 1 2 --link-gbit "$gbit" -- "${TRAIN[@]}" --overlap on \
+      --out "$run/cal-1x2-overlap" --overwrite >&2
     # The fits (every pass its own) time each call after the pause training leaves the network between all-reduces:
     # the first calibration's median compute per training iteration (the link after an idle
     # pause, not in a stream: an emulated link's token bucket answers the two differently).
@@ -80,7 +84,7 @@ done
 # level (a fit's row at one size differed between passes by 2–10× on this shared machine;
 # planned from its own pass's fits, 2 hosts × 2 ranks with overlap at 10 Gbit/s came out 25–45 %
 # too slow, the median of five passes).
-CALIBRATIONS=(); for c in "$OUT"/g*/pass*/1x1 "$OUT"/g*/pass*/cal-1x2; do CALIBRATIONS+=(--calibration "$c"); done
+CALIBRATIONS=(); for c in "$OUT"/g*/pass*/1x1 "$OUT"/g*/pass*/cal-1x2 "$OUT"/g*/pass*/cal-1x2-overlap; do CALIBRATIONS+=(--calibration "$c"); done
 GRID=(--shared-cores "$(nproc)" --max-nodes 4 --ranks-per-node 1,2 --wire f32,bf16 --overlap off,on --bucket-mb auto,whole --epochs 1)
 for gbit in $LINKS; do
   dir="$OUT/g$gbit"

@@ -23,7 +23,44 @@ public struct SharedMachineCalibration: Sendable, Equatable {
     }
 }
 
+/// A calibration on one node with k ranks and overlap on (the trainer's buckets), beside the
+/// overlap-off one at k: what the communication thread costs compute on a machine whose cores all
+/// compute, measured rather than derived. Beyond its own CPU the thread costs compute its cache and
+/// a switch each time it wakes (the MLP on a Zen 1 guest: 1.4–8× the thread's all-reduce time), a
+/// property of the CPU and the scheduler:
+///
+///   δ = (t_compute(k ranks, overlap on) − t_compute(k ranks, overlap off)) / buckets   (per bucket, ≥ 0)
+///
+/// A machine of r ≥ k ranks, its cores all computing (r ≥ C, and k ≥ C), is priced at the
+/// calibration with the most ranks ≤ r: compute stretches by buckets · δ · max(1, r/C) / max(1, k/C)
+/// (the thread's cost time-sliced as compute is).
+public struct OverlapCalibration: Sendable, Equatable {
+    public var ranks: Int
+    /// Per rank, the median training iteration's compute (its slowest rank's), overlap on.
+    public var computeSeconds: Double
+    /// Buckets it all-reduced a step.
+    public var buckets: Int
+
+    public init(ranks: Int, computeSeconds: Double, buckets: Int) {
+        self.ranks = ranks; self.computeSeconds = computeSeconds; self.buckets = buckets
+    }
+}
+
 extension ScalingPrediction {
+    /// What the communication thread costs each rank's compute a step (`OverlapCalibration`) on a
+    /// machine of `ranks` ranks reducing `buckets` buckets, and the calibration's ranks; nil where
+    /// none applies (spare cores, cores unknown, no calibration at or below `ranks`).
+    public func threadCost(ranksPerMachine ranks: Int, buckets: Int) -> (seconds: Double, measuredAtRanks: Int)? {
+        let cores = machineCores
+        guard cores > 0, ranks >= cores else { return nil }
+        let candidates = overlapMachine.filter { $0.ranks >= cores && $0.ranks <= ranks && $0.buckets > 0 }
+        guard let c = candidates.max(by: { $0.ranks < $1.ranks }),
+              let off = sharedMachine.first(where: { $0.ranks == c.ranks }) else { return nil }
+        let perBucket = max(0, c.computeSeconds - off.computeSeconds) / Double(c.buckets)
+        let slicing = max(1, Double(ranks) / Double(cores)) / max(1, Double(c.ranks) / Double(cores))
+        return (Double(buckets) * perBucket * slicing, c.ranks)
+    }
+
     /// How much slower than one rank alone each of `ranks` busy ranks on one machine computes
     /// (and does the rest of its step), beyond time-slicing; and the ranks it was measured at.
     public struct Contention: Sendable, Equatable {

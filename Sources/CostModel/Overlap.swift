@@ -18,6 +18,13 @@
 /// all-reduces' and the 16-bit wire's conversion) exceeds the rank's compute, nothing is hidden:
 /// the MLP's 0.5 ms backward against ~1.5 ms of spinning all-reduces (a timeline showed its buckets
 /// starting when backward ended), not the GPT's 170 ms against tens of ms.
+///
+/// Where a calibration measured what the thread costs compute (`OverlapCalibration`: on a Zen 1
+/// guest the MLP's thread took 2.3 ms a step from a 2.1 ms compute, far beyond its all-reduces'
+/// CPU), that cost t_h replaces the derivation: compute stretches by t_h, and the schedule's hiding
+/// is taken in the share h = max(0, 1 − t_h / (β_b · t_c)) — all of it where the thread costs
+/// backward little (the GPT), none where it costs as long as backward lasts: there the MLP's
+/// buckets hid 0.3–2.2 ms of 1.3–15 ms (2 emulated hosts × 1 rank at 1 Gbit/s: 0.3 of 6.4 ms).
 extension ScalingPrediction {
     /// Compute's wall time and the exposed communication of an overlapped step: `compute` the
     /// compute's wall time (`stretch` × its CPU time), `threadCPU` the communication thread's CPU
@@ -27,6 +34,12 @@ extension ScalingPrediction {
         let cores = Double(machineCores), commSeconds = comms.reduce(0, +)
         let exposed = exposedWithOverlap(comms, buckets: buckets, compute: compute)
         guard cores > 0, commSeconds > 0 else { return (compute, exposed) }
+        if let measured = threadCost(ranksPerMachine: Int(r), buckets: buckets.count) {
+            let stretched = compute + measured.seconds
+            let hides = max(0, 1 - measured.seconds / (backwardFraction * compute))
+            let scheduled = exposedWithOverlap(comms, buckets: buckets, compute: stretched)
+            return (stretched, commSeconds - hides * (commSeconds - scheduled))
+        }
         if r >= cores && threadCPU > compute / stretch { return (compute, commSeconds) }  // owed no core
         let hidden = max(0, commSeconds - exposed) / commSeconds
         let spare = max(0, cores - r) * compute * backwardFraction

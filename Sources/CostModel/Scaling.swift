@@ -132,6 +132,9 @@ public struct ScalingPrediction: Sendable, Equatable {
     /// Calibrations on one node with more than one rank, at the calibration's batch per rank:
     /// how much ranks that share a machine slow each other (`contention(ranksPerMachine:)`).
     public var sharedMachine: [SharedMachineCalibration] = []
+    /// Calibrations on one node with more than one rank and overlap on, each beside an
+    /// overlap-off one at its ranks: what the communication thread costs compute (`threadCost`).
+    public var overlapMachine: [OverlapCalibration] = []
 
     public struct ComputeAtBatch: Sendable, Equatable {
         public var batch: Double

@@ -91,11 +91,13 @@ public enum PlanInputs {
 
     /// The calibration runs, one model, on one node: the first 1-rank run; per batch size the
     /// median 1-rank run of those at it (a noisy machine calibrated more than once); and per rank
-    /// count above one — at the first run's batch per rank, overlap off — the median run of those.
+    /// count above one — at the first run's batch per rank — the median run of those with overlap
+    /// off (`byRanks`) and with it on (`overlapByRanks`, each beside an overlap-off one at its ranks).
     public struct Calibrations {
         public var base: RunOnDisk
         public var byBatch: [Double: RunOnDisk]
         public var byRanks: [Int: RunOnDisk]
+        public var overlapByRanks: [Int: RunOnDisk] = [:]
     }
 
     public static func calibrations(_ paths: [String]) throws -> Calibrations {
@@ -117,8 +119,18 @@ public enum PlanInputs {
         }
         let single = runs.filter { $0.ranks == 1 }
         let byBatch = Dictionary(grouping: single) { $0.computeAtBatch.batch }.mapValues(median)
-        let byRanks = Dictionary(grouping: runs.filter { $0.ranks > 1 }) { $0.ranks }.mapValues(median)
-        return Calibrations(base: byBatch[first.computeAtBatch.batch]!, byBatch: byBatch, byRanks: byRanks)
+        let byRanks = Dictionary(grouping: runs.filter { $0.ranks > 1 && !$0.summary.overlap }) { $0.ranks }.mapValues(median)
+        let overlapped = runs.filter { $0.ranks > 1 && $0.summary.overlap }
+        for run in overlapped {
+            guard byRanks[run.ranks] != nil else {
+                throw RunError.configuration("\(run.path) ran \(run.ranks) ranks with overlap on; give a calibration of \(run.ranks) ranks with --overlap off beside it (what the communication thread costs is the difference)")
+            }
+            guard run.summary.commBucketsBytes.count > 1 else {
+                throw RunError.configuration("\(run.path) ran overlap on with one bucket, which nothing overlaps; calibrate with the trainer's buckets (leave --bucket-mb out)")
+            }
+        }
+        return Calibrations(base: byBatch[first.computeAtBatch.batch]!, byBatch: byBatch, byRanks: byRanks,
+                            overlapByRanks: Dictionary(grouping: overlapped) { $0.ranks }.mapValues(median))
     }
 }
 
@@ -133,6 +145,11 @@ public enum PlanText {
             let c = model.contention(ranksPerMachine: k)
             lines.append(String(format: "contention: %d ranks on one machine compute %.3f× and run the rest of a step %.3f× as long as one alone, beyond time-slicing (machines with %d or more ranks priced so)",
                                 k, c.compute, c.other, k))
+        }
+        for k in model.overlapMachine.map(\.ranks).sorted() {
+            let cost = model.threadCost(ranksPerMachine: k, buckets: 1)
+            lines.append(cost.map { String(format: "overlap: on %d ranks sharing a machine the communication thread costs each rank's compute %.1f µs a bucket (machines whose cores all compute, %d ranks or more, priced so)", k, 1e6 * $0.seconds, k) }
+                         ?? "note: the overlap calibration on \(k) ranks is unused: it had spare cores, or the cores per machine are unknown (--cores-per-node, --shared-cores)")
         }
         if model.networkWithoutSpin != nil {
             let cores = model.machineCores

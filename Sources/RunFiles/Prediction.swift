@@ -11,9 +11,6 @@ extension RunOnDisk {
         let cal = try RunOnDisk(path: path)
         if oneNode {
             guard cal.nodes == 1 else { throw RunError.runDirectory("\(path): a calibration must be a 1-node run (it has \(cal.nodes))") }
-            guard cal.ranks == 1 || !cal.summary.overlap else {
-                throw RunError.runDirectory("\(path): a calibration on \(cal.ranks) ranks must run with --overlap off (its compute time would carry the communication thread)")
-            }
         } else {
             guard cal.ranks == 1 else { throw RunError.runDirectory("\(path): a calibration must be a 1-rank run (it has \(cal.ranks))") }
         }

@@ -94,6 +94,9 @@ struct PlanCommand: ParsableCommand {
                                       idleWatts: idleWatts, ranksPerNode: 1, sharedCores: sharedCores, commPower: commPower)
         model.computeByBatch = calibrations.byBatch.values.map(\.computeAtBatch)
         model.sharedMachine = calibrations.byRanks.values.map(\.sharedMachineCalibration)
+        model.overlapMachine = calibrations.overlapByRanks.values.map {
+            OverlapCalibration(ranks: $0.ranks, computeSeconds: $0.sharedMachineCalibration.computeSeconds, buckets: $0.summary.commBucketsBytes.count)
+        }
         model.coresPerNode = coresPerNode
         model.networkWithoutSpin = networks.withoutSpin
         let configurations = try grid(algorithm: base.summary.config.algorithm)
