@@ -74,7 +74,10 @@ public struct JobConfiguration: Sendable, Equatable, Hashable {
 ///               start_i = max(ready_i, end_(i−1)); exposed = max(0, end_last − t_c). On a machine
 ///               whose cores all compute, nothing is hidden (exposed = Σ c_i, t_c unstretched) when
 ///               the thread's CPU a step exceeds the rank's compute: the scheduler owes it no core
-///               (`Overlap.swift`).
+///               (`Overlap.swift`). Where an overlap calibration measured what the thread costs
+///               compute there (`OverlapCalibration`), that cost t_h replaces the derivation:
+///               t_c = s·κ_c·t_compute + t_h, and the schedule's hiding counts in the share
+///               max(0, 1 − t_h / (β_b·s·κ_c·t_compute)).
 ///               t_iter = t_c + s·κ_o·t_other + exposed
 ///   P_busy    = M · P_idle + p · (P_1 − P_idle) / s
 ///   P_comm    = M · P_idle + min(p · u, cores) · (P_1 − P_idle): u = Σ cpu_i / Σ c_i, cpu_i the CPU

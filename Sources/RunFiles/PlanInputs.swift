@@ -58,6 +58,7 @@ public enum PlanInputs {
     /// inter-node ring wider than a pair fitted with more ranks than `cores` (0: unknown) on a machine
     /// is refused: it times the scheduler, not the network (2 emulated hosts × 2 ranks on 2 cores:
     /// a 4 kB ring 4.6 ms, against 0.42 ms on 2 hosts × 1; the MLP priced 20–140 % too slow).
+    /// Inter-node rings of different widths fitted at different link rates are refused.
     public static func networks(fits paths: [String], linkGbit: Double?, fitLinkGbit: Double?, cores: Int = 0) throws
         -> (network: ClusterCostModel, withoutSpin: ClusterCostModel?) {
         // Keyed "intra", and "inter" with its ranks ("inter 2", "inter 4"): the fits of a key combine.
@@ -78,6 +79,10 @@ public enum PlanInputs {
             let intra = fits["intra"]
             let inter = fits.filter { $0.key.hasPrefix("inter ") }.map(\.value).sorted { ($0.ranks ?? 2) < ($1.ranks ?? 2) }
             guard let any = inter.first ?? intra else { return nil }
+            if let narrow = inter.first, let odd = inter.first(where: { $0.linkGbit != narrow.linkGbit }) {
+                func rate(_ f: RingFitFile) -> String { f.linkGbit.map { String(format: "%g Gbit/s", $0) } ?? "an unknown rate" }
+                throw RunError.configuration("--fit: the inter-node ring of \(narrow.ranks ?? 2) ranks was fitted at \(rate(narrow)), the one of \(odd.ranks ?? 2) at \(rate(odd)); fit every width on one link (--link-gbit rescales them together)")
+            }
             let network = ClusterCostModel(intra: intra?.levelCost, inter: inter.first?.levelCost,
                                            widerInter: inter.dropFirst().map(\.levelCost), conversionSecondsPerByte: any.conversion)
             guard let linkGbit else { return network }
@@ -151,8 +156,12 @@ public enum PlanText {
             lines.append(cost.map { String(format: "overlap: on %d ranks sharing a machine the communication thread costs each rank's compute %.1f µs a bucket (machines whose cores all compute, %d ranks or more, priced so)", k, 1e6 * $0.seconds, k) }
                          ?? "note: the overlap calibration on \(k) ranks is unused: it had spare cores, or the cores per machine are unknown (--cores-per-node, --shared-cores)")
         }
+        let cores = model.machineCores
+        if model.overlapMachine.isEmpty, cores > 0,
+           plan.rows.contains(where: { $0.configuration.overlap && $0.point.ranksPerMachine(sharedCores: model.sharedCores) >= cores }) {
+            lines.append("note: no calibration with overlap on: on machines whose cores all compute, what the communication thread costs compute is derived from its CPU, not measured")
+        }
         if model.networkWithoutSpin != nil {
-            let cores = model.machineCores
             lines.append(cores > 0 ? "waits: machines with more ranks than their \(cores) cores are priced at the fits whose waits did not spin (as the trainer's --comm-spin-us auto runs them)"
                                    : "note: fits without spinning waits unused: the cores per machine are unknown (--cores-per-node, --shared-cores)")
         }

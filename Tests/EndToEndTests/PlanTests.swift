@@ -185,7 +185,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let f = try Fixture()
         defer { try? FileManager.default.removeItem(atPath: f.dir) }
-        for (name, extra) in [("pair", ["--overlap", "off"]), ("overlapped", ["--overlap", "on"]), ("pair32", ["--overlap", "off", "--batch-size", "32"])] {
+        for (name, extra) in [("pair", ["--overlap", "off"]), ("overlapped", ["--overlap", "on"]), ("pair32", ["--overlap", "off", "--batch-size", "32"]),
+                              ("overlapped2", ["--overlap", "on", "--bucket-mb", "0.0002"])] {
             let r = try Harness.mpirun(2, ["train"] + Self.mlp + ["--batch-size", "16"] + extra + ["--out", dir + "/" + name])
             #expect(r.status == 0, "\(r.all)")
         }
@@ -208,7 +209,25 @@ import Testing
         let spread = try row("2×1 f32 1 bucket")
         #expect(spread["contention_ranks"]?.double == 1 && spread["contention_compute"]?.double == 1)
 
-        // A 2-node run, overlap on, another batch per rank, no 1-rank run: one line each.
+        // With overlap on beside it, a machine whose 2 cores both compute is priced at what the
+        // thread cost the overlapped run's compute: the 1×2 overlap row computes as that run did
+        // (its buckets are the row's), and the rest of its step is the pair's.
+        let overlapJSON = dir + "/overlap-plan.json"
+        let o = try Harness.ringwatt(["plan", "--calibration", f.cal16, "--calibration", dir + "/pair", "--calibration", dir + "/overlapped2",
+                                      "--fit", f.intra, "--fit", f.inter, "--epochs", "3", "--max-nodes", "1", "--wire", "f32",
+                                      "--overlap", "on", "--bucket-mb", "0.0002", "--shared-cores", "2", "--json", overlapJSON])
+        #expect(o.status == 0 && o.stdout.contains("overlap: on 2 ranks sharing a machine the communication thread costs each rank's compute"), "\(o.all)")
+        let overlapped = try Harness.lines(dir + "/overlapped2/iterations.jsonl").filter { $0["eval_s"]?.double == 0 && ($0["samples"]?.double ?? 0) > 0 }
+        let onCompute = overlapped.map { $0["compute_max_s"]!.double! }.sorted()[overlapped.count / 2]
+        let hidden = try #require(try Harness.json(overlapJSON)["rows"]!.array!.first { $0["configuration"]?.string == "1×2 f32 overlap 0.2 kB" })
+        let rest = hidden["t_iter_s"]!.double! - hidden["comm_exposed_s"]!.double!
+        let expectedRest = compute + max(0, onCompute - compute) + other
+        #expect(abs(rest - expectedRest) < 1e-9 * expectedRest, "\(hidden)")
+        let derived = try Harness.ringwatt(["plan", "--calibration", f.cal16, "--calibration", dir + "/pair", "--fit", f.intra, "--fit", f.inter,
+                                            "--epochs", "3", "--max-nodes", "1", "--overlap", "on", "--bucket-mb", "0.0002", "--shared-cores", "2"])
+        #expect(derived.status == 0 && derived.stdout.contains("note: no calibration with overlap on"), "\(derived.all)")
+
+        // A 2-node run, overlap on without its overlap-off pair, one bucket overlapped, another batch per rank, no 1-rank run: one line each.
         let twoNodes = dir + "/two-nodes"
         try FileManager.default.copyItem(atPath: dir + "/pair", toPath: twoNodes)
         let summary = try String(contentsOfFile: twoNodes + "/summary.json", encoding: .utf8)
@@ -216,7 +235,8 @@ import Testing
         let base = ["plan", "--fit", f.intra, "--fit", f.inter, "--epochs", "1", "--calibration", f.cal16, "--calibration"]
         let cases: [([String], String)] = [
             (base + [twoNodes], "a calibration must be a 1-node run (it has 2)"),
-            (base + [dir + "/overlapped"], "must run with --overlap off"),
+            (base + [dir + "/overlapped2"], "with --overlap off beside it"),
+            (base + [dir + "/pair", "--calibration", dir + "/overlapped"], "overlap on with one bucket"),
             (base + [dir + "/pair32"], "calibrate more ranks on a node at the batch of"),
             (["plan", "--fit", f.intra, "--fit", f.inter, "--epochs", "1", "--calibration", dir + "/pair"], "give at least one 1-node, 1-rank run"),
         ]

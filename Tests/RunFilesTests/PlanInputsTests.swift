@@ -85,11 +85,11 @@ import CostModel
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // As the emulated cluster fits them: every host on one machine.
-        func fit(_ name: String, nodes: Int, ranks: Int, alpha: Double, spin: Int) throws -> String {
+        func fit(_ name: String, nodes: Int, ranks: Int, alpha: Double, spin: Int, link: Double = 1) throws -> String {
             let path = "\(dir)/\(name).json"
             try """
                 {"alpha_s": \(alpha), "beta_s_per_byte": 8e-9, "gamma_s_per_byte": 0, "nodes": \(nodes), "ranks": \(ranks),
-                 "comm_wait_us": 50, "comm_spin_us": \(spin), "link_gbit": 1, "ranks_per_machine": \(ranks)}
+                 "comm_wait_us": 50, "comm_spin_us": \(spin), "link_gbit": \(link), "ranks_per_machine": \(ranks)}
                 """.write(toFile: path, atomically: false, encoding: .utf8)
             return path
         }
@@ -118,6 +118,11 @@ import CostModel
         // Two fits of 4 ranks on different nodes do not repeat one experiment: one line.
         #expect(throws: RunError.configuration("\(fourNodes): fitted on nodes × ranks 4×4, \(sleptFour) 2×4; fits of one level combine only when they repeat one experiment")) {
             try PlanInputs.networks(fits: [intra, pair, sleptFour, fourNodes], linkGbit: nil, fitLinkGbit: nil)
+        }
+        // Widths fitted on different links: --link-gbit would rescale both from the pair's rate. One line.
+        let fastFour = try fit("fast-four", nodes: 2, ranks: 4, alpha: 2e-5, spin: 0, link: 10)
+        #expect(throws: RunError.configuration("--fit: the inter-node ring of 2 ranks was fitted at 1 Gbit/s, the one of 4 at 10 Gbit/s; fit every width on one link (--link-gbit rescales them together)")) {
+            try PlanInputs.networks(fits: [intra, sleptPair, fastFour], linkGbit: nil, fitLinkGbit: nil, cores: 4)
         }
     }
 }
