@@ -68,6 +68,6 @@ let package = Package(
         .testTarget(name: "RunFilesTests", dependencies: ["RunFiles", "Accounting", "Model", "Trainer"]),
         // The trainer in-process, on threads-as-ranks, against fixture counters.
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "RunFiles", "Accounting", "Collectives", "Energy", "Fixtures"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Trainer", "RunFiles", "Accounting", "Fixtures"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Trainer", "RunFiles", "Accounting", "Fixtures", "Support"]),
     ]
 )
