@@ -20,7 +20,7 @@
 /// starting when backward ended), not the GPT's 170 ms against tens of ms.
 ///
 /// Where a calibration measured what the thread costs compute (`OverlapCalibration`: on a Zen 1
-/// guest the MLP's thread took 2.3 ms a step from a 2.1 ms compute, far beyond its all-reduces'
+/// guest the MLP's thread took 2.0 ms a step from a 2.2 ms compute, far beyond its all-reduces'
 /// CPU), that cost t_h replaces the derivation: compute stretches by t_h, and the schedule's hiding
 /// is taken in the share h = max(0, 1 − t_h / (β_b · t_c)) — all of it where the thread costs
 /// backward little (the GPT), none where it costs as long as backward lasts: there the MLP's
