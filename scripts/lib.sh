@@ -19,12 +19,13 @@ ensure_debs() {
 }
 
 # The studies' workload (sourced by plan-study.sh and comm-spin-study.sh): for MODEL (gpt or mlp)
-# sets TRAIN (the training arguments), STEPS unless given, and FIT (bench-allreduce's sizes and
+# sets TRAIN (the training arguments; BATCH, the batch per rank, unless given: 8 sequences, 64 images),
+# STEPS unless given, and FIT (bench-allreduce's sizes and
 # calls for a fit covering the model's gradient).   study_model WHO
 study_model() {
   case "${MODEL:-}" in
-    gpt) STEPS="${STEPS:-20}"; TRAIN=(--model gpt --batch-size 8 --eval-windows 32); FIT=(--min-bytes 65536 --max-bytes 16777216 --iters 5);;
-    mlp) STEPS="${STEPS:-300}"; TRAIN=(--batch-size 64); FIT=(--min-bytes 4096 --max-bytes 4194304 --iters 10);;
+    gpt) STEPS="${STEPS:-20}"; TRAIN=(--model gpt --batch-size "${BATCH:-8}" --eval-windows 32); FIT=(--min-bytes 65536 --max-bytes 16777216 --iters 5);;
+    mlp) STEPS="${STEPS:-300}"; TRAIN=(--batch-size "${BATCH:-64}"); FIT=(--min-bytes 4096 --max-bytes 4194304 --iters 10);;
     *) echo "$1: MODEL must be gpt or mlp" >&2; exit 2;;
   esac
 }

@@ -12,6 +12,7 @@
 # the rank correlation of predicted and measured energy, and the regret of the plan's pick.
 #   MODEL=gpt STEPS=20 LINKS="1 10" bash scripts/plan-study.sh [OUT]
 #   MODEL=mlp STEPS=300 LINKS="1" bash scripts/plan-study.sh [OUT]
+#   MODEL=gpt BATCH=2 STEPS=40 …   (BATCH: the batch per rank, scripts/lib.sh)
 # REPEATS passes (default 3) each calibrate, fit and measure every configuration once; each pass
 # is compared with the plan from the study's calibrations and fits (the median of each), and the
 # study takes each configuration's median over the passes.

@@ -2,7 +2,7 @@
 """The summary of scripts/plan-study.sh, from each pass's OUT/gG/passP/plan.json that
 `ringwatt plan --measured` wrote (the pass's runs against the plan from the pass's own calibration):
 per configuration the median over passes of predicted and measured time per training iteration
-and energy per sample or token, and of the errors; the worst errors, the Spearman rank correlation of predicted and
+and energy per sample or token, and the errors of those medians (the figures shown, not a middle of the passes' errors); the worst errors, the Spearman rank correlation of predicted and
 measured energy, and the regret of the plan's pick — the measured energy of the configuration the
 plan ranks cheapest among those measured over the least measured energy — with no deadline and
 with a deadline of the 1×1 run's measured time per sample (the configurations that train at least
@@ -55,8 +55,8 @@ def study(paths):
         batch = row["batch_per_rank"] * row["nodes"] * row["ranks_per_node"]
         t_pred, t_meas = median([m["t_iter_predicted_s"] for m in ms]), median([m["t_iter_measured_s"] for m in ms])
         j_pred, j_meas = median([m["j_per_sample_predicted"] for m in ms]), median(j)
-        out.append(dict(label=label, t_pred=t_pred, t_meas=t_meas, et=median([m["t_iter_error"] for m in ms]), j_pred=j_pred,
-                        j_meas=j_meas, ee=median([m["energy_error"] for m in ms]), s_pred=t_pred / batch, s_meas=t_meas / batch,
+        out.append(dict(label=label, t_pred=t_pred, t_meas=t_meas, et=t_pred / t_meas - 1, j_pred=j_pred,
+                        j_meas=j_meas, ee=j_pred / j_meas - 1, s_pred=t_pred / batch, s_meas=t_meas / batch,
                         repeats=len(ms), spread=(max(j) - min(j)) / j_meas,
                         halves=[(median([m["t_iter_measured_s"] for m in half]), median([m["j_per_sample_measured"] for m in half]))
                                 for half in ([m for m in ms if m["pass_index"] % 2 == 0], [m for m in ms if m["pass_index"] % 2 == 1])

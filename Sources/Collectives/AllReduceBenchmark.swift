@@ -94,7 +94,7 @@ public struct AllReduceBenchmark {
     private func warmUp(_ candidate: Candidate, _ pristine: [Float], _ buffer: inout [Float], calls: Int) throws -> Double {
         var times: [Double] = []
         for _ in 0..<calls {
-            buffer = pristine
+            Self.restore(&buffer, pristine)
             let t0 = monotonicSeconds()
             try buffer.withUnsafeMutableBufferPointer { try candidate.call($0) }
             times.append(monotonicSeconds() - t0)
@@ -109,7 +109,7 @@ public struct AllReduceBenchmark {
         var times = [[Double]](repeating: [], count: candidates.count)
         while zip(times, calls).contains(where: { $0.count < $1 }) {
             for (a, candidate) in candidates.enumerated() where times[a].count < calls[a] {
-                buffer = pristine
+                Self.restore(&buffer, pristine)
                 try comm.barrier()
                 for _ in 0..<Swift.min(5, calls[a] - times[a].count) {
                     if pauseSeconds > 0 {
@@ -124,6 +124,16 @@ public struct AllReduceBenchmark {
             }
         }
         return times
+    }
+
+    /// Copies `pristine` into `buffer`'s own storage. (`buffer = pristine` shares the storage, and
+    /// the call's first write then copies it into a fresh allocation inside the timed region: at
+    /// 16 MB, page faults and a copy on the first call of every round, where training reuses its
+    /// gradient's warm pages.)
+    static func restore(_ buffer: inout [Float], _ pristine: [Float]) {
+        buffer.withUnsafeMutableBufferPointer { dst in
+            pristine.withUnsafeBufferPointer { src in dst.baseAddress!.update(from: src.baseAddress!, count: src.count) }
+        }
     }
 
     /// Timed calls for one candidate at one size: `iters`, or enough to last `minSeconds` at
