@@ -19,9 +19,9 @@ ensure_debs() {
 }
 
 # The studies' workload (sourced by plan-study.sh and comm-spin-study.sh): for MODEL (gpt or mlp)
-# sets TRAIN (the training arguments; BATCH, the batch per rank, unless given: 8 sequences, 64 images),
-# STEPS unless given, and FIT (bench-allreduce's sizes and
-# calls for a fit covering the model's gradient).   study_model WHO
+# sets TRAIN (the training arguments; the batch per rank BATCH unless given: 8 sequences, 64
+# images), STEPS unless given, and FIT (bench-allreduce's sizes and calls for a fit covering the
+# model's gradient).   study_model WHO
 study_model() {
   case "${MODEL:-}" in
     gpt) STEPS="${STEPS:-20}"; TRAIN=(--model gpt --batch-size "${BATCH:-8}" --eval-windows 32); FIT=(--min-bytes 65536 --max-bytes 16777216 --iters 5);;

@@ -131,9 +131,8 @@ public struct AllReduceBenchmark {
     /// 16 MB, page faults and a copy on the first call of every round, where training reuses its
     /// gradient's warm pages.)
     static func restore(_ buffer: inout [Float], _ pristine: [Float]) {
-        buffer.withUnsafeMutableBufferPointer { dst in
-            pristine.withUnsafeBufferPointer { src in dst.baseAddress!.update(from: src.baseAddress!, count: src.count) }
-        }
+        precondition(buffer.count == pristine.count, "restore: \(buffer.count) values from \(pristine.count)")
+        buffer.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: pristine) }
     }
 
     /// Timed calls for one candidate at one size: `iters`, or enough to last `minSeconds` at
