@@ -7,6 +7,27 @@ extension ScalingPrediction {
         return networkWithoutSpin
     }
 
+    /// Core-seconds a rank spends per step in the all-reduces of `buckets` (`comms` seconds each)
+    /// on `configuration`'s topology, and in the conversion to and from its 16-bit wire (CPU work,
+    /// part of each bucket's seconds). The rest of a bucket's seconds: all of it (waits spin), none
+    /// (waits sleep), or what the fit measured (`ClusterCostModel.cpuSeconds`).
+    public func threadCPU(_ buckets: [Double], comms: [Double], _ configuration: JobConfiguration,
+                          network: ClusterCostModel) -> (comm: Double, conversion: Double) {
+        let t = configuration.topology, wire = configuration.wire
+        var comm = 0.0, conversion = 0.0
+        for (bytes, c) in zip(buckets, comms) {
+            let converting = min(c, network.conversionSeconds(bytes: bytes, ranks: t.ranks, wire: wire)), rest = c - converting
+            conversion += converting
+            switch commPower {
+            case .busy: comm += rest
+            case .idle: break
+            case .measured:
+                comm += network.cpuSeconds(t, bytes: bytes, wire: wire, algorithm: configuration.algorithm, seconds: rest) ?? rest
+            }
+        }
+        return (comm, conversion)
+    }
+
     /// Whether a machine of `ranks` ranks is priced at the fits without spin.
     public func pricedWithoutSpin(ranksPerMachine ranks: Int) -> Bool {
         networkWithoutSpin != nil && machineCores > 0 && ranks > machineCores

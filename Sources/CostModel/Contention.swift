@@ -1,3 +1,5 @@
+import Collectives
+
 /// Ranks that share a machine slow each other beyond time-slicing its cores: they share its
 /// memory bandwidth and last-level cache, and on a virtual machine its "cores" are threads of a
 /// host. How much is a property of the machine (a GPT step on one 2-core guest: 1.0× one hour,
@@ -33,16 +35,18 @@ public struct SharedMachineCalibration: Sendable, Equatable {
 ///
 /// A machine of r ≥ k ranks, its cores all computing (r ≥ C, and k ≥ C), is priced at the
 /// calibration with the most ranks ≤ r: compute stretches by buckets · δ · max(1, r/C) / max(1, k/C)
-/// (the thread's cost time-sliced as compute is).
+/// (the thread's cost time-sliced as compute is), and by the thread's CPU beyond the
+/// calibration's own on the same buckets where its path costs more (`Overlap.swift`).
 public struct OverlapCalibration: Sendable, Equatable {
     public var ranks: Int
     /// Per rank, the median training iteration's compute (its slowest rank's), overlap on.
     public var computeSeconds: Double
-    /// Buckets it all-reduced a step.
+    /// Buckets it all-reduced a step, and the gradient's values on its wire.
     public var buckets: Int
+    public var wire: WireFormat
 
-    public init(ranks: Int, computeSeconds: Double, buckets: Int) {
-        self.ranks = ranks; self.computeSeconds = computeSeconds; self.buckets = buckets
+    public init(ranks: Int, computeSeconds: Double, buckets: Int, wire: WireFormat = .f32) {
+        self.ranks = ranks; self.computeSeconds = computeSeconds; self.buckets = buckets; self.wire = wire
     }
 }
 

@@ -75,16 +75,20 @@ public struct JobConfiguration: Sendable, Equatable, Hashable {
 ///               whose cores all compute, nothing is hidden (exposed = Σ c_i, t_c unstretched) when
 ///               the thread's CPU a step exceeds the rank's compute: the scheduler owes it no core
 ///               (`Overlap.swift`). Where an overlap calibration measured what the thread costs
-///               compute there (`OverlapCalibration`), that cost t_h replaces the derivation:
-///               t_c = s·κ_c·t_compute + t_h, and the schedule's hiding counts in the share
+///               compute there (`OverlapCalibration`), that cost replaces the derivation, plus
+///               the thread's CPU while backward runs beyond the calibration's own on these
+///               buckets (its node's shared memory against this configuration's path: t_h,
+///               `Overlap.swift`): t_c = s·κ_c·t_compute + t_h, and the schedule's hiding counts in the share
 ///               max(0, 1 − t_h / (β_b·s·κ_c·t_compute)).
 ///               t_iter = t_c + s·κ_o·t_other + exposed
 ///   P_busy    = M · P_idle + p · (P_1 − P_idle) / s
 ///   P_comm    = M · P_idle + min(p · u, cores) · (P_1 − P_idle): u = Σ cpu_i / Σ c_i, cpu_i the CPU
-///               seconds a rank spends in bucket i's all-reduce — c_i (spinning waits), 0 (sleeping
-///               waits), or from what the fit measured (`ClusterCostModel.cpuSeconds`: the fit's share
-///               at that size on the wire while its ring would have moved the rank's bytes, the
-///               share of its smallest message's wait for the rest); cores = shared cores or p
+///               seconds a rank spends in bucket i's all-reduce: its conversion to and from a
+///               16-bit wire, and of the rest of c_i all (spinning waits), none (sleeping waits:
+///               the conversion not counted either), or what the fit measured
+///               (`ClusterCostModel.cpuSeconds`: the fit's share at that size on the wire while
+///               its ring would have moved the rank's bytes, the share of its smallest message's
+///               wait for the rest); cores = shared cores or p
 ///   M         = machines: 1 when all hosts share one machine's cores (--shared-cores), else N
 ///   E_epoch   = steps · (P_busy · s · (κ_c·t_compute + κ_o·t_other) + P_comm · exposed)
 /// t_compute(b): the calibration's at its batch; with calibrations at two or more batches, the
@@ -237,23 +241,15 @@ public struct ScalingPrediction: Sendable, Equatable {
         let network = self.network(ranksPerMachine: Int(ranksPerMachine))
         let comms = try network.bucketSeconds(buckets, configuration)
         let commSeconds = comms.reduce(0, +)
-        // Core-seconds a rank spends per step in its all-reduces (`ClusterCostModel.cpuSeconds`);
-        // `share` their mean over the all-reduces' time.
-        let commCPU = zip(buckets, comms).map { bytes, c -> Double in
-            switch commPower {
-            case .busy: c
-            case .idle: 0
-            case .measured: network.cpuSeconds(t, bytes: bytes, wire: configuration.wire, algorithm: configuration.algorithm, seconds: c) ?? c
-            }
-        }.reduce(0, +)
-        let share = commSeconds > 0 ? commCPU / commSeconds : 0
+        let (commCPU, conversion) = threadCPU(buckets, comms: comms, configuration, network: network)
+        // `share`: the all-reduces' CPU over their time.
+        let share = commSeconds > 0 && commPower != .idle ? (commCPU + conversion) / commSeconds : 0
         let contention = contention(ranksPerMachine: Int(ranksPerMachine))
         var computeWall = stretch * contention.compute * compute, exposed = commSeconds
         let other = stretch * contention.other * otherSeconds
         if configuration.overlap {
-            let conversion = buckets.map { network.conversionSeconds(bytes: $0, ranks: t.ranks, wire: configuration.wire) }.reduce(0, +)
             (computeWall, exposed) = overlapped(comms, buckets: buckets, compute: computeWall, threadCPU: commCPU + conversion,
-                                                ranksPerMachine: ranksPerMachine, stretch: stretch)
+                                                configuration: configuration, ranksPerMachine: ranksPerMachine, stretch: stretch)
         }
         let iteration = computeWall + other + exposed
         let n = Double(t.nodes), machines = sharedCores > 0 ? 1 : n

@@ -95,7 +95,8 @@ struct PlanCommand: ParsableCommand {
         model.computeByBatch = calibrations.byBatch.values.map(\.computeAtBatch)
         model.sharedMachine = calibrations.byRanks.values.map(\.sharedMachineCalibration)
         model.overlapMachine = calibrations.overlapByRanks.values.map {
-            OverlapCalibration(ranks: $0.ranks, computeSeconds: $0.sharedMachineCalibration.computeSeconds, buckets: $0.summary.commBucketsBytes.count)
+            OverlapCalibration(ranks: $0.ranks, computeSeconds: $0.sharedMachineCalibration.computeSeconds,
+                               buckets: $0.summary.commBucketsBytes.count, wire: $0.summary.config.wire)
         }
         model.coresPerNode = coresPerNode
         model.networkWithoutSpin = networks.withoutSpin

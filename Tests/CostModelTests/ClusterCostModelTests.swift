@@ -250,11 +250,14 @@ import Energy
         let c = [1e3, 1e5].map { 2 * 0.75 * $0 * 1e-9 }, u = (0.8 * c[0] + 0.2 * c[1]) / (c[0] + c[1])
         let pt = try m.point(JobConfiguration(topology: t))
         #expect(abs(pt.commJoules / (pt.steps * pt.exposedCommSeconds) - (20 + 4 * u * 10)) < 1e-9)
-        // A bf16 wire sends half the bytes: the 1e5-byte bucket is looked up at 5e4.
+        // A bf16 wire sends half the bytes: the 1e5-byte bucket is looked up at 5e4. Its
+        // conversion (2·(3/4)·b·2e-11, part of each c_i) is CPU work, counted whole and once.
+        m.network.conversionSecondsPerByte = [.bf16: 2e-11]
         let bf16 = try m.point(JobConfiguration(topology: t, wire: .bf16))
         let half = [5e2, 5e4].map { level.cpuShare(bytes: $0)! }
         let times = try [1e3, 1e5].map { try m.network.seconds(bytes: $0, topology: t, wire: .bf16) }
-        let ub = (half[0] * times[0] + half[1] * times[1]) / (times[0] + times[1])
+        let convert = [1e3, 1e5].map { 2 * 0.75 * $0 * 2e-11 }
+        let ub = (0..<2).map { half[$0] * (times[$0] - convert[$0]) + convert[$0] }.reduce(0, +) / (times[0] + times[1])
         #expect(abs(bf16.commJoules / (bf16.steps * bf16.exposedCommSeconds) - (20 + 4 * ub * 10)) < 1e-9)
     }
 

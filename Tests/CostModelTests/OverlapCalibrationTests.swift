@@ -64,4 +64,59 @@ import CostModel
         let spare = try prediction(sharedCores: 0, coresPerNode: 4, onCompute: 0.016).point(overlap)
         #expect(spare == (try prediction(sharedCores: 0, coresPerNode: 4, onCompute: nil).point(overlap)))
     }
+
+    /// 2 emulated hosts × 1 rank on the 2 shared cores, overlap on, waits that spin: the buckets
+    /// cross the inter level (1e6·β = 1 ms each), the calibration's crossed the node's shared memory
+    /// (0.12 ms each). On the 12 ms compute (κ 1.2), forward 4 ms: bucket 1 is ready at 8 ms, done at
+    /// 9; bucket 2 ready at 12, done at 13 — half the communication ends before backward does, so
+    /// the thread's CPU then is 0.5 · 2 ms; the calibration's on the same buckets 0.5 · 0.24 ms.
+    /// t_cal 2 ms of a backward of 8: h_0 = 0.75, and t_h = 2 + 0.75 · (1 − 0.12) = 2.66 ms.
+    /// Laid out on 14.66 ms, bucket 2 is still the 1 ms exposed; hiding in the share
+    /// 1 − 2.66 / 8 = 0.6675: exposed 2 − 0.6675 · 1 ms.
+    @Test func theThreadsCPUBeyondTheCalibrationsCountsAcrossHosts() throws {
+        let hosts = JobConfiguration(topology: Topology(nodes: 2, ranksPerNode: 1), overlap: true)
+        let p = try prediction(sharedCores: 2, onCompute: 0.016).point(hosts)
+        #expect(abs(p.exposedCommSeconds - (0.002 - 0.6675 * 0.001)) < 1e-12, "\(p.exposedCommSeconds)")
+        #expect(abs(p.iterationSeconds - (0.01466 + 0.0015 + p.exposedCommSeconds)) < 1e-12, "\(p.iterationSeconds)")
+        // The calibration's CPU cannot be derived without the intra level: its measured cost alone,
+        // t_h = 2 ms (hiding 0.75 of the 1 ms the schedule on 14 ms hides).
+        var noIntra = prediction(sharedCores: 2, onCompute: 0.016)
+        noIntra.network.intra = nil
+        let alone = try noIntra.point(hosts)
+        #expect(abs(alone.exposedCommSeconds - (0.002 - 0.75 * 0.001)) < 1e-12)
+        #expect(abs(alone.iterationSeconds - (0.014 + 0.0015 + alone.exposedCommSeconds)) < 1e-12)
+        // A calibration whose thread cost all of backward (t_cal 8 ms, h_0 = 0) hid nothing: its
+        // buckets ran after backward, and no CPU beyond it is charged — compute 20 ms, all exposed.
+        let costly = try prediction(sharedCores: 2, onCompute: 0.028).point(hosts)
+        #expect(abs(costly.exposedCommSeconds - 0.002) < 1e-12 && abs(costly.iterationSeconds - (0.020 + 0.0015 + 0.002)) < 1e-12)
+        // A configuration whose thread spends less CPU than the calibration's (a node whose shared
+        // memory is slower than the network: 2 ms a bucket, s_cal · cpu_cal = 0.5 · 4 ms) is not
+        // credited for it: t_h = t_cal.
+        var slowNode = prediction(sharedCores: 2, onCompute: 0.016)
+        slowNode.network.intra = LevelCost(RingCostModel(alpha: 0, beta: 2e-9, gamma: 0))
+        #expect(abs(try slowNode.point(hosts).iterationSeconds - alone.iterationSeconds) < 1e-12)
+    }
+
+    /// On the calibration's own configuration (one node of its ranks, its wire, its buckets) the
+    /// thread costs what the calibration measured, whatever its CPU: the second term is 0. With a
+    /// bf16 calibration, a bf16 configuration there adds nothing; an f32 calibration's thread did
+    /// not convert, so the bf16 one costs its conversion (2 · ½ · 1e6 · 1e-9 = 1 ms a bucket) more,
+    /// in the share of it that runs before backward ends.
+    @Test func theCalibrationsOwnConfigurationCostsWhatItMeasured() throws {
+        var m = prediction(sharedCores: 2, onCompute: 0.016)
+        m.network.conversionSecondsPerByte = [.bf16: 1e-9]
+        let one = Topology(nodes: 1, ranksPerNode: 2)
+        let bf16 = JobConfiguration(topology: one, wire: .bf16, overlap: true)
+        m.overlapMachine = [.init(ranks: 2, computeSeconds: 0.016, buckets: 4, wire: .bf16)]
+        let calibrated = try m.point(bf16)
+        // t_h = t_cal = 2 ms: compute 14 ms.
+        #expect(abs(calibrated.iterationSeconds - calibrated.exposedCommSeconds - (0.014 + 0.0015)) < 1e-12)
+        m.overlapMachine = [.init(ranks: 2, computeSeconds: 0.016, buckets: 4, wire: .f32)]
+        let converting = try m.point(bf16)
+        // Each bf16 bucket: 2α + ½·1e6·β = 0.07 ms on the wire + 1 ms converting; on 12 ms, bucket 1
+        // (ready at 8) ends at 9.07, bucket 2 (ready at 12) at 13.07: s = 1.07 / 2.14, thread CPU
+        // 2.14 ms. The f32 calibration's on these buckets: s_cal = 0.5 of 0.24 ms.
+        let beyond = 1.07 / 2.14 * 2.14e-3 - 0.5 * 0.24e-3
+        #expect(abs(converting.iterationSeconds - converting.exposedCommSeconds - (0.014 + 0.75 * beyond + 0.0015)) < 1e-12)
+    }
 }
