@@ -52,9 +52,9 @@ public struct OverlapCalibration: Sendable, Equatable {
 
 extension ScalingPrediction {
     /// What the communication thread costs each rank's compute a step (`OverlapCalibration`) on a
-    /// machine of `ranks` ranks reducing `buckets` buckets, and the calibration's ranks; nil where
-    /// none applies (spare cores, cores unknown, no calibration at or below `ranks`).
-    public func threadCost(ranksPerMachine ranks: Int, buckets: Int) -> (seconds: Double, measuredAtRanks: Int)? {
+    /// machine of `ranks` ranks reducing `buckets` buckets, and the calibration's ranks and wire;
+    /// nil where none applies (spare cores, cores unknown, no calibration at or below `ranks`).
+    public func threadCost(ranksPerMachine ranks: Int, buckets: Int) -> (seconds: Double, measuredAtRanks: Int, wire: WireFormat)? {
         let cores = machineCores
         guard cores > 0, ranks >= cores else { return nil }
         let candidates = overlapMachine.filter { $0.ranks >= cores && $0.ranks <= ranks && $0.buckets > 0 }
@@ -62,7 +62,7 @@ extension ScalingPrediction {
               let off = sharedMachine.first(where: { $0.ranks == c.ranks }) else { return nil }
         let perBucket = max(0, c.computeSeconds - off.computeSeconds) / Double(c.buckets)
         let slicing = max(1, Double(ranks) / Double(cores)) / max(1, Double(c.ranks) / Double(cores))
-        return (Double(buckets) * perBucket * slicing, c.ranks)
+        return (Double(buckets) * perBucket * slicing, c.ranks, c.wire)
     }
 
     /// How much slower than one rank alone each of `ranks` busy ranks on one machine computes

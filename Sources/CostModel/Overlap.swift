@@ -1,3 +1,5 @@
+import Collectives
+
 /// Overlap: the communication thread all-reduces buckets while backward still runs.
 ///
 /// Bucket i is ready once backward (a fraction β_b of compute, from the end of the buffer down)
@@ -52,7 +54,8 @@ extension ScalingPrediction {
         let hidden = max(0, commSeconds - exposed) / commSeconds
         if let measured = threadCost(ranksPerMachine: Int(r), buckets: buckets.count) {
             let backward = backwardFraction * compute
-            let calibrated = calibrationThreadCPU(buckets, compute: compute, configuration, ranks: measured.measuredAtRanks)
+            let calibrated = calibrationThreadCPU(buckets, compute: compute, configuration,
+                                                  ranks: measured.measuredAtRanks, wire: measured.wire)
             let beyond = calibrated.map { max(1, r / cores) * max(0, hidden * threadCPU - $0) } ?? 0
             let cost = measured.seconds + max(0, 1 - measured.seconds / backward) * beyond
             let hides = max(0, 1 - cost / backward)
@@ -65,13 +68,14 @@ extension ScalingPrediction {
         return (stretched, exposedWithOverlap(comms, buckets: buckets, compute: stretched))
     }
 
-    /// The CPU the overlap calibration's thread (one node of `ranks` ranks, its wire) spends on
-    /// `buckets` before a backward of `compute` ends: its share of the communication that ends by
-    /// then times its all-reduces' and conversion's CPU. nil where that node's level was not fitted.
-    func calibrationThreadCPU(_ buckets: [Double], compute: Double, _ configuration: JobConfiguration, ranks k: Int) -> Double? {
-        guard let calibration = overlapMachine.first(where: { $0.ranks == k }) else { return nil }
+    /// The CPU the overlap calibration's thread (one node of `ranks` ranks, `wire` on the wire)
+    /// spends on `buckets` before a backward of `compute` ends: its share of the communication that
+    /// ends by then times its all-reduces' and conversion's CPU. nil where that node's level was
+    /// not fitted.
+    func calibrationThreadCPU(_ buckets: [Double], compute: Double, _ configuration: JobConfiguration,
+                              ranks k: Int, wire: WireFormat) -> Double? {
         var at = configuration
-        at.topology = Topology(nodes: 1, ranksPerNode: k); at.wire = calibration.wire
+        at.topology = Topology(nodes: 1, ranksPerNode: k); at.wire = wire
         let network = network(ranksPerMachine: k)
         guard let comms = try? network.bucketSeconds(buckets, at) else { return nil }
         let total = comms.reduce(0, +)
