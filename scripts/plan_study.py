@@ -7,7 +7,11 @@ measured energy, and the regret of the plan's pick — the measured energy of th
 plan ranks cheapest among those measured over the least measured energy — with no deadline and
 with a deadline of the 1×1 run's measured time per sample (the configurations that train at least
 as fast as one rank). Then how repeatable the measurement itself is: the odd passes' medians against
-the even passes' (measured against measured), in the same terms — what no prediction can beat."""
+the even passes' (measured against measured), in the same terms — what no prediction can beat.
+Last, what overlap costs compute, the term the overlap calibration and the thread's CPU price: per
+topology and wire, compute with overlap on less with it off (one bucket), predicted (the rows'
+time less exposed communication) against measured (each pass's runs, their slowest rank's median
+training iteration's compute)."""
 import json
 import os
 import sys
@@ -104,6 +108,33 @@ def repeatability(out):
           f"regret (no deadline) {100 * (pick / min(b[1] for _, b in pairs) - 1):.1f} %")
 
 
+def run_compute(run):
+    """A run's slowest rank's compute in its median training iteration (as plan calibrates)."""
+    lines = [json.loads(line) for line in open(os.path.join(run, "iterations.jsonl"))]
+    return median([l.get("compute_max_s") or l["compute_s"] for l in lines if l["eval_s"] == 0 and l["samples"] > 0])
+
+
+def overlap_compute(passes):
+    """Compute with overlap on less off, per topology and wire: predicted against measured."""
+    rows = {r["configuration"]: r for r in json.load(open(passes[0]))["rows"]}
+    found = False
+    for name in sorted({n.rsplit("-", 2)[0] + "-" + n.rsplit("-", 2)[1]
+                        for p in passes for n in os.listdir(os.path.dirname(p)) if n.endswith("-on")}):
+        shape, wire = name.split("-")
+        label = shape.replace("x", "×") + " " + wire
+        on = next((r for l, r in rows.items() if l.startswith(label + " overlap")), None)
+        off = rows.get(label + " 1 bucket")
+        measured = [1e3 * (run_compute(os.path.join(os.path.dirname(p), f"{name}-on")) - run_compute(os.path.join(os.path.dirname(p), f"{name}-off")))
+                    for p in passes if all(os.path.exists(os.path.join(os.path.dirname(p), f"{name}-{o}", "iterations.jsonl")) for o in ("on", "off"))]
+        if on is None or off is None or not measured:
+            continue
+        if not found:
+            print("compute with overlap on less off (ms a step): predicted, measured median [each pass]")
+            found = True
+        predicted = 1e3 * ((on["t_iter_s"] - on["comm_exposed_s"]) - (off["t_iter_s"] - off["comm_exposed_s"]))
+        print(f"  {label:12s} {predicted:8.1f} {median(measured):8.1f}  [{', '.join(f'{m:+.1f}' for m in measured)}]")
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else "runs/plan-study-gpt"
     for name in sorted(os.listdir(root), key=lambda n: float(n[1:]) if n[1:].replace(".", "").isdigit() else 0):
@@ -113,6 +144,7 @@ def main():
         if name.startswith("g") and passes:
             print(f"== {name[1:]} Gbit/s ({d}, {len(passes)} passes; medians over them)")
             study(passes)
+            overlap_compute(passes)
 
 
 if __name__ == "__main__":

@@ -33,20 +33,25 @@ public struct SharedMachineCalibration: Sendable, Equatable {
 ///
 ///   δ = (t_compute(k ranks, overlap on) − t_compute(k ranks, overlap off)) / buckets   (per bucket, ≥ 0)
 ///
+/// Repeated, each overlap-on run is paired with an overlap-off one taken beside it and the
+/// difference is the median of the pairs' (`PlanInputs.calibrations`): a machine's drift over a
+/// study cancels within a pair, where the difference of two medians can take two runs' drift.
+///
 /// A machine of r ≥ k ranks, its cores all computing (r ≥ C, and k ≥ C), is priced at the
 /// calibration with the most ranks ≤ r: compute stretches by buckets · δ · max(1, r/C) / max(1, k/C)
 /// (the thread's cost time-sliced as compute is), and by the thread's CPU beyond the
 /// calibration's own on the same buckets where its path costs more (`Overlap.swift`).
 public struct OverlapCalibration: Sendable, Equatable {
     public var ranks: Int
-    /// Per rank, the median training iteration's compute (its slowest rank's), overlap on.
-    public var computeSeconds: Double
+    /// What the thread cost each rank's compute a step: the median training iteration's compute
+    /// (its slowest rank's) overlap on, less overlap off (may be negative: noise).
+    public var threadSeconds: Double
     /// Buckets it all-reduced a step, and the gradient's values on its wire.
     public var buckets: Int
     public var wire: WireFormat
 
-    public init(ranks: Int, computeSeconds: Double, buckets: Int, wire: WireFormat = .f32) {
-        self.ranks = ranks; self.computeSeconds = computeSeconds; self.buckets = buckets; self.wire = wire
+    public init(ranks: Int, threadSeconds: Double, buckets: Int, wire: WireFormat = .f32) {
+        self.ranks = ranks; self.threadSeconds = threadSeconds; self.buckets = buckets; self.wire = wire
     }
 }
 
@@ -58,9 +63,8 @@ extension ScalingPrediction {
         let cores = machineCores
         guard cores > 0, ranks >= cores else { return nil }
         let candidates = overlapMachine.filter { $0.ranks >= cores && $0.ranks <= ranks && $0.buckets > 0 }
-        guard let c = candidates.max(by: { $0.ranks < $1.ranks }),
-              let off = sharedMachine.first(where: { $0.ranks == c.ranks }) else { return nil }
-        let perBucket = max(0, c.computeSeconds - off.computeSeconds) / Double(c.buckets)
+        guard let c = candidates.max(by: { $0.ranks < $1.ranks }) else { return nil }
+        let perBucket = max(0, c.threadSeconds) / Double(c.buckets)
         let slicing = max(1, Double(ranks) / Double(cores)) / max(1, Double(c.ranks) / Double(cores))
         return (Double(buckets) * perBucket * slicing, c.ranks, c.wire)
     }

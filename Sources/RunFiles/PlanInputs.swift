@@ -2,6 +2,7 @@ import Foundation
 import Collectives
 import CostModel
 import Energy
+import Support
 
 /// What `ringwatt plan` prices, read from what the user gives it: the grid of configurations
 /// from its comma-separated lists, the two-level network from `bench-allreduce --fit` files, and
@@ -97,12 +98,14 @@ public enum PlanInputs {
     /// The calibration runs, one model, on one node: the first 1-rank run; per batch size the
     /// median 1-rank run of those at it (a noisy machine calibrated more than once); and per rank
     /// count above one — at the first run's batch per rank — the median run of those with overlap
-    /// off (`byRanks`) and with it on (`overlapByRanks`, each beside an overlap-off one at its ranks).
+    /// off (`byRanks`) and what the communication thread cost compute with it on (`overlap`): the
+    /// i-th overlap-on run of k ranks given is paired with the i-th overlap-off one of k (taken
+    /// beside it: one experiment), and the median of the pairs' differences stands for them.
     public struct Calibrations {
         public var base: RunOnDisk
         public var byBatch: [Double: RunOnDisk]
         public var byRanks: [Int: RunOnDisk]
-        public var overlapByRanks: [Int: RunOnDisk] = [:]
+        public var overlap: [OverlapCalibration] = []
     }
 
     public static func calibrations(_ paths: [String]) throws -> Calibrations {
@@ -125,17 +128,32 @@ public enum PlanInputs {
         let single = runs.filter { $0.ranks == 1 }
         let byBatch = Dictionary(grouping: single) { $0.computeAtBatch.batch }.mapValues(median)
         let byRanks = Dictionary(grouping: runs.filter { $0.ranks > 1 && !$0.summary.overlap }) { $0.ranks }.mapValues(median)
-        let overlapped = runs.filter { $0.ranks > 1 && $0.summary.overlap }
-        for run in overlapped {
-            guard byRanks[run.ranks] != nil else {
-                throw RunError.configuration("\(run.path) ran \(run.ranks) ranks with overlap on; give a calibration of \(run.ranks) ranks with --overlap off beside it (what the communication thread costs is the difference)")
+        let offByRanks = Dictionary(grouping: runs.filter { $0.ranks > 1 && !$0.summary.overlap }) { $0.ranks }
+        let overlap = try Dictionary(grouping: runs.filter { $0.ranks > 1 && $0.summary.overlap }) { $0.ranks }
+            .sorted { $0.key < $1.key }.map { k, on in try overlapCalibration(on, off: offByRanks[k] ?? []) }
+        return Calibrations(base: byBatch[first.computeAtBatch.batch]!, byBatch: byBatch, byRanks: byRanks, overlap: overlap)
+    }
+
+    /// What the communication thread cost compute on one node of k ranks: the median over pairs
+    /// (`on[i]`, `off[i]`) of their compute's difference; every overlap-on run has its pair, and
+    /// all reduce the same buckets on the same wire.
+    static func overlapCalibration(_ on: [RunOnDisk], off: [RunOnDisk]) throws -> OverlapCalibration {
+        let first = on[0], k = first.ranks
+        for (i, run) in on.enumerated() {
+            guard i < off.count else {
+                throw RunError.configuration("\(run.path) ran \(k) ranks with overlap on; give a calibration of \(k) ranks with --overlap off beside it (one for each run with overlap on, paired in the order given: what the communication thread costs is the difference)")
             }
             guard run.summary.commBucketsBytes.count > 1 else {
                 throw RunError.configuration("\(run.path) ran overlap on with one bucket, which nothing overlaps; calibrate with the trainer's buckets (leave --bucket-mb out)")
             }
+            let a = first.summary, b = run.summary
+            guard a.commBucketsBytes == b.commBucketsBytes, a.config.wire == b.config.wire else {
+                throw RunError.configuration("\(run.path) reduced other buckets or another wire than \(first.path) with overlap on at \(k) ranks; calibrate one bucket size and wire")
+            }
         }
-        return Calibrations(base: byBatch[first.computeAtBatch.batch]!, byBatch: byBatch, byRanks: byRanks,
-                            overlapByRanks: Dictionary(grouping: overlapped) { $0.ranks }.mapValues(median))
+        let differences = zip(on, off).map { $0.sharedMachineCalibration.computeSeconds - $1.sharedMachineCalibration.computeSeconds }
+        return OverlapCalibration(ranks: k, threadSeconds: Support.median(differences)!, buckets: first.summary.commBucketsBytes.count,
+                                  wire: first.summary.config.wire)
     }
 }
 

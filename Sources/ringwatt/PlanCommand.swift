@@ -18,7 +18,7 @@ struct PlanCommand: ParsableCommand {
             Energy at the facility as a run's summary counts it: (IT energy + network J/B × bytes) × PUE; CO₂ = kWh × grid intensity. A configuration is on the frontier (*) when no other is both faster and cheaper. The pick: the least energy that meets --deadline (and the fastest within --energy-budget-kwh), with the margin to the runner-up and the term that dominates its energy (compute: the ranks' dynamic power; communication: all power while communication is exposed; idle: the machines' idle power otherwise).
             """)
 
-    @Option(help: "A 1-node, 1-rank run to calibrate compute time and power; repeat with runs at other batch sizes for strong scaling (interpolated between them), at the same one on a noisy machine (the median run stands for it), and with 1-node runs of k ranks (overlap off, the same batch per rank): how much ranks sharing a machine slow each other.")
+    @Option(help: "A 1-node, 1-rank run to calibrate compute time and power; repeat with runs at other batch sizes for strong scaling (interpolated between them), at the same one on a noisy machine (the median run stands for it), and with 1-node runs of k ranks (overlap off, the same batch per rank): how much ranks sharing a machine slow each other; beside each, one with overlap on: what the communication thread costs compute (the i-th overlap-on run of k ranks paired with the i-th overlap-off one).")
     var calibration: [String] = []
     @Option(help: "A `bench-allreduce --fit` file: fitted on one node (intra-node level) or on N nodes (inter-node: on nodes of one rank each, pairs and rings; on N nodes of k ranks, rings of N·k ranks and more). Repeat for both levels (a level fitted more than once, as on a noisy machine, is priced at the median of its fits); give them again fitted with --comm-spin-us 0 and machines with more ranks than cores are priced at those (the trainer's waits do not spin there).")
     var fit: [String] = []
@@ -94,10 +94,7 @@ struct PlanCommand: ParsableCommand {
                                       idleWatts: idleWatts, ranksPerNode: 1, sharedCores: sharedCores, commPower: commPower)
         model.computeByBatch = calibrations.byBatch.values.map(\.computeAtBatch)
         model.sharedMachine = calibrations.byRanks.values.map(\.sharedMachineCalibration)
-        model.overlapMachine = calibrations.overlapByRanks.values.map {
-            OverlapCalibration(ranks: $0.ranks, computeSeconds: $0.sharedMachineCalibration.computeSeconds,
-                               buckets: $0.summary.commBucketsBytes.count, wire: $0.summary.config.wire)
-        }
+        model.overlapMachine = calibrations.overlap
         model.coresPerNode = coresPerNode
         model.networkWithoutSpin = networks.withoutSpin
         let configurations = try grid(algorithm: base.summary.config.algorithm)

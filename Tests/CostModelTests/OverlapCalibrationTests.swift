@@ -11,12 +11,12 @@ import CostModel
 
     /// One rank alone: 10 ms compute, 1 ms the rest, 30 W busy on a 20 W machine; two 1 MB buckets.
     /// Two ranks on one machine: 12 ms and 1.5 ms (overlap off); overlap on, `onCompute` over 4 buckets.
-    func prediction(sharedCores: Int, coresPerNode: Int = 0, onCompute: Double?, offAtTwo: Bool = true) -> ScalingPrediction {
+    func prediction(sharedCores: Int, coresPerNode: Int = 0, onCompute: Double?) -> ScalingPrediction {
         var m = ScalingPrediction(computeSeconds: 0.010, otherSeconds: 0.001, samplesPerEpoch: 6400, batchPerRank: 32,
                                   bucketBytes: [1e6, 1e6], calibrationWatts: 30, idleWatts: 20, network: network, sharedCores: sharedCores)
         m.coresPerNode = coresPerNode
-        m.sharedMachine = offAtTwo ? [.init(ranks: 2, computeSeconds: 0.012, otherSeconds: 0.0015)] : []
-        m.overlapMachine = onCompute.map { [.init(ranks: 2, computeSeconds: $0, buckets: 4)] } ?? []
+        m.sharedMachine = [.init(ranks: 2, computeSeconds: 0.012, otherSeconds: 0.0015)]
+        m.overlapMachine = onCompute.map { [.init(ranks: 2, threadSeconds: $0 - 0.012, buckets: 4)] } ?? []
         return m
     }
 
@@ -31,10 +31,9 @@ import CostModel
         #expect(m.threadCost(ranksPerMachine: 1, buckets: 2) == nil, "one rank on 2 cores: a spare core for the thread")
         // Overlap on faster than off (noise): no cost, not a negative one.
         #expect(prediction(sharedCores: 2, onCompute: 0.011).threadCost(ranksPerMachine: 2, buckets: 2)?.seconds == 0)
-        // Cores unknown; a calibration without its overlap-off pair; dedicated nodes of 4 cores
+        // Cores unknown; dedicated nodes of 4 cores
         // (2 ranks leave spare cores, and a calibration of 2 ranks there measured spare cores too).
         #expect(prediction(sharedCores: 0, onCompute: 0.016).threadCost(ranksPerMachine: 2, buckets: 2) == nil)
-        #expect(prediction(sharedCores: 2, onCompute: 0.016, offAtTwo: false).threadCost(ranksPerMachine: 2, buckets: 2) == nil)
         let dedicated = prediction(sharedCores: 0, coresPerNode: 4, onCompute: 0.016)
         #expect(dedicated.threadCost(ranksPerMachine: 2, buckets: 2) == nil && dedicated.threadCost(ranksPerMachine: 4, buckets: 2) == nil)
         // Dedicated nodes of 2 cores: the node's ranks, not the cluster's, share them.
@@ -107,11 +106,11 @@ import CostModel
         m.network.conversionSecondsPerByte = [.bf16: 1e-9]
         let one = Topology(nodes: 1, ranksPerNode: 2)
         let bf16 = JobConfiguration(topology: one, wire: .bf16, overlap: true)
-        m.overlapMachine = [.init(ranks: 2, computeSeconds: 0.016, buckets: 4, wire: .bf16)]
+        m.overlapMachine = [.init(ranks: 2, threadSeconds: 0.004, buckets: 4, wire: .bf16)]
         let calibrated = try m.point(bf16)
         // t_h = t_cal = 2 ms: compute 14 ms.
         #expect(abs(calibrated.iterationSeconds - calibrated.exposedCommSeconds - (0.014 + 0.0015)) < 1e-12)
-        m.overlapMachine = [.init(ranks: 2, computeSeconds: 0.016, buckets: 4, wire: .f32)]
+        m.overlapMachine = [.init(ranks: 2, threadSeconds: 0.004, buckets: 4, wire: .f32)]
         let converting = try m.point(bf16)
         // Each bf16 bucket: 2α + ½·1e6·β = 0.07 ms on the wire + 1 ms converting; on 12 ms, bucket 1
         // (ready at 8) ends at 9.07, bucket 2 (ready at 12) at 13.07: s = 1.07 / 2.14, thread CPU
