@@ -127,8 +127,8 @@ public enum PlanInputs {
         }
         let single = runs.filter { $0.ranks == 1 }
         let byBatch = Dictionary(grouping: single) { $0.computeAtBatch.batch }.mapValues(median)
-        let byRanks = Dictionary(grouping: runs.filter { $0.ranks > 1 && !$0.summary.overlap }) { $0.ranks }.mapValues(median)
         let offByRanks = Dictionary(grouping: runs.filter { $0.ranks > 1 && !$0.summary.overlap }) { $0.ranks }
+        let byRanks = offByRanks.mapValues(median)
         let overlap = try Dictionary(grouping: runs.filter { $0.ranks > 1 && $0.summary.overlap }) { $0.ranks }
             .sorted { $0.key < $1.key }.map { k, on in try overlapCalibration(on, off: offByRanks[k] ?? []) }
         return Calibrations(base: byBatch[first.computeAtBatch.batch]!, byBatch: byBatch, byRanks: byRanks, overlap: overlap)
