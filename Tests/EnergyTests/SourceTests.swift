@@ -48,14 +48,17 @@ import Fixtures
         #expect(found.problems.map { "\($0)" }.first?.contains("expected a number, read 'garbage'") == true)
     }
 
-    /// A writer advances two packages' counters at 40 W and 25 W, each wrapping every 0.1 s;
-    /// the sampler at 100 Hz must measure each window within 1 % of the truth.
+    /// A writer advances two packages' counters at 40 W and 25 W, wrapping every 0.5 and 0.8 s;
+    /// the sampler at 100 Hz must measure the energy from 0.05 s to when it stops within 1 % of
+    /// what the files held, across at least three wraps of each. The test runs until
+    /// the writers have written four wraps each, however long a loaded machine takes (a fixed
+    /// 0.6 s once saw both writers descheduled for most of it: nothing wrapped, nothing was tested).
     @Test func sampledEnergyMatchesAKnownRateAcrossWraps() throws {
         let t = FixtureTree()
-        let range: UInt64 = 4_000_000  // 4 J
-        t.raplZone("intel-rapl:0", name: "package-0", energy: 3_900_000, range: range)
+        let range: UInt64 = 20_000_000  // 20 J: a wrap the sampler could miss takes a 0.5 s stall
+        t.raplZone("intel-rapl:0", name: "package-0", energy: 19_900_000, range: range)
         t.raplZone("intel-rapl:1", name: "package-1", energy: 0, range: range)
-        let w0 = CounterWriter(path: t.root + "/intel-rapl:0/energy_uj", watts: 40, range: range, initial: 3_900_000)
+        let w0 = CounterWriter(path: t.root + "/intel-rapl:0/energy_uj", watts: 40, range: range, initial: 19_900_000)
         let w1 = CounterWriter(path: t.root + "/intel-rapl:1/energy_uj", watts: 25, range: range, initial: 0)
         usleep(5000)
         let found = RAPLSource.discover(root: t.root)
@@ -63,16 +66,17 @@ import Fixtures
         let epoch = monotonicSeconds()
         let sampler = PowerSampler(sources: found.sources, hz: 100, epoch: epoch)
         sampler.start()
-        usleep(600_000)
-        sampler.stop()
+        while min(w0.wrapsWritten, w1.wrapsWritten) < 4 && monotonicSeconds() - epoch < 60 { usleep(20_000) }
+        usleep(50_000)
+        let a = 0.05, b = monotonicSeconds() - epoch
+        sampler.stop()  // its last sample is after b
         w0.stop(); w1.stop()
-        let a = 0.05, b = 0.55
         let joules = sampler.joules(from: a, to: b)
+        sampler.sampleNow()  // so that drain, which keeps the last sample, returns stop's
         // The truth is what the counters held at the instants the sampler read them (each writer
         // logs every value it renamed into place), interpolated between the two samples around
-        // each end as the sampler interpolates: a writer descheduled for 10 ms leaves its file
-        // behind the nominal rate, and no sampler can see more than the file holds. On an idle
-        // machine it is 65 W × 0.5 s.
+        // each end as the sampler interpolates: a writer descheduled for a while leaves its file
+        // behind the nominal rate, and no sampler can see more than the file holds.
         let times = sampler.drain(before: .infinity).map(\.t)
         func heldAsSampled(at t: Double) -> Double {
             guard let i = times.lastIndex(where: { $0 <= t }), i + 1 < times.count else { return .nan }
@@ -82,11 +86,9 @@ import Fixtures
         }
         let truth = heldAsSampled(at: b) - heldAsSampled(at: a)
         #expect(abs(joules - truth) / truth < 0.01, "measured \(joules) J, truth \(truth) J")
-        let nominal = w0.trueJoules(from: epoch + a, to: epoch + b) + w1.trueJoules(from: epoch + a, to: epoch + b)
-        #expect(abs(truth - nominal) / nominal < 0.1, "what the sampler read and what the writers did agree to a stall")
-        #expect(abs(truth - 65.0 * (b - a)) / (65.0 * (b - a)) < 0.1, "the writers ran near their nominal 65 W")
         let wraps = found.sources.map(\.wraps)
-        #expect(wraps.allSatisfy { $0 >= 3 }, "the counters wrapped during the window: \(wraps)")
+        #expect(wraps.allSatisfy { $0 >= 3 }, "the counters wrapped while sampled: \(wraps)")
+        #expect(truth >= 2 * 20.0, "the window held at least two wraps of each counter's energy: \(truth) J")
     }
 }
 

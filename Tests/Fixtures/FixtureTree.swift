@@ -86,6 +86,13 @@ public final class CounterWriter: @unchecked Sendable {
         return log[i].1
     }
 
+    /// Times the counter has wrapped in what was written so far.
+    public var wrapsWritten: Int {
+        lock.lock(); defer { lock.unlock() }
+        guard let first = log.first, let last = log.last else { return 0 }
+        return Int(last.1 / Double(range)) - Int(first.1 / Double(range))
+    }
+
     public func stop() {
         running.store(false, ordering: .releasing)
         while !done.load(ordering: .acquiring) { usleep(100) }
