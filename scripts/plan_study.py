@@ -117,15 +117,16 @@ def run_compute(run):
 def overlap_compute(passes):
     """Compute with overlap on less off, per topology and wire: predicted against measured."""
     rows = {r["configuration"]: r for r in json.load(open(passes[0]))["rows"]}
+    dirs = [os.path.dirname(p) for p in passes]
     found = False
-    for name in sorted({n.rsplit("-", 2)[0] + "-" + n.rsplit("-", 2)[1]
-                        for p in passes for n in os.listdir(os.path.dirname(p)) if n.endswith("-on")}):
+    for name in sorted({n[:-len("-on")] for d in dirs for n in os.listdir(d) if n.endswith("-on")}):
         shape, wire = name.split("-")
         label = shape.replace("x", "×") + " " + wire
         on = next((r for l, r in rows.items() if l.startswith(label + " overlap")), None)
         off = rows.get(label + " 1 bucket")
-        measured = [1e3 * (run_compute(os.path.join(os.path.dirname(p), f"{name}-on")) - run_compute(os.path.join(os.path.dirname(p), f"{name}-off")))
-                    for p in passes if all(os.path.exists(os.path.join(os.path.dirname(p), f"{name}-{o}", "iterations.jsonl")) for o in ("on", "off"))]
+        runs = [(os.path.join(d, name + "-on"), os.path.join(d, name + "-off")) for d in dirs]
+        measured = [1e3 * (run_compute(a) - run_compute(b)) for a, b in runs
+                    if all(os.path.exists(os.path.join(r, "iterations.jsonl")) for r in (a, b))]
         if on is None or off is None or not measured:
             continue
         if not found:

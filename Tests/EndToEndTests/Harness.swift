@@ -107,9 +107,14 @@ enum Harness {
     /// The median training iteration's seconds (iterations with evaluation left out), the upper
     /// middle as Ringwatt takes it: what `predict` and `plan` calibrate and compare with.
     static func medianTrainingIterationSeconds(_ run: String) throws -> Double {
+        try medianOfTraining(run) { $0["seconds"]!.double! }
+    }
+
+    /// The median over a run's training iterations of `value` (the upper middle).
+    static func medianOfTraining(_ run: String, _ value: (JSON) -> Double) throws -> Double {
         let training = try lines(run + "/iterations.jsonl").filter { $0["eval_s"]?.double == 0 && ($0["samples"]?.double ?? 0) > 0 }
-        let seconds = training.map { $0["seconds"]!.double! }.sorted()
-        return seconds[seconds.count / 2]
+        let values = training.map(value).sorted()
+        return values[values.count / 2]
     }
 
     static func lines(_ path: String) throws -> [JSON] {

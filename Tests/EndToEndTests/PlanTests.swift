@@ -197,10 +197,9 @@ import Testing
         let rows = try Harness.json(json)["rows"]!.array!
         func row(_ label: String) throws -> JSON { try #require(rows.first { $0["configuration"]?.string == label }) }
         let training = try Harness.lines(dir + "/pair/iterations.jsonl").filter { $0["eval_s"]?.double == 0 && ($0["samples"]?.double ?? 0) > 0 }
-        func median(_ value: (JSON) -> Double) -> Double { let v = training.map(value).sorted(); return v[v.count / 2] }
-        let compute = median { $0["compute_max_s"]!.double! }
+        let compute = try Harness.medianOfTraining(dir + "/pair") { $0["compute_max_s"]!.double! }
         #expect(training.allSatisfy { $0["compute_max_s"]!.double! >= $0["compute_s"]!.double! })
-        let other = median { max(0, $0["seconds"]!.double! - $0["compute_s"]!.double! - $0["comm_exposed_s"]!.double!) }
+        let other = try Harness.medianOfTraining(dir + "/pair") { max(0, $0["seconds"]!.double! - $0["compute_s"]!.double! - $0["comm_exposed_s"]!.double!) }
         let n = try Harness.json(f.cal16 + "/summary.json")["comm_buckets_bytes"]!.array!.map { $0.double! }.reduce(0, +)
         let pair = try row("1×2 f32 1 bucket"), expected = compute + other + 2e-5 + n * 5e-10 + n * 1e-10
         #expect(abs(pair["t_iter_s"]!.double! - expected) < 1e-9 * expected, "\(pair)")
@@ -217,8 +216,7 @@ import Testing
                                       "--fit", f.intra, "--fit", f.inter, "--epochs", "3", "--max-nodes", "1", "--wire", "f32",
                                       "--overlap", "on", "--bucket-mb", "0.0002", "--shared-cores", "2", "--json", overlapJSON])
         #expect(o.status == 0 && o.stdout.contains("overlap: on 2 ranks sharing a machine the communication thread costs each rank's compute"), "\(o.all)")
-        let overlapped = try Harness.lines(dir + "/overlapped2/iterations.jsonl").filter { $0["eval_s"]?.double == 0 && ($0["samples"]?.double ?? 0) > 0 }
-        let onCompute = overlapped.map { $0["compute_max_s"]!.double! }.sorted()[overlapped.count / 2]
+        let onCompute = try Harness.medianOfTraining(dir + "/overlapped2") { $0["compute_max_s"]!.double! }
         let hidden = try #require(try Harness.json(overlapJSON)["rows"]!.array!.first { $0["configuration"]?.string == "1×2 f32 overlap 0.2 kB" })
         let rest = hidden["t_iter_s"]!.double! - hidden["comm_exposed_s"]!.double!
         let expectedRest = compute + max(0, onCompute - compute) + other
@@ -265,10 +263,7 @@ extension PlanTests {
             #expect(r.status == 0, "\(r.all)")
         }
         let compute = { (json: JSON) in json["compute_max_s"]!.double! }
-        func median(_ run: String, _ value: (JSON) -> Double) throws -> Double {
-            let v = try Harness.lines(run + "/iterations.jsonl").filter { $0["eval_s"]?.double == 0 && ($0["samples"]?.double ?? 0) > 0 }.map(value).sorted()
-            return v[v.count / 2]
-        }
+        let median = Harness.medianOfTraining
         let c = try median(dir + "/off", compute), on = try median(dir + "/on", compute)
         /// A copy of `run` whose iterations took `factor` × its compute (and, `wall`, its seconds).
         func drifted(_ run: String, _ factor: Double, wall: Bool) throws -> String {

@@ -64,20 +64,6 @@ public final class CounterWriter: @unchecked Sendable {
         thread.start()
     }
 
-    /// Joules the counter really advanced between two instants (monotonic clock), from the log.
-    public func trueJoules(from a: Double, to b: Double) -> Double {
-        lock.lock(); defer { lock.unlock() }
-        func at(_ t: Double) -> Double {
-            guard let first = log.first, let last = log.last else { return 0 }
-            if t <= first.0 { return first.1 }
-            if t >= last.0 { return last.1 }
-            let i = log.firstIndex { $0.0 > t }!
-            let (t0, v0) = log[i - 1], (t1, v1) = log[i]
-            return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
-        }
-        return (at(b) - at(a)) * 1e-6
-    }
-
     /// µJ the file held at `t` (monotonic clock): the last value renamed into place by then — a
     /// step at each write, as a reader sees it, not a line between writes.
     public func held(at t: Double) -> Double {
