@@ -10,7 +10,9 @@ import Collectives
 ///   κ_o(k) = t_other(k ranks)   / (t_other(1 rank)   · max(1, k / C))
 ///
 /// t_other is everything in a step but compute and the exposed all-reduce (the optimizer, the
-/// data, the guard): memory-bound passes that contend more than the products do. A machine with r
+/// data, the guard): memory-bound passes that contend more than the products do. Repeated, each
+/// k-rank run is paired with a 1-rank run taken beside it and the ratios are the median of the
+/// pairs' (`PlanInputs.calibrations`), stated at the base run's times. A machine with r
 /// busy ranks is priced at the calibration with the most ranks ≤ r (none: κ = 1, no contention),
 /// on top of the time-slicing stretch max(1, r/C).
 public struct SharedMachineCalibration: Sendable, Equatable {

@@ -97,14 +97,17 @@ public enum PlanInputs {
 
     /// The calibration runs, one model, on one node: the first 1-rank run; per batch size the
     /// median 1-rank run of those at it (a noisy machine calibrated more than once); and per rank
-    /// count above one — at the first run's batch per rank — the median run of those with overlap
-    /// off (`byRanks`) and what the communication thread cost compute with it on (`overlap`): the
-    /// i-th overlap-on run of k ranks given is paired with the i-th overlap-off one of k (taken
-    /// beside it: one experiment), and the median of the pairs' differences stands for them.
+    /// count above one — at the first run's batch per rank — how much its ranks slowed each other
+    /// with overlap off (`byRanks`) and what the communication thread cost compute with it on
+    /// (`overlap`). Both are measured as pairs, each taken beside its partner (one experiment):
+    /// the i-th overlap-off run of k ranks given against the i-th 1-rank run at that batch, the
+    /// i-th overlap-on run of k against the i-th overlap-off one; the median of the pairs' ratios
+    /// (differences) stands for them. A machine whose speed drifts over the calibrations moves
+    /// both runs of a pair alike, where the medians of each kind can come from different speeds.
     public struct Calibrations {
         public var base: RunOnDisk
         public var byBatch: [Double: RunOnDisk]
-        public var byRanks: [Int: RunOnDisk]
+        public var byRanks: [Int: SharedMachineCalibration]
         public var overlap: [OverlapCalibration] = []
     }
 
@@ -127,11 +130,28 @@ public enum PlanInputs {
         }
         let single = runs.filter { $0.ranks == 1 }
         let byBatch = Dictionary(grouping: single) { $0.computeAtBatch.batch }.mapValues(median)
+        let base = byBatch[first.computeAtBatch.batch]!, alone = single.filter { $0.computeAtBatch.batch == base.computeAtBatch.batch }
         let offByRanks = Dictionary(grouping: runs.filter { $0.ranks > 1 && !$0.summary.overlap }) { $0.ranks }
-        let byRanks = offByRanks.mapValues(median)
+        let byRanks = try offByRanks.mapValues { try contentionCalibration($0, alone: alone, base: base) }
         let overlap = try Dictionary(grouping: runs.filter { $0.ranks > 1 && $0.summary.overlap }) { $0.ranks }
             .sorted { $0.key < $1.key }.map { k, on in try overlapCalibration(on, off: offByRanks[k] ?? []) }
-        return Calibrations(base: byBatch[first.computeAtBatch.batch]!, byBatch: byBatch, byRanks: byRanks, overlap: overlap)
+        return Calibrations(base: base, byBatch: byBatch, byRanks: byRanks, overlap: overlap)
+    }
+
+    /// How much k ranks on one node slowed each other (overlap off): the median over pairs
+    /// (`runs[i]`, `alone[i]`) of the ratio of their compute (the slowest rank's against the lone
+    /// rank's), and of the rest of their steps; restated as a `SharedMachineCalibration` at
+    /// `base`'s compute and rest, so that the contention priced is the pairs' ratio.
+    static func contentionCalibration(_ runs: [RunOnDisk], alone: [RunOnDisk], base: RunOnDisk) throws -> SharedMachineCalibration {
+        let k = runs[0].ranks
+        guard runs.count <= alone.count else {
+            throw RunError.configuration("\(runs[alone.count].path) ran \(k) ranks with overlap off; give a 1-rank calibration at its batch beside it (one for each run of more ranks, paired in the order given: how much ranks sharing a machine slow each other is the ratio)")
+        }
+        func ratio(_ part: (RunOnDisk) -> Double, _ together: (SharedMachineCalibration) -> Double) -> Double {
+            Support.median(zip(runs, alone).map { part($1) > 0 ? together($0.sharedMachineCalibration) / part($1) : 1 })!
+        }
+        return SharedMachineCalibration(ranks: k, computeSeconds: ratio(\.computeAtBatch.seconds, \.computeSeconds) * base.computeAtBatch.seconds,
+                                        otherSeconds: ratio(\.otherSecondsPerIteration, \.otherSeconds) * base.otherSecondsPerIteration)
     }
 
     /// What the communication thread cost compute on one node of k ranks: the median over pairs

@@ -45,6 +45,10 @@ extension RunOnDisk {
         .init(batch: Double(summary.samples) / Double(summary.iterations * summary.ranks), seconds: medianOfTraining(\.computeS))
     }
 
+    /// Everything but compute in a median training step (with one rank, "comm" is only the local
+    /// averaging of the buckets).
+    public var otherSecondsPerIteration: Double { max(0, trainingSecondsPerIteration - computeAtBatch.seconds) }
+
     /// A one-node calibration's compute — its slowest rank's, which the step waits for (the mean
     /// in files from before `compute_max_s`) — and the rest of its step outside the all-reduce
     /// (`SharedMachineCalibration`). The others wait out the imbalance inside the all-reduce, so
@@ -74,10 +78,7 @@ extension ScalingPrediction {
     public init(calibration cal: RunOnDisk, network: ClusterCostModel, idleWatts: Double?, ranksPerNode: Int, sharedCores: Int,
                 commPower: ScalingPrediction.CommPower) {
         let s = cal.summary, atBatch = cal.computeAtBatch
-        // Everything but compute in a training step (with one rank, "comm" is only the local
-        // averaging of the buckets).
-        let other = max(0, cal.trainingSecondsPerIteration - atBatch.seconds)
-        let gradientBytes = Double(s.parameters * 4)
+        let other = cal.otherSecondsPerIteration, gradientBytes = Double(s.parameters * 4)
         self.init(computeSeconds: atBatch.seconds, otherSeconds: other, samplesPerEpoch: s.figures.samplesPerEpoch.map(Double.init) ?? Double(s.samples) / cal.epochs,
                   batchPerRank: atBatch.batch,  // samples or tokens, as samplesPerEpoch
                   bucketBytes: s.commBucketsBytes.isEmpty ? [gradientBytes] : s.commBucketsBytes.map(Double.init),

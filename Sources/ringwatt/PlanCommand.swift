@@ -93,7 +93,7 @@ struct PlanCommand: ParsableCommand {
         var model = ScalingPrediction(calibration: base, network: networks.network,
                                       idleWatts: idleWatts, ranksPerNode: 1, sharedCores: sharedCores, commPower: commPower)
         model.computeByBatch = calibrations.byBatch.values.map(\.computeAtBatch)
-        model.sharedMachine = calibrations.byRanks.values.map(\.sharedMachineCalibration)
+        model.sharedMachine = Array(calibrations.byRanks.values)
         model.overlapMachine = calibrations.overlap
         model.coresPerNode = coresPerNode
         model.networkWithoutSpin = networks.withoutSpin
