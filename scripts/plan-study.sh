@@ -18,6 +18,7 @@
 # study takes each configuration's median over the passes.
 # Results in OUT/gG/ (passP/: runs, fits, plan.json, plan.txt; plan.json and plan.svg of the whole study); the summary in OUT/study.txt.
 # REUSE=1 keeps the runs and fits already in OUT (finished ones) and redoes only the plan and the comparison.
+# MEASURE=0 calibrates and fits only (each pass), and plans the grid from them: OUT/gG/plan.txt.
 # Run nothing else on the machine meanwhile, not even niced: with the kernel's autogroup on
 # (/proc/sys/kernel/sched_autogroup_enabled), nice ranks only within its own session, and a niced
 # build beside one study's 1 host × 2 ranks calibration doubled its compute.
@@ -65,6 +66,7 @@ print(round(1e6 * statistics.median(l["compute_s"] for l in lines if l["eval_s"]
       have "$run/fit-$1.json" || RINGWATT_COMM_SPIN_US=$4 RINGWATT_SUBCOMMAND=bench-allreduce bash "$EMU" run "$2" "$3" --link-gbit "$gbit" -- \
         --algorithms ring "${FIT[@]}" --factor 4 --pause-us "$pause_us" --fit "$run/fit-$1.json" > "$run/bench-allreduce-$1.txt"
     done
+    [ "${MEASURE:-1}" = 1 ] || continue
     for shape in "1 2" "2 1" "2 2" "4 1"; do
       set -- $shape
       for wire in f32 bf16; do
@@ -85,16 +87,22 @@ done
 # level (a fit's row at one size differed between passes by 2–10× on this shared machine;
 # planned from its own pass's fits, 2 hosts × 2 ranks with overlap at 10 Gbit/s came out 25–45 %
 # too slow, the median of five passes).
-CALIBRATIONS=(); for c in "$OUT"/g*/pass*/1x1 "$OUT"/g*/pass*/cal-1x2 "$OUT"/g*/pass*/cal-1x2-overlap; do CALIBRATIONS+=(--calibration "$c"); done
+# plan pairs the i-th 1 host × 2 ranks run with the i-th 1×1 (and the i-th overlap-on with the i-th
+# overlap-off one): each kind is listed over the same passes in one order — the passes that have all three.
+passes=(); for p in "$OUT"/g*/pass*; do
+  [ -s "$p/1x1/summary.json" ] && [ -s "$p/cal-1x2/summary.json" ] && [ -s "$p/cal-1x2-overlap/summary.json" ] && passes+=("$p")
+done
+CALIBRATIONS=(); for kind in 1x1 cal-1x2 cal-1x2-overlap; do for p in "${passes[@]}"; do CALIBRATIONS+=(--calibration "$p/$kind"); done; done
 GRID=(--shared-cores "$(nproc)" --max-nodes 4 --ranks-per-node 1,2 --wire f32,bf16 --overlap off,on --bucket-mb auto,whole --epochs 1)
 for gbit in $LINKS; do
   dir="$OUT/g$gbit"
   fits=(); for f in "$dir"/pass*/fit-*.json; do fits+=(--fit "$f"); done
-  for run in "$dir"/pass*; do
+  [ "${MEASURE:-1}" = 1 ] && for run in "$dir"/pass*; do
     "$BIN" plan "${CALIBRATIONS[@]}" "${fits[@]}" "${GRID[@]}" --json "$run/plan.json" \
       $(for r in "$run"/[0-9]x[0-9]*/; do printf -- "--measured %s " "${r%/}"; done) > "$run/plan.txt"
   done
   "$BIN" plan "${CALIBRATIONS[@]}" "${fits[@]}" "${GRID[@]}" \
     --json "$dir/plan.json" --svg "$dir/plan.svg" > "$dir/plan.txt"
 done
+[ "${MEASURE:-1}" = 1 ] || exit 0
 python3 "$HERE/scripts/plan_study.py" "$OUT" | tee "$OUT/study.txt"

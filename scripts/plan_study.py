@@ -140,7 +140,9 @@ def main():
     root = sys.argv[1] if len(sys.argv) > 1 else "runs/plan-study-gpt"
     for name in sorted(os.listdir(root), key=lambda n: float(n[1:]) if n[1:].replace(".", "").isdigit() else 0):
         d = os.path.join(root, name)
-        passes = sorted(os.path.join(d, p, "plan.json") for p in os.listdir(d) if p.startswith("pass")) if os.path.isdir(d) else []
+        # In the order they ran (pass10 after pass9): the odd and even passes are the interleaved halves.
+        names = sorted((p for p in os.listdir(d) if p.startswith("pass") and p[4:].isdigit()), key=lambda p: int(p[4:])) if os.path.isdir(d) else []
+        passes = [os.path.join(d, p, "plan.json") for p in names]
         passes = [p for p in passes if os.path.exists(p)]
         if name.startswith("g") and passes:
             print(f"== {name[1:]} Gbit/s ({d}, {len(passes)} passes; medians over them)")
