@@ -85,6 +85,12 @@ extension ScalingPrediction {
         }
     }
 
+    /// How much longer `ranks` busy ranks take on the machine's cores than on their own, max(1, r/C)
+    /// (1 where the cores are unknown).
+    public func timeSlicing(ranks: Int) -> Double {
+        machineCores > 0 ? max(1, Double(ranks) / Double(machineCores)) : 1
+    }
+
     /// The cores one machine's ranks share: all hosts' (`sharedCores`), else a dedicated node's (0: unknown).
     public var machineCores: Int { sharedCores > 0 ? sharedCores : coresPerNode }
 
@@ -92,7 +98,7 @@ extension ScalingPrediction {
     public func contention(ranksPerMachine ranks: Int) -> Contention {
         let candidates = sharedMachine.filter { $0.ranks > 1 && $0.ranks <= ranks }
         guard let c = candidates.max(by: { $0.ranks < $1.ranks }) else { return .none }
-        let slicing = machineCores > 0 ? max(1, Double(c.ranks) / Double(machineCores)) : 1
+        let slicing = timeSlicing(ranks: c.ranks)
         return Contention(compute: c.computeSeconds / (slicing * computeSeconds),
                           other: otherSeconds > 0 ? c.otherSeconds / (slicing * otherSeconds) : 1, measuredAtRanks: c.ranks)
     }

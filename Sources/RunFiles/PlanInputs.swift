@@ -109,6 +109,15 @@ public enum PlanInputs {
         public var byBatch: [Double: RunOnDisk]
         public var byRanks: [Int: SharedMachineCalibration]
         public var overlap: [OverlapCalibration] = []
+        /// Per rank count, every pair's figure — its compute ratio, or the thread's cost a step —
+        /// for the table to show how far the pairs agree.
+        public var pairs = Pairs()
+
+        public struct Pairs {
+            public var contention: [Int: [Double]] = [:]
+            public var overlap: [Int: [Double]] = [:]
+            public init() {}
+        }
     }
 
     public static func calibrations(_ paths: [String]) throws -> Calibrations {
@@ -132,10 +141,18 @@ public enum PlanInputs {
         let byBatch = Dictionary(grouping: single) { $0.computeAtBatch.batch }.mapValues(median)
         let base = byBatch[first.computeAtBatch.batch]!, alone = single.filter { $0.computeAtBatch.batch == base.computeAtBatch.batch }
         let offByRanks = Dictionary(grouping: runs.filter { $0.ranks > 1 && !$0.summary.overlap }) { $0.ranks }
+        var pairs = Calibrations.Pairs()
         let byRanks = try offByRanks.mapValues { try contentionCalibration($0, alone: alone, base: base) }
-        let overlap = try Dictionary(grouping: runs.filter { $0.ranks > 1 && $0.summary.overlap }) { $0.ranks }
-            .sorted { $0.key < $1.key }.map { k, on in try overlapCalibration(on, off: offByRanks[k] ?? []) }
-        return Calibrations(base: base, byBatch: byBatch, byRanks: byRanks, overlap: overlap)
+        for (k, off) in offByRanks { pairs.contention[k] = zip(off, alone).map { $0.sharedMachineCalibration.computeSeconds / $1.computeAtBatch.seconds } }
+        let onByRanks = Dictionary(grouping: runs.filter { $0.ranks > 1 && $0.summary.overlap }) { $0.ranks }
+        let overlap = try onByRanks.sorted { $0.key < $1.key }.map { k, on in try overlapCalibration(on, off: offByRanks[k] ?? []) }
+        for (k, on) in onByRanks { pairs.overlap[k] = zip(on, offByRanks[k] ?? []).map(threadSeconds) }
+        return Calibrations(base: base, byBatch: byBatch, byRanks: byRanks, overlap: overlap, pairs: pairs)
+    }
+
+    /// What the communication thread cost compute in one pair: the overlap-on run's compute less the overlap-off run's.
+    static func threadSeconds(on: RunOnDisk, off: RunOnDisk) -> Double {
+        on.sharedMachineCalibration.computeSeconds - off.sharedMachineCalibration.computeSeconds
     }
 
     /// How much k ranks on one node slowed each other (overlap off): the median over pairs
@@ -171,8 +188,7 @@ public enum PlanInputs {
                 throw RunError.configuration("\(run.path) reduced other buckets or another wire than \(first.path) with overlap on at \(k) ranks; calibrate one bucket size and wire")
             }
         }
-        let differences = zip(on, off).map { $0.sharedMachineCalibration.computeSeconds - $1.sharedMachineCalibration.computeSeconds }
-        return OverlapCalibration(ranks: k, threadSeconds: Support.median(differences)!, buckets: first.summary.commBucketsBytes.count,
+        return OverlapCalibration(ranks: k, threadSeconds: Support.median(zip(on, off).map(threadSeconds))!, buckets: first.summary.commBucketsBytes.count,
                                   wire: first.summary.config.wire)
     }
 }
@@ -180,18 +196,21 @@ public enum PlanInputs {
 /// `plan`'s printed output: the table of every configuration, measured runs against their rows,
 /// and the picks.
 public enum PlanText {
-    public static func table(_ plan: Plan, unit: String, work: Double, model: ScalingPrediction, accounting: EnergyAccounting) -> String {
+    public static func table(_ plan: Plan, unit: String, work: Double, model: ScalingPrediction, accounting: EnergyAccounting,
+                             pairs: PlanInputs.Calibrations.Pairs = .init()) -> String {
         var lines = [String(format: "work: %.4g %@s; calibration: %.4g s compute + %.4g s other per step at %g %@s per rank, %.1f W (idle %.1f W)",
                             work, unit, model.computeSeconds, model.otherSeconds, model.batchPerRank, unit, model.calibrationWatts, model.idleWatts)
                      + String(format: "; PUE %.2f, %.0f gCO₂e/kWh", accounting.pue, accounting.carbonGramsPerKWh)]
         for k in model.sharedMachine.map(\.ranks).sorted() {
             let c = model.contention(ranksPerMachine: k)
             lines.append(String(format: "contention: %d ranks on one machine compute %.3f× and run the rest of a step %.3f× as long as one alone, beyond time-slicing (machines with %d or more ranks priced so)",
-                                k, c.compute, c.other, k))
+                                k, c.compute, c.other, k) + spread(pairs.contention[k]) { String(format: "%.3f×", $0 / model.timeSlicing(ranks: k)) })
         }
         for k in model.overlapMachine.map(\.ranks).sorted() {
             let cost = model.threadCost(ranksPerMachine: k, buckets: 1)
-            lines.append(cost.map { String(format: "overlap: on %d ranks sharing a machine the communication thread costs each rank's compute %.1f µs a bucket (machines whose cores all compute, %d ranks or more, priced so)", k, 1e6 * $0.seconds, k) }
+            let buckets = Double(model.overlapMachine.first { $0.ranks == k }?.buckets ?? 1)
+            lines.append(cost.map { String(format: "overlap: on %d ranks sharing a machine the communication thread costs each rank's compute %.1f µs a bucket (machines whose cores all compute, %d ranks or more, priced so)", k, 1e6 * $0.seconds, k)
+                                    + spread(pairs.overlap[k]) { String(format: "%.1f µs", 1e6 * $0 / buckets) } }
                          ?? "note: the overlap calibration on \(k) ranks is unused: it had spare cores, or the cores per machine are unknown (--cores-per-node, --shared-cores)")
         }
         let cores = model.machineCores
@@ -218,6 +237,12 @@ public enum PlanText {
         let bases = Set(plan.rows.map(\.computeBasis.rawValue)).sorted()
         lines.append("* on the time–energy frontier; compute time per rank: \(bases.joined(separator: ", "))")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// "; 3 pairs from 1.001× to 1.539×": how far repeated calibrations' pairs agree (nothing for one).
+    static func spread(_ values: [Double]?, _ format: (Double) -> String) -> String {
+        guard let values, values.count > 1, let low = values.min(), let high = values.max() else { return "" }
+        return "; \(values.count) pairs from \(format(low)) to \(format(high))"
     }
 
     /// Each measured run against its configuration's row: the lines, and the errors.

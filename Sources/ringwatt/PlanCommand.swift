@@ -113,7 +113,7 @@ struct PlanCommand: ParsableCommand {
             throw ValidationError("\(missing); or leave such configurations out (--ranks-per-node, --max-nodes)")
         }
         let deadlineSeconds = try deadline.map(Self.seconds)
-        print(PlanText.table(plan, unit: unit, work: work, model: model, accounting: accounting), terminator: "")
+        print(PlanText.table(plan, unit: unit, work: work, model: model, accounting: accounting, pairs: calibrations.pairs), terminator: "")
         let checks = try PlanText.measured(plan, runs: measured, unit: unit)
         print(checks.text, terminator: "")
         let least = Result { try plan.leastEnergy(deadline: deadlineSeconds) }

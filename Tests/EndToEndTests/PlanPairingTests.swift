@@ -36,6 +36,13 @@ extension PlanTests {
                                      + ["--fit", f.intra, "--fit", f.inter, "--epochs", "3", "--max-nodes", "1", "--wire", "f32",
                                         "--overlap", "on,off", "--bucket-mb", "0.0002,whole", "--shared-cores", "2", "--json", json])
         #expect(r.status == 0, "\(r.all)")
+        // The table shows how far the pairs agree: contention κ·(1, 1.5, 1), the thread (0.5, 3, 1)·c a step.
+        let kappa = try c / median(f.cal16) { $0["compute_s"]!.double! }
+        let buckets = Double(try Harness.json(ons[0] + "/summary.json")["comm_buckets_bytes"]!.array!.count)
+        for spread in [String(format: "3 pairs from %.3f× to %.3f×", kappa, 1.5 * kappa),
+                       String(format: "3 pairs from %.1f µs to %.1f µs", 1e6 * 0.5 * c / buckets, 1e6 * 3 * c / buckets)] {
+            #expect(r.stdout.contains(spread), "\(spread)\n\(r.stdout)")
+        }
         // The 1×2 rows compute as the drift-1 overlap-off run (the pairs' contention on the median
         // lone rank, drift 1), the overlap row plus the paired cost; the rest of their steps is its.
         let rows = try Harness.json(json)["rows"]!.array!
