@@ -67,7 +67,7 @@ extension ScalingPrediction {
         let candidates = overlapMachine.filter { $0.ranks >= cores && $0.ranks <= ranks && $0.buckets > 0 }
         guard let c = candidates.max(by: { $0.ranks < $1.ranks }) else { return nil }
         let perBucket = max(0, c.threadSeconds) / Double(c.buckets)
-        let slicing = max(1, Double(ranks) / Double(cores)) / max(1, Double(c.ranks) / Double(cores))
+        let slicing = timeSlicing(ranks: ranks) / timeSlicing(ranks: c.ranks)
         return (Double(buckets) * perBucket * slicing, c.ranks, c.wire)
     }
 
