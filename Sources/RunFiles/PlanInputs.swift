@@ -143,7 +143,7 @@ public enum PlanInputs {
         let offByRanks = Dictionary(grouping: runs.filter { $0.ranks > 1 && !$0.summary.overlap }) { $0.ranks }
         var pairs = Calibrations.Pairs()
         let byRanks = try offByRanks.mapValues { try contentionCalibration($0, alone: alone, base: base) }
-        for (k, off) in offByRanks { pairs.contention[k] = zip(off, alone).map { $0.sharedMachineCalibration.computeSeconds / $1.computeAtBatch.seconds } }
+        for (k, off) in offByRanks { pairs.contention[k] = contentionPairs(off, alone: alone).map(\.compute) }
         let onByRanks = Dictionary(grouping: runs.filter { $0.ranks > 1 && $0.summary.overlap }) { $0.ranks }
         let overlap = try onByRanks.sorted { $0.key < $1.key }.map { k, on in try overlapCalibration(on, off: offByRanks[k] ?? []) }
         for (k, on) in onByRanks { pairs.overlap[k] = zip(on, offByRanks[k] ?? []).map(threadSeconds) }
@@ -164,11 +164,18 @@ public enum PlanInputs {
         guard runs.count <= alone.count else {
             throw RunError.configuration("\(runs[alone.count].path) ran \(k) ranks with overlap off; give a 1-rank calibration at its batch beside it (one for each run of more ranks, paired in the order given: how much ranks sharing a machine slow each other is the ratio)")
         }
-        func ratio(_ part: (RunOnDisk) -> Double, _ together: (SharedMachineCalibration) -> Double) -> Double {
-            Support.median(zip(runs, alone).map { part($1) > 0 ? together($0.sharedMachineCalibration) / part($1) : 1 })!
+        let ratios = contentionPairs(runs, alone: alone)
+        return SharedMachineCalibration(ranks: k, computeSeconds: Support.median(ratios.map(\.compute))! * base.computeAtBatch.seconds,
+                                        otherSeconds: Support.median(ratios.map(\.other))! * base.otherSecondsPerIteration)
+    }
+
+    /// Each pair's ratios (`runs[i]` against `alone[i]`): compute, the slowest rank's against the
+    /// lone rank's; and the rest of the step (1 where the lone rank's is 0).
+    static func contentionPairs(_ runs: [RunOnDisk], alone: [RunOnDisk]) -> [(compute: Double, other: Double)] {
+        zip(runs, alone).map { together, one in
+            let t = together.sharedMachineCalibration, c = one.computeAtBatch.seconds, o = one.otherSecondsPerIteration
+            return (c > 0 ? t.computeSeconds / c : 1, o > 0 ? t.otherSeconds / o : 1)
         }
-        return SharedMachineCalibration(ranks: k, computeSeconds: ratio(\.computeAtBatch.seconds, \.computeSeconds) * base.computeAtBatch.seconds,
-                                        otherSeconds: ratio(\.otherSecondsPerIteration, \.otherSeconds) * base.otherSecondsPerIteration)
     }
 
     /// What the communication thread cost compute on one node of k ranks: the median over pairs
