@@ -141,47 +141,43 @@ public enum PlanInputs {
         let byBatch = Dictionary(grouping: single) { $0.computeAtBatch.batch }.mapValues(median)
         let base = byBatch[first.computeAtBatch.batch]!, alone = single.filter { $0.computeAtBatch.batch == base.computeAtBatch.batch }
         let offByRanks = Dictionary(grouping: runs.filter { $0.ranks > 1 && !$0.summary.overlap }) { $0.ranks }
-        var pairs = Calibrations.Pairs()
-        let byRanks = try offByRanks.mapValues { try contentionCalibration($0, alone: alone, base: base) }
-        for (k, off) in offByRanks { pairs.contention[k] = contentionPairs(off, alone: alone).map(\.compute) }
         let onByRanks = Dictionary(grouping: runs.filter { $0.ranks > 1 && $0.summary.overlap }) { $0.ranks }
-        let overlap = try onByRanks.sorted { $0.key < $1.key }.map { k, on in try overlapCalibration(on, off: offByRanks[k] ?? []) }
-        for (k, on) in onByRanks { pairs.overlap[k] = zip(on, offByRanks[k] ?? []).map(threadSeconds) }
-        return Calibrations(base: base, byBatch: byBatch, byRanks: byRanks, overlap: overlap, pairs: pairs)
-    }
-
-    /// What the communication thread cost compute in one pair: the overlap-on run's compute less the overlap-off run's.
-    static func threadSeconds(on: RunOnDisk, off: RunOnDisk) -> Double {
-        on.sharedMachineCalibration.computeSeconds - off.sharedMachineCalibration.computeSeconds
-    }
-
-    /// How much k ranks on one node slowed each other (overlap off): the median over pairs
-    /// (`runs[i]`, `alone[i]`) of the ratio of their compute (the slowest rank's against the lone
-    /// rank's), and of the rest of their steps; restated as a `SharedMachineCalibration` at
-    /// `base`'s compute and rest, so that the contention priced is the pairs' ratio.
-    static func contentionCalibration(_ runs: [RunOnDisk], alone: [RunOnDisk], base: RunOnDisk) throws -> SharedMachineCalibration {
-        let k = runs[0].ranks
-        guard runs.count <= alone.count else {
-            throw RunError.configuration("\(runs[alone.count].path) ran \(k) ranks with overlap off; give a 1-rank calibration at its batch beside it (one for each run of more ranks, paired in the order given: how much ranks sharing a machine slow each other is the ratio)")
+        // Every pair's figure once: the calibrations are their medians, the table shows their range.
+        var calibrations = Calibrations(base: base, byBatch: byBatch, byRanks: [:])
+        for (k, off) in offByRanks {
+            let ratios = try contentionPairs(off, alone: alone)
+            calibrations.pairs.contention[k] = ratios.map(\.compute)
+            calibrations.byRanks[k] = SharedMachineCalibration(ranks: k, computeSeconds: Support.median(ratios.map(\.compute))! * base.computeAtBatch.seconds,
+                                                               otherSeconds: Support.median(ratios.map(\.other))! * base.otherSecondsPerIteration)
         }
-        let ratios = contentionPairs(runs, alone: alone)
-        return SharedMachineCalibration(ranks: k, computeSeconds: Support.median(ratios.map(\.compute))! * base.computeAtBatch.seconds,
-                                        otherSeconds: Support.median(ratios.map(\.other))! * base.otherSecondsPerIteration)
+        for (k, on) in onByRanks.sorted(by: { $0.key < $1.key }) {
+            let differences = try overlapPairs(on, off: offByRanks[k] ?? [])
+            calibrations.pairs.overlap[k] = differences
+            calibrations.overlap.append(OverlapCalibration(ranks: k, threadSeconds: Support.median(differences)!,
+                                                           buckets: on[0].summary.commBucketsBytes.count, wire: on[0].summary.config.wire))
+        }
+        return calibrations
     }
 
-    /// Each pair's ratios (`runs[i]` against `alone[i]`): compute, the slowest rank's against the
-    /// lone rank's; and the rest of the step (1 where the lone rank's is 0).
-    static func contentionPairs(_ runs: [RunOnDisk], alone: [RunOnDisk]) -> [(compute: Double, other: Double)] {
-        zip(runs, alone).map { together, one in
+    /// How much k ranks on one node slowed each other (overlap off), pair by pair (`runs[i]` against
+    /// `alone[i]`, the 1-rank runs at their batch): the ratio of their compute (the slowest rank's
+    /// against the lone rank's) and of the rest of their steps (1 where the lone rank's is 0). Their
+    /// medians, stated at the base run's compute and rest, are the `SharedMachineCalibration`, so
+    /// that the contention priced is the pairs' ratio. Every run of k ranks has its partner.
+    static func contentionPairs(_ runs: [RunOnDisk], alone: [RunOnDisk]) throws -> [(compute: Double, other: Double)] {
+        guard runs.count <= alone.count else {
+            throw RunError.configuration("\(runs[alone.count].path) ran \(runs[0].ranks) ranks with overlap off; give a 1-rank calibration at its batch beside it (one for each run of more ranks, paired in the order given: how much ranks sharing a machine slow each other is the ratio)")
+        }
+        return zip(runs, alone).map { together, one in
             let t = together.sharedMachineCalibration, c = one.computeAtBatch.seconds, o = one.otherSecondsPerIteration
             return (c > 0 ? t.computeSeconds / c : 1, o > 0 ? t.otherSeconds / o : 1)
         }
     }
 
-    /// What the communication thread cost compute on one node of k ranks: the median over pairs
-    /// (`on[i]`, `off[i]`) of their compute's difference; every overlap-on run has its pair, and
-    /// all reduce the same buckets on the same wire.
-    static func overlapCalibration(_ on: [RunOnDisk], off: [RunOnDisk]) throws -> OverlapCalibration {
+    /// What the communication thread cost compute on one node of k ranks, pair by pair (`on[i]`
+    /// against `off[i]`): the overlap-on run's compute less the overlap-off run's. Every overlap-on
+    /// run has its pair, and all reduce the same buckets on the same wire.
+    static func overlapPairs(_ on: [RunOnDisk], off: [RunOnDisk]) throws -> [Double] {
         let first = on[0], k = first.ranks
         for (i, run) in on.enumerated() {
             guard i < off.count else {
@@ -195,7 +191,6 @@ public enum PlanInputs {
                 throw RunError.configuration("\(run.path) reduced other buckets or another wire than \(first.path) with overlap on at \(k) ranks; calibrate one bucket size and wire")
             }
         }
-        return OverlapCalibration(ranks: k, threadSeconds: Support.median(zip(on, off).map(threadSeconds))!, buckets: first.summary.commBucketsBytes.count,
-                                  wire: first.summary.config.wire)
+        return zip(on, off).map { $0.sharedMachineCalibration.computeSeconds - $1.sharedMachineCalibration.computeSeconds }
     }
 }
