@@ -14,6 +14,7 @@ topology and wire, compute with overlap on less with it off (one bucket), predic
 time less exposed communication) against measured (each pass's runs, their slowest rank's median
 training iteration's compute)."""
 import json
+import math
 import os
 import sys
 
@@ -99,11 +100,16 @@ def told_apart(out):
     that cost the same do so by chance in 2 of C(2n, n) orders of n runs each: 1 in 10 at three
     passes, 1 in 126 at five), and how many of them the plan orders the same way. Where repeated runs
     spread wider than the configurations differ, the rank correlation ranks noise; this does not."""
+    n = min(len(r["runs"]) for r in out)
+    if n < 2:
+        print("pairs the runs tell apart: none can be, with one run of a configuration")
+        return
     pairs = [(a, b) for i, a in enumerate(out) for b in out[i + 1:]]
     apart = [(a, b) if max(a["runs"]) < min(b["runs"]) else (b, a) for a, b in pairs
              if max(a["runs"]) < min(b["runs"]) or max(b["runs"]) < min(a["runs"])]
     wrong = [(low, high) for low, high in apart if low["j_pred"] >= high["j_pred"]]
-    print(f"pairs the runs tell apart (every run of one below every run of the other): {len(apart)} of {len(pairs)}; "
+    print(f"pairs the runs tell apart (every run of one below every run of the other; two alike by chance 1 in "
+          f"{math.comb(2 * n, n) // 2}): {len(apart)} of {len(pairs)}; "
           f"the plan orders {len(apart) - len(wrong)} of them the same way"
           + "".join(f"; not {low['label']} below {high['label']}" for low, high in wrong[:3])
           + (f"; … {len(wrong) - 3} more" if len(wrong) > 3 else ""))

@@ -23,7 +23,7 @@ import Testing
         for line in [
             "== 1 Gbit/s (\(r.root)/g1, 2 passes; medians over them)",
             "4 configurations, 2–2 runs each (median): worst |time error| 45.5 %, worst |energy error| 54.5 %, within 15 %: 1 of 4; rank correlation of energy 0.800",
-            "pairs the runs tell apart (every run of one below every run of the other): 5 of 6; the plan orders 4 of them the same way; not 2×1 f32 1 bucket below 1×2 f32 1 bucket",
+            "pairs the runs tell apart (every run of one below every run of the other; two alike by chance 1 in 3): 5 of 6; the plan orders 4 of them the same way; not 2×1 f32 1 bucket below 1×2 f32 1 bucket",
             "worst |time difference| 0.0 %, worst |energy difference| 40.0 %, within 15 %: 3 of 4; rank correlation of energy 1.000; regret (no deadline) 0.0 %",
             "regret (no deadline): pick 1×2 f32 1 bucket measured 2.2 J/token, best measured 2×1 f32 1 bucket 1.9: 15.8 %",
             "regret (deadline: as fast per sample as 1×1): pick 1×2 f32 1 bucket measured 2.2 J/token, best measured 1×2 f32 1 bucket 2.2: 0.0 %",
@@ -34,26 +34,30 @@ import Testing
 
     /// A tie in the plan orders nothing: three configurations whose runs (1.0–1.1, 2.0–2.1, 3.0–3.1)
     /// tell apart every pair, predicted 2, 2, 3 — the plan orders the two pairs with 2×1 and leaves
-    /// 1×1 and 1×2 level.
+    /// 1×1 and 1×2 level. With one run each no pair is told apart.
     @Test func aTiedPredictionDoesNotOrderAPairTheRunsTellApart() throws {
         let r = try Self.study([
             ("1×1", 1, 1, 1.0, 1.0, 2, [1.0, 1.1]), ("1×2 f32 1 bucket", 1, 2, 1.0, 1.0, 2, [2.0, 2.1]),
             ("2×1 f32 1 bucket", 2, 1, 1.0, 1.0, 3, [3.0, 3.1]),
         ])
         #expect(r.status == 0, "\(r.all)")
-        let line = "pairs the runs tell apart (every run of one below every run of the other): 3 of 3; the plan orders 2 of them the same way; not 1×1 below 1×2 f32 1 bucket\n"
+        let line = "pairs the runs tell apart (every run of one below every run of the other; two alike by chance 1 in 3): 3 of 3; the plan orders 2 of them the same way; not 1×1 below 1×2 f32 1 bucket\n"
         #expect(r.stdout.contains(line), "\(r.stdout)")
+        // One pass: every pair's runs are apart, by chance alone.
+        let one = try Self.study([("1×1", 1, 1, 1.0, 1.0, 2, [1.0]), ("1×2 f32 1 bucket", 1, 2, 1.0, 1.0, 2, [2.0])])
+        #expect(one.status == 0, "\(one.all)")
+        #expect(one.stdout.contains("pairs the runs tell apart: none can be, with one run of a configuration\n"), "\(one.stdout)")
     }
 
     typealias Configuration = (String, Int, Int, Double, Double, Double, [Double])
 
-    /// Writes a study of two passes at 1 Gbit/s — per configuration its label, nodes × ranks per node,
+    /// Writes a study at 1 Gbit/s, a pass for each measured J — per configuration its label, nodes × ranks per node,
     /// predicted and measured seconds a step (batch 1 a rank), predicted J, measured J per pass —
     /// and runs plan_study.py over it.
     static func study(_ configurations: [Configuration]) throws -> (status: Int32, stdout: String, all: String, root: String) {
         let root = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        for pass in 0..<2 {
+        for pass in 0..<(configurations.first?.6.count ?? 0) {
             let rows = configurations.map { c in
                 #"{"configuration": "\#(c.0)", "nodes": \#(c.1), "ranks_per_node": \#(c.2), "batch_per_rank": 1, "t_iter_s": \#(c.3), "comm_exposed_s": 0}"#
             }
