@@ -34,7 +34,7 @@ import Testing
 
     /// A tie in the plan orders nothing: three configurations whose runs (1.0–1.1, 2.0–2.1, 3.0–3.1)
     /// tell apart every pair, predicted 2, 2, 3 — the plan orders the two pairs with 2×1 and leaves
-    /// 1×1 and 1×2 level. With one run each no pair is told apart.
+    /// 1×1 and 1×2 level. With one run a configuration, no pair can be told apart.
     @Test func aTiedPredictionDoesNotOrderAPairTheRunsTellApart() throws {
         let r = try Self.study([
             ("1×1", 1, 1, 1.0, 1.0, 2, [1.0, 1.1]), ("1×2 f32 1 bucket", 1, 2, 1.0, 1.0, 2, [2.0, 2.1]),
@@ -51,9 +51,9 @@ import Testing
 
     typealias Configuration = (String, Int, Int, Double, Double, Double, [Double])
 
-    /// Writes a study at 1 Gbit/s, a pass for each measured J — per configuration its label, nodes × ranks per node,
-    /// predicted and measured seconds a step (batch 1 a rank), predicted J, measured J per pass —
-    /// and runs plan_study.py over it.
+    /// Writes a study at 1 Gbit/s, a pass for each measured J — per configuration its label, nodes ×
+    /// ranks per node, predicted and measured seconds a step (batch 1 a rank), predicted J, measured
+    /// J per pass — and runs plan_study.py over it.
     static func study(_ configurations: [Configuration]) throws -> (status: Int32, stdout: String, all: String, root: String) {
         let root = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
