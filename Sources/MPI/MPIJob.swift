@@ -15,12 +15,16 @@ public enum MPIJob {
     public static func run(threadLevel: MPITransport.ThreadLevel = .serialized, waitMicroseconds: Int = 0,
                            spin: CommSpin = .microseconds(0), machineKey: @autoclosure () -> String = "",
                            _ body: (Communicator) throws -> Int32) -> Int32 {
-        // Open MPI keeps its session files under TMPDIR and, when it cannot, prints dozens of
-        // lines and aborts inside MPI_Init: say the one thing that matters first.
-        let tmp = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        // Open MPI keeps its session files under its orte_tmpdir_base where set, else TMPDIR, else
+        // /tmp and, when it cannot, prints dozens of lines and aborts inside MPI_Init: say the one
+        // thing that matters first.
+        let environment = ProcessInfo.processInfo.environment
+        let (name, tmp) = ["OMPI_MCA_orte_tmpdir_base", "TMPDIR"].lazy.compactMap { name in
+            environment[name].flatMap { $0.isEmpty ? nil : (name, $0) }
+        }.first ?? ("TMPDIR", "/tmp")
         if access(tmp, W_OK | X_OK) != 0 {
-            let line = "ringwatt: error: cannot start MPI: TMPDIR \(tmp) is not a writable directory "
-                + "(\(String(cString: strerror(errno)))); Open MPI keeps its session files there: point TMPDIR at one\n"
+            let line = "ringwatt: error: cannot start MPI: \(name) \(tmp) is not a writable directory "
+                + "(\(String(cString: strerror(errno)))); Open MPI keeps its session files there: point \(name) at one\n"
             FileHandle.standardError.write(Data(line.utf8))
             return 2
         }

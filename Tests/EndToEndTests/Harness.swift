@@ -33,12 +33,24 @@ enum Harness {
         return env
     }
 
+    /// Open MPI keeps a job's session files in <base>/ompi.<host>.<uid>, one directory for every job
+    /// of the user on the host, and the last job to leave removes it: a job starting as another
+    /// ends can find it gone and fail to start ("A call to mkdir was unable to create the desired
+    /// directory", open-mpi/ompi#8510). Tests run jobs side by side, so every process the harness
+    /// starts gets a base of its own (`OMPI_MCA_orte_tmpdir_base`); remove it when the process is done.
+    static func sessionBase() -> String {
+        let path = NSTemporaryDirectory() + "ringwatt-ompi-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
     /// `extra` adds to (or, with an empty value, removes from) the environment.
     static func run(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> Output {
-        let process = Process()
+        let process = Process(), session = sessionBase()
+        defer { try? FileManager.default.removeItem(atPath: session) }
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.environment = environment.merging(extra) { $1 }.filter { !$0.value.isEmpty }
+        process.environment = environment.merging(["OMPI_MCA_orte_tmpdir_base": session]) { $1 }.merging(extra) { $1 }.filter { !$0.value.isEmpty }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -31,8 +31,8 @@ import Support
     /// both are refused naming the holder, nothing in the directory changes, and the live run,
     /// continued, ends bit-identical to a run nobody disturbed.
     @Test func aLiveRunDirectoryHasOneWriter() throws {
-        let dir = Harness.temporaryDirectory(), other = Harness.temporaryDirectory()
-        defer { for d in [dir, other] { try? FileManager.default.removeItem(atPath: d) } }
+        let dir = Harness.temporaryDirectory(), other = Harness.temporaryDirectory(), session = Harness.sessionBase()
+        defer { for d in [dir, other, session] { try? FileManager.default.removeItem(atPath: d) } }
         let job = ["train"] + Self.small + ["--steps", "3000", "--checkpoint-every", "50"]
         let live = Process()
         live.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
@@ -40,7 +40,7 @@ import Support
             + job + ["--out", dir + "/live"]
         // Rank 0 stops itself (SIGSTOP) at iteration 60, after the first checkpoint: the job cannot
         // finish before the test has paused it, however fast these 3000 steps run.
-        live.environment = Harness.environment.merging(["RINGWATT_FAULT_KILL_AT": "0:60:\(SIGSTOP)"]) { $1 }
+        live.environment = Harness.environment.merging(["RINGWATT_FAULT_KILL_AT": "0:60:\(SIGSTOP)", "OMPI_MCA_orte_tmpdir_base": session]) { $1 }
         live.standardOutput = FileHandle.nullDevice; live.standardError = FileHandle.nullDevice
         try live.run()
         // Wait for the first checkpoint (so --resume has one to read), then pause every process of the job.
@@ -192,8 +192,13 @@ import Support
         Self.refused(try Harness.ringwatt(["predict", "--calibration", mlp, "--fit", fit]), saying: ["mean_power_w is nan"])
         try Data([0xFF, 0xFE, 0x00, 0x01]).write(to: URL(fileURLWithPath: mlp + "/summary.json"))
         Self.refused(try Harness.ringwatt(["report", mlp]), saying: ["not a Ringwatt summary: not text"])
-        // MPI that cannot start says why in one line of ours.
-        let tmp = try Harness.run("/usr/bin/env", ["TMPDIR=\(dir)/none", Harness.binary, "train", "--steps", "1", "--out", dir + "/t"])
+        // MPI that cannot start says why in one line of ours, naming what Open MPI reads: its own
+        // session base where set (the harness sets one; empty removes it), else TMPDIR.
+        let tmp = try Harness.run(Harness.binary, ["train", "--steps", "1", "--out", dir + "/t"],
+                                  environment: ["TMPDIR": dir + "/none", "OMPI_MCA_orte_tmpdir_base": ""])
         Self.refused(tmp, saying: ["cannot start MPI: TMPDIR \(dir)/none is not a writable directory"])
+        let base = try Harness.run(Harness.binary, ["train", "--steps", "1", "--out", dir + "/t"],
+                                   environment: ["TMPDIR": dir, "OMPI_MCA_orte_tmpdir_base": dir + "/none"])
+        Self.refused(base, saying: ["cannot start MPI: OMPI_MCA_orte_tmpdir_base \(dir)/none is not a writable directory"])
     }
 }
