@@ -38,6 +38,7 @@ enum Harness {
     /// ends can find it gone and fail to start ("A call to mkdir was unable to create the desired
     /// directory", open-mpi/ompi#8510). Tests run jobs side by side, so every process the harness
     /// starts gets a base of its own (`OMPI_MCA_orte_tmpdir_base`); remove it when the process is done.
+    /// A job that outlives the process starting it (sbatch without --wait) needs one that lives as long.
     static func sessionBase() -> String {
         let path = NSTemporaryDirectory() + "ringwatt-ompi-" + UUID().uuidString
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -38,7 +38,10 @@ import Testing
     /// resumes and ends bit-identical to a run never interrupted. (A requeued job waits two minutes
     /// before it may start again; the test lets it start at once.)
     func preemptedJobRequeuesAndResumesBitIdentical(slurmConf: String, dir: String) throws {
-        let env = ["SLURM_CONF=\(slurmConf)"]
+        // The job outlives sbatch, and with it the session base the harness gives sbatch: give it one of the test's.
+        let session = dir + "/ompi-session"
+        try FileManager.default.createDirectory(atPath: session, withIntermediateDirectories: true)
+        let env = ["SLURM_CONF=\(slurmConf)", "OMPI_MCA_orte_tmpdir_base=\(session)"]
         func slurm(_ arguments: [String]) throws -> Harness.Output { try Harness.run("/usr/bin/env", env + arguments) }
         let out = dir + "/preempted", job = ["--data", "synthetic:3000:16:4", "--layers", "16-8-4", "--batch-size", "8",
                                                "--steps", "30000", "--flush-every", "10", "--checkpoint-every", "50", "--idle-seconds", "0", "--quiet"]
