@@ -105,8 +105,7 @@ def told_apart(out):
         print("pairs the runs tell apart: none can be, with one run of a configuration")
         return
     pairs = [(a, b) for i, a in enumerate(out) for b in out[i + 1:]]
-    apart = [(a, b) if max(a["runs"]) < min(b["runs"]) else (b, a) for a, b in pairs
-             if max(a["runs"]) < min(b["runs"]) or max(b["runs"]) < min(a["runs"])]
+    apart = [(low, high) for a, b in pairs for low, high in ((a, b), (b, a)) if max(low["runs"]) < min(high["runs"])]
     wrong = [(low, high) for low, high in apart if low["j_pred"] >= high["j_pred"]]
     print(f"pairs the runs tell apart (every run of one below every run of the other; two alike by chance 1 in "
           f"{math.comb(2 * n, n) // 2}): {len(apart)} of {len(pairs)}; "
