@@ -15,9 +15,9 @@ public enum PlanText {
             lines.append(String(format: "contention: %d ranks on one machine compute %.3f× and run the rest of a step %.3f× as long as one alone, beyond time-slicing (machines with %d or more ranks priced so)",
                                 k, c.compute, c.other, k) + spread(pairs.contention[k]) { String(format: "%.3f×", $0 / model.timeSlicing(ranks: k)) })
         }
-        for k in model.overlapMachine.map(\.ranks).sorted() {
+        for calibration in model.overlapMachine.sorted(by: { $0.ranks < $1.ranks }) {
+            let k = calibration.ranks, buckets = Double(calibration.buckets)
             let cost = model.threadCost(ranksPerMachine: k, buckets: 1)
-            let buckets = Double(model.overlapMachine.first { $0.ranks == k }?.buckets ?? 1)
             lines.append(cost.map { String(format: "overlap: on %d ranks sharing a machine the communication thread costs each rank's compute %.1f µs a bucket (machines whose cores all compute, %d ranks or more, priced so)", k, 1e6 * $0.seconds, k)
                                     + spread(pairs.overlap[k]) { String(format: "%.1f µs", 1e6 * $0 / buckets) } }
                          ?? "note: the overlap calibration on \(k) ranks is unused: it had spare cores, or the cores per machine are unknown (--cores-per-node, --shared-cores)")
