@@ -39,11 +39,7 @@ enum Harness {
     /// directory", open-mpi/ompi#8510). Tests run jobs side by side, so every process the harness
     /// starts gets a base of its own (`OMPI_MCA_orte_tmpdir_base`); remove it when the process is done.
     /// A job that outlives the process starting it (sbatch without --wait) needs one that lives as long.
-    static func sessionBase() -> String {
-        let path = NSTemporaryDirectory() + "ringwatt-ompi-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func sessionBase() -> String { temporaryDirectory(prefix: "ringwatt-ompi-") }
 
     /// `extra` adds to (or, with an empty value, removes from) the environment.
     static func run(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> Output {
@@ -86,8 +82,8 @@ enum Harness {
         return probe.status == 0
     }()
 
-    static func temporaryDirectory() -> String {
-        let path = NSTemporaryDirectory() + "ringwatt-e2e-" + UUID().uuidString
+    static func temporaryDirectory(prefix: String = "ringwatt-e2e-") -> String {
+        let path = NSTemporaryDirectory() + prefix + UUID().uuidString
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
